@@ -1,0 +1,373 @@
+#include "core/json.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+#include <fcntl.h>
+
+namespace attnscope {
+
+const Json* Json::find(std::string_view key) const {
+    if (type_ != Type::Object) return nullptr;
+    for (const auto& kv : o_)
+        if (kv.first == key) return &kv.second;
+    return nullptr;
+}
+
+Json& Json::operator[](std::string_view key) {
+    if (type_ == Type::Null) type_ = Type::Object;
+    for (auto& kv : o_)
+        if (kv.first == key) return kv.second;
+    o_.emplace_back(std::string(key), Json());
+    return o_.back().second;
+}
+
+void Json::push(Json v) {
+    if (type_ == Type::Null) type_ = Type::Array;
+    a_.push_back(std::move(v));
+}
+
+namespace {
+
+// Decode one UTF-8 sequence at s[i]; returns its length or 0 when invalid.
+int utf8Len(std::string_view s, std::size_t i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (int k = 1; k < n; ++k)
+        if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+void appendNumber(std::string& out, double d) {
+    if (!std::isfinite(d)) { out += "null"; return; }
+    if (d == std::floor(d) && std::fabs(d) < 9.0e15) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(d));
+        out += buf;
+        return;
+    }
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.9g", d);
+    out += buf;
+}
+
+void newline(std::string& out, int indent, int level) {
+    if (indent < 0) return;
+    out += '\n';
+    out.append(static_cast<std::size_t>(indent * level), ' ');
+}
+
+}  // namespace
+
+void jsonEscape(std::string& out, std::string_view s) {
+    out += '"';
+    for (std::size_t i = 0; i < s.size();) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c == '"') { out += "\\\""; ++i; continue; }
+        if (c == '\\') { out += "\\\\"; ++i; continue; }
+        if (c == '\n') { out += "\\n"; ++i; continue; }
+        if (c == '\r') { out += "\\r"; ++i; continue; }
+        if (c == '\t') { out += "\\t"; ++i; continue; }
+        if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+            ++i;
+            continue;
+        }
+        int n = utf8Len(s, i);
+        if (n == 0) { out += "\xEF\xBF\xBD"; ++i; continue; }
+        out.append(s.substr(i, static_cast<std::size_t>(n)));
+        i += static_cast<std::size_t>(n);
+    }
+    out += '"';
+}
+
+void Json::dumpTo(std::string& out, int indent, int level) const {
+    switch (type_) {
+        case Type::Null: out += "null"; break;
+        case Type::Bool: out += b_ ? "true" : "false"; break;
+        case Type::Number: appendNumber(out, d_); break;
+        case Type::String: jsonEscape(out, s_); break;
+        case Type::Array: {
+            out += '[';
+            // Arrays of scalars stay on one line even when indenting: results are mostly
+            // long numeric rows, and one number per line is unreadable.
+            bool flat = true;
+            for (const auto& v : a_) if (v.isArray() || v.isObject()) { flat = false; break; }
+            for (std::size_t i = 0; i < a_.size(); ++i) {
+                if (i) out += flat && indent >= 0 ? ", " : ",";
+                if (!flat) newline(out, indent, level + 1);
+                a_[i].dumpTo(out, indent, level + 1);
+            }
+            if (!flat && !a_.empty()) newline(out, indent, level);
+            out += ']';
+            break;
+        }
+        case Type::Object: {
+            out += '{';
+            for (std::size_t i = 0; i < o_.size(); ++i) {
+                if (i) out += ',';
+                newline(out, indent, level + 1);
+                jsonEscape(out, o_[i].first);
+                out += indent >= 0 ? ": " : ":";
+                o_[i].second.dumpTo(out, indent, level + 1);
+            }
+            if (!o_.empty()) newline(out, indent, level);
+            out += '}';
+            break;
+        }
+    }
+}
+
+std::string Json::dump(int indent) const {
+    std::string out;
+    dumpTo(out, indent, 0);
+    return out;
+}
+
+namespace {
+
+class Parser {
+public:
+    Parser(std::string_view t, const std::string& f) : text_(t), file_(f) {}
+
+    Result<Json> parseDocument() {
+        skipWs();
+        auto v = parseValue(0);
+        if (!v) return v;
+        skipWs();
+        if (pos_ != text_.size()) return fail("unexpected trailing characters after the JSON value");
+        return v;
+    }
+
+private:
+    static constexpr int kMaxDepth = 256;
+    std::string_view text_;
+    const std::string& file_;
+    std::size_t pos_ = 0;
+
+    Error fail(const std::string& why) const {
+        return makeError(ErrorKind::Format, "malformed JSON: " + why, file_, pos_);
+    }
+    void skipWs() {
+        while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' ||
+                                       text_[pos_] == '\r' || text_[pos_] == '\t'))
+            ++pos_;
+    }
+    bool consume(std::string_view lit) {
+        if (text_.substr(pos_, lit.size()) == lit) { pos_ += lit.size(); return true; }
+        return false;
+    }
+
+    Result<Json> parseValue(int depth) {
+        if (depth > kMaxDepth) return fail("nesting deeper than 256 levels");
+        if (pos_ >= text_.size()) return fail("unexpected end of input");
+        char c = text_[pos_];
+        if (c == '{') return parseObject(depth);
+        if (c == '[') return parseArray(depth);
+        if (c == '"') {
+            auto s = parseString();
+            if (!s) return s.takeError();
+            return Json(std::move(*s));
+        }
+        if (consume("true")) return Json(true);
+        if (consume("false")) return Json(false);
+        if (consume("null")) return Json();
+        if (c == '-' || (c >= '0' && c <= '9')) return parseNumber();
+        if (consume("NaN")) return Json(std::nan(""));  // Python's json writes these
+        if (consume("Infinity")) return Json(HUGE_VAL);
+        if (consume("-Infinity")) return Json(-HUGE_VAL);
+        return fail(std::string("unexpected character '") + c + "'");
+    }
+
+    Result<Json> parseNumber() {
+        std::size_t start = pos_;
+        if (text_[pos_] == '-') ++pos_;
+        if (consume("Infinity")) return Json(-HUGE_VAL);
+        while (pos_ < text_.size() && ((text_[pos_] >= '0' && text_[pos_] <= '9') || text_[pos_] == '.' ||
+                                       text_[pos_] == 'e' || text_[pos_] == 'E' || text_[pos_] == '+' ||
+                                       text_[pos_] == '-'))
+            ++pos_;
+        std::string tok(text_.substr(start, pos_ - start));
+        char* end = nullptr;
+        errno = 0;
+        double d = std::strtod(tok.c_str(), &end);
+        if (end != tok.c_str() + tok.size() || tok.empty() || tok == "-") {
+            pos_ = start;
+            return fail("invalid number '" + tok + "'");
+        }
+        return Json(d);
+    }
+
+    static void appendUtf8(std::string& out, std::uint32_t cp) {
+        if (cp < 0x80) out += static_cast<char>(cp);
+        else if (cp < 0x800) { out += char(0xC0 | (cp >> 6)); out += char(0x80 | (cp & 0x3F)); }
+        else if (cp < 0x10000) {
+            out += char(0xE0 | (cp >> 12)); out += char(0x80 | ((cp >> 6) & 0x3F)); out += char(0x80 | (cp & 0x3F));
+        } else {
+            out += char(0xF0 | (cp >> 18)); out += char(0x80 | ((cp >> 12) & 0x3F));
+            out += char(0x80 | ((cp >> 6) & 0x3F)); out += char(0x80 | (cp & 0x3F));
+        }
+    }
+
+    Result<std::uint32_t> hex4() {
+        if (pos_ + 4 > text_.size()) return fail("truncated \\u escape");
+        std::uint32_t v = 0;
+        for (int k = 0; k < 4; ++k) {
+            char h = text_[pos_++];
+            v <<= 4;
+            if (h >= '0' && h <= '9') v |= std::uint32_t(h - '0');
+            else if (h >= 'a' && h <= 'f') v |= std::uint32_t(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F') v |= std::uint32_t(h - 'A' + 10);
+            else return fail("invalid \\u escape");
+        }
+        return v;
+    }
+
+    Result<std::string> parseString() {
+        ++pos_;  // opening quote
+        std::string out;
+        while (true) {
+            if (pos_ >= text_.size()) return fail("unterminated string");
+            char c = text_[pos_++];
+            if (c == '"') break;
+            if (static_cast<unsigned char>(c) < 0x20) { --pos_; return fail("control character in string"); }
+            if (c != '\\') { out += c; continue; }
+            if (pos_ >= text_.size()) return fail("unterminated escape");
+            char e = text_[pos_++];
+            switch (e) {
+                case '"': out += '"'; break;
+                case '\\': out += '\\'; break;
+                case '/': out += '/'; break;
+                case 'b': out += '\b'; break;
+                case 'f': out += '\f'; break;
+                case 'n': out += '\n'; break;
+                case 'r': out += '\r'; break;
+                case 't': out += '\t'; break;
+                case 'u': {
+                    auto h = hex4();
+                    if (!h) return h.takeError();
+                    std::uint32_t cp = *h;
+                    if (cp >= 0xD800 && cp <= 0xDBFF) {
+                        if (consume("\\u")) {
+                            auto lo = hex4();
+                            if (!lo) return lo.takeError();
+                            if (*lo >= 0xDC00 && *lo <= 0xDFFF) cp = 0x10000 + ((cp - 0xD800) << 10) + (*lo - 0xDC00);
+                            else cp = 0xFFFD;
+                        } else cp = 0xFFFD;
+                    } else if (cp >= 0xDC00 && cp <= 0xDFFF) cp = 0xFFFD;
+                    appendUtf8(out, cp);
+                    break;
+                }
+                default: --pos_; return fail("invalid escape");
+            }
+        }
+        return out;
+    }
+
+    Result<Json> parseArray(int depth) {
+        ++pos_;
+        Json arr = Json::array();
+        skipWs();
+        if (consume("]")) return arr;
+        while (true) {
+            skipWs();
+            auto v = parseValue(depth + 1);
+            if (!v) return v;
+            arr.asArray().push_back(std::move(*v));
+            skipWs();
+            if (consume(",")) continue;
+            if (consume("]")) return arr;
+            return fail("expected ',' or ']' in array");
+        }
+    }
+
+    Result<Json> parseObject(int depth) {
+        ++pos_;
+        Json obj = Json::object();
+        skipWs();
+        if (consume("}")) return obj;
+        while (true) {
+            skipWs();
+            if (pos_ >= text_.size() || text_[pos_] != '"') return fail("expected a string key in object");
+            auto key = parseString();
+            if (!key) return key.takeError();
+            skipWs();
+            if (!consume(":")) return fail("expected ':' after object key");
+            skipWs();
+            auto v = parseValue(depth + 1);
+            if (!v) return v;
+            obj.asObject().emplace_back(std::move(*key), std::move(*v));
+            skipWs();
+            if (consume(",")) continue;
+            if (consume("}")) return obj;
+            return fail("expected ',' or '}' in object");
+        }
+    }
+};
+
+}  // namespace
+
+Result<Json> Json::parse(std::string_view text, const std::string& file) {
+    Parser p(text, file);
+    return p.parseDocument();
+}
+
+Result<std::string> readFile(const std::string& path, std::uint64_t maxBytes) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError(ErrorKind::Io, std::string("cannot open file: ") + std::strerror(errno), path);
+    in.seekg(0, std::ios::end);
+    auto size = static_cast<std::uint64_t>(in.tellg());
+    if (size > maxBytes)
+        return makeError(ErrorKind::InvalidInput,
+                         "file is too large (" + std::to_string(size) + " bytes, limit " + std::to_string(maxBytes) + ")",
+                         path);
+    in.seekg(0);
+    std::string s(size, '\0');
+    if (size && !in.read(s.data(), static_cast<std::streamsize>(size)))
+        return makeError(ErrorKind::Io, "cannot read file", path);
+    return s;
+}
+
+Result<Json> Json::parseFile(const std::string& path) {
+    auto text = readFile(path, 256ull << 20);
+    if (!text) return text.takeError();
+    return parse(*text, path);
+}
+
+Result<void> writeFileAtomic(const std::string& path, std::string_view content) {
+    std::string tmp = path + ".tmp-XXXXXX";
+    int fd = ::mkstemp(tmp.data());
+    if (fd < 0) return makeError(ErrorKind::Io, std::string("cannot create temporary file: ") + std::strerror(errno), path);
+    std::size_t done = 0;
+    while (done < content.size()) {
+        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return makeError(ErrorKind::Io, std::string("cannot write: ") + std::strerror(e), path);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    ::fchmod(fd, 0644);
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        ::unlink(tmp.c_str());
+        return makeError(ErrorKind::Io, "cannot flush file", path);
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return makeError(ErrorKind::Io, std::string("cannot replace file: ") + std::strerror(e), path);
+    }
+    return {};
+}
+
+}  // namespace attnscope

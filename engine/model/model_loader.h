@@ -1,0 +1,20 @@
+#pragma once
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "model/loaded_model.h"
+
+namespace attnscope {
+
+// Opens a model: a .gguf file, or a Hugging Face folder (config.json + *.safetensors +
+// tokenizer.model). Sniffs the format, validates every size and offset, memory-maps weights.
+Result<std::shared_ptr<const LoadedModel>> loadModel(const std::string& path);
+
+// Finds the models folder: $ATTNSCOPE_MODELS, else ../shared/models relative to the current
+// directory or to the executable's ancestors. Empty when none exists.
+std::string findModelsDir();
+// A model path as given, or resolved inside the models folder when it is a bare file name.
+std::string resolveModelPath(const std::string& nameOrPath);
+
+}  // namespace attnscope
