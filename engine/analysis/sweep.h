@@ -1,0 +1,49 @@
+#pragma once
+// The paper's language-modelling experiment on the user's own text: keep the last N tokens as
+// the query, split the rest into P equal contiguous chunks (size ceil(L/P)), and measure mean
+// query entropy and perplexity for each method at each P.
+#include <functional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/json.h"
+
+namespace attnscope {
+
+class Session;
+
+enum class SweepMethod { Full, Parallel, Sink, Selective, Both };
+const char* toString(SweepMethod m);   // "full" | "parallel" | "sink" | "selective" | "both"
+
+struct SweepOptions {
+    int queryTokens = 64;
+    std::vector<int> parts = {1, 2, 4, 8, 16};
+    std::vector<SweepMethod> methods = {SweepMethod::Full, SweepMethod::Parallel, SweepMethod::Sink,
+                                        SweepMethod::Selective, SweepMethod::Both};
+    std::string sinkText;              // shared prefix for sink/both; empty: the first sinkTokens tokens
+    int sinkTokens = 4;                // used when sinkText is empty (taken from the text's start)
+    int selectK = 2;
+    int selectScoreTopN = 5;
+};
+
+struct SweepRow {
+    SweepMethod method;
+    int parts = 1;
+    int contextTokens = 0;
+    int chunkTokens = 0;              // ceil(L/P)
+    double meanEntropy = 0;           // nats, mean over layers, heads, query tokens
+    double perplexity = 0;
+};
+
+// Runs every (method, P) pair. `progress(done, total)` after each run.
+Result<std::vector<SweepRow>> runSweep(Session& session, const std::string& text, const SweepOptions& options,
+                                       std::stop_token stop = {},
+                                       const std::function<void(int, int)>& progress = {});
+
+Json sweepToJson(const std::vector<SweepRow>& rows);
+std::string sweepToCsv(const std::vector<SweepRow>& rows);
+std::string sweepToTable(const std::vector<SweepRow>& rows);   // human-readable, methods × P
+
+}  // namespace attnscope

@@ -1,0 +1,29 @@
+#pragma once
+// The user's input before tokenisation: an optional sink prefix, ordered chunks, a query.
+// Each part is either text or token ids (ids win when present).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/json.h"
+
+namespace attnscope {
+
+struct ContextSpec {
+    std::string prefix;
+    std::vector<std::string> chunks;
+    std::string query;
+    std::optional<std::vector<std::int32_t>> prefixIds;
+    std::optional<std::vector<std::vector<std::int32_t>>> chunkIds;
+    std::optional<std::vector<std::int32_t>> queryIds;
+
+    // The CLI/session JSON: {"prefix": str, "chunks": [str], "query": str} and/or
+    // "prefix_ids", "chunk_ids", "query_ids". `file` labels errors.
+    static Result<ContextSpec> fromJson(const Json& j, const std::string& file = {});
+    static Result<ContextSpec> fromFile(const std::string& path);
+    Json toJson() const;
+};
+
+}  // namespace attnscope

@@ -1,0 +1,60 @@
+#pragma once
+// EncodingPlan: the tokens laid out physically as [prefix | chunk_1 | ... | chunk_P | query],
+// the segment of every token, its rotary position id, and the visibility rule (PAPER.md).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "plan/context_spec.h"
+#include "plan/encoding_options.h"
+
+namespace attnscope {
+
+class Tokenizer;
+
+enum class SegmentKind : std::uint8_t { Prefix, Chunk, Query };
+const char* toString(SegmentKind k);   // "prefix" | "chunk" | "query"
+
+struct KeyRange { int begin = 0, end = 0; };  // [begin, end) in physical token order
+
+struct EncodingPlan {
+    EncodingOptions options;
+    // Per token, physical order; all vectors have size tokenCount().
+    std::vector<std::int32_t> ids;
+    std::vector<SegmentKind> segment;
+    std::vector<std::int32_t> chunk;      // chunk index for chunk tokens, -1 otherwise
+    std::vector<std::int32_t> positions;  // rotary position ids
+
+    int prefixLength = 0;                 // S (includes a shared BOS)
+    std::vector<KeyRange> chunkRanges;    // one per chunk
+    int queryBegin = 0;                   // first query token; query = [queryBegin, N)
+
+    int tokenCount() const { return static_cast<int>(ids.size()); }
+    int chunkCount() const { return static_cast<int>(chunkRanges.size()); }
+    int queryCount() const { return tokenCount() - queryBegin; }
+
+    // Visibility (before selective attention): may token i attend to key j?
+    bool visible(int i, int j) const;
+    // The keys token i may see, as sorted disjoint ranges (what backends iterate over).
+    void visibleRanges(int i, std::vector<KeyRange>& out) const;
+    // True when tokens [rowBegin,rowEnd) all see the same keys apart from causality, i.e. they
+    // lie in one segment (one chunk in parallel mode). Backends process rows in such blocks.
+    bool sameVisibilityBlock(int rowBegin, int rowEnd) const;
+
+    // Stable 128-bit hash (hex) of everything that affects a run: ids, segments, positions and
+    // options. `contextHash` leaves out the query-side options (selective attention), so runs that
+    // differ only in those can share the encoded context.
+    std::string hash() const;
+    std::string contextHash() const;
+
+    Result<void> validate(int vocabSize) const;
+};
+
+// Builds the plan. Text parts are tokenised with `tok` (each part on its own, no BOS unless the
+// BOS policy asks); id parts are used as given. Errors: empty query, ids out of vocabulary,
+// too many tokens (> maxTokens).
+Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok,
+                               int vocabSize, int maxTokens = 1 << 20);
+
+}  // namespace attnscope

@@ -1,0 +1,63 @@
+#pragma once
+// The engine façade used by the CLI and the GUI worker: one model, one tokenizer, one backend,
+// a result cache keyed by plan hash, and reuse of the encoded context for query-side toggles.
+// Not thread-safe: use a Session from one thread at a time (the GUI's engine thread).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stop_token>
+#include <string>
+
+#include "analysis/analysis_result.h"
+#include "analysis/attention_tile.h"
+#include "backend/backend.h"
+#include "core/error.h"
+#include "model/loaded_model.h"
+#include "plan/context_spec.h"
+#include "plan/encoding_plan.h"
+#include "tokenizer/tokenizer.h"
+
+namespace attnscope {
+
+struct SessionOptions {
+    int threads = 0;                   // CPU threads; 0 = all cores
+    std::string device = "auto";       // auto | cpu | cuda
+    std::size_t cacheEntries = 32;     // results kept for instant toggling back
+};
+
+class ResultCache;
+
+class Session {
+public:
+    // Loads the model and its tokenizer and prepares the backend. `log` receives one-line
+    // notices (e.g. "CUDA unavailable: …; using CPU").
+    static Result<std::unique_ptr<Session>> open(const std::string& modelPath, const SessionOptions& options = {},
+                                                 std::function<void(const std::string&)> log = {});
+    ~Session();
+
+    const LoadedModel& model() const { return *model_; }
+    std::shared_ptr<const LoadedModel> modelPtr() const { return model_; }
+    const Tokenizer& tokenizer() const { return *tokenizer_; }
+    std::shared_ptr<const Tokenizer> tokenizerPtr() const { return tokenizer_; }
+    Backend& backend() { return *backend_; }
+    std::string backendName() const { return backend_->name(); }
+
+    Result<EncodingPlan> plan(const ContextSpec& spec, const EncodingOptions& options) const;
+
+    // Runs (or returns from cache) the analysis of a plan. Reuses a cached run with the same
+    // context hash when only selective-attention options changed.
+    Result<std::shared_ptr<const RunOutput>> analyze(const EncodingPlan& plan, std::stop_token stop = {},
+                                                     Progress* progress = nullptr);
+    Result<AttentionTile> tile(const RunOutput& run, const AttentionTileRequest& request, std::stop_token stop = {});
+
+    void clearCache();
+
+private:
+    Session() = default;
+    std::shared_ptr<const LoadedModel> model_;
+    std::shared_ptr<const Tokenizer> tokenizer_;
+    std::unique_ptr<Backend> backend_;
+    std::unique_ptr<ResultCache> cache_;
+};
+
+}  // namespace attnscope
