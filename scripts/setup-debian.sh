@@ -9,7 +9,8 @@ packages=(
   libqcustomplot-dev
   libsentencepiece-dev
   libopenblas-dev
-  python3
+  python3 python3-venv
+  googletest libgtest-dev libbenchmark-dev
   xvfb xauth
 )
 
