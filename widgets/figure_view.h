@@ -1,0 +1,69 @@
+#pragma once
+// FigureView: what every attnscope view offers the application, whether it is a QCustomPlot
+// (PlotView) or custom painted (ContextView): figure export, data export of exactly what is shown,
+// presentation mode, and palette following (light/dark).
+#include <QJsonObject>
+#include <QSize>
+#include <QString>
+#include <QWidget>
+
+#include "figure_export.h"
+
+class QPainter;
+
+namespace attnscope::widgets {
+
+class FigureView : public QWidget {
+    Q_OBJECT
+public:
+    explicit FigureView(QWidget* parent = nullptr);
+    ~FigureView() override;
+
+    // Writes the figure; the format comes from the extension: .png (raster, `scale` × figureSize()),
+    // .svg (vector, text as <text>), .pdf (vector). Returns false with a message in *error.
+    virtual bool exportFigure(const QString& path, double scale = 2.0, QString* error = nullptr);
+    // The data behind the figure, exactly what the view shows (after pooling/clipping).
+    virtual QString dataCsv() const = 0;
+    virtual QJsonObject dataJson() const = 0;
+    bool exportCsv(const QString& path, QString* error = nullptr) const;
+    bool exportJson(const QString& path, QString* error = nullptr) const;
+
+    // Larger fonts and thicker lines, for projectors and teaching.
+    void setPresentationMode(bool on);
+    bool presentationMode() const { return presentation_; }
+
+    // Title drawn above the figure (empty: none) and used as the SVG/PDF title.
+    virtual void setTitle(const QString& title);
+    QString title() const { return title_; }
+
+    // Logical size used by exportFigure: the widget's size when it has been laid out, else
+    // exportSize() (default 720×480), else sizeHint().
+    QSize figureSize() const;
+    void setExportSize(QSize size) { exportSize_ = size; }
+    QSize exportSize() const { return exportSize_; }
+
+    // Paints the figure at `size` (used by export; PlotView paints its QCustomPlot).
+    virtual void renderFigure(QPainter& painter, const QSize& size) = 0;
+
+    // Style metrics derived from presentation mode (point sizes, pen widths).
+    double baseFontPointSize() const;
+    double lineWidth() const;   // regular data line width in pixels
+    bool darkPalette() const;   // palette()'s window colour is dark
+
+signals:
+    // The data shown changed (new input or new range); the app may refresh export menus.
+    void dataChanged();
+
+protected:
+    // Re-apply fonts and colours from palette() and presentation mode. Called on palette/font
+    // changes and when presentation mode toggles. Subclasses override and call the base.
+    virtual void applyStyle() {}
+    void changeEvent(QEvent* event) override;
+
+private:
+    bool presentation_ = false;
+    QString title_;
+    QSize exportSize_{720, 480};
+};
+
+}  // namespace attnscope::widgets
