@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 namespace attnscope {
 

@@ -1,0 +1,392 @@
+// attnscope-cli: info | tokenize | analyze | sweep | bench. Links the engine only (no Qt).
+// Bad input exits with code 2 and one line on stderr; output files are written atomically,
+// so a failure never leaves a partial file.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "analysis/result_io.h"
+#include "analysis/sweep.h"
+#include "core/json.h"
+#include "model/model_loader.h"
+#include "session/session.h"
+#include "tokenizer/tokenizer.h"
+
+using namespace attnscope;
+
+namespace {
+
+const char* kUsage =
+    "usage: attnscope-cli COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  info MODEL                          architecture, sizes, tokenizer, tensor types\n"
+    "  tokenize --model MODEL --text TEXT  JSON {\"ids\": [...], \"pieces\": [...]} (MODEL may be a tokenizer.model)\n"
+    "  analyze --model MODEL --context CONTEXT.json [options] [--out FILE]\n"
+    "      --mode full|parallel            (default parallel)\n"
+    "      --sink on|off                   shared sink prefix (default on when the context has a prefix)\n"
+    "      --positions stretch|restart|sequential   (default stretch)\n"
+    "      --bos none|shared|per-chunk     (default none)\n"
+    "      --select K                      selective attention: keep the top-K chunks (default off)\n"
+    "      --select-score-top N            chunk score = sum of its top-N probabilities (default 5)\n"
+    "      --select-aggregate none|heads-queries\n"
+    "      --entropy-csv FILE              also write per-(layer, head, token) entropy as CSV\n"
+    "  sweep --model MODEL --text FILE --query-tokens N --parts 1,2,4,8,16 [--out FILE.json|.csv]\n"
+    "      [--sink-text TEXT | --sink-tokens N] [--select K] [--select-score-top N]\n"
+    "  bench --model MODEL [--tokens N] [--chunks P] [--queries Q] [--repeat R] [--out FILE.json]\n"
+    "\n"
+    "common options: --threads N (default: all cores), --device auto|cpu|cuda (default auto)\n"
+    "MODEL is a .gguf file, a Hugging Face folder, or a file name inside the models folder\n"
+    "($ATTNSCOPE_MODELS, else ../shared/models).\n";
+
+struct UsageError {
+    std::string message;
+};
+
+// Parsed "--key value" options plus positional arguments.
+struct Args {
+    std::map<std::string, std::string> opts;
+    std::vector<std::string> positional;
+
+    bool has(const std::string& k) const { return opts.count(k) != 0; }
+    std::string get(const std::string& k, const std::string& def = {}) const {
+        auto it = opts.find(k);
+        return it == opts.end() ? def : it->second;
+    }
+    std::string need(const std::string& k) const {
+        if (!has(k)) throw UsageError{"missing required option --" + k};
+        return get(k);
+    }
+    int getInt(const std::string& k, int def) const {
+        if (!has(k)) return def;
+        const std::string& v = get(k);
+        char* end = nullptr;
+        long x = std::strtol(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || x < -1000000000L || x > 1000000000L)
+            throw UsageError{"--" + k + " expects an integer, got '" + v + "'"};
+        return static_cast<int>(x);
+    }
+};
+
+Args parseArgs(int argc, char** argv, int start, const std::vector<std::string>& known) {
+    Args a;
+    for (int i = start; i < argc; ++i) {
+        std::string s = argv[i];
+        if (s.rfind("--", 0) == 0) {
+            std::string key = s.substr(2), value;
+            auto eq = key.find('=');
+            if (eq != std::string::npos) {
+                value = key.substr(eq + 1);
+                key = key.substr(0, eq);
+            } else {
+                if (i + 1 >= argc) throw UsageError{"option " + s + " needs a value"};
+                value = argv[++i];
+            }
+            if (std::find(known.begin(), known.end(), key) == known.end()) throw UsageError{"unknown option --" + key};
+            a.opts[key] = value;
+        } else {
+            a.positional.push_back(s);
+        }
+    }
+    return a;
+}
+
+[[noreturn]] void failWith(const Error& e) {
+    std::fprintf(stderr, "attnscope-cli: %s\n", e.describe().c_str());
+    std::exit(e.kind == ErrorKind::Internal || e.kind == ErrorKind::Backend ? 1 : 2);
+}
+
+template <typename T>
+T orFail(Result<T> r) {
+    if (!r) failWith(r.error());
+    return std::move(r).value();
+}
+void orFail(Result<void> r) {
+    if (!r) failWith(r.error());
+}
+
+void writeOutput(const std::string& path, const std::string& content) {
+    if (path.empty() || path == "-") {
+        std::fwrite(content.data(), 1, content.size(), stdout);
+        if (content.empty() || content.back() != '\n') std::fputc('\n', stdout);
+        return;
+    }
+    orFail(writeFileAtomic(path, content));
+}
+
+std::unique_ptr<Session> openSession(const Args& a, const std::string& model) {
+    SessionOptions so;
+    so.threads = a.getInt("threads", 0);
+    so.device = a.get("device", "auto");
+    if (so.device != "auto" && so.device != "cpu" && so.device != "cuda")
+        throw UsageError{"--device must be auto, cpu or cuda"};
+    return orFail(Session::open(model, so, [](const std::string& m) { std::fprintf(stderr, "attnscope-cli: %s\n", m.c_str()); }));
+}
+
+bool onOff(const std::string& v, const char* what) {
+    if (v == "on") return true;
+    if (v == "off") return false;
+    throw UsageError{std::string("--") + what + " must be on or off"};
+}
+
+EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
+    EncodingOptions o;
+    o.mode = orFail(parseEncodingMode(a.get("mode", "parallel")));
+    o.sinkPrefix = a.has("sink") ? onOff(a.get("sink"), "sink") : prefixGiven;
+    o.positions = orFail(parsePositionPolicy(a.get("positions", "stretch")));
+    o.bos = orFail(parseBosPolicy(a.get("bos", "none")));
+    o.selective.topK = a.getInt("select", 0);
+    if (o.selective.topK < 0) throw UsageError{"--select must be >= 0"};
+    o.selective.scoreTopN = a.getInt("select-score-top", 5);
+    o.selective.aggregation = orFail(parseSelectAggregation(a.get("select-aggregate", "none")));
+    return o;
+}
+
+int cmdInfo(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError{"info takes exactly one MODEL argument"};
+    auto model = orFail(loadModel(resolveModelPath(a.positional[0])));
+    const auto& c = model->config;
+    Json j = Json::object();
+    j["path"] = model->path;
+    j["format"] = model->format;
+    j["architecture"] = architectureName(c.arch);
+    j["name"] = c.name;
+    j["summary"] = c.summary();
+    j["parameters"] = static_cast<double>(model->parameterCount);
+    j["weight_bytes"] = static_cast<double>(model->weightBytes);
+    j["dim"] = c.dim;
+    j["layers"] = c.nLayers;
+    j["heads"] = c.nHeads;
+    j["kv_heads"] = c.nKvHeads;
+    j["head_dim"] = c.headDim;
+    j["ffn_dim"] = c.ffnDim;
+    j["vocab_size"] = c.vocabSize;
+    j["context_length"] = c.contextLength;
+    j["rope_theta"] = c.ropeTheta;
+    j["rope_dim"] = c.ropeDim;
+    j["rope_layout"] = c.ropeLayout == RopeLayout::AdjacentPairs ? "adjacent-pairs" : "rotate-half";
+    j["rms_eps"] = c.normEps;
+    j["tied_output"] = c.tiedOutput;
+    Json types = Json::object();
+    for (const auto& [k, v] : model->tensorTypeCounts) types[k] = v;
+    j["tensor_types"] = std::move(types);
+    auto tok = makeTokenizer(model->tokenizer, model->path);
+    j["tokenizer"] = tok ? Json((*tok)->kind() + " (" + std::to_string((*tok)->vocabSize()) + " pieces)")
+                         : Json("unavailable: " + tok.error().message);
+    Json meta = Json::object();
+    for (const auto& [k, v] : model->metadata) meta[k] = v;
+    j["metadata"] = std::move(meta);
+    writeOutput(a.get("out"), j.dump(2));
+    return 0;
+}
+
+int cmdTokenize(const Args& a) {
+    const std::string path = resolveModelPath(a.need("model"));
+    std::shared_ptr<const Tokenizer> tok;
+    if (path.size() >= 6 && path.compare(path.size() - 6, 6, ".model") == 0) {
+        tok = orFail(loadSentencePieceFile(path));
+    } else {
+        auto model = orFail(loadModel(path));
+        tok = orFail(makeTokenizer(model->tokenizer, model->path));
+    }
+    auto ids = orFail(tok->encode(a.need("text")));
+    Json j = Json::object(), jid = Json::array(), jp = Json::array();
+    for (auto id : ids) {
+        jid.push(id);
+        jp.push(tok->piece(id));
+    }
+    j["ids"] = std::move(jid);
+    j["pieces"] = std::move(jp);
+    writeOutput(a.get("out"), j.dump());
+    return 0;
+}
+
+int cmdAnalyze(const Args& a) {
+    const std::string ctxPath = a.need("context");
+    auto spec = orFail(ContextSpec::fromFile(ctxPath));
+    bool prefixGiven = !spec.prefix.empty() || (spec.prefixIds && !spec.prefixIds->empty());
+    auto opts = encodingOptions(a, prefixGiven);
+    auto session = openSession(a, a.need("model"));
+    auto plan = session->plan(spec, opts);
+    if (!plan) {
+        Error e = plan.takeError();
+        if (e.file.empty()) e.file = ctxPath;
+        failWith(e);
+    }
+    auto run = orFail(session->analyze(*plan));
+    Json j = analysisToJson(*plan, run->stats, &session->tokenizer());
+    j["model"] = session->model().path;
+    if (a.has("entropy-csv")) orFail(writeFileAtomic(a.get("entropy-csv"), entropyToCsv(*plan, run->stats)));
+    writeOutput(a.get("out"), j.dump(1));
+    std::fprintf(stderr, "attnscope-cli: %d tokens, %d chunks, %s: mean query entropy %.4f nats, perplexity %.4f (%.1f ms, %s)\n",
+                 plan->tokenCount(), plan->chunkCount(), describe(plan->options).c_str(), run->stats.meanQueryEntropy(),
+                 run->stats.perplexity(), run->stats.elapsedMs, run->stats.backend.c_str());
+    return 0;
+}
+
+std::vector<int> parseIntList(const std::string& s, const char* what) {
+    std::vector<int> out;
+    std::size_t pos = 0;
+    while (pos <= s.size()) {
+        auto comma = s.find(',', pos);
+        std::string tok = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        char* end = nullptr;
+        long v = std::strtol(tok.c_str(), &end, 10);
+        if (tok.empty() || *end != '\0' || v <= 0 || v > 100000)
+            throw UsageError{std::string("--") + what + " expects a comma-separated list of positive integers"};
+        out.push_back(static_cast<int>(v));
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+    }
+    return out;
+}
+
+int cmdSweep(const Args& a) {
+    SweepOptions o;
+    o.queryTokens = a.getInt("query-tokens", 64);
+    o.parts = parseIntList(a.get("parts", "1,2,4,8,16"), "parts");
+    o.sinkText = a.get("sink-text");
+    o.sinkTokens = a.getInt("sink-tokens", 4);
+    o.selectK = a.getInt("select", 2);
+    o.selectScoreTopN = a.getInt("select-score-top", 5);
+    if (o.selectK <= 0) throw UsageError{"--select must be positive for the sweep"};
+    const std::string textPath = a.need("text");
+    auto text = orFail(readFile(textPath, 64ull << 20));
+    auto session = openSession(a, a.need("model"));
+    auto rows = runSweep(*session, text, o, {}, [](int done, int total) {
+        std::fprintf(stderr, "\rattnscope-cli: sweep %d/%d", done, total);
+        if (done == total) std::fputc('\n', stderr);
+    });
+    if (!rows) {
+        Error e = rows.takeError();
+        if (e.file.empty()) e.file = textPath;
+        failWith(e);
+    }
+    std::printf("%s", sweepToTable(*rows).c_str());
+    if (a.has("out")) {
+        std::string out = a.get("out");
+        bool csv = out.size() >= 4 && out.compare(out.size() - 4, 4, ".csv") == 0;
+        orFail(writeFileAtomic(out, csv ? sweepToCsv(*rows) : sweepToJson(*rows).dump(2)));
+    }
+    return 0;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+int cmdBench(const Args& a) {
+    const int tokens = a.getInt("tokens", 512), chunks = a.getInt("chunks", 8), queries = a.getInt("queries", 64);
+    const int repeat = std::max(1, a.getInt("repeat", 5));
+    if (tokens <= queries || chunks <= 0 || queries <= 0) throw UsageError{"need --tokens > --queries > 0 and --chunks > 0"};
+    auto session = openSession(a, a.need("model"));
+    const auto& cfg = session->model().config;
+    // Random ids (fixed seed): the speed does not depend on the text.
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int> pick(3, cfg.vocabSize - 1);
+    ContextSpec spec;
+    const int ctx = tokens - queries, per = (ctx + chunks - 1) / chunks;
+    std::vector<std::vector<std::int32_t>> chunkIds;
+    for (int b = 0; b < ctx; b += per) {
+        std::vector<std::int32_t> c;
+        for (int i = b; i < std::min(ctx, b + per); ++i) c.push_back(pick(rng));
+        chunkIds.push_back(std::move(c));
+    }
+    spec.chunkIds = chunkIds;
+    std::vector<std::int32_t> q;
+    for (int i = 0; i < queries; ++i) q.push_back(pick(rng));
+    spec.queryIds = q;
+    spec.prefixIds = std::vector<std::int32_t>{};
+
+    EncodingOptions opt;
+    opt.mode = EncodingMode::Parallel;
+    auto plan = orFail(session->plan(spec, opt));
+    EncodingOptions optSel = opt;
+    optSel.selective.topK = 2;
+    auto planSel = orFail(session->plan(spec, optSel));
+
+    std::vector<double> prefill, queryPass;
+    for (int r = 0; r < repeat; ++r) {
+        RunRequest req;
+        req.plan = &plan;
+        req.keepState = true;
+        auto t0 = std::chrono::steady_clock::now();
+        auto out = orFail(session->backend().run(req, {}, nullptr));
+        prefill.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        RunRequest rq;
+        rq.plan = &planSel;
+        rq.reuse = out.kept;
+        auto t1 = std::chrono::steady_clock::now();
+        auto outSel = orFail(session->backend().run(rq, {}, nullptr));
+        queryPass.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+        if (!outSel.stats.reusedContext) std::fprintf(stderr, "attnscope-cli: warning: query pass did not reuse the context\n");
+    }
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    const double peakMiB = static_cast<double>(ru.ru_maxrss) / 1024.0;
+    const double med = median(prefill), medQ = median(queryPass);
+    std::printf("model        %s\n", cfg.summary().c_str());
+    std::printf("backend      %s\n", session->backendName().c_str());
+    std::printf("context      %d tokens (%d chunks + %d query tokens), %d runs\n", tokens, plan.chunkCount(), queries, repeat);
+    std::printf("full analysis (prefill + stats + NLL): median %.3f s  = %.0f tokens/s\n", med, tokens / med);
+    std::printf("query pass (selective K=2 toggled, context reused): median %.1f ms\n", medQ * 1000);
+    std::printf("peak RSS     %.0f MiB\n", peakMiB);
+    if (a.has("out")) {
+        Json j = Json::object();
+        j["model"] = cfg.summary();
+        j["backend"] = session->backendName();
+        j["tokens"] = tokens;
+        j["chunks"] = plan.chunkCount();
+        j["queries"] = queries;
+        j["runs"] = repeat;
+        j["prefill_median_s"] = med;
+        j["prefill_tokens_per_s"] = tokens / med;
+        j["query_pass_median_ms"] = medQ * 1000;
+        j["peak_rss_mib"] = peakMiB;
+        orFail(writeFileAtomic(a.get("out"), j.dump(2)));
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+        std::fputs(kUsage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string cmd = argv[1];
+    try {
+        if (cmd == "info") return cmdInfo(parseArgs(argc, argv, 2, {"out"}));
+        if (cmd == "tokenize") return cmdTokenize(parseArgs(argc, argv, 2, {"model", "text", "out"}));
+        if (cmd == "analyze")
+            return cmdAnalyze(parseArgs(argc, argv, 2,
+                                        {"model", "context", "mode", "sink", "positions", "bos", "select", "select-score-top",
+                                         "select-aggregate", "threads", "device", "out", "entropy-csv"}));
+        if (cmd == "sweep")
+            return cmdSweep(parseArgs(argc, argv, 2,
+                                      {"model", "text", "query-tokens", "parts", "sink-text", "sink-tokens", "select",
+                                       "select-score-top", "threads", "device", "out"}));
+        if (cmd == "bench")
+            return cmdBench(parseArgs(argc, argv, 2,
+                                      {"model", "tokens", "chunks", "queries", "repeat", "threads", "device", "out"}));
+        throw UsageError{"unknown command '" + cmd + "' (try --help)"};
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "attnscope-cli: %s\n", e.message.c_str());
+        return 2;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "attnscope-cli: out of memory\n");
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "attnscope-cli: internal error: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,184 @@
+#include "analysis/sweep.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "session/session.h"
+
+namespace attnscope {
+
+const char* toString(SweepMethod m) {
+    switch (m) {
+        case SweepMethod::Full: return "full";
+        case SweepMethod::Parallel: return "parallel";
+        case SweepMethod::Sink: return "sink";
+        case SweepMethod::Selective: return "selective";
+        case SweepMethod::Both: return "both";
+    }
+    return "?";
+}
+
+namespace {
+
+std::vector<std::vector<std::int32_t>> splitEqual(const std::vector<std::int32_t>& ids, int parts) {
+    std::vector<std::vector<std::int32_t>> out;
+    const std::size_t size = (ids.size() + static_cast<std::size_t>(parts) - 1) / static_cast<std::size_t>(parts);
+    for (std::size_t b = 0; b < ids.size(); b += size)
+        out.emplace_back(ids.begin() + static_cast<std::ptrdiff_t>(b),
+                         ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), b + size)));
+    return out;
+}
+
+}  // namespace
+
+Result<std::vector<SweepRow>> runSweep(Session& session, const std::string& text, const SweepOptions& o,
+                                       std::stop_token stop, const std::function<void(int, int)>& progress) {
+    if (o.queryTokens <= 0) return makeError(ErrorKind::InvalidInput, "the query must have at least one token");
+    if (o.parts.empty()) return makeError(ErrorKind::InvalidInput, "no chunk counts (P) given");
+    for (int p : o.parts)
+        if (p <= 0) return makeError(ErrorKind::InvalidInput, "chunk counts must be positive (got " + std::to_string(p) + ")");
+    auto idsR = session.tokenizer().encode(text);
+    if (!idsR) return idsR.takeError();
+    const auto& ids = *idsR;
+
+    // The shared sink: either the given text (prepended) or the first tokens of the text.
+    std::vector<std::int32_t> sink;
+    bool sinkFromText = o.sinkText.empty();
+    if (!sinkFromText) {
+        auto s = session.tokenizer().encode(o.sinkText);
+        if (!s) return s.takeError();
+        sink = std::move(*s);
+    }
+    const int sinkTake = sinkFromText ? o.sinkTokens : 0;
+    const int total = static_cast<int>(ids.size());
+    const int L = total - o.queryTokens;
+    const int maxP = *std::max_element(o.parts.begin(), o.parts.end());
+    if (L - sinkTake < maxP)
+        return makeError(ErrorKind::InvalidInput,
+                         "the text has " + std::to_string(total) + " tokens: too few for " + std::to_string(o.queryTokens) +
+                             " query tokens and " + std::to_string(maxP) + " chunks");
+    std::vector<std::int32_t> context(ids.begin(), ids.begin() + L), query(ids.begin() + L, ids.end());
+    if (sinkFromText) sink.assign(context.begin(), context.begin() + sinkTake);
+
+    std::vector<SweepRow> rows;
+    const int runs = static_cast<int>(o.parts.size() * o.methods.size());
+    int done = 0;
+    std::optional<SweepRow> fullRow;
+    for (int P : o.parts) {
+        for (SweepMethod m : o.methods) {
+            if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
+            const bool withSink = m == SweepMethod::Sink || m == SweepMethod::Both;
+            const bool withSel = m == SweepMethod::Selective || m == SweepMethod::Both;
+            ContextSpec spec;
+            EncodingOptions opt;
+            opt.mode = m == SweepMethod::Full ? EncodingMode::Full : EncodingMode::Parallel;
+            opt.sinkPrefix = withSink;
+            if (withSel) {
+                opt.selective.topK = o.selectK;
+                opt.selective.scoreTopN = o.selectScoreTopN;
+            }
+            std::vector<std::int32_t> body = context;
+            if (withSink) {
+                spec.prefixIds = sink;
+                if (sinkFromText) body.erase(body.begin(), body.begin() + sinkTake);
+            } else {
+                spec.prefixIds = std::vector<std::int32_t>{};
+            }
+            spec.chunkIds = splitEqual(body, P);
+            spec.queryIds = query;
+
+            SweepRow row;
+            row.method = m;
+            row.parts = P;
+            row.contextTokens = L;
+            row.chunkTokens = static_cast<int>((body.size() + static_cast<std::size_t>(P) - 1) / static_cast<std::size_t>(P));
+            if (m == SweepMethod::Full && fullRow) {
+                // Full attention does not depend on P: the token sequence is identical.
+                row.meanEntropy = fullRow->meanEntropy;
+                row.perplexity = fullRow->perplexity;
+            } else {
+                auto plan = session.plan(spec, opt);
+                if (!plan) return plan.takeError();
+                auto run = session.analyze(*plan, stop);
+                if (!run) return run.takeError();
+                row.meanEntropy = (*run)->stats.meanQueryEntropy();
+                row.perplexity = (*run)->stats.perplexity();
+                if (m == SweepMethod::Full) fullRow = row;
+            }
+            rows.push_back(row);
+            ++done;
+            if (progress) progress(done, runs);
+        }
+    }
+    return rows;
+}
+
+Json sweepToJson(const std::vector<SweepRow>& rows) {
+    Json arr = Json::array();
+    for (const auto& r : rows) {
+        Json o = Json::object();
+        o["method"] = toString(r.method);
+        o["parts"] = r.parts;
+        o["context_tokens"] = r.contextTokens;
+        o["chunk_tokens"] = r.chunkTokens;
+        o["mean_entropy"] = r.meanEntropy;
+        o["perplexity"] = r.perplexity;
+        arr.push(std::move(o));
+    }
+    Json j = Json::object();
+    j["rows"] = std::move(arr);
+    return j;
+}
+
+std::string sweepToCsv(const std::vector<SweepRow>& rows) {
+    std::string s = "method,parts,context_tokens,chunk_tokens,mean_entropy,perplexity\n";
+    char buf[160];
+    for (const auto& r : rows) {
+        std::snprintf(buf, sizeof buf, "%s,%d,%d,%d,%.6f,%.6f\n", toString(r.method), r.parts, r.contextTokens,
+                      r.chunkTokens, r.meanEntropy, r.perplexity);
+        s += buf;
+    }
+    return s;
+}
+
+std::string sweepToTable(const std::vector<SweepRow>& rows) {
+    std::vector<int> parts;
+    std::vector<SweepMethod> methods;
+    for (const auto& r : rows) {
+        if (std::find(parts.begin(), parts.end(), r.parts) == parts.end()) parts.push_back(r.parts);
+        if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) methods.push_back(r.method);
+    }
+    std::string s;
+    char buf[64];
+    auto header = [&](const char* title) {
+        std::snprintf(buf, sizeof buf, "%-12s", title);
+        s += buf;
+        for (int p : parts) {
+            std::snprintf(buf, sizeof buf, "%10s", ("P=" + std::to_string(p)).c_str());
+            s += buf;
+        }
+        s += "\n";
+    };
+    auto body = [&](bool entropy) {
+        for (auto m : methods) {
+            std::snprintf(buf, sizeof buf, "%-12s", toString(m));
+            s += buf;
+            for (int p : parts) {
+                auto it = std::find_if(rows.begin(), rows.end(), [&](const SweepRow& r) { return r.method == m && r.parts == p; });
+                if (it == rows.end()) std::snprintf(buf, sizeof buf, "%10s", "-");
+                else std::snprintf(buf, sizeof buf, "%10.3f", entropy ? it->meanEntropy : it->perplexity);
+                s += buf;
+            }
+            s += "\n";
+        }
+    };
+    header("entropy");
+    body(true);
+    s += "\n";
+    header("perplexity");
+    body(false);
+    return s;
+}
+
+}  // namespace attnscope

@@ -1,0 +1,42 @@
+#pragma once
+// Numeric building blocks of the CPU backend (float32 throughout). Row-major matrices.
+#include <cstddef>
+#include <cstdint>
+
+#include "core/thread_pool.h"
+#include "model/model_config.h"
+#include "model/model_weights.h"
+
+namespace attnscope::cpu {
+
+// y[n][out] = x[n][in] · W[out][in]^T (+ bias[out] when given). W may be any DType: F32 rows are
+// used in place, other types are dequantised block by block into a scratch buffer.
+void linear(ThreadPool& pool, const float* x, int n, const TensorView& w, const TensorView* bias, float* y);
+
+// Dense float GEMM used by linear and attention: C[m][n] = A[m][k] · B[n][k]^T (+ beta·C).
+// lda/ldb/ldc are row strides in elements. `parallel` lets it use the pool (never from inside
+// a pool task).
+void gemmABt(ThreadPool* pool, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
+             int ldc, float beta);
+// C[m][n] = A[m][k] · B[k][n] (+ beta·C), single-threaded (attention P·V).
+void gemmAB(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc, float beta);
+
+float dot(const float* a, const float* b, int n);
+
+// out[i] = x[i] / rms(x) * (w[i] or 1 + w[i]); rows of length n.
+void rmsnorm(const float* x, const float* w, float* out, int n, float eps, bool addOne);
+
+// Rotary embedding in place on one head vector of length headDim, first ropeDim dims rotated,
+// using precomputed cos/sin of length ropeDim/2.
+void rope(float* x, const float* cosv, const float* sinv, int ropeDim, RopeLayout layout);
+// Per-pair inverse frequencies (length ropeDim/2), with Llama-3 / linear scaling applied.
+void ropeFrequencies(const ModelConfig& cfg, float theta, double* invFreq);
+
+float silu(float x);
+float geluTanh(float x);
+
+// Is the use of an optimised BLAS compiled in?
+bool haveBlas();
+void setBlasThreads(int threads);
+
+}  // namespace attnscope::cpu

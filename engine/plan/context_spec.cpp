@@ -1,0 +1,95 @@
+#include "plan/context_spec.h"
+
+namespace attnscope {
+
+namespace {
+
+Result<std::vector<std::int32_t>> idsFrom(const Json& j, const std::string& key, const std::string& file) {
+    if (!j.isArray()) return makeError(ErrorKind::InvalidInput, "'" + key + "' must be an array of token ids", file);
+    std::vector<std::int32_t> ids;
+    ids.reserve(j.size());
+    for (const auto& v : j.asArray()) {
+        if (!v.isNumber() || v.asNumber() != static_cast<double>(v.asInt()) || v.asInt() < 0 || v.asInt() > INT32_MAX)
+            return makeError(ErrorKind::InvalidInput, "'" + key + "' must hold non-negative integer token ids", file);
+        ids.push_back(static_cast<std::int32_t>(v.asInt()));
+    }
+    return ids;
+}
+
+}  // namespace
+
+Result<ContextSpec> ContextSpec::fromJson(const Json& j, const std::string& file) {
+    if (!j.isObject())
+        return makeError(ErrorKind::InvalidInput, "a context must be a JSON object with \"chunks\" and \"query\"", file);
+    ContextSpec c;
+    auto str = [&](const char* key, std::string& out) -> Result<void> {
+        if (const Json* v = j.find(key)) {
+            if (v->isNull()) return {};
+            if (!v->isString()) return makeError(ErrorKind::InvalidInput, std::string("'") + key + "' must be a string", file);
+            out = v->asString();
+        }
+        return {};
+    };
+    ATTN_TRY(str("prefix", c.prefix));
+    ATTN_TRY(str("query", c.query));
+    if (const Json* v = j.find("chunks")) {
+        if (!v->isArray()) return makeError(ErrorKind::InvalidInput, "'chunks' must be an array of strings", file);
+        for (const auto& s : v->asArray()) {
+            if (!s.isString()) return makeError(ErrorKind::InvalidInput, "'chunks' must be an array of strings", file);
+            c.chunks.push_back(s.asString());
+        }
+    }
+    if (const Json* v = j.find("prefix_ids")) {
+        auto ids = idsFrom(*v, "prefix_ids", file);
+        if (!ids) return ids.takeError();
+        c.prefixIds = std::move(*ids);
+    }
+    if (const Json* v = j.find("query_ids")) {
+        auto ids = idsFrom(*v, "query_ids", file);
+        if (!ids) return ids.takeError();
+        c.queryIds = std::move(*ids);
+    }
+    if (const Json* v = j.find("chunk_ids")) {
+        if (!v->isArray()) return makeError(ErrorKind::InvalidInput, "'chunk_ids' must be an array of id arrays", file);
+        std::vector<std::vector<std::int32_t>> all;
+        for (const auto& a : v->asArray()) {
+            auto ids = idsFrom(a, "chunk_ids", file);
+            if (!ids) return ids.takeError();
+            all.push_back(std::move(*ids));
+        }
+        c.chunkIds = std::move(all);
+    }
+    if (!j.contains("query") && !j.contains("query_ids"))
+        return makeError(ErrorKind::InvalidInput, "the context has no \"query\" (or \"query_ids\")", file);
+    return c;
+}
+
+Result<ContextSpec> ContextSpec::fromFile(const std::string& path) {
+    auto j = Json::parseFile(path);
+    if (!j) return j.takeError();
+    return fromJson(*j, path);
+}
+
+Json ContextSpec::toJson() const {
+    Json j = Json::object();
+    j["prefix"] = prefix;
+    Json ch = Json::array();
+    for (const auto& c : chunks) ch.push(c);
+    j["chunks"] = std::move(ch);
+    j["query"] = query;
+    auto ids = [](const std::vector<std::int32_t>& v) {
+        Json a = Json::array();
+        for (auto x : v) a.push(x);
+        return a;
+    };
+    if (prefixIds) j["prefix_ids"] = ids(*prefixIds);
+    if (chunkIds) {
+        Json a = Json::array();
+        for (const auto& c : *chunkIds) a.push(ids(c));
+        j["chunk_ids"] = std::move(a);
+    }
+    if (queryIds) j["query_ids"] = ids(*queryIds);
+    return j;
+}
+
+}  // namespace attnscope

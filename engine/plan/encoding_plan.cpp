@@ -1,0 +1,204 @@
+#include "plan/encoding_plan.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "tokenizer/tokenizer.h"
+
+namespace attnscope {
+
+const char* toString(SegmentKind k) {
+    switch (k) {
+        case SegmentKind::Prefix: return "prefix";
+        case SegmentKind::Chunk: return "chunk";
+        case SegmentKind::Query: return "query";
+    }
+    return "?";
+}
+
+bool EncodingPlan::visible(int i, int j) const {
+    if (j > i || j < 0) return false;
+    if (options.mode == EncodingMode::Full) return true;
+    if (segment[static_cast<std::size_t>(i)] != SegmentKind::Chunk) return true;  // prefix and query see all before them
+    return segment[static_cast<std::size_t>(j)] == SegmentKind::Prefix || chunk[static_cast<std::size_t>(j)] == chunk[static_cast<std::size_t>(i)];
+}
+
+void EncodingPlan::visibleRanges(int i, std::vector<KeyRange>& out) const {
+    out.clear();
+    if (options.mode == EncodingMode::Parallel && segment[static_cast<std::size_t>(i)] == SegmentKind::Chunk) {
+        const KeyRange& c = chunkRanges[static_cast<std::size_t>(chunk[static_cast<std::size_t>(i)])];
+        if (prefixLength > 0) out.push_back({0, prefixLength});
+        out.push_back({c.begin, i + 1});
+        return;
+    }
+    out.push_back({0, i + 1});
+}
+
+bool EncodingPlan::sameVisibilityBlock(int rowBegin, int rowEnd) const {
+    if (rowEnd <= rowBegin) return true;
+    auto seg = segment[static_cast<std::size_t>(rowBegin)];
+    auto ch = chunk[static_cast<std::size_t>(rowBegin)];
+    for (int i = rowBegin + 1; i < rowEnd; ++i)
+        if (segment[static_cast<std::size_t>(i)] != seg || chunk[static_cast<std::size_t>(i)] != ch) return false;
+    return true;
+}
+
+namespace {
+
+// 128-bit FNV-1a style hash built from two independent 64-bit lanes.
+struct Hasher {
+    std::uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+    void bytes(const void* p, std::size_t n) {
+        const auto* c = static_cast<const unsigned char*>(p);
+        for (std::size_t i = 0; i < n; ++i) {
+            a = (a ^ c[i]) * 0x100000001b3ull;
+            b = (b ^ c[i]) * 0x00000100000001b3ull + 0x9e3779b97f4a7c15ull;
+        }
+    }
+    template <typename T>
+    void value(const T& v) { bytes(&v, sizeof v); }
+    template <typename T>
+    void vec(const std::vector<T>& v) {
+        value(v.size());
+        if (!v.empty()) bytes(v.data(), v.size() * sizeof(T));
+    }
+    std::string hex() const {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
+                      static_cast<unsigned long long>(b));
+        return buf;
+    }
+};
+
+void hashContext(Hasher& h, const EncodingPlan& p) {
+    h.vec(p.ids);
+    h.vec(p.segment);
+    h.vec(p.chunk);
+    h.vec(p.positions);
+    h.value(p.prefixLength);
+    h.value(p.queryBegin);
+    h.value(static_cast<int>(p.options.mode));
+}
+
+}  // namespace
+
+std::string EncodingPlan::contextHash() const {
+    Hasher h;
+    hashContext(h, *this);
+    return h.hex();
+}
+
+std::string EncodingPlan::hash() const {
+    Hasher h;
+    hashContext(h, *this);
+    h.value(options.selective.topK);
+    h.value(options.selective.scoreTopN);
+    h.value(static_cast<int>(options.selective.aggregation));
+    return h.hex();
+}
+
+Result<void> EncodingPlan::validate(int vocabSize) const {
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] < 0 || ids[i] >= vocabSize)
+            return makeError(ErrorKind::InvalidInput, "token id " + std::to_string(ids[i]) + " at position " +
+                                                          std::to_string(i) + " is outside the vocabulary (size " +
+                                                          std::to_string(vocabSize) + ")");
+    if (queryCount() <= 0) return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
+    return {};
+}
+
+Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok,
+                               int vocabSize, int maxTokens) {
+    auto encode = [&](const std::string& text, const char* what) -> Result<std::vector<std::int32_t>> {
+        if (text.empty()) return std::vector<std::int32_t>{};
+        if (!tok)
+            return makeError(ErrorKind::InvalidInput,
+                             std::string("the ") + what + " is given as text but this model has no tokenizer; give token ids instead");
+        return tok->encode(text);
+    };
+    int bos = tok ? tok->bosId() : 1;
+    if (options.bos != BosPolicy::None && bos < 0)
+        return makeError(ErrorKind::InvalidInput, "a BOS policy was requested but the tokenizer has no BOS token");
+
+    EncodingPlan p;
+    p.options = options;
+    if (options.mode == EncodingMode::Full) p.options.positions = PositionPolicy::Sequential;
+
+    // Prefix: [BOS if shared] + sink prefix tokens (when the sink is on).
+    std::vector<std::int32_t> prefix;
+    if (options.bos == BosPolicy::Shared) prefix.push_back(bos);
+    if (options.sinkPrefix) {
+        if (spec.prefixIds) prefix.insert(prefix.end(), spec.prefixIds->begin(), spec.prefixIds->end());
+        else {
+            auto ids = encode(spec.prefix, "prefix");
+            if (!ids) return ids.takeError();
+            prefix.insert(prefix.end(), ids->begin(), ids->end());
+        }
+    }
+
+    std::vector<std::vector<std::int32_t>> chunks;
+    std::size_t nChunks = spec.chunkIds ? spec.chunkIds->size() : spec.chunks.size();
+    for (std::size_t m = 0; m < nChunks; ++m) {
+        std::vector<std::int32_t> c;
+        if (options.bos == BosPolicy::PerChunk) c.push_back(bos);
+        if (spec.chunkIds) c.insert(c.end(), (*spec.chunkIds)[m].begin(), (*spec.chunkIds)[m].end());
+        else {
+            auto ids = encode(spec.chunks[m], "chunk");
+            if (!ids) return ids.takeError();
+            c.insert(c.end(), ids->begin(), ids->end());
+        }
+        if (c.empty())
+            return makeError(ErrorKind::InvalidInput, "chunk " + std::to_string(m + 1) + " is empty (it has no tokens)");
+        chunks.push_back(std::move(c));
+    }
+
+    std::vector<std::int32_t> query;
+    if (spec.queryIds) query = *spec.queryIds;
+    else {
+        auto ids = encode(spec.query, "query");
+        if (!ids) return ids.takeError();
+        query = std::move(*ids);
+    }
+    if (query.empty()) return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
+
+    std::size_t total = prefix.size() + query.size();
+    for (const auto& c : chunks) total += c.size();
+    if (total > static_cast<std::size_t>(maxTokens))
+        return makeError(ErrorKind::InvalidInput, "the context has " + std::to_string(total) +
+                                                      " tokens, more than the limit of " + std::to_string(maxTokens));
+
+    const int S = static_cast<int>(prefix.size());
+    int M = 0;
+    for (const auto& c : chunks) M = std::max(M, static_cast<int>(c.size()));
+
+    auto push = [&](std::int32_t id, SegmentKind seg, int ch, int pos) {
+        p.ids.push_back(id);
+        p.segment.push_back(seg);
+        p.chunk.push_back(ch);
+        p.positions.push_back(pos);
+    };
+    const bool sequential = p.options.positions == PositionPolicy::Sequential;
+    for (int i = 0; i < S; ++i) push(prefix[static_cast<std::size_t>(i)], SegmentKind::Prefix, -1, i);
+    p.prefixLength = S;
+    for (std::size_t m = 0; m < chunks.size(); ++m) {
+        const auto& c = chunks[m];
+        const int len = static_cast<int>(c.size());
+        KeyRange r{p.tokenCount(), p.tokenCount() + len};
+        for (int t = 0; t < len; ++t) {
+            int pos;
+            if (sequential) pos = p.tokenCount();
+            else if (p.options.positions == PositionPolicy::Restart) pos = S + t;
+            else pos = S + static_cast<int>((static_cast<long long>(t) * M) / len);  // stretch
+            push(c[static_cast<std::size_t>(t)], SegmentKind::Chunk, static_cast<int>(m), pos);
+        }
+        p.chunkRanges.push_back(r);
+    }
+    p.queryBegin = p.tokenCount();
+    for (std::size_t t = 0; t < query.size(); ++t)
+        push(query[t], SegmentKind::Query, -1, sequential ? p.tokenCount() : S + M + static_cast<int>(t));
+
+    ATTN_TRY(p.validate(vocabSize));
+    return p;
+}
+
+}  // namespace attnscope

@@ -1,0 +1,71 @@
+#include "session/session.h"
+
+#include "backend/cpu/cpu_backend.h"
+#include "model/model_loader.h"
+#include "session/result_cache.h"
+#if __has_include("backend/backend_registry.h")
+#include "backend/backend_registry.h"
+#define ATTNSCOPE_HAVE_REGISTRY 1
+#endif
+
+namespace attnscope {
+
+Session::~Session() = default;
+
+Result<std::unique_ptr<Session>> Session::open(const std::string& modelPath, const SessionOptions& options,
+                                               std::function<void(const std::string&)> log) {
+    auto model = loadModel(resolveModelPath(modelPath));
+    if (!model) return model.takeError();
+    std::unique_ptr<Session> s(new Session());
+    s->model_ = std::move(*model);
+
+    auto tok = makeTokenizer(s->model_->tokenizer, s->model_->path);
+    if (tok) s->tokenizer_ = std::move(*tok);
+    else if (log) log("tokenizer unavailable (" + tok.error().describe() + "): contexts must be given as token ids");
+
+#ifdef ATTNSCOPE_HAVE_REGISTRY
+    auto backend = createBackend(options.device, options.threads, log ? log : [](const std::string&) {});
+    if (!backend) return backend.takeError();
+    s->backend_ = std::move(*backend);
+#else
+    if (options.device == "cuda") return makeError(ErrorKind::Unsupported, "this build has no CUDA backend");
+    s->backend_ = makeCpuBackend(options.threads);
+#endif
+    auto loaded = s->backend_->loadWeights(s->model_);
+    if (!loaded) {
+        if (s->backend_->name().rfind("cpu", 0) == 0) return loaded.takeError();
+        if (log) log("backend " + s->backend_->name() + " failed (" + loaded.error().describe() + "); using the CPU");
+        s->backend_ = makeCpuBackend(options.threads);
+        ATTN_TRY(s->backend_->loadWeights(s->model_));
+    }
+    s->cache_ = std::make_unique<ResultCache>(options.cacheEntries);
+    return s;
+}
+
+Result<EncodingPlan> Session::plan(const ContextSpec& spec, const EncodingOptions& options) const {
+    return buildPlan(spec, options, tokenizer_.get(), model_->config.vocabSize);
+}
+
+Result<std::shared_ptr<const RunOutput>> Session::analyze(const EncodingPlan& plan, std::stop_token stop,
+                                                          Progress* progress) {
+    const std::string hash = plan.hash(), ctx = plan.contextHash();
+    if (auto hit = cache_->find(hash)) return hit;
+    RunRequest req;
+    req.plan = &plan;
+    req.keepState = true;
+    if (auto same = cache_->findContext(ctx)) req.reuse = same->kept;
+    auto out = backend_->run(req, stop, progress);
+    if (!out) return out.takeError();
+    auto shared = std::make_shared<const RunOutput>(std::move(*out));
+    cache_->put(hash, ctx, shared);
+    return shared;
+}
+
+Result<AttentionTile> Session::tile(const RunOutput& run, const AttentionTileRequest& request, std::stop_token stop) {
+    if (!run.kept) return makeError(ErrorKind::InvalidInput, "this run kept no state for attention tiles");
+    return backend_->attentionTile(*run.kept, request, stop);
+}
+
+void Session::clearCache() { cache_->clear(); }
+
+}  // namespace attnscope
