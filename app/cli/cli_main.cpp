@@ -2,6 +2,7 @@
 // Bad input exits with code 2 and one line on stderr; output files are written atomically,
 // so a failure never leaves a partial file.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -260,7 +261,9 @@ int cmdSweep(const Args& a) {
     const std::string textPath = a.need("text");
     auto text = orFail(readFile(textPath, 64ull << 20));
     auto session = openSession(a, a.need("model"));
-    auto rows = runSweep(*session, text, o, {}, [](int done, int total) {
+    const bool tty = isatty(fileno(stderr));
+    auto rows = runSweep(*session, text, o, {}, [tty](int done, int total) {
+        if (!tty) return;
         std::fprintf(stderr, "\rattnscope-cli: sweep %d/%d", done, total);
         if (done == total) std::fputc('\n', stderr);
     });

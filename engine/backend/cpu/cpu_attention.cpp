@@ -80,19 +80,22 @@ double rowExp(const EncodingPlan& plan, const Geometry& g, int window, const flo
 
 // Chunk scores of one query row from its unfiltered probabilities: sum of the top-n
 // probabilities inside each chunk (n <= 0: the chunk's mean probability). out = [P].
+// Keys outside the row's visible ranges (e.g. beyond a sliding window) count as probability 0.
 void chunkScores(const EncodingPlan& plan, const Geometry& g, int topN, double l, RowScratch& sc, float* out) {
     for (int c = 0; c < g.P; ++c) {
         const KeyRange& r = plan.chunkRanges[static_cast<std::size_t>(c)];
         const int len = r.end - r.begin;
-        if (len <= 0) { out[c] = 0; continue; }
+        sc.tmp.clear();
+        for (const auto& v : sc.ranges)
+            for (int j = std::max(v.begin, r.begin); j < std::min(v.end, r.end); ++j) sc.tmp.push_back(sc.e[static_cast<std::size_t>(j)]);
+        if (len <= 0 || sc.tmp.empty()) { out[c] = 0; continue; }
         if (topN <= 0) {
             double s = 0;
-            for (int j = r.begin; j < r.end; ++j) s += sc.e[static_cast<std::size_t>(j)];
+            for (float e : sc.tmp) s += e;
             out[c] = static_cast<float>(s / l / len);
             continue;
         }
-        sc.tmp.assign(sc.e.begin() + r.begin, sc.e.begin() + r.end);
-        int n = std::min(topN, len);
+        int n = std::min(topN, static_cast<int>(sc.tmp.size()));
         std::nth_element(sc.tmp.begin(), sc.tmp.begin() + (n - 1), sc.tmp.end(), std::greater<float>());
         double s = 0;
         for (int i = 0; i < n; ++i) s += sc.tmp[static_cast<std::size_t>(i)];
