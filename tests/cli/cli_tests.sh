@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# cli_tests.sh CLI SOURCE_DIR — runs attnscope-cli as a user would and checks what comes out.
+set -u
+cli=$1; src=$2
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fails=0; passes=0
+ok()   { passes=$((passes+1)); echo "ok   $1"; }
+bad()  { fails=$((fails+1)); echo "FAIL $1"; }
+json_ok() { python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$1" 2>/dev/null; }
+
+# expect_exit CODE NAME -- CMD...: runs CMD, checks exit code, keeps stderr in $tmp/err
+expect_exit() {
+  local code=$1 name=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [[ $rc -eq $code ]]; then ok "$name (exit $rc)"; else bad "$name: exit $rc, expected $code; stderr: $(head -c 300 "$tmp/err")"; fi
+}
+stderr_has() { grep -q -- "$2" "$tmp/err" && ok "$1" || bad "$1: stderr lacks '$2': $(head -c 300 "$tmp/err")"; }
+one_line() { [[ $(wc -l <"$tmp/err") -le 1 ]] && ok "$1: one-line message" || bad "$1: message has $(wc -l <"$tmp/err") lines"; }
+
+model=stories260K.gguf
+ref=${ATTNSCOPE_REFERENCE:-$src/../shared/reference}/stories260K/story4-sink-parallel.json
+python3 - "$ref" "$tmp/ctx.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["context"]
+json.dump({"prefix": c["prefix"], "chunks": c["chunks"], "query": c["query"]}, open(sys.argv[2], "w"))
+PY
+
+# --- info / tokenize
+expect_exit 0 "info" -- "$cli" info $model
+grep -q '"layers": 5' "$tmp/out" && ok "info shows 5 layers" || bad "info output: $(head -c 300 "$tmp/out")"
+expect_exit 0 "tokenize with a bare tokenizer.model" -- "$cli" tokenize --model tok512.model --text "Once upon a time, there was a little girl named Lily."
+grep -q '"ids":\[403,407,261,378,432,383,286,261,376,298,315,421,395,317,426\]' "$tmp/out" && ok "tokenize ids" || bad "tokenize ids: $(cat "$tmp/out")"
+expect_exit 0 "tokenize through the GGUF vocabulary" -- "$cli" tokenize --model $model --text "Once upon a time"
+grep -q '"ids":\[403,407,261,378\]' "$tmp/out" && ok "GGUF vocabulary ids" || bad "GGUF ids: $(cat "$tmp/out")"
+
+# --- analyze
+expect_exit 0 "analyze" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --out "$tmp/a.json"
+if json_ok "$tmp/a.json"; then ok "analyze writes valid JSON"; else bad "analyze JSON invalid"; fi
+python3 - "$tmp/a.json" "$ref" <<'PY' && ok "analyze output agrees with the reference" || bad "analyze output differs from the reference"
+import json, sys
+a = json.load(open(sys.argv[1])); e = json.load(open(sys.argv[2]))["expected"]
+need = ["positions", "tokens", "query_entropy", "query_nll_next", "query_argmax_next", "layer_entropy",
+        "mean_entropy", "perplexity", "context_entropy", "chunk_mass"]
+assert all(k in a for k in need), [k for k in need if k not in a]
+assert a["positions"] == e["positions"]
+assert a["query_argmax_next"] == e["query_argmax_next"]
+err = max(abs(x - y) for L1, L2 in zip(a["query_entropy"], e["query_entropy"]) for h1, h2 in zip(L1, L2) for x, y in zip(h1, h2))
+assert err < 1e-3, err
+assert a["query_nll_next"][-1] is None
+assert len(a["context_entropy"][0]) == len(a["positions"])
+assert len(a["chunk_mass"][0][0][0]) == 4
+PY
+expect_exit 0 "analyze full + entropy CSV" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --mode full --out "$tmp/full.json" --entropy-csv "$tmp/e.csv"
+[[ $(head -1 "$tmp/e.csv") == "layer,head,token,segment,chunk,position,entropy" ]] && ok "entropy CSV header" || bad "entropy CSV header"
+expect_exit 0 "analyze selective heads-queries" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --select 2 --select-aggregate heads-queries --out "$tmp/s.json"
+
+# --- sweep
+printf 'Once upon a time, there was a little girl named Lily. %.0s' $(seq 30) > "$tmp/story.txt"
+expect_exit 0 "sweep" -- "$cli" sweep --model $model --text "$src/resources/examples/lily_story.txt" --query-tokens 32 --parts 1,2,4 --out "$tmp/sweep.json"
+python3 - "$tmp/sweep.json" <<'PY' && ok "sweep JSON has 15 rows" || bad "sweep JSON"
+import json, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+assert len(rows) == 15 and {r["method"] for r in rows} == {"full", "parallel", "sink", "selective", "both"}
+PY
+expect_exit 0 "sweep CSV" -- "$cli" sweep --model $model --text "$src/resources/examples/lily_story.txt" --query-tokens 32 --parts 2 --out "$tmp/sweep.csv"
+head -1 "$tmp/sweep.csv" | grep -q '^method,parts' && ok "sweep CSV header" || bad "sweep CSV header"
+
+# --- bad input: exit 2, one line naming the file and reason, no output file left behind
+expect_exit 2 "missing model file" -- "$cli" analyze --model "$tmp/nope.gguf" --context "$tmp/ctx.json" --out "$tmp/x.json"
+stderr_has "missing model names the file" "nope.gguf"; one_line "missing model"
+[[ ! -e "$tmp/x.json" ]] && ok "no partial output" || bad "partial output written"
+head -c 1000 "${ATTNSCOPE_MODELS:-$src/../shared/models}/$model" > "$tmp/trunc.gguf"
+expect_exit 2 "truncated GGUF" -- "$cli" analyze --model "$tmp/trunc.gguf" --context "$tmp/ctx.json" --out "$tmp/x.json"
+stderr_has "truncated GGUF names the file" "trunc.gguf"; one_line "truncated GGUF"
+echo '{"chunks": ["a"], "query": ' > "$tmp/bad.json"
+expect_exit 2 "malformed context JSON" -- "$cli" analyze --model $model --context "$tmp/bad.json" --out "$tmp/x.json"
+stderr_has "malformed JSON names the file" "bad.json"; one_line "malformed JSON"
+echo '{"chunks": ["a b c"], "query": ""}' > "$tmp/empty.json"
+expect_exit 2 "empty query" -- "$cli" analyze --model $model --context "$tmp/empty.json"
+stderr_has "empty query reason" "query is empty"
+echo '{"chunk_ids": [[1, 2, 100000]], "query_ids": [5]}' > "$tmp/oov.json"
+expect_exit 2 "token id outside the vocabulary" -- "$cli" analyze --model $model --context "$tmp/oov.json"
+stderr_has "oov reason" "outside the vocabulary"
+expect_exit 2 "unknown option" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --frobnicate 1
+expect_exit 2 "bad mode" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --mode sideways
+stderr_has "bad mode reason" "sideways"
+expect_exit 2 "unknown command" -- "$cli" transmogrify
+expect_exit 2 "sweep with too few tokens" -- "$cli" sweep --model $model --text "$tmp/story.txt" --query-tokens 2000 --parts 2
+stderr_has "sweep names the text file" "story.txt"
+expect_exit 2 "cuda requested without a GPU or plugin" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --device cuda
+one_line "cuda unavailable"
+
+echo "$passes passed, $fails failed"
+[[ $fails -eq 0 ]]
