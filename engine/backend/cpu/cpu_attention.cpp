@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "backend/cpu/cpu_kernels.h"
@@ -33,10 +34,15 @@ Geometry geometry(const EncodingPlan& plan, const ModelConfig& cfg) {
 
 // Scratch of one worker: exponentiated scores indexed by key, and the key ranges of the row.
 struct RowScratch {
-    std::vector<float> e;           // [N]: s_j first, then e^(s_j - m)
-    std::vector<float> s;           // [N]: raw scaled scores s_j
-    std::vector<KeyRange> ranges;
+    std::vector<float> e;           // [N]: e^(s_j - m) by key index
+    std::vector<float> s;           // [N]: s_j - m by key index
+    std::vector<KeyRange> ranges;   // keys of the current row
     std::vector<float> tmp;
+    // Row block: scores / probabilities [rows][cols] over the block's key ranges.
+    std::vector<float> block;
+    std::vector<KeyRange> blockRanges;
+    std::vector<int> blockOffsets;  // column of each block range's first key
+    int cols = 0;
 };
 
 RowScratch& scratch(int n) {
@@ -46,6 +52,13 @@ RowScratch& scratch(int n) {
         sc.s.resize(static_cast<std::size_t>(n));
     }
     return sc;
+}
+
+// Column of key j in the current block (j must lie in one of the block's ranges).
+int colOf(const RowScratch& sc, int j) {
+    for (std::size_t b = 0; b < sc.blockRanges.size(); ++b)
+        if (j >= sc.blockRanges[b].begin && j < sc.blockRanges[b].end) return sc.blockOffsets[b] + (j - sc.blockRanges[b].begin);
+    return 0;
 }
 
 // Scores of one row, exponentiated: fills sc.ranges, sc.s, sc.e; returns the total sum l.
@@ -75,6 +88,85 @@ double rowExp(const EncodingPlan& plan, const Geometry& g, int window, const flo
             sc.e[static_cast<std::size_t>(j)] = e;
             l += e;
         }
+    return l;
+}
+
+// e^x for x <= 0 (scores minus their max), vectorisable: 2^(x·log2 e) split into integer and
+// fractional parts, the latter by a degree-6 polynomial. Relative error < 2e-7.
+ATTN_CLONES void expShifted(const float* x, float* y, int n) {
+    for (int i = 0; i < n; ++i) {
+        float t = std::max(x[i], -87.0f) * 1.44269504088896341f;
+        float fi = std::floor(t);
+        float f = t - fi;
+        float p = 1.535336188319500e-4f;
+        p = p * f + 1.339887440266574e-3f;
+        p = p * f + 9.618437357674640e-3f;
+        p = p * f + 5.550332471162809e-2f;
+        p = p * f + 2.402264791363012e-1f;
+        p = p * f + 6.931472028550421e-1f;
+        p = p * f + 1.0f;
+        std::int32_t bits = (static_cast<std::int32_t>(fi) + 127) << 23;
+        float scale;
+        std::memcpy(&scale, &bits, 4);
+        y[i] = p * scale;
+    }
+}
+
+// Scores of rows [i0, i1) (one visibility block) against the keys of the block's last row:
+// sc.block[r][col] = scale · q_{i0+r} · k_j, via a small GEMM per contiguous key range.
+void blockScores(const EncodingPlan& plan, const Geometry& g, int window, const float* q, const float* k, int head,
+                 int i0, int i1, RowScratch& sc) {
+    plan.visibleRanges(i1 - 1, sc.blockRanges);
+    if (window > 0) {
+        int lo = i0 - window + 1;
+        for (auto& r : sc.blockRanges) r.begin = std::max(r.begin, lo);
+        sc.blockRanges.erase(std::remove_if(sc.blockRanges.begin(), sc.blockRanges.end(),
+                                            [](const KeyRange& r) { return r.end <= r.begin; }),
+                             sc.blockRanges.end());
+    }
+    sc.blockOffsets.clear();
+    sc.cols = 0;
+    for (const auto& r : sc.blockRanges) {
+        sc.blockOffsets.push_back(sc.cols);
+        sc.cols += r.end - r.begin;
+    }
+    const int rows = i1 - i0;
+    sc.block.resize(static_cast<std::size_t>(rows) * std::max(sc.cols, 1));
+    const int kvh = head / g.groups;
+    for (std::size_t b = 0; b < sc.blockRanges.size(); ++b) {
+        const KeyRange& r = sc.blockRanges[b];
+        gemmABtSerial(rows, r.end - r.begin, g.hd, q + static_cast<std::size_t>(i0) * g.qStride + static_cast<std::size_t>(head) * g.hd,
+                      g.qStride, k + static_cast<std::size_t>(r.begin) * g.kStride + static_cast<std::size_t>(kvh) * g.hd, g.kStride,
+                      sc.block.data() + sc.blockOffsets[b], sc.cols);
+    }
+    for (auto& v : sc.block) v *= g.scale;
+}
+
+// Row `row` of the current block: its visible keys (causal end, window start) go into
+// sc.ranges, s_j − m into sc.s and e^(s_j − m) into sc.e. Returns l = Σ e.
+double rowFromBlock(const EncodingPlan& plan, int window, int i0, int row, RowScratch& sc) {
+    plan.visibleRanges(row, sc.ranges);
+    if (window > 0) {
+        int lo = row - window + 1;
+        for (auto& r : sc.ranges) r.begin = std::max(r.begin, lo);
+        sc.ranges.erase(std::remove_if(sc.ranges.begin(), sc.ranges.end(), [](const KeyRange& r) { return r.end <= r.begin; }),
+                        sc.ranges.end());
+    }
+    const float* srow = sc.block.data() + static_cast<std::size_t>(row - i0) * sc.cols;
+    float m = -std::numeric_limits<float>::infinity();
+    for (const auto& r : sc.ranges) {
+        const float* src = srow + colOf(sc, r.begin);
+        for (int j = r.begin; j < r.end; ++j) m = std::max(m, src[j - r.begin]);
+    }
+    double l = 0;
+    for (const auto& r : sc.ranges) {
+        const float* src = srow + colOf(sc, r.begin);
+        float* sdst = sc.s.data() + r.begin;
+        const int len = r.end - r.begin;
+        for (int t = 0; t < len; ++t) sdst[t] = src[t] - m;
+        expShifted(sdst, sc.e.data() + r.begin, len);
+        for (int t = 0; t < len; ++t) l += sc.e[static_cast<std::size_t>(r.begin + t)];
+    }
     return l;
 }
 
@@ -113,9 +205,10 @@ void topKMask(const float* scores, int P, int K, std::uint8_t* keep, std::vector
     for (int i = 0; i < K; ++i) keep[order[static_cast<std::size_t>(i)]] = 1;
 }
 
-// Final pass of one row: applies the keep mask, writes stats and the value mix.
-void finishRow(const EncodingPlan& plan, const Geometry& g, const AttentionLayerIo& io, int head, int row, double lTotal,
-               const std::uint8_t* keep, RowScratch& sc) {
+// Final pass of one row of a block: applies the keep mask, writes its statistics and leaves its
+// probabilities in the block matrix for the value mix.
+void finishRow(const EncodingPlan& plan, const Geometry& g, const AttentionLayerIo& io, int head, int i0, int row,
+               double lTotal, const std::uint8_t* keep, RowScratch& sc) {
     // Drop keys of unselected chunks (query rows only) and sum what is left.
     double lKept = 0, tKept = 0;
     for (const auto& r : sc.ranges)
@@ -155,18 +248,50 @@ void finishRow(const EncodingPlan& plan, const Geometry& g, const AttentionLayer
         if (io.queryMass) io.queryMass[hq] = static_cast<float>(qry);
     }
 
-    // Value mix.
-    float* o = io.out + static_cast<std::size_t>(row) * g.qStride + static_cast<std::size_t>(head) * g.hd;
-    std::fill(o, o + g.hd, 0.0f);
-    const int kvh = head / g.groups;
+    // Probabilities back into the block row (0 for keys this row may not see) for the value mix.
+    float* prow = sc.block.data() + static_cast<std::size_t>(row - i0) * sc.cols;
+    std::fill(prow, prow + sc.cols, 0.0f);
     const float invD = static_cast<float>(1.0 / D);
-    for (const auto& r : sc.ranges)
-        for (int j = r.begin; j < r.end; ++j) {
-            float p = sc.e[static_cast<std::size_t>(j)] * invD;
-            if (p == 0) continue;
-            const float* vj = io.v + static_cast<std::size_t>(j) * g.kStride + static_cast<std::size_t>(kvh) * g.hd;
-            for (int d = 0; d < g.hd; ++d) o[d] += p * vj[d];
-        }
+    for (const auto& r : sc.ranges) {
+        float* dst = prow + colOf(sc, r.begin);
+        for (int j = r.begin; j < r.end; ++j) dst[j - r.begin] = sc.e[static_cast<std::size_t>(j)] * invD;
+    }
+}
+
+}  // namespace
+
+namespace {
+
+// Rows [begin, end) that share their key ranges (one segment, one chunk), cut to ≤ kBlockRows.
+struct RowBlock { int begin, end; };
+constexpr int kBlockRows = 32;
+
+std::vector<RowBlock> rowBlocks(const EncodingPlan& plan, int from, int to) {
+    std::vector<RowBlock> out;
+    int i = from;
+    while (i < to) {
+        int j = i + 1;
+        while (j < to && j - i < kBlockRows && plan.segment[static_cast<std::size_t>(j)] == plan.segment[static_cast<std::size_t>(i)] &&
+               plan.chunk[static_cast<std::size_t>(j)] == plan.chunk[static_cast<std::size_t>(i)])
+            ++j;
+        out.push_back({i, j});
+        i = j;
+    }
+    return out;
+}
+
+// out rows of the block = P_block · V over the block's key ranges.
+void valueMix(const Geometry& g, const AttentionLayerIo& io, int head, int i0, int i1, RowScratch& sc) {
+    const int kvh = head / g.groups;
+    float* out = io.out + static_cast<std::size_t>(i0) * g.qStride + static_cast<std::size_t>(head) * g.hd;
+    for (std::size_t b = 0; b < sc.blockRanges.size(); ++b) {
+        const KeyRange& r = sc.blockRanges[b];
+        gemmAB(i1 - i0, g.hd, r.end - r.begin, sc.block.data() + sc.blockOffsets[b], sc.cols,
+               io.v + static_cast<std::size_t>(r.begin) * g.kStride + static_cast<std::size_t>(kvh) * g.hd, g.kStride, out,
+               g.qStride, b == 0 ? 0.0f : 1.0f);
+    }
+    if (sc.blockRanges.empty())
+        for (int i = i0; i < i1; ++i) std::fill(out + static_cast<std::size_t>(i - i0) * g.qStride, out + static_cast<std::size_t>(i - i0) * g.qStride + g.hd, 0.0f);
 }
 
 }  // namespace
@@ -178,17 +303,21 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     const bool selecting = sel.enabled() && g.P > sel.topK && g.Q > 0;
     const int selectFrom = selecting ? g.queryBegin : g.n;  // rows handled by the two-pass path
 
-    // Pass over rows that need no selection: one (head, row) item at a time.
-    const int plainRows = std::max(0, selectFrom - io.rowBegin);
-    if (plainRows > 0) {
-        const std::size_t items = static_cast<std::size_t>(plainRows) * g.nHeads;
-        pool.parallelFor(items, 16, [&](std::size_t a, std::size_t b) {
+    // Rows that need no selection: one (head, row block) item at a time.
+    if (selectFrom > io.rowBegin) {
+        const auto blocks = rowBlocks(plan, io.rowBegin, selectFrom);
+        const std::size_t items = blocks.size() * static_cast<std::size_t>(g.nHeads);
+        pool.parallelFor(items, 1, [&](std::size_t a, std::size_t b) {
             RowScratch& sc = scratch(g.n);
             for (std::size_t it = a; it < b; ++it) {
-                int head = static_cast<int>(it % g.nHeads);
-                int row = io.rowBegin + static_cast<int>(it / g.nHeads);
-                double l = rowExp(plan, g, io.window, io.q, io.k, head, row, sc);
-                finishRow(plan, g, io, head, row, l, nullptr, sc);
+                const int head = static_cast<int>(it % g.nHeads);
+                const RowBlock& rb = blocks[it / g.nHeads];
+                blockScores(plan, g, io.window, io.q, io.k, head, rb.begin, rb.end, sc);
+                for (int row = rb.begin; row < rb.end; ++row) {
+                    double l = rowFromBlock(plan, io.window, rb.begin, row, sc);
+                    finishRow(plan, g, io, head, rb.begin, row, l, nullptr, sc);
+                }
+                valueMix(g, io, head, rb.begin, rb.end, sc);
             }
         });
     }
@@ -201,14 +330,19 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     // Selective attention for query rows: (A) chunk scores from the unfiltered probabilities,
     // (B) choose chunks per (head, query) or once per layer, (C) final pass with the mask.
     const int Q = g.Q, P = g.P;
+    const auto qBlocks = rowBlocks(plan, g.queryBegin, g.n);
+    const std::size_t items = qBlocks.size() * static_cast<std::size_t>(g.nHeads);
     std::vector<float> scores(static_cast<std::size_t>(g.nHeads) * Q * P);
-    const std::size_t items = static_cast<std::size_t>(Q) * g.nHeads;
-    pool.parallelFor(items, 8, [&](std::size_t a, std::size_t b) {
+    pool.parallelFor(items, 1, [&](std::size_t a, std::size_t b) {
         RowScratch& sc = scratch(g.n);
         for (std::size_t it = a; it < b; ++it) {
-            int head = static_cast<int>(it % g.nHeads), q = static_cast<int>(it / g.nHeads);
-            double l = rowExp(plan, g, io.window, io.q, io.k, head, g.queryBegin + q, sc);
-            chunkScores(plan, g, sel.scoreTopN, l, sc, &scores[(static_cast<std::size_t>(head) * Q + q) * P]);
+            const int head = static_cast<int>(it % g.nHeads);
+            const RowBlock& rb = qBlocks[it / g.nHeads];
+            blockScores(plan, g, io.window, io.q, io.k, head, rb.begin, rb.end, sc);
+            for (int row = rb.begin; row < rb.end; ++row) {
+                double l = rowFromBlock(plan, io.window, rb.begin, row, sc);
+                chunkScores(plan, g, sel.scoreTopN, l, sc, &scores[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P]);
+            }
         }
     });
 
@@ -237,13 +371,18 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     }
     if (io.selected) std::copy(keep.begin(), keep.end(), io.selected);
 
-    pool.parallelFor(items, 8, [&](std::size_t a, std::size_t b) {
+    pool.parallelFor(items, 1, [&](std::size_t a, std::size_t b) {
         RowScratch& sc = scratch(g.n);
         for (std::size_t it = a; it < b; ++it) {
-            int head = static_cast<int>(it % g.nHeads), q = static_cast<int>(it / g.nHeads);
-            int row = g.queryBegin + q;
-            double l = rowExp(plan, g, io.window, io.q, io.k, head, row, sc);
-            finishRow(plan, g, io, head, row, l, &keep[(static_cast<std::size_t>(head) * Q + q) * P], sc);
+            const int head = static_cast<int>(it % g.nHeads);
+            const RowBlock& rb = qBlocks[it / g.nHeads];
+            blockScores(plan, g, io.window, io.q, io.k, head, rb.begin, rb.end, sc);
+            for (int row = rb.begin; row < rb.end; ++row) {
+                double l = rowFromBlock(plan, io.window, rb.begin, row, sc);
+                finishRow(plan, g, io, head, rb.begin, row, l,
+                          &keep[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P], sc);
+            }
+            valueMix(g, io, head, rb.begin, rb.end, sc);
         }
     });
 }

@@ -9,11 +9,6 @@
 #include <cblas.h>
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define ATTN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define ATTN_CLONES
-#endif
 
 namespace attnscope::cpu {
 
@@ -67,7 +62,7 @@ ATTN_CLONES void dot4x4(const float* a, int lda, const float* b, int ldb, int k,
         }
 }
 
-[[maybe_unused]] void gemmABtRows(int m0, int m1, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+void gemmABtRows(int m0, int m1, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
                  float beta) {
     float tile[16];
     int m = m0;
@@ -97,6 +92,10 @@ ATTN_CLONES void dot4x4(const float* a, int lda, const float* b, int ldb, int k,
 }
 
 }  // namespace
+
+void gemmABtSerial(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
+    gemmABtRows(0, m, n, k, a, lda, b, ldb, c, ldc, 0.0f);
+}
 
 void gemmABt(ThreadPool* pool, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
              int ldc, float beta) {

@@ -7,6 +7,13 @@
 #include "model/model_config.h"
 #include "model/model_weights.h"
 
+// Hot loops are compiled twice (AVX2 and baseline) and picked at run time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define ATTN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define ATTN_CLONES
+#endif
+
 namespace attnscope::cpu {
 
 // y[n][out] = x[n][in] · W[out][in]^T (+ bias[out] when given). W may be any DType: F32 rows are
@@ -18,6 +25,8 @@ void linear(ThreadPool& pool, const float* x, int n, const TensorView& w, const 
 // a pool task).
 void gemmABt(ThreadPool* pool, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
              int ldc, float beta);
+// Same as gemmABt without BLAS or threads: safe inside pool tasks (attention blocks).
+void gemmABtSerial(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
 // C[m][n] = A[m][k] · B[k][n] (+ beta·C), single-threaded (attention P·V).
 void gemmAB(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc, float beta);
 
