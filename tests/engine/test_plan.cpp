@@ -1,0 +1,146 @@
+// EncodingPlan: layout, the paper's position rules, BOS policies, visibility, hashes, errors.
+#include <gtest/gtest.h>
+
+#include "plan/encoding_plan.h"
+
+using namespace attnscope;
+
+namespace {
+ContextSpec spec(int prefix, std::vector<int> chunks, int query) {
+    ContextSpec s;
+    int next = 10;
+    auto draw = [&](int n) {
+        std::vector<std::int32_t> v;
+        for (int i = 0; i < n; ++i) v.push_back(next++);
+        return v;
+    };
+    s.prefixIds = draw(prefix);
+    std::vector<std::vector<std::int32_t>> c;
+    for (int n : chunks) c.push_back(draw(n));
+    s.chunkIds = c;
+    s.queryIds = draw(query);
+    return s;
+}
+std::vector<int> range(int a, int b) {
+    std::vector<int> v;
+    for (int i = a; i < b; ++i) v.push_back(i);
+    return v;
+}
+}  // namespace
+
+TEST(Plan, StretchPositionsFollowThePaper) {
+    // S = 2, chunks of 4 and 2 tokens (M = 4), query of 3.
+    auto p = buildPlan(spec(2, {4, 2}, 3), {}, nullptr, 1000);
+    ASSERT_TRUE(p.ok()) << p.error().describe();
+    std::vector<int> expected = {0, 1, /*chunk 0*/ 2, 3, 4, 5, /*chunk 1: S + floor(t*4/2)*/ 2, 4, /*query*/ 6, 7, 8};
+    EXPECT_EQ(std::vector<int>(p->positions.begin(), p->positions.end()), expected);
+    EXPECT_EQ(p->prefixLength, 2);
+    EXPECT_EQ(p->queryBegin, 8);
+    EXPECT_EQ(p->chunkCount(), 2);
+    EXPECT_EQ(p->chunkRanges[1].begin, 6);
+    EXPECT_EQ(p->chunkRanges[1].end, 8);
+}
+
+TEST(Plan, RestartAndSequentialPositions) {
+    EncodingOptions o;
+    o.positions = PositionPolicy::Restart;
+    auto p = buildPlan(spec(2, {4, 2}, 3), o, nullptr, 1000);
+    ASSERT_TRUE(p.ok());
+    std::vector<int> expected = {0, 1, 2, 3, 4, 5, 2, 3, 6, 7, 8};
+    EXPECT_EQ(std::vector<int>(p->positions.begin(), p->positions.end()), expected);
+    o.positions = PositionPolicy::Sequential;
+    p = buildPlan(spec(2, {4, 2}, 3), o, nullptr, 1000);
+    EXPECT_EQ(std::vector<int>(p->positions.begin(), p->positions.end()), range(0, 11));
+    EncodingOptions full;
+    full.mode = EncodingMode::Full;
+    p = buildPlan(spec(2, {4, 2}, 3), full, nullptr, 1000);
+    EXPECT_EQ(std::vector<int>(p->positions.begin(), p->positions.end()), range(0, 11));
+}
+
+TEST(Plan, ParallelVisibility) {
+    auto p = buildPlan(spec(2, {3, 3}, 2), {}, nullptr, 1000);
+    ASSERT_TRUE(p.ok());
+    // token 6 (chunk 1, t=1) sees prefix 0-1 and chunk-1 tokens 5-6 only.
+    for (int j = 0; j < 11; ++j) EXPECT_EQ(p->visible(6, j), j <= 1 || j == 5 || j == 6) << j;
+    // query token 8 sees everything up to itself.
+    for (int j = 0; j < 10; ++j) EXPECT_EQ(p->visible(8, j), j <= 8) << j;
+    std::vector<KeyRange> r;
+    p->visibleRanges(6, r);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].begin, 0);
+    EXPECT_EQ(r[0].end, 2);
+    EXPECT_EQ(r[1].begin, 5);
+    EXPECT_EQ(r[1].end, 7);
+    EncodingOptions full;
+    full.mode = EncodingMode::Full;
+    auto f = buildPlan(spec(2, {3, 3}, 2), full, nullptr, 1000);
+    EXPECT_TRUE(f->visible(6, 3));
+    EXPECT_FALSE(f->visible(6, 7));
+}
+
+TEST(Plan, BosPolicies) {
+    EncodingOptions o;
+    o.bos = BosPolicy::Shared;
+    auto p = buildPlan(spec(1, {2, 2}, 1), o, nullptr, 1000);
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->ids[0], 1);
+    EXPECT_EQ(p->prefixLength, 2);
+    o.bos = BosPolicy::PerChunk;
+    p = buildPlan(spec(1, {2, 2}, 1), o, nullptr, 1000);
+    EXPECT_EQ(p->ids[1], 1);
+    EXPECT_EQ(p->ids[4], 1);
+    EXPECT_EQ(p->positions[1], 1);  // each chunk's BOS sits at position S
+    EXPECT_EQ(p->positions[4], 1);
+}
+
+TEST(Plan, SinkOffDropsThePrefix) {
+    EncodingOptions o;
+    o.sinkPrefix = false;
+    auto p = buildPlan(spec(3, {2, 2}, 1), o, nullptr, 1000);
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->prefixLength, 0);
+    EXPECT_EQ(p->tokenCount(), 5);
+}
+
+TEST(Plan, HashesSeparateContextFromQuerySideOptions) {
+    EncodingOptions a, b;
+    b.selective.topK = 2;
+    auto pa = buildPlan(spec(2, {3, 3}, 2), a, nullptr, 1000);
+    auto pb = buildPlan(spec(2, {3, 3}, 2), b, nullptr, 1000);
+    EXPECT_EQ(pa->contextHash(), pb->contextHash());
+    EXPECT_NE(pa->hash(), pb->hash());
+    EncodingOptions c;
+    c.positions = PositionPolicy::Restart;
+    auto pc = buildPlan(spec(2, {3, 4}, 2), c, nullptr, 1000);
+    EXPECT_NE(pa->contextHash(), pc->contextHash());
+}
+
+TEST(Plan, BadInputIsAnError) {
+    EXPECT_FALSE(buildPlan(spec(1, {2}, 0), {}, nullptr, 1000).ok());           // empty query
+    EXPECT_FALSE(buildPlan(spec(1, {2, 0}, 1), {}, nullptr, 1000).ok());        // empty chunk
+    EXPECT_FALSE(buildPlan(spec(1, {2}, 1), {}, nullptr, 12).ok());             // ids outside vocab
+    EXPECT_FALSE(buildPlan(spec(1, {200}, 10), {}, nullptr, 1000, 100).ok());   // too many tokens
+    ContextSpec text;
+    text.chunks = {"hello"};
+    text.query = "world";
+    auto r = buildPlan(text, {}, nullptr, 1000);  // text without a tokenizer
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("tokenizer"), std::string::npos);
+}
+
+TEST(Plan, ContextJson) {
+    auto j = Json::parse(R"({"prefix": "p", "chunks": ["a", "b"], "query": "q", "chunk_ids": [[1,2],[3]]})");
+    ASSERT_TRUE(j.ok());
+    auto c = ContextSpec::fromJson(*j);
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->chunks.size(), 2u);
+    ASSERT_TRUE(c->chunkIds.has_value());
+    EXPECT_EQ((*c->chunkIds)[1][0], 3);
+    EXPECT_FALSE(ContextSpec::fromJson(*Json::parse(R"({"chunks": "a", "query": "q"})")).ok());
+    EXPECT_FALSE(ContextSpec::fromJson(*Json::parse(R"({"chunks": ["a"]})")).ok());
+    EXPECT_FALSE(ContextSpec::fromJson(*Json::parse(R"({"chunk_ids": [[1, -2]], "query": "q"})")).ok());
+    EXPECT_FALSE(ContextSpec::fromJson(*Json::parse(R"([1, 2])")).ok());
+    auto round = ContextSpec::fromJson(c->toJson());
+    ASSERT_TRUE(round.ok());
+    EXPECT_EQ(round->toJson().dump(), c->toJson().dump());
+}
