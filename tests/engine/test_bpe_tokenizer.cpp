@@ -1,6 +1,8 @@
 // Byte-level BPE: exact ids against the Hugging Face `tokenizers` library on every fixture
 // (tests/data/bpe/*.json, written by tests/reference/make_bpe_fixtures.py: Llama-3, Qwen2 and
-// GPT-2 pre-tokenisers over small trained vocabularies), decode round trips, display text,
+// GPT-2 pre-tokenisers over small trained vocabularies and over vocabularies made of each test
+// text's own pre-tokens, and a pruned slice of the real Qwen2 vocabulary checked against
+// tiktoken), decode round trips, display text,
 // pre-tokeniser selection by name, invalid UTF-8, and malformed vocabularies.
 //
 // Environment (set by CTest): ATTNSCOPE_TEST_DATA (fixtures; defaults to tests/data).
@@ -44,8 +46,25 @@ Fixture loadFixture(const std::string& name) {
     TokenizerSpec& s = f.spec;
     s.kind = TokenizerSpec::Kind::Gpt2Bpe;
     s.pre = doc->find("pre")->asString();
-    for (const Json& t : doc->find("tokens")->asArray()) s.tokens.push_back(t.asString());
-    for (const Json& t : doc->find("token_types")->asArray()) s.tokenTypes.push_back(static_cast<std::int32_t>(t.asInt()));
+    if (const Json* sparse = doc->find("sparse_tokens")) {
+        // A slice of a real vocabulary: listed ids keep their place, the others stay unused.
+        const auto size = static_cast<std::size_t>(doc->find("vocab_size")->asInt());
+        s.tokens.assign(size, std::string());
+        s.tokenTypes.assign(size, 5);
+        for (const Json& e : sparse->asArray()) {
+            const auto id = static_cast<std::size_t>(e.asArray()[0].asInt());
+            if (id >= size) {
+                ADD_FAILURE() << path << ": id " << id << " out of range";
+                continue;
+            }
+            s.tokens[id] = e.asArray()[1].asString();
+            s.tokenTypes[id] = static_cast<std::int32_t>(e.asArray()[2].asInt());
+        }
+    } else {
+        for (const Json& t : doc->find("tokens")->asArray()) s.tokens.push_back(t.asString());
+        for (const Json& t : doc->find("token_types")->asArray())
+            s.tokenTypes.push_back(static_cast<std::int32_t>(t.asInt()));
+    }
     for (const Json& m : doc->find("merges")->asArray()) s.merges.push_back(m.asString());
     s.bosId = static_cast<int>(doc->find("bos_id")->asInt());
     s.eosId = static_cast<int>(doc->find("eos_id")->asInt());
@@ -69,7 +88,8 @@ std::string showPieces(const Tokenizer& tok, const Ids& ids) {
     return s;
 }
 
-const char* const kFixtures[] = {"llama3", "qwen2", "gpt2", "llama3-pretok", "qwen2-pretok", "gpt2-pretok"};
+const char* const kFixtures[] = {"llama3",       "qwen2",        "gpt2",       "llama3-pretok",
+                                 "qwen2-pretok", "gpt2-pretok",  "qwen2-vocab"};
 
 class BpeFixture : public ::testing::TestWithParam<const char*> {};
 
@@ -126,7 +146,8 @@ TEST_P(BpeFixture, DecodeRoundTripsRandomText) {
             const auto& b = blocks[rng() % blocks.size()];
             put(s, b.first + static_cast<char32_t>(rng() % (b.second - b.first + 1)));
         }
-        if (rng() % 4 == 0) s.insert(rng() % (s.size() + 1), f.spec.tokens[static_cast<std::size_t>(f.spec.bosId)]);
+        const int special = f.spec.bosId >= 0 ? f.spec.bosId : f.spec.eosId;
+        if (rng() % 4 == 0) s.insert(rng() % (s.size() + 1), f.spec.tokens[static_cast<std::size_t>(special)]);
         auto ids = tok->encode(s);
         ASSERT_TRUE(ids.ok()) << ids.error().describe();
         for (auto id : *ids) ASSERT_TRUE(id >= 0 && id < tok->vocabSize());

