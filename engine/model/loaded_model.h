@@ -25,6 +25,8 @@ struct TokenizerSpec {
     int bosId = -1, eosId = -1, unkId = -1, padId = -1;
     bool addBos = false;                    // model's own default (we add none unless asked)
     bool addSpacePrefix = true;             // SentencePiece add_dummy_prefix
+    bool removeExtraWhitespaces = false;    // SentencePiece normalizer setting (GGUF key
+                                            // tokenizer.ggml.remove_extra_whitespaces when present)
 };
 
 struct LoadedModel {

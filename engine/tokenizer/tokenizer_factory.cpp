@@ -33,7 +33,11 @@ Result<std::shared_ptr<const Tokenizer>> makeTokenizer(const TokenizerSpec& spec
                 return makeError(ErrorKind::Format, "the model names no tokenizer.model file", modelPath);
             return loadSentencePieceFile(spec.modelFile);
         case TokenizerSpec::Kind::SentencePieceEmbedded:
-            return makeSentencePieceTokenizer(spec, modelPath);
+        {
+            SentencePieceVocabOptions options;
+            options.removeExtraWhitespaces = spec.removeExtraWhitespaces;
+            return makeSentencePieceTokenizer(spec, modelPath, options);
+        }
         case TokenizerSpec::Kind::Gpt2Bpe:
             return makeBpeTokenizer(spec, modelPath);
         case TokenizerSpec::Kind::None:
