@@ -3,6 +3,8 @@
 // receives from the selected query token (colour map), chunk boundaries marked with labels, and
 // per-segment attention mass bars (prefix, chunk 1..P, query) above the text. Clicking a query
 // token selects it. Custom painted; export renders the whole content (not only the scrolled part).
+#include <QColor>
+#include <QRectF>
 #include <QString>
 #include <QVector>
 
@@ -49,6 +51,8 @@ public:
 
     QString dataCsv() const override;      // token, id, text, segment, chunk, weight
     QJsonObject dataJson() const override;
+    // Exports the whole content at the current width (height = contentSize().height()).
+    bool exportFigure(const QString& path, double scale = 2.0, QString* error = nullptr) override;
     void renderFigure(QPainter& painter, const QSize& size) override;
     QSize sizeHint() const override;
 
@@ -63,7 +67,11 @@ protected:
 private:
     friend class ContextCanvas;
     void relayout(int width) const;
-    void paintContent(QPainter& painter, const QRect& clip, int width) const;
+    void paintContent(QPainter& painter, const QRectF& clip, int width) const;
+    void invalidateLayout();
+    double shadePosition(int token) const;   // t ∈ [0, 1] for the token's weight, NaN if none
+    QFont tokenFont() const;
+    QFont labelFont() const;
 
     TokenAxisInfo info_;
     QVector<double> weights_;
@@ -78,7 +86,9 @@ private:
     // Layout cache (content coordinates at layoutWidth_).
     mutable int layoutWidth_ = -1;
     mutable QVector<QRectF> tokenRects_;
-    mutable QVector<QPair<QPointF, QString>> segmentLabels_;   // label positions
+    struct SegmentLabel { QRectF rect; QString text; QColor color; };
+    mutable QVector<SegmentLabel> segmentLabels_;
+    mutable QRectF massRect_, legendRect_, captionRect_;
     mutable double textTop_ = 0;
     mutable QSize contentSize_;
     QScrollArea* scroll_ = nullptr;

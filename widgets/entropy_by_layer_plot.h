@@ -48,6 +48,7 @@ private:
     QList<MethodSeries> series_;
     QVector<bool> local_;
     QCPAxisRect* rect_ = nullptr;
+    QCPLegend* legend_ = nullptr;
 };
 
 }  // namespace attnscope::widgets

@@ -30,6 +30,7 @@ public:
 
     QCPGraph* currentGraph() const { return current_; }
     QCPGraph* fullGraph() const { return full_; }
+    QCPGraph* smoothedGraph() const { return smoothed_; }   // null unless smoothing is on
 
     QString dataCsv() const override;      // token, text, segment, current, full
     QJsonObject dataJson() const override;
@@ -50,6 +51,10 @@ private:
     QCPAxisRect* rect_ = nullptr;
     QCPGraph* current_ = nullptr;
     QCPGraph* full_ = nullptr;
+    QCPGraph* smoothed_ = nullptr;
+    QCPLegend* legend_ = nullptr;
+
+    void fitBandLabels();
 };
 
 }  // namespace attnscope::widgets

@@ -72,7 +72,8 @@ struct HeatmapCells {
 inline constexpr double kLogDynamicRange = 1e-4;
 
 HeatmapCells heatmapCells(const attnscope::AttentionTile& tile, HeatmapScale scale = HeatmapScale::Linear);
-// The colour range of several tiles shown together (e.g. a coarse overview and a zoomed detail).
+// One colour range for two tiles shown together (a coarse overview and a zoomed detail): the
+// union, limited on a log scale to kLogDynamicRange below the common maximum.
 void unifyRanges(HeatmapCells& a, HeatmapCells& b);
 
 // A segment of the token axis: the prefix, one chunk or the query.

@@ -1,0 +1,60 @@
+#include "figure_view.h"
+
+#include <QEvent>
+#include <QJsonDocument>
+
+#include "color_maps.h"
+
+namespace attnscope::widgets {
+
+FigureView::FigureView(QWidget* parent) : QWidget(parent) {}
+
+FigureView::~FigureView() = default;
+
+bool FigureView::exportFigure(const QString& path, double scale, QString* error) {
+    FigureInfo info;
+    info.title = title_;
+    info.description = QStringLiteral("attnscope figure");
+    return saveFigure([this](QPainter& p, const QSize& s) { renderFigure(p, s); }, path, figureSize(), scale, info,
+                      error);
+}
+
+bool FigureView::exportCsv(const QString& path, QString* error) const {
+    return writeTextFileAtomic(path, dataCsv(), error);
+}
+
+bool FigureView::exportJson(const QString& path, QString* error) const {
+    return writeTextFileAtomic(path, QJsonDocument(dataJson()).toJson(QJsonDocument::Indented), error);
+}
+
+void FigureView::setPresentationMode(bool on) {
+    if (presentation_ == on) return;
+    presentation_ = on;
+    applyStyle();
+}
+
+void FigureView::setTitle(const QString& title) { title_ = title; }
+
+QSize FigureView::figureSize() const {
+    if (testAttribute(Qt::WA_WState_Created) && isVisible() && width() > 50 && height() > 50) return size();
+    if (exportSize_.isValid() && !exportSize_.isEmpty()) return exportSize_;
+    return sizeHint();
+}
+
+double FigureView::baseFontPointSize() const {
+    const double base = font().pointSizeF() > 0 ? font().pointSizeF() : 10.0;
+    return presentation_ ? base * 1.5 : base;
+}
+
+double FigureView::lineWidth() const { return presentation_ ? 3.0 : 1.6; }
+
+bool FigureView::darkPalette() const { return luminance(palette().color(QPalette::Window)) < 0.25; }
+
+void FigureView::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::FontChange ||
+        event->type() == QEvent::StyleChange)
+        applyStyle();
+}
+
+}  // namespace attnscope::widgets
