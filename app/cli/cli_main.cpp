@@ -101,7 +101,7 @@ Args parseArgs(int argc, char** argv, int start, const std::vector<std::string>&
 
 [[noreturn]] void failWith(const Error& e) {
     std::fprintf(stderr, "attnscope-cli: %s\n", e.describe().c_str());
-    std::exit(e.kind == ErrorKind::Internal || e.kind == ErrorKind::Backend ? 1 : 2);
+    std::exit(e.kind == ErrorKind::Internal ? 1 : 2);
 }
 
 template <typename T>
