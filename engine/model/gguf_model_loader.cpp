@@ -1,0 +1,551 @@
+#include "model/gguf_model_loader.h"
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <vector>
+
+namespace attnscope {
+
+std::string ggufFileTypeName(std::uint32_t ft) {
+    switch (ft) {
+        case 0: return "F32";
+        case 1: return "F16";
+        case 2: return "Q4_0";
+        case 3: return "Q4_1";
+        case 7: return "Q8_0";
+        case 8: return "Q5_0";
+        case 9: return "Q5_1";
+        case 10: return "Q2_K";
+        case 11: return "Q3_K_S";
+        case 12: return "Q3_K_M";
+        case 13: return "Q3_K_L";
+        case 14: return "Q4_K_S";
+        case 15: return "Q4_K_M";
+        case 16: return "Q5_K_S";
+        case 17: return "Q5_K_M";
+        case 18: return "Q6_K";
+        case 19: return "IQ2_XXS";
+        case 20: return "IQ2_XS";
+        case 21: return "Q2_K_S";
+        case 22: return "IQ3_XS";
+        case 23: return "IQ3_XXS";
+        case 24: return "IQ1_S";
+        case 25: return "IQ4_NL";
+        case 26: return "IQ3_S";
+        case 27: return "IQ3_M";
+        case 28: return "IQ2_S";
+        case 29: return "IQ2_M";
+        case 30: return "IQ4_XS";
+        case 31: return "IQ1_M";
+        case 32: return "BF16";
+        default: return "file type " + std::to_string(ft);
+    }
+}
+
+namespace {
+
+// Typed access to GGUF keys with errors that name the key and its byte offset.
+class Keys {
+public:
+    explicit Keys(const GgufFile& g) : g_(g) {}
+
+    Error format(const std::string& msg, std::uint64_t at = 0) const {
+        return makeError(ErrorKind::Format, msg, g_.path(), at ? std::optional<std::uint64_t>(at) : std::nullopt);
+    }
+    Error unsupported(const std::string& msg, std::uint64_t at = 0) const {
+        return makeError(ErrorKind::Unsupported, msg, g_.path(), at ? std::optional<std::uint64_t>(at) : std::nullopt);
+    }
+
+    // Integer key in [lo, hi]; nullopt when absent. Arrays of identical integers (per-layer
+    // values that do not vary) are accepted; varying ones are Unsupported.
+    Result<std::optional<std::int64_t>> optInt(const std::string& key, std::int64_t lo, std::int64_t hi) const {
+        const GgufValue* v = g_.find(key);
+        if (!v) return std::optional<std::int64_t>{};
+        std::uint64_t at = g_.keyOffset(key);
+        std::optional<std::int64_t> x;
+        if (v->isArray() && v->count > 0 && v->raw.size() > 0) {
+            x = v->arrayInt(0);
+            for (std::uint64_t k = 1; x && k < v->count; ++k)
+                if (v->arrayInt(k) != x) return unsupported("per-layer values of '" + key + "' are not supported", at);
+        } else if (v->isInteger()) {
+            x = v->toInt();
+        }
+        if (!x) return format("key '" + key + "' must be an integer, not " + ggufTypeName(v->type), at);
+        if (*x < lo || *x > hi)
+            return format("key '" + key + "' = " + std::to_string(*x) + " is out of range [" + std::to_string(lo) + ", " +
+                              std::to_string(hi) + "]",
+                          at);
+        return x;
+    }
+    Result<std::int64_t> reqInt(const std::string& key, std::int64_t lo, std::int64_t hi) const {
+        auto v = optInt(key, lo, hi);
+        if (!v) return v.takeError();
+        if (!*v) return format("missing required key '" + key + "'");
+        return **v;
+    }
+    Result<std::optional<double>> optFloat(const std::string& key) const {
+        const GgufValue* v = g_.find(key);
+        if (!v) return std::optional<double>{};
+        auto d = v->toDouble();
+        if (!d || !std::isfinite(*d))
+            return format("key '" + key + "' must be a finite number", g_.keyOffset(key));
+        return d;
+    }
+    Result<std::optional<std::string>> optString(const std::string& key) const {
+        const GgufValue* v = g_.find(key);
+        if (!v) return std::optional<std::string>{};
+        if (!v->isString()) return format("key '" + key + "' must be a string, not " + ggufTypeName(v->type), g_.keyOffset(key));
+        return std::optional<std::string>(v->s);
+    }
+    Result<std::optional<bool>> optBool(const std::string& key) const {
+        const GgufValue* v = g_.find(key);
+        if (!v) return std::optional<bool>{};
+        auto b = v->toBool();
+        if (!b) return format("key '" + key + "' must be a bool", g_.keyOffset(key));
+        return b;
+    }
+
+private:
+    const GgufFile& g_;
+};
+
+#define ATTN_ASSIGN(var, expr)                          \
+    auto var##_r_ = (expr);                             \
+    if (!var##_r_.ok()) return var##_r_.takeError();    \
+    auto var = std::move(var##_r_.value())
+
+std::string numberText(double x) {
+    std::ostringstream os;
+    os << x;
+    return os.str();
+}
+
+std::string shapeText(const GgufTensorInfo& t) {
+    std::string s = "[";
+    for (std::uint32_t d = 0; d < std::max<std::uint32_t>(t.nDims, 1); ++d) {
+        if (d) s += ", ";
+        s += std::to_string(t.ne[d]);
+    }
+    return s + "]";
+}
+
+std::string shapeText(const std::vector<std::int64_t>& ne) {
+    std::string s = "[";
+    for (std::size_t d = 0; d < ne.size(); ++d) {
+        if (d) s += ", ";
+        s += std::to_string(ne[d]);
+    }
+    return s + "]";
+}
+
+// Resolves tensors by name, checks shapes (ne0 first) and remembers which were used.
+class Tensors {
+public:
+    Tensors(const GgufFile& g, const Keys& k) : g_(g), k_(k) {}
+
+    // expectNe: dims in GGUF order (ne0 first); one entry for vectors, two for matrices.
+    Result<TensorView> get(const std::string& name, std::vector<std::int64_t> expectNe, bool required) {
+        const GgufTensorInfo* t = g_.findTensor(name);
+        if (!t) {
+            if (required) return k_.format("missing required tensor '" + name + "'");
+            return TensorView{};
+        }
+        used_.insert(name);
+        bool ok = true;
+        for (std::size_t d = 0; d < 4; ++d) {
+            std::int64_t want = d < expectNe.size() ? expectNe[d] : 1;
+            if (static_cast<std::int64_t>(t->ne[d]) != want) ok = false;
+        }
+        if (!ok)
+            return k_.format("tensor '" + name + "' has shape " + shapeText(*t) + " (ne0 first), expected " +
+                                 shapeText(expectNe),
+                             t->infoOffset);
+        TensorView v;
+        v.name = name;
+        v.dtype = t->dtype;
+        v.cols = static_cast<std::int64_t>(t->ne[0]);
+        v.rows = expectNe.size() > 1 ? expectNe[1] : 1;
+        v.data = g_.tensorData(*t);
+        v.bytes = t->bytes;
+        return v;
+    }
+
+    void markUsed(const std::string& name) { used_.insert(name); }
+
+    Result<void> checkAllUsed(const std::string& arch) const {
+        for (const auto& t : g_.tensors())
+            if (!used_.count(t.name))
+                return k_.unsupported("tensor '" + t.name + "' is not used by the " + arch +
+                                          " architecture (an unsupported variant of it?)",
+                                      t.infoOffset);
+        return {};
+    }
+
+private:
+    const GgufFile& g_;
+    const Keys& k_;
+    std::set<std::string> used_;
+};
+
+// llama.cpp stores llama-3 RoPE scaling as a per-frequency divisor tensor (rope_freqs.weight,
+// [ropeDim/2]) rather than keys. Recover the llama3 parameters: factor = the largest divisor,
+// low/high frequency factors 1 and 4 and the original context from the keys (default 8192),
+// then check every divisor against the llama3 rule so a different scheme is never misread.
+Result<RopeScaling> llama3FromRopeFreqs(const GgufFile& g, const Keys& k, const ModelConfig& c,
+                                        const GgufTensorInfo& t, std::int64_t origCtx) {
+    const int half = c.ropeDim / 2;
+    if (t.nDims != 1 || t.ne[0] != static_cast<std::uint64_t>(half))
+        return k.format("tensor 'rope_freqs.weight' has shape " + shapeText(t) + ", expected [" + std::to_string(half) + "]",
+                        t.infoOffset);
+    std::vector<float> f(static_cast<std::size_t>(half));
+    dequantizeRow(t.dtype, g.tensorData(t), f.data(), f.size());
+    RopeScaling rs;
+    rs.kind = RopeScaling::Kind::Llama3;
+    rs.factor = 1.0f;
+    for (float x : f) rs.factor = std::max(rs.factor, x);
+    rs.lowFreqFactor = 1.0f;
+    rs.highFreqFactor = 4.0f;
+    rs.originalContextLength = static_cast<int>(origCtx);
+    const double pi = 3.14159265358979323846;
+    const double lowWavelen = origCtx / rs.lowFreqFactor, highWavelen = origCtx / rs.highFreqFactor;
+    for (int i = 0; i < half; ++i) {
+        double freq = std::pow(static_cast<double>(c.ropeTheta), -2.0 * i / c.ropeDim);
+        double wavelen = 2 * pi / freq;
+        double expect;
+        if (wavelen < highWavelen) expect = 1.0;
+        else if (wavelen > lowWavelen) expect = rs.factor;
+        else {
+            double smooth = (origCtx / wavelen - rs.lowFreqFactor) / (rs.highFreqFactor - rs.lowFreqFactor);
+            expect = 1.0 / ((1 - smooth) / rs.factor + smooth);
+        }
+        if (std::fabs(f[static_cast<std::size_t>(i)] - expect) > 1e-3 * expect)
+            return k.unsupported("rope_freqs.weight does not follow llama3 RoPE scaling (entry " + std::to_string(i) +
+                                     " is " + std::to_string(f[static_cast<std::size_t>(i)]) + ", expected " +
+                                     std::to_string(expect) + ")",
+                                 t.infoOffset);
+    }
+    return rs;
+}
+
+}  // namespace
+
+Result<TokenizerSpec> ggufTokenizerSpec(const GgufFile& g, int vocabRows) {
+    Keys k(g);
+    TokenizerSpec spec;
+    ATTN_ASSIGN(model, k.optString("tokenizer.ggml.model"));
+    if (!model) return spec;
+    if (*model == "llama") spec.kind = TokenizerSpec::Kind::SentencePieceEmbedded;
+    else if (*model == "gpt2") spec.kind = TokenizerSpec::Kind::Gpt2Bpe;
+    else spec.kind = TokenizerSpec::Kind::None;
+
+    if (const GgufValue* v = g.find("tokenizer.ggml.tokens")) {
+        if (!v->isArray() || v->elemType != GgufType::String)
+            return k.format("tokenizer.ggml.tokens must be an array of strings", g.keyOffset("tokenizer.ggml.tokens"));
+        spec.tokens = v->strings;
+    } else if (spec.kind != TokenizerSpec::Kind::None) {
+        return k.format("tokenizer '" + *model + "' has no tokenizer.ggml.tokens");
+    }
+    const std::uint64_t n = spec.tokens.size();
+    if (vocabRows > 0 && n > static_cast<std::uint64_t>(vocabRows))
+        return k.format("the tokenizer has " + std::to_string(n) + " tokens but the embedding has only " +
+                            std::to_string(vocabRows) + " rows",
+                        g.keyOffset("tokenizer.ggml.tokens"));
+
+    if (const GgufValue* v = g.find("tokenizer.ggml.scores")) {
+        std::uint64_t at = g.keyOffset("tokenizer.ggml.scores");
+        if (!v->isArray() || (v->elemType != GgufType::F32 && v->elemType != GgufType::F64))
+            return k.format("tokenizer.ggml.scores must be an array of floats", at);
+        if (v->count != n)
+            return k.format("tokenizer.ggml.scores has " + std::to_string(v->count) + " entries for " + std::to_string(n) +
+                                " tokens",
+                            at);
+        spec.scores.resize(static_cast<std::size_t>(n));
+        for (std::uint64_t i = 0; i < n; ++i) spec.scores[i] = static_cast<float>(*v->arrayNumber(i));
+    }
+    if (const GgufValue* v = g.find("tokenizer.ggml.token_type")) {
+        std::uint64_t at = g.keyOffset("tokenizer.ggml.token_type");
+        if (!v->isArray() || !(v->elemType == GgufType::I32 || v->elemType == GgufType::U32 ||
+                               v->elemType == GgufType::I8 || v->elemType == GgufType::U8 ||
+                               v->elemType == GgufType::I16 || v->elemType == GgufType::U16))
+            return k.format("tokenizer.ggml.token_type must be an array of integers", at);
+        if (v->count != n)
+            return k.format("tokenizer.ggml.token_type has " + std::to_string(v->count) + " entries for " +
+                                std::to_string(n) + " tokens",
+                            at);
+        spec.tokenTypes.resize(static_cast<std::size_t>(n));
+        for (std::uint64_t i = 0; i < n; ++i) spec.tokenTypes[i] = static_cast<std::int32_t>(*v->arrayInt(i));
+    }
+    if (const GgufValue* v = g.find("tokenizer.ggml.merges")) {
+        if (!v->isArray() || v->elemType != GgufType::String)
+            return k.format("tokenizer.ggml.merges must be an array of strings", g.keyOffset("tokenizer.ggml.merges"));
+        spec.merges = v->strings;
+    }
+    ATTN_ASSIGN(pre, k.optString("tokenizer.ggml.pre"));
+    if (pre) spec.pre = *pre;
+
+    // Special ids: absent, or out of the vocabulary (llama.cpp writes 0xFFFFFFFF for "none") → -1.
+    auto id = [&](const char* key, int& out) -> Result<void> {
+        const GgufValue* v = g.find(key);
+        if (!v) return {};
+        auto x = v->toInt();
+        if (!v->isInteger()) return k.format(std::string("key '") + key + "' must be an integer", g.keyOffset(key));
+        out = (x && *x >= 0 && static_cast<std::uint64_t>(*x) < n) ? static_cast<int>(*x) : -1;
+        return {};
+    };
+    ATTN_TRY(id("tokenizer.ggml.bos_token_id", spec.bosId));
+    ATTN_TRY(id("tokenizer.ggml.eos_token_id", spec.eosId));
+    ATTN_TRY(id("tokenizer.ggml.unknown_token_id", spec.unkId));
+    ATTN_TRY(id("tokenizer.ggml.padding_token_id", spec.padId));
+
+    const bool spm = spec.kind == TokenizerSpec::Kind::SentencePieceEmbedded;
+    ATTN_ASSIGN(addBos, k.optBool("tokenizer.ggml.add_bos_token"));
+    spec.addBos = addBos ? *addBos : spm;  // llama.cpp's default: SentencePiece vocabularies add BOS
+    ATTN_ASSIGN(addSpace, k.optBool("tokenizer.ggml.add_space_prefix"));
+    spec.addSpacePrefix = addSpace ? *addSpace : spm;
+    return spec;
+}
+
+Result<LoadedModel> loadGgufModel(const GgufFile& g) {
+    Keys k(g);
+    Tensors tensors(g, k);
+    LoadedModel m;
+    m.path = g.path();
+    m.format = "gguf";
+    m.files.push_back(g.file());
+    ModelConfig& c = m.config;
+
+    // --- architecture ---
+    ATTN_ASSIGN(archName, k.optString("general.architecture"));
+    if (!archName) return k.format("missing required key 'general.architecture'");
+    const std::string a = *archName;
+    if (a == "llama") c.arch = Architecture::Llama;
+    else if (a == "qwen2") c.arch = Architecture::Qwen2;
+    else if (a == "gemma3") c.arch = Architecture::Gemma3;
+    else
+        return k.unsupported("architecture '" + a + "' is not supported (supported: llama, qwen2, gemma3)",
+                             g.keyOffset("general.architecture"));
+    ATTN_ASSIGN(experts, k.optInt(a + ".expert_count", 0, 1 << 20));
+    if (experts && *experts > 0)
+        return k.unsupported("mixture-of-experts models (" + std::to_string(*experts) + " experts) are not supported",
+                             g.keyOffset(a + ".expert_count"));
+
+    ATTN_ASSIGN(name, k.optString("general.name"));
+    c.name = name && !name->empty() ? *name : std::filesystem::path(g.path()).stem().string();
+
+    // --- hyper-parameters ---
+    constexpr std::int64_t kBig = 1 << 30;
+    ATTN_ASSIGN(dim, k.reqInt(a + ".embedding_length", 1, kBig));
+    ATTN_ASSIGN(ffn, k.reqInt(a + ".feed_forward_length", 1, kBig));
+    ATTN_ASSIGN(layers, k.reqInt(a + ".block_count", 1, kBig));
+    ATTN_ASSIGN(heads, k.reqInt(a + ".attention.head_count", 1, kBig));
+    ATTN_ASSIGN(kvHeads, k.optInt(a + ".attention.head_count_kv", 1, kBig));
+    ATTN_ASSIGN(keyLen, k.optInt(a + ".attention.key_length", 1, kBig));
+    ATTN_ASSIGN(valueLen, k.optInt(a + ".attention.value_length", 1, kBig));
+    ATTN_ASSIGN(ropeDim, k.optInt(a + ".rope.dimension_count", 1, kBig));
+    ATTN_ASSIGN(ctxLen, k.optInt(a + ".context_length", 0, kBig));
+    ATTN_ASSIGN(vocabKey, k.optInt(a + ".vocab_size", 1, kBig));
+    ATTN_ASSIGN(freqBase, k.optFloat(a + ".rope.freq_base"));
+    ATTN_ASSIGN(eps, k.optFloat(a + ".attention.layer_norm_rms_epsilon"));
+    if (!eps) return k.format("missing required key '" + a + ".attention.layer_norm_rms_epsilon'");
+
+    c.dim = static_cast<int>(dim);
+    c.ffnDim = static_cast<int>(ffn);
+    c.nLayers = static_cast<int>(layers);
+    c.nHeads = static_cast<int>(heads);
+    c.nKvHeads = kvHeads ? static_cast<int>(*kvHeads) : c.nHeads;
+    if (keyLen) {
+        c.headDim = static_cast<int>(*keyLen);
+    } else {
+        if (c.dim % c.nHeads != 0)
+            return k.format("invalid model dimensions: head count " + std::to_string(c.nHeads) +
+                                " does not divide the embedding length " + std::to_string(c.dim),
+                            g.keyOffset(a + ".attention.head_count"));
+        c.headDim = c.dim / c.nHeads;
+    }
+    if (valueLen && *valueLen != c.headDim)
+        return k.unsupported("value head size " + std::to_string(*valueLen) + " differs from key head size " +
+                                 std::to_string(c.headDim),
+                             g.keyOffset(a + ".attention.value_length"));
+    c.ropeDim = ropeDim ? static_cast<int>(*ropeDim) : c.headDim;
+    c.ropeTheta = freqBase ? static_cast<float>(*freqBase) : 10000.0f;
+    c.normEps = static_cast<float>(*eps);
+    c.contextLength = ctxLen ? static_cast<int>(*ctxLen) : 0;
+
+    // Vocabulary = rows of the token embedding (ne1); a vocab_size key must agree.
+    const GgufTensorInfo* embd = g.findTensor("token_embd.weight");
+    if (!embd) return k.format("missing required tensor 'token_embd.weight'");
+    if (embd->nDims != 2 || embd->ne[1] == 0 || embd->ne[1] > static_cast<std::uint64_t>(kBig))
+        return k.format("tensor 'token_embd.weight' has shape " + shapeText(*embd) + ", expected [" +
+                            std::to_string(c.dim) + ", vocab]",
+                        embd->infoOffset);
+    c.vocabSize = static_cast<int>(embd->ne[1]);
+    if (vocabKey && *vocabKey != c.vocabSize)
+        return k.format("key '" + a + ".vocab_size' = " + std::to_string(*vocabKey) + " but token_embd.weight has " +
+                            std::to_string(c.vocabSize) + " rows",
+                        g.keyOffset(a + ".vocab_size"));
+
+    // --- family features ---
+    if (c.arch == Architecture::Llama) {
+        c.ropeLayout = RopeLayout::AdjacentPairs;
+    } else if (c.arch == Architecture::Qwen2) {
+        c.ropeLayout = RopeLayout::RotateHalf;
+        c.qkvBias = true;
+    } else {  // gemma3
+        c.ropeLayout = RopeLayout::RotateHalf;
+        c.normAddOne = false;  // the converter already stored 1 + w
+        c.qkNorm = c.postAttnNorm = c.postFfnNorm = c.gegluTanh = true;
+        c.embedScale = std::sqrt(static_cast<float>(c.dim));
+        // llama.cpp: query_pre_attn_scalar is dim / heads for the 27B (62 layers), else the head size.
+        if (c.nLayers == 62 && c.dim % c.nHeads == 0)
+            c.queryScale = 1.0f / std::sqrt(static_cast<float>(c.dim / c.nHeads));
+        ATTN_ASSIGN(window, k.optInt(a + ".attention.sliding_window", 0, kBig));
+        c.slidingWindow = window ? static_cast<int>(*window) : 0;
+        ATTN_ASSIGN(period, k.optInt(a + ".attention.sliding_window_pattern", 1, 1 << 16));
+        const std::int64_t p = period ? *period : 6;
+        c.layerIsLocal.resize(static_cast<std::size_t>(c.nLayers));
+        for (int i = 0; i < c.nLayers; ++i) c.layerIsLocal[static_cast<std::size_t>(i)] = (i + 1) % p != 0;
+        ATTN_ASSIGN(baseSwa, k.optFloat(a + ".rope.freq_base_swa"));
+        c.ropeThetaLocal = baseSwa ? static_cast<float>(*baseSwa) : 10000.0f;
+        if (!freqBase) c.ropeTheta = 1000000.0f;
+    }
+
+    // --- RoPE scaling ---
+    ATTN_ASSIGN(scalingType, k.optString(a + ".rope.scaling.type"));
+    ATTN_ASSIGN(scalingFactor, k.optFloat(a + ".rope.scaling.factor"));
+    ATTN_ASSIGN(scaleLinear, k.optFloat(a + ".rope.scale_linear"));
+    ATTN_ASSIGN(origCtx, k.optInt(a + ".rope.scaling.original_context_length", 1, kBig));
+    if (scalingType && *scalingType != "none") {
+        if (*scalingType != "linear")
+            return k.unsupported("RoPE scaling '" + *scalingType + "' is not supported (none, linear, llama3)",
+                                 g.keyOffset(a + ".rope.scaling.type"));
+        if (!scalingFactor || !(*scalingFactor > 0))
+            return k.format("linear RoPE scaling needs a positive '" + a + ".rope.scaling.factor'");
+        c.ropeScaling.kind = RopeScaling::Kind::Linear;
+        c.ropeScaling.factor = static_cast<float>(*scalingFactor);
+    } else if (!scalingType && scaleLinear && *scaleLinear != 1.0) {
+        if (!(*scaleLinear > 0)) return k.format("key '" + a + ".rope.scale_linear' must be positive");
+        c.ropeScaling.kind = RopeScaling::Kind::Linear;
+        c.ropeScaling.factor = static_cast<float>(*scaleLinear);
+    }
+
+    ATTN_TRY(c.validate(g.path()));
+
+    if (const GgufTensorInfo* rf = g.findTensor("rope_freqs.weight")) {
+        if (c.arch != Architecture::Llama || c.ropeScaling.kind != RopeScaling::Kind::None)
+            return k.unsupported("tensor 'rope_freqs.weight' (per-frequency RoPE factors) is only supported as llama3 scaling",
+                                 rf->infoOffset);
+        ATTN_ASSIGN(rs, llama3FromRopeFreqs(g, k, c, *rf, origCtx ? *origCtx : 8192));
+        c.ropeScaling = rs;
+        tensors.markUsed("rope_freqs.weight");
+    }
+
+    // --- weights ---
+    const std::int64_t d = c.dim, qd = static_cast<std::int64_t>(c.nHeads) * c.headDim,
+                       kvd = static_cast<std::int64_t>(c.nKvHeads) * c.headDim, f = c.ffnDim, v = c.vocabSize;
+    ModelWeights& w = m.weights;
+    ATTN_ASSIGN(tokEmb, tensors.get("token_embd.weight", {d, v}, true));
+    w.tokenEmbedding = tokEmb;
+    ATTN_ASSIGN(outNorm, tensors.get("output_norm.weight", {d}, true));
+    w.outputNorm = outNorm;
+    ATTN_ASSIGN(output, tensors.get("output.weight", {d, v}, false));
+    if (output.present()) {
+        w.output = output;
+    } else {
+        c.tiedOutput = true;
+        w.output = w.tokenEmbedding;
+    }
+    w.layers.resize(static_cast<std::size_t>(c.nLayers));
+    for (int i = 0; i < c.nLayers; ++i) {
+        LayerWeights& L = w.layers[static_cast<std::size_t>(i)];
+        const std::string p = "blk." + std::to_string(i) + ".";
+        auto get = [&](const char* n, std::vector<std::int64_t> ne, bool req) { return tensors.get(p + n, std::move(ne), req); };
+        ATTN_ASSIGN(attnNorm, get("attn_norm.weight", {d}, true));
+        ATTN_ASSIGN(wq, get("attn_q.weight", {d, qd}, true));
+        ATTN_ASSIGN(wk, get("attn_k.weight", {d, kvd}, true));
+        ATTN_ASSIGN(wv, get("attn_v.weight", {d, kvd}, true));
+        ATTN_ASSIGN(wo, get("attn_output.weight", {qd, d}, true));
+        ATTN_ASSIGN(ffnNorm, get("ffn_norm.weight", {d}, true));
+        ATTN_ASSIGN(wGate, get("ffn_gate.weight", {d, f}, true));
+        ATTN_ASSIGN(wUp, get("ffn_up.weight", {d, f}, true));
+        ATTN_ASSIGN(wDown, get("ffn_down.weight", {f, d}, true));
+        L.attnNorm = attnNorm;
+        L.wq = wq;
+        L.wk = wk;
+        L.wv = wv;
+        L.wo = wo;
+        L.ffnNorm = ffnNorm;
+        L.wGate = wGate;
+        L.wUp = wUp;
+        L.wDown = wDown;
+        // Biases: required for qwen2, accepted (all three together) for llama.
+        ATTN_ASSIGN(bq, get("attn_q.bias", {qd}, c.qkvBias));
+        ATTN_ASSIGN(bk, get("attn_k.bias", {kvd}, c.qkvBias));
+        ATTN_ASSIGN(bv, get("attn_v.bias", {kvd}, c.qkvBias));
+        if (bq.present() != bk.present() || bq.present() != bv.present())
+            return k.format("layer " + std::to_string(i) + " has only some of the Q/K/V biases");
+        if (bq.present()) {
+            if (i == 0) c.qkvBias = true;
+            else if (!c.qkvBias) return k.format("layer " + std::to_string(i) + " has Q/K/V biases but layer 0 does not");
+        } else if (c.qkvBias) {
+            return k.format("missing required tensor '" + p + "attn_q.bias'");
+        }
+        L.bq = bq;
+        L.bk = bk;
+        L.bv = bv;
+        if (c.arch == Architecture::Gemma3) {
+            ATTN_ASSIGN(qn, get("attn_q_norm.weight", {c.headDim}, true));
+            ATTN_ASSIGN(kn, get("attn_k_norm.weight", {c.headDim}, true));
+            ATTN_ASSIGN(pan, get("post_attention_norm.weight", {d}, true));
+            ATTN_ASSIGN(pfn, get("post_ffw_norm.weight", {d}, true));
+            L.qNorm = qn;
+            L.kNorm = kn;
+            L.postAttnNorm = pan;
+            L.postFfnNorm = pfn;
+        }
+    }
+    ATTN_TRY(tensors.checkAllUsed(a));
+
+    // --- tokenizer ---
+    ATTN_ASSIGN(tok, ggufTokenizerSpec(g, c.vocabSize));
+    m.tokenizer = std::move(tok);
+
+    // --- statistics and metadata for `info` ---
+    for (const auto& t : g.tensors()) {
+        m.tensorTypeCounts[dtypeName(t.dtype)] += 1;
+        m.parameterCount += t.elements;
+        m.weightBytes += t.bytes;
+    }
+    auto& md = m.metadata;
+    md.emplace_back("format", "GGUF v" + std::to_string(g.version()));
+    md.emplace_back("architecture", a);
+    md.emplace_back("name", c.name);
+    if (const GgufValue* ft = g.find("general.file_type"); ft && ft->toUint())
+        md.emplace_back("file type", ggufFileTypeName(static_cast<std::uint32_t>(*ft->toUint())));
+    md.emplace_back("context length", std::to_string(c.contextLength));
+    md.emplace_back("rope base", numberText(c.ropeTheta));
+    md.emplace_back("tokenizer model", g.find("tokenizer.ggml.model") ? g.find("tokenizer.ggml.model")->display() : "none");
+    md.emplace_back("vocab size", std::to_string(c.vocabSize));
+    md.emplace_back("tensors", std::to_string(g.tensors().size()));
+    md.emplace_back("alignment", std::to_string(g.alignment()));
+    // Then every key as stored (long strings such as chat templates are cut).
+    for (const auto& [key, val] : g.metadata()) {
+        std::string s = val.display(4);
+        if (s.size() > 200) {
+            std::size_t cut = 197;
+            while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+            s = s.substr(0, cut) + "...";
+        }
+        md.emplace_back(key, std::move(s));
+    }
+    return m;
+}
+
+Result<LoadedModel> loadGgufModel(const std::string& path) {
+    auto g = GgufFile::open(path);
+    if (!g) return g.takeError();
+    return loadGgufModel(*g);
+}
+
+}  // namespace attnscope
