@@ -264,7 +264,22 @@ void AttentionHeatmap::rebuildMaps() {
     detail_ = heatmapCells(detailTile_, scale);
     if (!overview_.isEmpty() && !detail_.isEmpty()) unifyRanges(overview_, detail_);
     const HeatmapCells& ref = !overview_.isEmpty() ? overview_ : detail_;
-    fillMap(overviewMap_, overview_);
+    if (detail_.isEmpty()) {
+        fillMap(overviewMap_, overview_);
+    } else {
+        // Masked detail cells are transparent; hide the overview under the detail window so it
+        // does not show through them.
+        HeatmapCells under = overview_;
+        const int rb = detail_.rowEdges.front(), re = detail_.rowEdges.back();
+        const int cb = detail_.colEdges.front(), ce = detail_.colEdges.back();
+        for (int r = 0; r < under.rows; ++r) {
+            if (under.rowEdges[r + 1] <= rb || under.rowEdges[r] >= re) continue;
+            for (int c = 0; c < under.cols; ++c)
+                if (under.colEdges[c + 1] > cb && under.colEdges[c] < ce)
+                    under.values[r * under.cols + c] = std::numeric_limits<double>::quiet_NaN();
+        }
+        fillMap(overviewMap_, under);
+    }
     fillMap(detailMap_, detail_);
     const QCPRange range(ref.rangeLower, ref.rangeUpper);
     const QCPAxis::ScaleType type = log_ ? QCPAxis::stLogarithmic : QCPAxis::stLinear;
@@ -490,8 +505,9 @@ void AttentionHeatmap::applyStyle() {
     styleAxisRect(dataRect_);
     styleColorScale(colorScale_);
     const QColor fg = foreground();
-    // Cells nobody may attend to show the background through a light hatch.
-    dataRect_->setBackground(QBrush(withAlpha(fg, darkPalette() ? 40 : 28), Qt::BDiagPattern));
+    // Cells no token may attend to (masked) are transparent and show this flat light tint, which
+    // reads apart from probability 0 (the dark end of the colour map) in every export format.
+    dataRect_->setBackground(QBrush(withAlpha(fg, darkPalette() ? 28 : 16)));
     for (QCPAxis* a : dataRect_->axes()) a->grid()->setVisible(false);
     const int strip = presentationMode() ? kStripThicknessPresentation : kStripThickness;
     topStrip_->setMinimumSize(0, strip);
