@@ -304,6 +304,8 @@ Result<TokenizerSpec> ggufTokenizerSpec(const GgufFile& g, int vocabRows) {
     spec.addBos = addBos ? *addBos : spm;  // llama.cpp's default: SentencePiece vocabularies add BOS
     ATTN_ASSIGN(addSpace, k.optBool("tokenizer.ggml.add_space_prefix"));
     spec.addSpacePrefix = addSpace ? *addSpace : spm;
+    ATTN_ASSIGN(removeWs, k.optBool("tokenizer.ggml.remove_extra_whitespaces"));
+    if (removeWs) spec.removeExtraWhitespaces = *removeWs;
     return spec;
 }
 
