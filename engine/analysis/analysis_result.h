@@ -34,6 +34,9 @@ struct AnalysisResult {
     // last query token. [q]
     std::vector<float> nllNext;
     std::vector<std::int32_t> argmaxNext;  // [q] arg-max of those logits
+    // ln softmax(logits) of every query token, only when RunRequest::keepQueryLogProbs asked
+    // for it (empty otherwise). [q][vocab]
+    std::vector<float> queryLogProbs;
 
     std::string backend;              // e.g. "cpu (2 threads)"
     double elapsedMs = 0;             // wall time of the run

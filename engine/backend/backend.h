@@ -33,6 +33,10 @@ struct RunRequest {
     // A previous run's state whose plan has the same contextHash(): only the query pass is
     // recomputed (the backend checks compatibility and falls back to a full run if not).
     std::shared_ptr<const RunState> reuse;
+    // Also return the full log-softmax of every query token's logits (AnalysisResult::
+    // queryLogProbs, queries × vocab floats). Off by default: a 262K vocabulary makes it 1 MB
+    // per query token. Used by parity tests; backends that do not offer it leave it empty.
+    bool keepQueryLogProbs = false;
 };
 
 // Layer-granular progress; called from the backend's thread.

@@ -153,9 +153,16 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
 
     // Rotary tables per computed row, for the global and (if any) local base.
     const int half = cfg.ropeDim / 2;
-    auto ropeTable = [&](float theta, std::vector<float>& cosT, std::vector<float>& sinT) {
+    // RoPE scaling applies to global layers only: gemma3's sliding-window layers rotate with
+    // their own base and no scaling (Hugging Face and llama.cpp alike).
+    auto ropeTable = [&](float theta, bool scaled, std::vector<float>& cosT, std::vector<float>& sinT) {
         std::vector<double> inv(static_cast<std::size_t>(half));
-        cpu::ropeFrequencies(cfg, theta, inv.data());
+        ModelConfig unscaled;
+        if (!scaled) {
+            unscaled.ropeDim = cfg.ropeDim;
+            unscaled.ropeScaling = RopeScaling{};
+        }
+        cpu::ropeFrequencies(scaled ? cfg : unscaled, theta, inv.data());
         cosT.resize(static_cast<std::size_t>(R) * half);
         sinT.resize(static_cast<std::size_t>(R) * half);
         for (int i = 0; i < R; ++i)
@@ -166,9 +173,9 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
             }
     };
     std::vector<float> cosG, sinG, cosLoc, sinLoc;
-    ropeTable(cfg.ropeTheta, cosG, sinG);
+    ropeTable(cfg.ropeTheta, true, cosG, sinG);
     const bool anyLocal = std::find(cfg.layerIsLocal.begin(), cfg.layerIsLocal.end(), true) != cfg.layerIsLocal.end();
-    if (anyLocal) ropeTable(cfg.ropeThetaLocal, cosLoc, sinLoc);
+    if (anyLocal) ropeTable(cfg.ropeThetaLocal, false, cosLoc, sinLoc);
 
     std::vector<float> h(static_cast<std::size_t>(R) * d), attnOut(static_cast<std::size_t>(N) * qDim), proj(static_cast<std::size_t>(R) * d);
     const int ffnBlock = std::min(R, 256);
@@ -275,6 +282,7 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
                          cfg.normEps, cfg.normAddOne);
         const int qBlock = 64;
         std::vector<float> logits(static_cast<std::size_t>(std::min(Q, qBlock)) * V);
+        if (req.keepQueryLogProbs) res.queryLogProbs.assign(static_cast<std::size_t>(Q) * V, 0.0f);
         for (int q0 = 0; q0 < Q; q0 += qBlock) {
             const int nq = std::min(qBlock, Q - q0);
             cpu::linear(pool_, &xn[static_cast<std::size_t>(q0) * d], nq, W.output, nullptr, logits.data());
@@ -288,6 +296,11 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
                 for (int t = 0; t < V; ++t) z += std::exp(static_cast<double>(lg[t]) - mx);
                 const int q = q0 + i;
                 res.argmaxNext[static_cast<std::size_t>(q)] = am;
+                if (req.keepQueryLogProbs) {
+                    const float lse = static_cast<float>(mx + std::log(z));
+                    float* dst = &res.queryLogProbs[static_cast<std::size_t>(q) * V];
+                    for (int t = 0; t < V; ++t) dst[t] = lg[t] - lse;
+                }
                 if (q + 1 < Q) {
                     int next = plan.ids[static_cast<std::size_t>(qb + q + 1)];
                     res.nllNext[static_cast<std::size_t>(q)] = static_cast<float>(mx + std::log(z) - lg[next]);
@@ -299,8 +312,11 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
     res.backend = name();
     res.elapsedMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     RunOutput out;
+    std::vector<float> logProbs = std::move(res.queryLogProbs);  // not kept in the run state
+    res.queryLogProbs.clear();
     state->stats = res;
     out.stats = std::move(res);
+    out.stats.queryLogProbs = std::move(logProbs);
     if (req.keepState) out.kept = std::move(state);
     return out;
 }
