@@ -86,12 +86,13 @@ std::string numberText(double x) {
     return os.str();
 }
 
-Result<RopeScaling> ropeScalingFromJson(const ConfigKeys& k) {
+// RoPE scaling from `j`: the "rope_scaling" object of older configs, or transformers 5's
+// "rope_parameters" (the same fields beside rope_theta). `label` names it in messages.
+Result<RopeScaling> ropeScalingFromJson(const ConfigKeys& k, const Json* j, const std::string& label) {
     RopeScaling rs;
-    const Json* j = k.find("rope_scaling");
     if (!j) return rs;
-    if (!j->isObject()) return k.format("\"rope_scaling\" must be an object or null");
-    ConfigKeys r(*j, "", "rope_scaling.");
+    if (!j->isObject()) return k.format("\"" + label + "\" must be an object or null");
+    ConfigKeys r(*j, "", label + ".");
     auto reFile = [&](Error e) { return k.format(e.message); };
     auto type = r.string("rope_type");
     if (!type) return reFile(type.takeError());
@@ -103,7 +104,7 @@ Result<RopeScaling> ropeScalingFromJson(const ConfigKeys& k) {
     if (t == "default") return rs;
     auto factor = r.num("factor");
     if (!factor) return reFile(factor.takeError());
-    if (!*factor || !(**factor > 0)) return k.format("rope_scaling \"" + t + "\" needs a positive \"factor\"");
+    if (!*factor || !(**factor > 0)) return k.format(label + " \"" + t + "\" needs a positive \"factor\"");
     rs.factor = static_cast<float>(**factor);
     if (t == "linear") {
         rs.kind = RopeScaling::Kind::Linear;
@@ -119,9 +120,9 @@ Result<RopeScaling> ropeScalingFromJson(const ConfigKeys& k) {
         rs.highFreqFactor = static_cast<float>(hi->value_or(4.0));
         rs.originalContextLength = static_cast<int>(orig->value_or(8192));
         if (!(rs.highFreqFactor > rs.lowFreqFactor) || !(rs.lowFreqFactor > 0))
-            return k.format("rope_scaling llama3 needs 0 < low_freq_factor < high_freq_factor");
+            return k.format(label + " llama3 needs 0 < low_freq_factor < high_freq_factor");
     } else {
-        return k.unsupported("rope_scaling type \"" + t + "\" is not supported (linear, llama3)");
+        return k.unsupported(label + " type \"" + t + "\" is not supported (linear, llama3)");
     }
     return rs;
 }
@@ -175,6 +176,30 @@ Result<ModelConfig> hfConfigFromJson(const Json& root, const std::string& file) 
     ATTN_ASSIGN(maxPos, k.integer("max_position_embeddings", 0, kBig));
     ATTN_ASSIGN(eps, k.num("rms_norm_eps"));
     ATTN_ASSIGN(theta, k.num("rope_theta"));
+    // transformers 5 writes "rope_parameters" ({"rope_type", "rope_theta", scaling fields}; for
+    // gemma3 one such object per layer type, "full_attention" and "sliding_attention") where older
+    // configs have "rope_theta", "rope_scaling" and "rope_local_base_freq". Both forms are read;
+    // the older keys win when a config has both.
+    const Json* ropeGlobal = nullptr;
+    const Json* ropeLocal = nullptr;
+    std::string ropeGlobalLabel = prefix + "rope_parameters";
+    if (const Json* rp = k.find("rope_parameters")) {
+        if (!rp->isObject()) return k.format("\"" + prefix + "rope_parameters\" must be an object");
+        ropeGlobal = rp;
+        if (const Json* full = rp->find("full_attention")) {
+            ropeGlobal = full;
+            ropeGlobalLabel += ".full_attention";
+            ropeLocal = rp->find("sliding_attention");
+        }
+        if (!ropeGlobal->isObject() || (ropeLocal && !ropeLocal->isObject()))
+            return k.format("\"" + prefix + "rope_parameters\" entries must be objects");
+        if (!theta) {
+            ConfigKeys rk(*ropeGlobal, "", ropeGlobalLabel + ".");
+            auto t = rk.num("rope_theta");
+            if (!t) return k.format(t.error().message);
+            theta = *t;
+        }
+    }
     ATTN_ASSIGN(partialRotary, k.num("partial_rotary_factor"));
     ATTN_ASSIGN(tie, k.boolean("tie_word_embeddings"));
     ATTN_ASSIGN(tieTop, top.boolean("tie_word_embeddings"));
@@ -204,7 +229,9 @@ Result<ModelConfig> hfConfigFromJson(const Json& root, const std::string& file) 
         c.ropeDim = static_cast<int>(std::lround(c.headDim * *partialRotary));
     }
     c.ropeLayout = RopeLayout::RotateHalf;
-    ATTN_ASSIGN(scaling, ropeScalingFromJson(k));
+    const Json* scalingJson = k.find("rope_scaling");
+    ATTN_ASSIGN(scaling, scalingJson ? ropeScalingFromJson(k, scalingJson, prefix + "rope_scaling")
+                                     : ropeScalingFromJson(k, ropeGlobal, ropeGlobalLabel));
     c.ropeScaling = scaling;
     c.tiedOutput = tie ? *tie : tieTop ? *tieTop : gemma;
 
@@ -234,6 +261,17 @@ Result<ModelConfig> hfConfigFromJson(const Json& root, const std::string& file) 
         ATTN_ASSIGN(window, k.integer("sliding_window", 0, kBig));
         c.slidingWindow = static_cast<int>(window.value_or(4096));
         ATTN_ASSIGN(localBase, k.num("rope_local_base_freq"));
+        if (!localBase && ropeLocal) {
+            const std::string label = prefix + "rope_parameters.sliding_attention";
+            ConfigKeys rk(*ropeLocal, "", label + ".");
+            auto t = rk.num("rope_theta");
+            if (!t) return k.format(t.error().message);
+            localBase = *t;
+            // Sliding-window layers rotate without scaling (as in every Gemma 3 checkpoint).
+            ATTN_ASSIGN(localScaling, ropeScalingFromJson(k, ropeLocal, label));
+            if (localScaling.kind != RopeScaling::Kind::None)
+                return k.unsupported("RoPE scaling of the sliding-window layers (\"" + label + "\") is not supported");
+        }
         c.ropeThetaLocal = static_cast<float>(localBase.value_or(10000.0));
         c.layerIsLocal.assign(static_cast<std::size_t>(c.nLayers), false);
         if (const Json* lt = k.find("layer_types")) {
