@@ -47,7 +47,7 @@ public:
     explicit CpuBackend(int threads) : pool_(threads) { cpu::setBlasThreads(pool_.size()); }
 
     std::string name() const override {
-        return std::string("cpu (") + std::to_string(pool_.size()) + " threads" + (cpu::haveBlas() ? ", OpenBLAS" : "") + ")";
+        return std::string("cpu (") + std::to_string(pool_.size()) + " threads" + (cpu::haveBlas() ? ", " + cpu::blasName() : std::string()) + ")";
     }
 
     Result<void> loadWeights(std::shared_ptr<const LoadedModel> model) override {

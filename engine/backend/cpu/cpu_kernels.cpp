@@ -2,28 +2,26 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
-#ifdef ATTNSCOPE_HAVE_CBLAS
-#include <cblas.h>
-#endif
+#include "backend/cpu/blas_loader.h"
 
 
 namespace attnscope::cpu {
 
-bool haveBlas() {
-#ifdef ATTNSCOPE_HAVE_CBLAS
-    return true;
-#else
-    return false;
-#endif
+bool haveBlas() { return blas() != nullptr; }
+
+std::string blasName() {
+    const Blas* b = blas();
+    if (!b) return {};
+    return "OpenBLAS" + (b->core.empty() ? std::string() : " " + b->core);
 }
 
-void setBlasThreads([[maybe_unused]] int threads) {
-#ifdef ATTNSCOPE_HAVE_CBLAS
-    openblas_set_num_threads(threads);
-#endif
+void setBlasThreads(int threads) {
+    if (const Blas* b = blas(); b && b->setThreads) b->setThreads(threads);
 }
 
 ATTN_CLONES float dot(const float* a, const float* b, int n) {
@@ -100,10 +98,10 @@ void gemmABtSerial(int m, int n, int k, const float* a, int lda, const float* b,
 void gemmABt(ThreadPool* pool, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
              int ldc, float beta) {
     if (m <= 0 || n <= 0) return;
-#ifdef ATTNSCOPE_HAVE_CBLAS
-    (void)pool;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-#else
+    if (const Blas* bl = blas()) {
+        bl->sgemm(101 /*RowMajor*/, 111 /*NoTrans*/, 112 /*Trans*/, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
     if (pool && static_cast<long long>(m) * n * k > (1 << 18)) {
         // Split over output columns (weight rows) so each task streams its own slice of B.
         const int block = 64;
@@ -117,7 +115,6 @@ void gemmABt(ThreadPool* pool, int m, int n, int k, const float* a, int lda, con
     } else {
         gemmABtRows(0, m, n, k, a, lda, b, ldb, c, ldc, beta);
     }
-#endif
 }
 
 ATTN_CLONES void gemmAB(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,

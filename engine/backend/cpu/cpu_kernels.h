@@ -2,6 +2,7 @@
 // Numeric building blocks of the CPU backend (float32 throughout). Row-major matrices.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "core/thread_pool.h"
 #include "model/model_config.h"
@@ -44,8 +45,9 @@ void ropeFrequencies(const ModelConfig& cfg, float theta, double* invFreq);
 float silu(float x);
 float geluTanh(float x);
 
-// Is the use of an optimised BLAS compiled in?
+// Is an optimised BLAS in use (loaded at run time; see blas_loader.h)? blasName() describes it.
 bool haveBlas();
+std::string blasName();
 void setBlasThreads(int threads);
 
 }  // namespace attnscope::cpu
