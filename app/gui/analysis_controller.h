@@ -1,0 +1,161 @@
+#pragma once
+// AnalysisController: the UI state (model, context, method toggles, selection) turned into
+// engine requests, and the results that came back. Lives on the GUI thread; all engine work goes
+// through the EngineWorker. Results are immutable bundles shared by every view.
+//
+// Toggling back to a configuration seen recently is served from a small cache here without a
+// round trip to the engine thread (the Session caches more, by plan hash).
+#include <QHash>
+#include <QObject>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+#include <list>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "analysis/attention_tile.h"
+#include "analysis/sweep.h"
+#include "app_state.h"
+#include "backend/backend.h"
+#include "plan/encoding_plan.h"
+
+namespace attnscope {
+class Tokenizer;
+}
+
+namespace attnscope::gui {
+
+class EngineWorker;
+
+// One analysed configuration: the plan, the engine's run output and the token texts.
+struct AnalysisBundle {
+    EncodingPlan plan;
+    std::shared_ptr<const RunOutput> run;
+    QStringList tokenTexts;          // [token] display text
+    quint64 sessionId = 0;
+    const AnalysisResult& stats() const { return run->stats; }
+};
+using BundlePtr = std::shared_ptr<const AnalysisBundle>;
+
+struct ModelInfo {
+    QString path;
+    QString name;
+    QString summary;        // "llama · 5 layers · d=64 · 8 heads (4 KV) · vocab 512"
+    QString format;         // "gguf" | "safetensors"
+    QString backend;        // "cpu (2 threads)"
+    quint64 parameters = 0;
+    int layers = 0, heads = 0;
+    QStringList notices;    // one-line notes from opening it (e.g. "CUDA unavailable …; using the CPU")
+};
+
+class AnalysisController : public QObject {
+    Q_OBJECT
+public:
+    explicit AnalysisController(EngineWorker* worker, QObject* parent = nullptr);
+    ~AnalysisController() override;
+
+    EngineWorker* worker() const { return worker_; }
+
+    // ---- model
+    void openModel(const QString& path);
+    void cancelModelLoad();
+    bool modelLoading() const { return modelLoading_; }
+    bool hasModel() const { return sessionId_ != 0; }
+    const ModelInfo& model() const { return model_; }
+    QString loadingPath() const { return loadingPath_; }
+    std::shared_ptr<const Tokenizer> tokenizer() const { return tokenizer_; }
+
+    // ---- inputs
+    void setContext(const ContextSpec& context);
+    const ContextSpec& context() const { return context_; }
+    void setMethod(const MethodSettings& method);
+    const MethodSettings& method() const { return method_; }
+    void setSelection(const ViewSelection& selection);
+    const ViewSelection& selection() const { return selection_; }
+
+    // ---- results
+    BundlePtr current() const { return current_; }
+    QString currentError() const { return currentError_; }
+    bool analysisPending() const { return analysisPending_; }
+    // The five method configurations for the current context (null until computed).
+    BundlePtr methodBundle(SweepMethod m) const;
+    bool methodsReady() const { return methodsReady_; }
+    // Full attention over the same tokens as the current configuration (sequence plot reference).
+    BundlePtr fullReference() const { return fullReference_; }
+
+    // Pooled attention for the current bundle and the selected layer/head. Delivered by
+    // tileReady; a newer request of the same kind (overview or detail) replaces an older one.
+    void requestTile(int rowBegin, int rowEnd, int colBegin, int colEnd, int outRows, int outCols, bool overview);
+    // Attention each token receives from the selected query token (or the mean of all query
+    // tokens) at the selected layer/head; delivered by tokenAttentionReady.
+    void requestTokenAttention();
+
+    // ---- P sweep over the current text
+    void runSweep(const SweepSettings& settings);
+    void cancelSweep();
+    bool sweepRunning() const { return sweepRunning_; }
+    const std::vector<SweepRow>& sweepRows() const { return sweepRows_; }
+    const SweepSettings& sweepSettings() const { return sweepSettings_; }
+    // The text the sweep runs on: the chunks and the query joined, and the sink text.
+    QString sweepText() const;
+
+    // Stop everything running or queued (e.g. before quitting).
+    void cancelAll();
+
+signals:
+    void modelLoadStarted(const QString& path);
+    void modelLoaded();
+    void modelFailed(const QString& path, const QString& message);
+    void analysisStarted();
+    void currentChanged();                 // current() or currentError() changed
+    void methodsChanged();
+    void selectionChanged();
+    void tileReady(const attnscope::AttentionTile& tile);
+    void tokenAttentionReady(const QVector<double>& weights, const QString& caption);
+    void sweepChanged();                   // rows or running state changed
+    void sweepFailed(const QString& message);
+
+private:
+    QString cacheKey(const EncodingOptions& options) const;
+    BundlePtr cached(const QString& key) const;
+    void remember(const QString& key, BundlePtr bundle);
+    void scheduleAnalysis();
+    void scheduleMethods();
+    void setCurrent(BundlePtr bundle, QString error);
+
+    EngineWorker* worker_;
+    ModelInfo model_;
+    std::shared_ptr<const Tokenizer> tokenizer_;
+    quint64 sessionId_ = 0;
+    bool modelLoading_ = false;
+    QString loadingPath_;
+
+    ContextSpec context_;
+    QString contextKey_;             // JSON of context_, part of every cache key
+    MethodSettings method_;
+    ViewSelection selection_;
+
+    BundlePtr current_;
+    QString currentError_;
+    QString currentKey_;
+    bool analysisPending_ = false;
+    std::map<SweepMethod, BundlePtr> methods_;
+    BundlePtr fullReference_;
+    QString methodsKey_;
+    bool methodsReady_ = false;
+
+    std::list<std::pair<QString, BundlePtr>> cache_;   // most recent first
+    static constexpr std::size_t kCacheEntries = 24;
+
+    std::vector<SweepRow> sweepRows_;
+    SweepSettings sweepSettings_;
+    bool sweepRunning_ = false;
+    QHash<QString, std::vector<SweepRow>> sweepCache_;
+};
+
+}  // namespace attnscope::gui
+
+Q_DECLARE_METATYPE(attnscope::AttentionTile)
