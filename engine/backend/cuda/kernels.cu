@@ -1,0 +1,731 @@
+// The CUDA backend's kernels (declarations and shapes: kernels.h; CPU twins:
+// kernels_reference.cpp). Written to be read: one job per kernel, float32 arithmetic, and no
+// warp shuffles — a warp combines values through a small shared-memory array and __syncwarp,
+// every lane summing the 32 entries in the same order, so all lanes hold identical results.
+#include "backend/cuda/kernels.h"
+
+#include <type_traits>
+
+namespace attnscope::cuda {
+
+namespace {
+
+constexpr int kElementwiseThreads = 256;
+constexpr unsigned kMaxElementwiseBlocks = 1u << 16;
+
+unsigned elementwiseBlocks(std::size_t n) {
+    std::size_t b = (n + kElementwiseThreads - 1) / kElementwiseThreads;
+    if (b < 1) b = 1;
+    return b > kMaxElementwiseBlocks ? kMaxElementwiseBlocks : static_cast<unsigned>(b);
+}
+
+#define ATTN_GRID_STRIDE(idx, n)                                                                           \
+    for (std::size_t idx = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < (n);     \
+         idx += static_cast<std::size_t>(gridDim.x) * blockDim.x)
+
+// Row t of a split token matrix.
+template <typename T>
+ATTN_DEV const T* rowPtr(const TokenRows& r, int t) {
+    return t < r.split ? static_cast<const T*>(r.head) + static_cast<std::size_t>(t) * r.stride
+                       : static_cast<const T*>(r.tail) + static_cast<std::size_t>(t - r.split) * r.stride;
+}
+
+// Row i may see key j (before selection): j in [0, a) ∪ [b, i], inside the sliding window.
+ATTN_DEV bool keyVisible(int i, int j, int a, int b, int window) {
+    if (j > i || j < 0) return false;
+    if (window > 0 && i - j >= window) return false;
+    return j < a || j >= b;
+}
+
+// Kept chunks of query row i for head h (null: no selection for this row).
+ATTN_DEV const std::uint8_t* selectionRow(const VisibilityArgs& v, int tokens, int h, int i) {
+    if (!v.selected || i < v.queryBegin) return nullptr;
+    const int queries = tokens - v.queryBegin;
+    return v.selected + (static_cast<std::size_t>(h) * queries + (i - v.queryBegin)) * v.chunks;
+}
+
+ATTN_DEV bool keyKept(const VisibilityArgs& v, const std::uint8_t* sel, int j) {
+    if (!sel) return true;
+    const int c = v.keyChunk[j];
+    return c < 0 || sel[c] != 0;
+}
+
+// ---- layers ----------------------------------------------------------------------------------
+
+// x[i][c] = table[ids[i]][c] · scale.  table [vocab][dim], x [n][dim].
+template <typename T>
+__global__ void embedKernel(const T* table, int dim, const int* ids, int n, float scale, float* x) {
+    const std::size_t total = static_cast<std::size_t>(n) * dim;
+    ATTN_GRID_STRIDE(idx, total) {
+        const std::size_t i = idx / dim, c = idx % dim;
+        x[idx] = ld(table + static_cast<std::size_t>(ids[i]) * dim + c) * scale;
+    }
+}
+
+// RMSNorm, one warp per row: out[r][c] (+)= x[r][c] · rsqrt(mean x[r]² + eps) · w'[c].
+constexpr int kNormWarps = 4;
+template <typename OutT>
+__global__ void __launch_bounds__(kNormWarps * 32)
+    rmsNormKernel(const float* x, int rows, int cols, const float* w, int addOne, float eps, OutT* out, int accumulate) {
+    __shared__ float partial[kNormWarps][32];
+    const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+    const int r = static_cast<int>(blockIdx.x) * kNormWarps + warp;
+    if (r >= rows) return;  // the whole warp leaves together
+    const float* xr = x + static_cast<std::size_t>(r) * cols;
+    float ss = 0;
+    for (int c = lane; c < cols; c += 32) ss += xr[c] * xr[c];
+    partial[warp][lane] = ss;
+    __syncwarp();
+    float total = 0;
+    for (int l = 0; l < 32; ++l) total += partial[warp][l];
+    const float inv = rsqrtf(total / static_cast<float>(cols) + eps);
+    OutT* o = out + static_cast<std::size_t>(r) * cols;
+    for (int c = lane; c < cols; c += 32) {  // each lane rewrites only what it read: in place is safe
+        const float wc = addOne ? 1.0f + w[c] : w[c];
+        float y = xr[c] * inv * wc;
+        if (accumulate) y += ld(o + c);
+        st(o + c, y);
+    }
+}
+
+// y[r][c] += bias[c].
+__global__ void addBiasKernel(float* y, int rows, int cols, const float* bias) {
+    const std::size_t total = static_cast<std::size_t>(rows) * cols;
+    ATTN_GRID_STRIDE(idx, total) y[idx] += bias[idx % cols];
+}
+
+// Rotary embedding of every head of every row, written in the storage type.
+// x [rows][heads·hd], cs [rows][ropeDim/2][2], out [rows][heads·hd].
+template <typename OutT>
+__global__ void ropeKernel(const float* x, int rows, int heads, int hd, int ropeDim, int adjacentPairs, const float* cs,
+                           OutT* out) {
+    const std::size_t total = static_cast<std::size_t>(rows) * heads * hd;
+    const int half = ropeDim / 2;
+    ATTN_GRID_STRIDE(idx, total) {
+        const int d = static_cast<int>(idx % hd);
+        const std::size_t i = idx / hd / heads;
+        const float* xv = x + (idx - d);  // this head's vector
+        float y = xv[d];
+        if (d < ropeDim) {
+            int p;
+            float partner, sign;
+            if (adjacentPairs) {
+                p = d / 2;
+                partner = (d % 2 == 0) ? xv[d + 1] : xv[d - 1];
+                sign = (d % 2 == 0) ? -1.0f : 1.0f;
+            } else {
+                p = d < half ? d : d - half;
+                partner = d < half ? xv[d + half] : xv[d - half];
+                sign = d < half ? -1.0f : 1.0f;
+            }
+            const float c = cs[(i * half + p) * 2], s = cs[(i * half + p) * 2 + 1];
+            // first of a pair: a·cos - b·sin; second: a·sin + b·cos (a first, b second element)
+            y = sign < 0 ? y * c - partner * s : partner * s + y * c;
+        }
+        st(out + idx, y);
+    }
+}
+
+// out[i] = act(gate[i]) · up[i].
+template <typename OutT>
+__global__ void gatedKernel(const float* gate, const float* up, std::size_t n, int geluTanh, OutT* out) {
+    ATTN_GRID_STRIDE(idx, n) {
+        const float g = gate[idx];
+        float a;
+        if (geluTanh) a = 0.5f * g * (1.0f + tanhf(0.7978845608028654f * (g + 0.044715f * g * g * g)));
+        else a = g / (1.0f + expf(-g));
+        st(out + idx, a * up[idx]);
+    }
+}
+
+// Q8_0 → T: element e of block b is d_b · q[e].
+template <typename OutT>
+__global__ void dequantQ8_0Kernel(const std::uint8_t* blocks, std::size_t n, OutT* out) {
+    ATTN_GRID_STRIDE(idx, n) {
+        const std::uint8_t* p = blocks + (idx / 32) * 34;
+        const float d = halfBitsToFloat(static_cast<std::uint16_t>(p[0] | (p[1] << 8)));
+        const auto q = static_cast<std::int8_t>(p[2 + idx % 32]);
+        st(out + idx, d * static_cast<float>(q));
+    }
+}
+
+template <typename OutT>
+__global__ void convertKernel(const float* in, std::size_t n, OutT* out) {
+    ATTN_GRID_STRIDE(idx, n) st(out + idx, in[idx]);
+}
+
+// One block per row of logits: first arg-max, then logsumexp − logit[target].
+constexpr int kNllThreads = 256;
+__global__ void __launch_bounds__(kNllThreads)
+    nllArgmaxKernel(const float* logits, int vocab, const int* targets, float* nll, int* argmax) {
+    __shared__ float value[kNllThreads];
+    __shared__ int index[kNllThreads];
+    const int tid = static_cast<int>(threadIdx.x);
+    const float* lg = logits + static_cast<std::size_t>(blockIdx.x) * vocab;
+    float best = -INFINITY;
+    int bestIdx = 0x7fffffff;
+    for (int c = tid; c < vocab; c += kNllThreads)
+        if (lg[c] > best) {
+            best = lg[c];
+            bestIdx = c;
+        }
+    value[tid] = best;
+    index[tid] = bestIdx;
+    __syncthreads();
+    for (int s = kNllThreads / 2; s > 0; s /= 2) {
+        if (tid < s) {
+            const float v = value[tid + s];
+            const int vi = index[tid + s];
+            if (v > value[tid] || (v == value[tid] && vi < index[tid])) {
+                value[tid] = v;
+                index[tid] = vi;
+            }
+        }
+        __syncthreads();
+    }
+    const float mx = value[0];
+    const int am = index[0];
+    __syncthreads();
+    float z = 0;
+    for (int c = tid; c < vocab; c += kNllThreads) z += expf(lg[c] - mx);
+    value[tid] = z;
+    __syncthreads();
+    for (int s = kNllThreads / 2; s > 0; s /= 2) {
+        if (tid < s) value[tid] += value[tid + s];
+        __syncthreads();
+    }
+    if (tid == 0) {
+        argmax[blockIdx.x] = am;
+        const int t = targets[blockIdx.x];
+        if (t >= 0) nll[blockIdx.x] = mx + logf(value[0]) - lg[t];
+    }
+}
+
+// ---- attention ---------------------------------------------------------------------------------
+
+constexpr int kAttnWarps = 4;                             // warps per block
+constexpr int kRowsPerWarp = 4;                           // rows of one head per warp
+constexpr int kAttnRows = kAttnWarps * kRowsPerWarp;      // rows per block
+constexpr int kKeyTile = 32;                              // keys per tile: lane j scores key k0 + j
+
+// Block = 16 consecutive rows of one head (blockIdx.y). Per key tile:
+//  1. each lane marks which of its warp's 4 rows see key k0 + lane; if no row of the block sees
+//     any key of the tile, the tile is skipped (__syncthreads_or) — the tile classifier;
+//  2. K and V of the tile go to shared memory as float;
+//  3. lane j computes s = q·k_j for the warp's 4 rows; the warp takes the tile maximum, lane j
+//     forms e = e^(s - m_new) and e·(s - m_new); each lane sums the 32 entries of both;
+//  4. online update of (m, l, t) and of the output accumulator o (lane owns dims lane + 32u).
+// DPL = ceil(hd / 32) output dims per lane.
+template <typename T, int DPL>
+__global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(AttentionForwardArgs a) {
+    const AttentionGeometry& g = a.g;
+    const int hd = g.headDim;
+    const int h = static_cast<int>(blockIdx.y);
+    const int kvh = h / (g.heads / g.kvHeads);
+    const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
+    const int row0 = a.rowBegin + static_cast<int>(blockIdx.x) * kAttnRows;
+
+    float* qs = dynamicShared<float>();            // [kAttnRows][hd] queries · scale
+    float* ks = qs + kAttnRows * hd;               // [kKeyTile][hd + 1] keys (padded: no bank conflicts)
+    float* vs = ks + kKeyTile * (hd + 1);          // [kKeyTile][hd] values
+    float* sS = vs + kKeyTile * hd + warp * 3 * kRowsPerWarp * 32;  // [kRowsPerWarp][32] scores
+    float* sE = sS + kRowsPerWarp * 32;            // e^(s - m_new)
+    float* sES = sE + kRowsPerWarp * 32;           // e^(s - m_new) · (s - m_new)
+
+    for (int idx = tid; idx < kAttnRows * hd; idx += static_cast<int>(blockDim.x)) {
+        const int r = idx / hd, d = idx % hd, i = row0 + r;
+        qs[idx] = i < a.rowEnd ? ld(rowPtr<T>(a.q, i) + static_cast<std::size_t>(h) * hd + d) * g.scale : 0.0f;
+    }
+
+    // This warp's rows; the state is kept identically in all 32 lanes.
+    int rowI[kRowsPerWarp], rowA[kRowsPerWarp], rowB[kRowsPerWarp];
+    bool rowValid[kRowsPerWarp];
+    const std::uint8_t* rowSel[kRowsPerWarp];
+    float m[kRowsPerWarp], l[kRowsPerWarp], t[kRowsPerWarp], o[kRowsPerWarp][DPL];
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+        const int i = row0 + warp * kRowsPerWarp + rr;
+        rowI[rr] = i;
+        rowValid[rr] = i < a.rowEnd;
+        rowA[rr] = rowValid[rr] ? a.vis.rowKeys[2 * i] : 0;
+        rowB[rr] = rowValid[rr] ? a.vis.rowKeys[2 * i + 1] : 0;
+        rowSel[rr] = rowValid[rr] ? selectionRow(a.vis, g.tokens, h, i) : nullptr;
+        m[rr] = -INFINITY;
+        l[rr] = 0;
+        t[rr] = 0;
+        for (int u = 0; u < DPL; ++u) o[rr][u] = 0;
+    }
+
+    // Keys any row of the block may see: [0, A) ∪ [B, E); visit only the tiles that cover them.
+    int A = 0, B = 0x7fffffff, E = 0;
+    for (int r = 0; r < kAttnRows; ++r) {
+        const int i = row0 + r;
+        if (i >= a.rowEnd) break;
+        A = imax(A, a.vis.rowKeys[2 * i]);
+        B = imin(B, a.vis.rowKeys[2 * i + 1]);
+        E = i + 1;
+    }
+    const int firstTiles = (A + kKeyTile - 1) / kKeyTile;
+    const int secondBegin = imax(B / kKeyTile, firstTiles);
+    const int secondEnd = (E + kKeyTile - 1) / kKeyTile;
+    const int tiles = firstTiles + imax(0, secondEnd - secondBegin);
+    __syncthreads();
+
+    for (int ti = 0; ti < tiles; ++ti) {
+        const int k0 = (ti < firstTiles ? ti : secondBegin + (ti - firstTiles)) * kKeyTile;
+        const int j = k0 + lane;
+        unsigned bits = 0;
+        for (int rr = 0; rr < kRowsPerWarp; ++rr)
+            if (rowValid[rr] && j < g.tokens && keyVisible(rowI[rr], j, rowA[rr], rowB[rr], g.window) &&
+                keyKept(a.vis, rowSel[rr], j))
+                bits |= 1u << rr;
+        if (!__syncthreads_or(bits != 0)) continue;  // no row of the block sees this tile
+
+        for (int idx = tid; idx < kKeyTile * hd; idx += static_cast<int>(blockDim.x)) {
+            const int jj = idx / hd, d = idx % hd, key = k0 + jj;
+            float kv = 0, vv = 0;
+            if (key < g.tokens) {
+                kv = ld(rowPtr<T>(a.k, key) + static_cast<std::size_t>(kvh) * hd + d);
+                vv = ld(rowPtr<T>(a.v, key) + static_cast<std::size_t>(kvh) * hd + d);
+            }
+            ks[jj * (hd + 1) + d] = kv;
+            vs[jj * hd + d] = vv;
+        }
+        __syncthreads();
+
+        float acc[kRowsPerWarp];
+        for (int rr = 0; rr < kRowsPerWarp; ++rr) acc[rr] = 0;
+        const float* kr = ks + lane * (hd + 1);
+        const float* qw = qs + warp * kRowsPerWarp * hd;
+        for (int d = 0; d < hd; ++d) {
+            const float kd = kr[d];
+            for (int rr = 0; rr < kRowsPerWarp; ++rr) acc[rr] += qw[rr * hd + d] * kd;
+        }
+        for (int rr = 0; rr < kRowsPerWarp; ++rr) sS[rr * 32 + lane] = ((bits >> rr) & 1u) ? acc[rr] : -INFINITY;
+        __syncwarp();
+
+        float mNew[kRowsPerWarp];
+        for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+            float tileMax = -INFINITY;
+            for (int jj = 0; jj < 32; ++jj) tileMax = fmaxf(tileMax, sS[rr * 32 + jj]);
+            mNew[rr] = fmaxf(m[rr], tileMax);
+            float e = 0, es = 0;
+            if ((bits >> rr) & 1u) {
+                const float sm = sS[rr * 32 + lane] - mNew[rr];
+                e = expf(sm);
+                es = e * sm;
+            }
+            sE[rr * 32 + lane] = e;
+            sES[rr * 32 + lane] = es;
+        }
+        __syncwarp();
+
+        for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+            if (mNew[rr] == -INFINITY) continue;  // the row has seen no key yet
+            float sumE = 0, sumES = 0;
+            for (int jj = 0; jj < 32; ++jj) {
+                sumE += sE[rr * 32 + jj];
+                sumES += sES[rr * 32 + jj];
+            }
+            const float c = m[rr] == -INFINITY ? 0.0f : expf(m[rr] - mNew[rr]);
+            // Σ e^(s-m')(s-m') over old keys = c · (t + l · (m - m'))
+            t[rr] = (l[rr] > 0 ? c * (t[rr] + l[rr] * (m[rr] - mNew[rr])) : 0.0f) + sumES;
+            l[rr] = l[rr] * c + sumE;
+            for (int u = 0; u < DPL; ++u) o[rr][u] *= c;
+            m[rr] = mNew[rr];
+        }
+        for (int jj = 0; jj < kKeyTile; ++jj) {
+            const float* vr = vs + jj * hd;
+            for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+                const float e = sE[rr * 32 + jj];
+                if (e == 0.0f) continue;
+                for (int u = 0; u < DPL; ++u) {
+                    const int d = lane + 32 * u;
+                    if (d < hd) o[rr][u] += e * vr[d];
+                }
+            }
+        }
+        __syncthreads();  // the next tile overwrites ks, vs and the scratch rows
+    }
+
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+        if (!rowValid[rr] || !(l[rr] > 0)) continue;
+        const int i = rowI[rr];
+        const std::size_t hi = static_cast<std::size_t>(h) * g.tokens + i;
+        // ln D, D = l or max(l, 1e-5 · e^(lseBefore - m)), in logs so that nothing overflows.
+        const float logL = logf(l[rr]);
+        float logD = logL;
+        if (a.lseBefore) logD = fmaxf(logL, -11.512925465f /* ln 1e-5 */ + a.lseBefore[hi] - m[rr]);
+        const float invD = expf(-logD);
+        T* orow = static_cast<T*>(a.out) + static_cast<std::size_t>(i - a.outRowOffset) * g.heads * hd +
+                  static_cast<std::size_t>(h) * hd;
+        for (int u = 0; u < DPL; ++u) {
+            const int d = lane + 32 * u;
+            if (d < hd) st(orow + d, o[rr][u] * invD);
+        }
+        if (lane == 0) {
+            a.entropy[hi] = expf(logL - logD) * logD - t[rr] * invD;
+            a.lse[hi] = m[rr] + logD;
+        }
+    }
+}
+
+// Query statistics: one warp per (head, query row); lanes stride over the keys of one segment
+// at a time (prefix, chunk 0..P-1, query) and keep their own top-n list; lane 0 merges the 32
+// sorted lists of a chunk n times "take the largest head".
+constexpr int kStatsWarps = 4;
+
+template <typename T>
+ATTN_DEV void segmentStats(const QueryStatsArgs& a, const float* qs, int h, int i, int rowA, int rowB,
+                           const std::uint8_t* sel, int k0, int k1, int topN, float* red, float* tops, float& mass,
+                           float& topSum) {
+    const AttentionGeometry& g = a.g;
+    const int lane = static_cast<int>(threadIdx.x) % 32, hd = g.headDim;
+    const int kvh = h / (g.heads / g.kvHeads);
+    const float lse = a.lse[static_cast<std::size_t>(h) * g.tokens + i];
+    float top[kMaxScoreTopN];
+    for (int e = 0; e < topN; ++e) top[e] = -1.0f;
+    float sum = 0;
+    for (int j = k0 + lane; j < k1; j += 32) {
+        if (!keyVisible(i, j, rowA, rowB, g.window) || !keyKept(a.vis, sel, j)) continue;
+        const T* kr = rowPtr<T>(a.k, j) + static_cast<std::size_t>(kvh) * hd;
+        float s = 0;
+        for (int d = 0; d < hd; ++d) s += qs[d] * ld(kr + d);
+        const float p = expf(s - lse);
+        sum += p;
+        if (topN > 0 && p > top[topN - 1]) {
+            int e = topN - 1;
+            while (e > 0 && top[e - 1] < p) {
+                top[e] = top[e - 1];
+                --e;
+            }
+            top[e] = p;
+        }
+    }
+    red[lane] = sum;
+    for (int e = 0; e < topN; ++e) tops[lane * topN + e] = top[e];
+    __syncwarp();
+    mass = 0;
+    for (int l = 0; l < 32; ++l) mass += red[l];
+    topSum = 0;
+    if (topN > 0 && lane == 0) {
+        int head[32];
+        for (int l = 0; l < 32; ++l) head[l] = 0;
+        for (int round = 0; round < topN; ++round) {
+            float best = -1.0f;
+            int bestLane = -1;
+            for (int l = 0; l < 32; ++l)
+                if (head[l] < topN && tops[l * topN + head[l]] > best) {
+                    best = tops[l * topN + head[l]];
+                    bestLane = l;
+                }
+            if (bestLane < 0) break;  // fewer than n visible keys in the chunk
+            topSum += best;
+            ++head[bestLane];
+        }
+    }
+    __syncwarp();  // red and tops are reused by the next segment
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kStatsWarps * 32) queryStatsKernel(QueryStatsArgs a) {
+    const AttentionGeometry& g = a.g;
+    const int hd = g.headDim;
+    const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+    const int queries = g.tokens - a.vis.queryBegin;
+    const int q = static_cast<int>(blockIdx.x) * kStatsWarps + warp;
+    const int h = static_cast<int>(blockIdx.y);
+    if (q >= queries) return;  // whole warp; this kernel has no block-wide barrier
+    const int i = a.vis.queryBegin + q;
+    const int topN = a.score && a.scoreMode == ChunkScore::TopN ? a.scoreTopN : 0;
+
+    float* qs = dynamicShared<float>() + warp * (hd + 32 + 32 * kMaxScoreTopN);
+    float* red = qs + hd;
+    float* tops = red + 32;
+    for (int d = lane; d < hd; d += 32) qs[d] = ld(rowPtr<T>(a.q, i) + static_cast<std::size_t>(h) * hd + d) * g.scale;
+    __syncwarp();
+
+    const int rowA = a.vis.rowKeys[2 * i], rowB = a.vis.rowKeys[2 * i + 1];
+    const std::uint8_t* sel = selectionRow(a.vis, g.tokens, h, i);
+    const std::size_t hq = static_cast<std::size_t>(h) * queries + q;
+    float mass, topSum;
+    for (int c = 0; c < a.vis.chunks; ++c) {
+        const int c0 = a.chunkBegin[c], c1 = a.chunkBegin[c + 1];
+        segmentStats<T>(a, qs, h, i, rowA, rowB, sel, c0, c1, topN, red, tops, mass, topSum);
+        if (lane == 0) {
+            if (a.chunkMass) a.chunkMass[hq * a.vis.chunks + c] = mass;
+            if (a.score) {
+                float s = mass;
+                if (a.scoreMode == ChunkScore::TopN) s = topSum;
+                else if (a.scoreMode == ChunkScore::Mean) s = c1 > c0 ? mass / static_cast<float>(c1 - c0) : 0.0f;
+                a.score[hq * a.vis.chunks + c] = s;
+            }
+        }
+    }
+    segmentStats<T>(a, qs, h, i, rowA, rowB, sel, 0, a.prefixLength, 0, red, tops, mass, topSum);
+    if (lane == 0 && a.prefixMass) a.prefixMass[hq] = mass;
+    segmentStats<T>(a, qs, h, i, rowA, rowB, sel, a.vis.queryBegin, i + 1, 0, red, tops, mass, topSum);
+    if (lane == 0 && a.queryMass) a.queryMass[hq] = mass;
+}
+
+// Tile: block = (row bin, part of its rows, group of column bins). Each thread takes a
+// contiguous slice of the visible columns of the current row and adds cell values into the
+// block's bins in shared memory, flushing when the bin changes; the block then adds its bins
+// into `out` with one atomic per bin.
+constexpr int kTileThreads = 128;
+constexpr int kTileColBins = 2048;
+
+template <typename T>
+__global__ void __launch_bounds__(kTileThreads) attentionTileKernel(TileArgs a) {
+    const AttentionGeometry& g = a.g;
+    const int hd = g.headDim, tid = static_cast<int>(threadIdx.x);
+    const int r = static_cast<int>(blockIdx.x), parts = static_cast<int>(gridDim.y), part = static_cast<int>(blockIdx.y);
+    const long long nr = a.rowEnd - a.rowBegin, nc = a.colEnd - a.colBegin;
+    const int binLo = a.rowBegin + static_cast<int>(r * nr / a.outRows);
+    const int binHi = a.rowBegin + static_cast<int>((r + 1) * nr / a.outRows);
+    const int iLo = binLo + static_cast<int>(static_cast<long long>(binHi - binLo) * part / parts);
+    const int iHi = binLo + static_cast<int>(static_cast<long long>(binHi - binLo) * (part + 1) / parts);
+    const int cb0 = static_cast<int>(blockIdx.z) * kTileColBins;
+    const int cb1 = imin(a.outCols, cb0 + kTileColBins);
+    const int cLo = a.colBegin + static_cast<int>(cb0 * nc / a.outCols);
+    const int cHi = a.colBegin + static_cast<int>(cb1 * nc / a.outCols);
+    const int h0 = a.head < 0 ? 0 : a.head, h1 = a.head < 0 ? g.heads : a.head + 1, nh = h1 - h0;
+    const float headScale = 1.0f / static_cast<float>(nh);
+
+    float* qsm = dynamicShared<float>();   // [nh][hd] query of the current row · scale
+    float* acc = qsm + nh * hd;            // [cb1 - cb0] bins of this block
+    for (int b = tid; b < cb1 - cb0; b += kTileThreads) acc[b] = 0.0f;
+
+    for (int i = iLo; i < iHi; ++i) {
+        __syncthreads();  // everyone is done with the previous row's queries
+        for (int idx = tid; idx < nh * hd; idx += kTileThreads)
+            qsm[idx] = ld(rowPtr<T>(a.q, i) + static_cast<std::size_t>(h0) * hd + idx) * g.scale;
+        __syncthreads();
+        const int rowA = a.vis.rowKeys[2 * i], rowB = a.vis.rowKeys[2 * i + 1];
+        const int lo = g.window > 0 ? i - g.window + 1 : 0;
+        // Visible columns of row i inside [cLo, cHi): [r1b, r1e) ∪ [r2b, r2e).
+        const int r1b = imax(cLo, lo), r1e = imin(imin(cHi, rowA), i + 1);
+        const int r2b = imax(imax(imax(cLo, rowB), lo), r1e), r2e = imin(cHi, i + 1);
+        const int len1 = imax(0, r1e - r1b), len2 = imax(0, r2e - r2b), total = len1 + len2;
+        const int v0 = static_cast<int>(static_cast<long long>(total) * tid / kTileThreads);
+        const int v1 = static_cast<int>(static_cast<long long>(total) * (tid + 1) / kTileThreads);
+        int curBin = -1;
+        float partial = 0;
+        for (int v = v0; v < v1; ++v) {
+            const int j = v < len1 ? r1b + v : r2b + (v - len1);
+            float val = 0;
+            for (int hh = h0; hh < h1; ++hh) {
+                if (!keyKept(a.vis, selectionRow(a.vis, g.tokens, hh, i), j)) continue;
+                const int kvh = hh / (g.heads / g.kvHeads);
+                const T* kr = rowPtr<T>(a.k, j) + static_cast<std::size_t>(kvh) * hd;
+                const float* qv = qsm + (hh - h0) * hd;
+                float s = 0;
+                for (int d = 0; d < hd; ++d) s += qv[d] * ld(kr + d);
+                val += expf(s - a.lse[static_cast<std::size_t>(hh) * g.tokens + i]);
+            }
+            val *= headScale;
+            const int bin = static_cast<int>(((static_cast<long long>(j - a.colBegin) + 1) * a.outCols + nc - 1) / nc) - 1 - cb0;
+            if (bin != curBin) {
+                if (curBin >= 0) {
+                    if (a.maxPool) atomicMaxNonNegative(&acc[curBin], partial);
+                    else atomicAdd(&acc[curBin], partial);
+                }
+                curBin = bin;
+                partial = 0;
+            }
+            partial = a.maxPool ? fmaxf(partial, val) : partial + val;
+        }
+        if (curBin >= 0) {
+            if (a.maxPool) atomicMaxNonNegative(&acc[curBin], partial);
+            else atomicAdd(&acc[curBin], partial);
+        }
+    }
+    __syncthreads();
+    for (int b = tid; b < cb1 - cb0; b += kTileThreads) {
+        float* dst = a.out + static_cast<std::size_t>(r) * a.outCols + cb0 + b;
+        if (a.maxPool) atomicMaxNonNegative(dst, acc[b]);
+        else atomicAdd(dst, acc[b]);
+    }
+}
+
+// ---- dispatch helpers ------------------------------------------------------------------------
+
+template <typename F>
+cudaError_t withType(ElemType t, F&& f) {
+    switch (t) {
+        case ElemType::F32: return f(static_cast<float*>(nullptr));
+        case ElemType::F16: return f(static_cast<f16*>(nullptr));
+        case ElemType::BF16: return f(static_cast<bf16*>(nullptr));
+    }
+    return cudaErrorInvalidValue;
+}
+
+template <typename K>
+cudaError_t allowSharedMemory(K kernel, std::size_t bytes) {
+    if (bytes <= 48 * 1024) return cudaSuccess;
+    return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+}
+
+template <typename T, int DPL>
+cudaError_t attentionForwardTyped(const AttentionForwardArgs& args, cudaStream_t stream) {
+    auto kernel = attentionForwardKernel<T, DPL>;
+    const std::size_t smem = attentionForwardSharedBytes(args.g.headDim);
+    if (cudaError_t e = allowSharedMemory(kernel, smem); e != cudaSuccess) return e;
+    const dim3 grid(static_cast<unsigned>((args.rowEnd - args.rowBegin + kAttnRows - 1) / kAttnRows),
+                    static_cast<unsigned>(args.g.heads));
+    ATTN_LAUNCH(kernel, grid, dim3(kAttnWarps * 32), smem, stream, args);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+// ---- launchers -----------------------------------------------------------------------------------
+
+cudaError_t launchEmbed(ElemType type, const void* table, int dim, const int* ids, int n, float scale, float* x,
+                        cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    return withType(type, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        auto kernel = embedKernel<T>;
+        ATTN_LAUNCH(kernel, elementwiseBlocks(static_cast<std::size_t>(n) * dim), kElementwiseThreads, 0, stream,
+                    static_cast<const T*>(table), dim, ids, n, scale, x);
+        return cudaGetLastError();
+    });
+}
+
+cudaError_t launchRmsNorm(ElemType outType, const float* x, int rows, int cols, const float* w, bool addOne, float eps,
+                          void* out, bool accumulate, cudaStream_t stream) {
+    if (rows <= 0) return cudaSuccess;
+    if (accumulate && outType != ElemType::F32) return cudaErrorInvalidValue;
+    return withType(outType, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        auto kernel = rmsNormKernel<T>;
+        ATTN_LAUNCH(kernel, (rows + kNormWarps - 1) / kNormWarps, kNormWarps * 32, 0, stream, x, rows, cols, w,
+                    addOne ? 1 : 0, eps, static_cast<T*>(out), accumulate ? 1 : 0);
+        return cudaGetLastError();
+    });
+}
+
+cudaError_t launchAddBias(float* y, int rows, int cols, const float* bias, cudaStream_t stream) {
+    if (rows <= 0) return cudaSuccess;
+    auto kernel = addBiasKernel;
+    ATTN_LAUNCH(kernel, elementwiseBlocks(static_cast<std::size_t>(rows) * cols), kElementwiseThreads, 0, stream, y,
+                rows, cols, bias);
+    return cudaGetLastError();
+}
+
+cudaError_t launchRope(ElemType outType, const float* x, int rows, int heads, int headDim, int ropeDim,
+                       bool adjacentPairs, const float* cs, void* out, cudaStream_t stream) {
+    if (rows <= 0) return cudaSuccess;
+    return withType(outType, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        auto kernel = ropeKernel<T>;
+        ATTN_LAUNCH(kernel, elementwiseBlocks(static_cast<std::size_t>(rows) * heads * headDim), kElementwiseThreads,
+                    0, stream, x, rows, heads, headDim, ropeDim, adjacentPairs ? 1 : 0, cs, static_cast<T*>(out));
+        return cudaGetLastError();
+    });
+}
+
+cudaError_t launchGatedActivation(ElemType outType, const float* gate, const float* up, std::size_t n, bool geluTanh,
+                                  void* out, cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    return withType(outType, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        auto kernel = gatedKernel<T>;
+        ATTN_LAUNCH(kernel, elementwiseBlocks(n), kElementwiseThreads, 0, stream, gate, up, n, geluTanh ? 1 : 0,
+                    static_cast<T*>(out));
+        return cudaGetLastError();
+    });
+}
+
+cudaError_t launchDequantQ8_0(ElemType outType, const std::uint8_t* blocks, std::size_t n, void* out,
+                              cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    if (n % 32 != 0) return cudaErrorInvalidValue;
+    return withType(outType, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        auto kernel = dequantQ8_0Kernel<T>;
+        ATTN_LAUNCH(kernel, elementwiseBlocks(n), kElementwiseThreads, 0, stream, blocks, n, static_cast<T*>(out));
+        return cudaGetLastError();
+    });
+}
+
+cudaError_t launchConvert(ElemType outType, const float* in, std::size_t n, void* out, cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    return withType(outType, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        auto kernel = convertKernel<T>;
+        ATTN_LAUNCH(kernel, elementwiseBlocks(n), kElementwiseThreads, 0, stream, in, n, static_cast<T*>(out));
+        return cudaGetLastError();
+    });
+}
+
+cudaError_t launchNllArgmax(const float* logits, int rows, int vocab, const int* targets, float* nll, int* argmax,
+                            cudaStream_t stream) {
+    if (rows <= 0) return cudaSuccess;
+    auto kernel = nllArgmaxKernel;
+    ATTN_LAUNCH(kernel, static_cast<unsigned>(rows), kNllThreads, 0, stream, logits, vocab, targets, nll, argmax);
+    return cudaGetLastError();
+}
+
+std::size_t attentionForwardSharedBytes(int headDim) {
+    return sizeof(float) * (static_cast<std::size_t>(kAttnRows) * headDim + static_cast<std::size_t>(kKeyTile) * (headDim + 1) +
+                            static_cast<std::size_t>(kKeyTile) * headDim + kAttnWarps * 3 * kRowsPerWarp * 32);
+}
+
+cudaError_t launchAttentionForward(const AttentionForwardArgs& args, cudaStream_t stream) {
+    if (args.rowEnd <= args.rowBegin) return cudaSuccess;
+    const int hd = args.g.headDim;
+    if (hd <= 0 || hd > kMaxHeadDim || args.g.kvHeads <= 0 || args.g.heads % args.g.kvHeads != 0)
+        return cudaErrorInvalidValue;
+    return withType(args.type, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        if (hd <= 32) return attentionForwardTyped<T, 1>(args, stream);
+        if (hd <= 64) return attentionForwardTyped<T, 2>(args, stream);
+        if (hd <= 128) return attentionForwardTyped<T, 4>(args, stream);
+        return attentionForwardTyped<T, 8>(args, stream);
+    });
+}
+
+cudaError_t launchQueryStats(const QueryStatsArgs& args, cudaStream_t stream) {
+    const int queries = args.g.tokens - args.vis.queryBegin;
+    if (queries <= 0) return cudaSuccess;
+    if (args.g.headDim <= 0 || args.g.headDim > kMaxHeadDim ||
+        (args.score && args.scoreMode == ChunkScore::TopN && (args.scoreTopN < 1 || args.scoreTopN > kMaxScoreTopN)))
+        return cudaErrorInvalidValue;
+    return withType(args.type, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        auto kernel = queryStatsKernel<T>;
+        const std::size_t smem = sizeof(float) * kStatsWarps * (args.g.headDim + 32 + 32 * kMaxScoreTopN);
+        if (cudaError_t e = allowSharedMemory(kernel, smem); e != cudaSuccess) return e;
+        const dim3 grid(static_cast<unsigned>((queries + kStatsWarps - 1) / kStatsWarps), static_cast<unsigned>(args.g.heads));
+        ATTN_LAUNCH(kernel, grid, dim3(kStatsWarps * 32), smem, stream, args);
+        return cudaGetLastError();
+    });
+}
+
+cudaError_t launchAttentionTile(const TileArgs& args, int multiProcessors, cudaStream_t stream) {
+    if (args.outRows <= 0 || args.outCols <= 0) return cudaSuccess;
+    if (args.g.headDim <= 0 || args.g.headDim > kMaxHeadDim || args.outRows > args.rowEnd - args.rowBegin ||
+        args.outCols > args.colEnd - args.colBegin)
+        return cudaErrorInvalidValue;
+    const int nh = args.head < 0 ? args.g.heads : 1;
+    const std::size_t smem = sizeof(float) * (static_cast<std::size_t>(nh) * args.g.headDim + kTileColBins);
+    const unsigned colGroups = static_cast<unsigned>((args.outCols + kTileColBins - 1) / kTileColBins);
+    // Enough blocks to fill the GPU: split the rows of each bin when there are few bins.
+    const int rowsPerBin = (args.rowEnd - args.rowBegin + args.outRows - 1) / args.outRows;
+    const long long target = 8ll * (multiProcessors > 0 ? multiProcessors : 16);
+    long long parts = (target + static_cast<long long>(args.outRows) * colGroups - 1) / (static_cast<long long>(args.outRows) * colGroups);
+    if (parts > rowsPerBin) parts = rowsPerBin;
+    if (parts > 65535) parts = 65535;
+    if (parts < 1) parts = 1;
+    return withType(args.type, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        auto kernel = attentionTileKernel<T>;
+        if (cudaError_t e = allowSharedMemory(kernel, smem); e != cudaSuccess) return e;
+        const dim3 grid(static_cast<unsigned>(args.outRows), static_cast<unsigned>(parts), colGroups);
+        ATTN_LAUNCH(kernel, grid, dim3(kTileThreads), smem, stream, args);
+        return cudaGetLastError();
+    });
+}
+
+}  // namespace attnscope::cuda

@@ -1,0 +1,606 @@
+// Every CUDA kernel against its plain CPU twin (engine/backend/cuda/kernels_reference.h) at
+// several sizes, storage types and layouts. Built twice: against the GPU (cuda.kernels, skipped
+// without a device) and against the CPU emulator (cuda.kernels_emulated, runs everywhere).
+//
+// Tolerances: the twins accumulate in double, the kernels in float. Float32 results agree to
+// ~1e-6 relative per operation; sums over a few hundred terms and exp/log stay within the
+// absolute bounds below. Where a kernel writes a 16-bit type, one rounding step of that type
+// (2^-8 relative for bf16, 2^-11 for f16) is allowed on top.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/kernels.h"
+#include "backend/cuda/kernels_reference.h"
+#include "backend/cuda/plan_view.h"
+#include "core/dtype.h"
+#include "cuda_test_support.h"
+
+using namespace attnscope;
+using namespace attnscope::cuda;
+using attnscope::cuda::test::allClose;
+using attnscope::cuda::test::DeviceBytes;
+
+namespace {
+
+std::vector<float> randomFloats(std::size_t n, std::uint32_t seed, float amp = 1.0f) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(-amp, amp);
+    std::vector<float> v(n);
+    for (auto& x : v) x = u(rng);
+    return v;
+}
+
+// Host bytes of `values` in storage type t.
+std::vector<std::uint8_t> toBytes(ElemType t, const std::vector<float>& values) {
+    std::vector<std::uint8_t> b(values.size() * elemSize(t));
+    for (std::size_t i = 0; i < values.size(); ++i) reference::storeElem(t, b.data(), i, values[i]);
+    return b;
+}
+
+std::vector<float> fromBytes(ElemType t, const std::vector<std::uint8_t>& b) {
+    std::vector<float> v(b.size() / elemSize(t));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = reference::loadElem(t, b.data(), i);
+    return v;
+}
+
+double typeRel(ElemType t) { return t == ElemType::F32 ? 1e-5 : t == ElemType::F16 ? 1e-3 : 8e-3; }
+
+const ElemType kTypes[] = {ElemType::F32, ElemType::F16, ElemType::BF16};
+
+}  // namespace
+
+TEST(CudaKernels, Embed) {
+    ATTN_REQUIRE_GPU();
+    for (ElemType t : kTypes)
+        for (int dim : {8, 64, 130}) {
+            const int vocab = 50, n = 37;
+            auto table = toBytes(t, randomFloats(static_cast<std::size_t>(vocab) * dim, 1));
+            std::vector<int> ids(n);
+            for (int i = 0; i < n; ++i) ids[static_cast<std::size_t>(i)] = (i * 7 + 3) % vocab;
+            DeviceBytes dTable(table), dIds(ids), dX(static_cast<std::size_t>(n) * dim * 4);
+            ATTN_CUDA_OK(launchEmbed(t, dTable.get(), dim, dIds.get<int>(), n, 1.5f, dX.get<float>(), nullptr));
+            std::vector<float> want(static_cast<std::size_t>(n) * dim);
+            reference::embed(t, table.data(), dim, ids.data(), n, 1.5f, want.data());
+            EXPECT_TRUE(allClose(dX.download<float>(), want, 0, 0, std::string("embed ") + elemName(t)));
+        }
+}
+
+TEST(CudaKernels, RmsNorm) {
+    ATTN_REQUIRE_GPU();
+    struct Case { int rows, cols; };
+    for (Case c : {Case{1, 8}, Case{7, 64}, Case{33, 100}, Case{5, 4096}})
+        for (ElemType t : kTypes)
+            for (bool addOne : {false, true}) {
+                const auto x = randomFloats(static_cast<std::size_t>(c.rows) * c.cols, 2, 3.0f);
+                const auto w = randomFloats(static_cast<std::size_t>(c.cols), 3);
+                DeviceBytes dX(x), dW(w), dOut(x.size() * elemSize(t));
+                ATTN_CUDA_OK(launchRmsNorm(t, dX.get<float>(), c.rows, c.cols, dW.get<float>(), addOne, 1e-5f, dOut.get(),
+                                           false, nullptr));
+                std::vector<std::uint8_t> want(x.size() * elemSize(t));
+                reference::rmsNorm(t, x.data(), c.rows, c.cols, w.data(), addOne, 1e-5f, want.data(), false);
+                EXPECT_TRUE(allClose(fromBytes(t, dOut.download<std::uint8_t>()), fromBytes(t, want), 1e-5, typeRel(t) * 2,
+                                     "rmsnorm " + std::to_string(c.rows) + "x" + std::to_string(c.cols) + " " + elemName(t)));
+            }
+    // Float output accumulated onto what is there, and in place.
+    const int rows = 9, cols = 96;
+    const auto x = randomFloats(static_cast<std::size_t>(rows) * cols, 4, 2.0f);
+    const auto w = randomFloats(static_cast<std::size_t>(cols), 5);
+    const auto base = randomFloats(x.size(), 6);
+    DeviceBytes dX(x), dW(w), dAcc(base);
+    ATTN_CUDA_OK(launchRmsNorm(ElemType::F32, dX.get<float>(), rows, cols, dW.get<float>(), false, 1e-6f, dAcc.get(), true,
+                               nullptr));
+    std::vector<float> want = base;
+    reference::rmsNorm(ElemType::F32, x.data(), rows, cols, w.data(), false, 1e-6f, want.data(), true);
+    EXPECT_TRUE(allClose(dAcc.download<float>(), want, 1e-5, 1e-5, "rmsnorm accumulate"));
+    ATTN_CUDA_OK(launchRmsNorm(ElemType::F32, dX.get<float>(), rows, cols, dW.get<float>(), true, 1e-6f, dX.get(), false,
+                               nullptr));
+    std::vector<float> inPlace(x.size());
+    reference::rmsNorm(ElemType::F32, x.data(), rows, cols, w.data(), true, 1e-6f, inPlace.data(), false);
+    EXPECT_TRUE(allClose(dX.download<float>(), inPlace, 1e-5, 1e-5, "rmsnorm in place"));
+}
+
+TEST(CudaKernels, AddBiasAndConvert) {
+    ATTN_REQUIRE_GPU();
+    const int rows = 13, cols = 77;
+    const auto y = randomFloats(static_cast<std::size_t>(rows) * cols, 7);
+    const auto b = randomFloats(static_cast<std::size_t>(cols), 8);
+    DeviceBytes dY(y), dB(b);
+    ATTN_CUDA_OK(launchAddBias(dY.get<float>(), rows, cols, dB.get<float>(), nullptr));
+    std::vector<float> want = y;
+    reference::addBias(want.data(), rows, cols, b.data());
+    EXPECT_TRUE(allClose(dY.download<float>(), want, 0, 0, "bias"));
+    for (ElemType t : kTypes) {
+        const auto x = randomFloats(1000, 9, 100.0f);
+        DeviceBytes dIn(x), dOut(x.size() * elemSize(t));
+        ATTN_CUDA_OK(launchConvert(t, dIn.get<float>(), x.size(), dOut.get(), nullptr));
+        std::vector<std::uint8_t> wantBytes(x.size() * elemSize(t));
+        reference::convert(t, x.data(), x.size(), wantBytes.data());
+        EXPECT_EQ(dOut.download<std::uint8_t>(), wantBytes) << "convert " << elemName(t) << " must round to nearest even";
+    }
+}
+
+TEST(CudaKernels, Rope) {
+    ATTN_REQUIRE_GPU();
+    struct Case { int rows, heads, hd, ropeDim; };
+    for (Case c : {Case{5, 2, 8, 8}, Case{17, 4, 64, 64}, Case{9, 3, 128, 64}, Case{3, 1, 256, 256}})
+        for (bool adjacent : {true, false})
+            for (ElemType t : kTypes) {
+                const auto x = randomFloats(static_cast<std::size_t>(c.rows) * c.heads * c.hd, 10, 2.0f);
+                ModelConfig cfg;
+                cfg.ropeDim = c.ropeDim;
+                std::vector<std::int32_t> pos(static_cast<std::size_t>(c.rows));
+                for (int i = 0; i < c.rows; ++i) pos[static_cast<std::size_t>(i)] = i * 37 + 5;
+                std::vector<float> cs;
+                ropeTable(ropeInverseFrequencies(cfg, 10000.0f), pos.data(), c.rows, cs);
+                DeviceBytes dX(x), dCs(cs), dOut(x.size() * elemSize(t));
+                ATTN_CUDA_OK(launchRope(t, dX.get<float>(), c.rows, c.heads, c.hd, c.ropeDim, adjacent, dCs.get<float>(),
+                                        dOut.get(), nullptr));
+                std::vector<std::uint8_t> want(x.size() * elemSize(t));
+                reference::rope(t, x.data(), c.rows, c.heads, c.hd, c.ropeDim, adjacent, cs.data(), want.data());
+                EXPECT_TRUE(allClose(fromBytes(t, dOut.download<std::uint8_t>()), fromBytes(t, want), 1e-6, typeRel(t),
+                                     "rope hd=" + std::to_string(c.hd) + (adjacent ? " adjacent " : " half ") + elemName(t)));
+            }
+    // ropeDim = 0: values are only converted.
+    const auto v = randomFloats(4 * 2 * 16, 11);
+    DeviceBytes dV(v), dOut(v.size() * 2);
+    ATTN_CUDA_OK(launchRope(ElemType::BF16, dV.get<float>(), 4, 2, 16, 0, true, nullptr, dOut.get(), nullptr));
+    EXPECT_EQ(dOut.download<std::uint8_t>(), toBytes(ElemType::BF16, v));
+}
+
+TEST(CudaKernels, GatedActivation) {
+    ATTN_REQUIRE_GPU();
+    for (bool gelu : {false, true})
+        for (ElemType t : kTypes)
+            for (std::size_t n : {std::size_t{1}, std::size_t{1000}, std::size_t{70001}}) {
+                const auto g = randomFloats(n, 12, 8.0f), u = randomFloats(n, 13, 2.0f);
+                DeviceBytes dG(g), dU(u), dOut(n * elemSize(t));
+                ATTN_CUDA_OK(launchGatedActivation(t, dG.get<float>(), dU.get<float>(), n, gelu, dOut.get(), nullptr));
+                std::vector<std::uint8_t> want(n * elemSize(t));
+                reference::gatedActivation(t, g.data(), u.data(), n, gelu, want.data());
+                EXPECT_TRUE(allClose(fromBytes(t, dOut.download<std::uint8_t>()), fromBytes(t, want), 1e-6, typeRel(t) * 2,
+                                     std::string(gelu ? "geglu " : "swiglu ") + elemName(t)));
+            }
+}
+
+TEST(CudaKernels, DequantQ8_0) {
+    ATTN_REQUIRE_GPU();
+    for (std::size_t n : {std::size_t{32}, std::size_t{4096}, std::size_t{32 * 1001}}) {
+        const auto x = randomFloats(n, 14, 3.0f);
+        std::vector<std::uint8_t> blocks(n / 32 * 34);
+        quantizeRowQ8_0(x.data(), blocks.data(), n);
+        for (ElemType t : kTypes) {
+            DeviceBytes dBlocks(blocks), dOut(n * elemSize(t));
+            ATTN_CUDA_OK(launchDequantQ8_0(t, dBlocks.get<std::uint8_t>(), n, dOut.get(), nullptr));
+            std::vector<std::uint8_t> want(n * elemSize(t));
+            reference::dequantQ8_0(t, blocks.data(), n, want.data());
+            EXPECT_EQ(dOut.download<std::uint8_t>(), want) << "Q8_0 → " << elemName(t) << ", n=" << n;
+        }
+    }
+}
+
+TEST(CudaKernels, NllArgmax) {
+    ATTN_REQUIRE_GPU();
+    for (int vocab : {7, 512, 32000}) {
+        const int rows = 5;
+        auto logits = randomFloats(static_cast<std::size_t>(rows) * vocab, 15, 10.0f);
+        // Row 1 has two equal maxima: the first one must win.
+        logits[static_cast<std::size_t>(vocab) + 3 % vocab] = 50.0f;
+        logits[static_cast<std::size_t>(vocab) + (vocab - 1)] = 50.0f;
+        std::vector<int> targets = {0, vocab - 1, vocab / 2, -1, 1 % vocab};
+        DeviceBytes dL(logits), dT(targets), dNll(std::vector<float>(rows, -7.0f)), dArg(rows * sizeof(int));
+        ATTN_CUDA_OK(launchNllArgmax(dL.get<float>(), rows, vocab, dT.get<int>(), dNll.get<float>(), dArg.get<int>(), nullptr));
+        std::vector<float> wantNll(rows, -7.0f);
+        std::vector<int> wantArg(rows);
+        reference::nllArgmax(logits.data(), rows, vocab, targets.data(), wantNll.data(), wantArg.data());
+        EXPECT_TRUE(allClose(dNll.download<float>(), wantNll, 2e-5, 1e-5, "nll vocab=" + std::to_string(vocab)));
+        EXPECT_EQ(dArg.download<int>(), wantArg) << "argmax vocab=" << vocab;
+    }
+}
+
+// ---- attention -------------------------------------------------------------------------------
+
+namespace {
+
+struct AttnCase {
+    std::string name;
+    ElemType type = ElemType::F32;
+    int heads = 4, kvHeads = 2, hd = 16;
+    int prefix = 3;
+    std::vector<int> chunks = {20, 13, 31};
+    int queries = 9;
+    bool parallel = true;
+    int window = 0;
+    bool select = false;
+    bool split = false;      // context and query rows in separate buffers
+    bool queryOnly = false;  // process only the query rows (the reuse pass)
+    float amp = 1.5f;
+};
+
+EncodingPlan makePlan(int prefix, const std::vector<int>& chunks, int queries, bool parallel) {
+    EncodingPlan p;
+    p.options.mode = parallel ? EncodingMode::Parallel : EncodingMode::Full;
+    auto push = [&](SegmentKind s, int c) {
+        p.ids.push_back(0);
+        p.segment.push_back(s);
+        p.chunk.push_back(c);
+        p.positions.push_back(p.tokenCount() - 1);
+    };
+    for (int i = 0; i < prefix; ++i) push(SegmentKind::Prefix, -1);
+    p.prefixLength = prefix;
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+        KeyRange r{p.tokenCount(), p.tokenCount() + chunks[c]};
+        for (int t = 0; t < chunks[c]; ++t) push(SegmentKind::Chunk, static_cast<int>(c));
+        p.chunkRanges.push_back(r);
+    }
+    p.queryBegin = p.tokenCount();
+    for (int t = 0; t < queries; ++t) push(SegmentKind::Query, -1);
+    return p;
+}
+
+// Token-major matrix [N][stride] in device memory, whole or split at `split`.
+struct DeviceRows {
+    DeviceBytes head, tail;
+    TokenRows rows;
+    DeviceRows(ElemType t, const std::vector<float>& values, int N, int stride, int split) {
+        const std::size_t es = elemSize(t);
+        auto bytes = toBytes(t, values);
+        std::vector<std::uint8_t> a(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(split) * stride * es));
+        std::vector<std::uint8_t> b(bytes.begin() + static_cast<std::ptrdiff_t>(a.size()), bytes.end());
+        head = DeviceBytes(a);
+        tail = DeviceBytes(b);
+        rows = TokenRows{head.get(), tail.get(), split, stride};
+        (void)N;
+    }
+};
+
+void runAttentionCase(const AttnCase& c) {
+    SCOPED_TRACE(c.name);
+    const EncodingPlan plan = makePlan(c.prefix, c.chunks, c.queries, c.parallel);
+    auto viewR = makePlanView(plan);
+    ASSERT_TRUE(viewR.ok()) << viewR.error().describe();
+    const PlanView& v = *viewR;
+    // The view's two key ranges per row are exactly the plan's visibility rule.
+    for (int i = 0; i < v.tokens; ++i)
+        for (int j = 0; j < v.tokens; ++j) {
+            const bool mine = j <= i && (j < v.rowKeys[2 * i] || j >= v.rowKeys[2 * i + 1]);
+            const bool theirs = j <= i && (!c.parallel || plan.segment[i] != SegmentKind::Chunk ||
+                                           plan.segment[j] == SegmentKind::Prefix || plan.chunk[j] == plan.chunk[i]);
+            ASSERT_EQ(mine, theirs) << "row " << i << " key " << j;
+        }
+
+    const int N = v.tokens, H = c.heads, Hkv = c.kvHeads, hd = c.hd, Q = v.queries, P = v.chunks;
+    const int qStride = H * hd, kStride = Hkv * hd;
+    // Values rounded to the storage type first, so the twin and the kernel read the same inputs.
+    auto q = fromBytes(c.type, toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * qStride, 20, c.amp)));
+    auto k = fromBytes(c.type, toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * kStride, 21, c.amp)));
+    auto val = fromBytes(c.type, toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * kStride, 22, 1.0f)));
+    const int split = c.split ? v.queryBegin : N;
+    DeviceRows dq(c.type, q, N, qStride, split), dk(c.type, k, N, kStride, split), dv(c.type, val, N, kStride, split);
+    auto hostRows = [&](const std::vector<float>& x, int stride, std::vector<std::uint8_t>& store) {
+        store = toBytes(c.type, x);
+        return TokenRows{store.data(), store.data(), N, stride};
+    };
+    std::vector<std::uint8_t> hq, hk, hv;
+    const TokenRows rq = hostRows(q, qStride, hq), rk = hostRows(k, kStride, hk), rv = hostRows(val, kStride, hv);
+
+    DeviceBytes dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk), dChunkBegin(v.chunkBegin);
+    AttentionGeometry g{N, H, Hkv, hd, 1.0f / std::sqrt(static_cast<float>(hd)), c.window};
+    VisibilityArgs vis{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, v.queryBegin, P};
+    VisibilityArgs hvis{v.rowKeys.data(), v.keyChunk.data(), nullptr, v.queryBegin, P};
+
+    const int rowBegin = c.queryOnly ? v.queryBegin : 0;
+    const std::vector<float> nanHN(static_cast<std::size_t>(H) * N, NAN);
+    DeviceBytes dOut(static_cast<std::size_t>(N - rowBegin) * qStride * elemSize(c.type)), dEnt(nanHN), dLse(nanHN);
+    AttentionForwardArgs a;
+    a.type = c.type;
+    a.g = g;
+    a.vis = vis;
+    a.q = dq.rows;
+    a.k = dk.rows;
+    a.v = dv.rows;
+    a.rowBegin = rowBegin;
+    a.rowEnd = N;
+    a.out = dOut.get();
+    a.outRowOffset = rowBegin;
+    a.entropy = dEnt.get<float>();
+    a.lse = dLse.get<float>();
+    ATTN_CUDA_OK(launchAttentionForward(a, nullptr));
+
+    std::vector<std::uint8_t> wantOut(dOut.size());
+    std::vector<float> wantEnt = nanHN, wantLse = nanHN;
+    AttentionForwardArgs ha = a;
+    ha.vis = hvis;
+    ha.q = rq;
+    ha.k = rk;
+    ha.v = rv;
+    ha.out = wantOut.data();
+    ha.entropy = wantEnt.data();
+    ha.lse = wantLse.data();
+    reference::attentionForward(ha);
+    const double outRel = c.type == ElemType::F32 ? 1e-4 : typeRel(c.type) * 2;
+    EXPECT_TRUE(allClose(dEnt.download<float>(), wantEnt, 2e-4, 1e-5, "entropy"));
+    EXPECT_TRUE(allClose(dLse.download<float>(), wantLse, 1e-4, 1e-5, "lse"));
+    EXPECT_TRUE(allClose(fromBytes(c.type, dOut.download<std::uint8_t>()), fromBytes(c.type, wantOut), 2e-5, outRel, "output"));
+
+    // Selective attention on the query rows: a fixed keep mask, renormalised with the floor.
+    std::vector<std::uint8_t> keep;
+    DeviceBytes dKeep;
+    std::vector<float> finalLse = dLse.download<float>();
+    if (c.select && Q > 0 && P > 0) {
+        keep.resize(static_cast<std::size_t>(H) * Q * P);
+        for (std::size_t x = 0; x < keep.size(); ++x) keep[x] = static_cast<std::uint8_t>((x * 2654435761u >> 7) % 3 == 0);
+        dKeep = DeviceBytes(keep);
+        DeviceBytes dLseBefore(finalLse);
+        AttentionForwardArgs s = a;
+        s.vis.selected = dKeep.get<std::uint8_t>();
+        s.rowBegin = v.queryBegin;
+        s.lseBefore = dLseBefore.get<float>();
+        ATTN_CUDA_OK(launchAttentionForward(s, nullptr));
+        AttentionForwardArgs hs = ha;
+        hs.vis.selected = keep.data();
+        hs.rowBegin = v.queryBegin;
+        hs.lseBefore = finalLse.data();
+        reference::attentionForward(hs);
+        EXPECT_TRUE(allClose(dEnt.download<float>(), wantEnt, 2e-4, 1e-5, "entropy after selection"));
+        EXPECT_TRUE(allClose(dLse.download<float>(), wantLse, 1e-4, 1e-5, "lse after selection"));
+        EXPECT_TRUE(allClose(fromBytes(c.type, dOut.download<std::uint8_t>()), fromBytes(c.type, wantOut), 2e-5, outRel,
+                             "output after selection"));
+        finalLse = dLse.download<float>();
+    }
+
+    // Query statistics from the final lse.
+    if (Q > 0) {
+        DeviceBytes dFinalLse(finalLse);
+        for (ChunkScore mode : {ChunkScore::TopN, ChunkScore::Mean, ChunkScore::Sum})
+            for (int n : {1, 5, 32}) {
+                if (mode != ChunkScore::TopN && n != 5) continue;
+                const std::size_t hqp = static_cast<std::size_t>(H) * Q * std::max(P, 1), hq = static_cast<std::size_t>(H) * Q;
+                DeviceBytes dScore(hqp * 4), dMass(hqp * 4), dPre(hq * 4), dQry(hq * 4);
+                QueryStatsArgs s;
+                s.type = c.type;
+                s.g = g;
+                s.vis = vis;
+                s.vis.selected = keep.empty() ? nullptr : dKeep.get<std::uint8_t>();
+                s.q = dq.rows;
+                s.k = dk.rows;
+                s.prefixLength = v.prefixLength;
+                s.chunkBegin = dChunkBegin.get<int>();
+                s.lse = dFinalLse.get<float>();
+                s.scoreMode = mode;
+                s.scoreTopN = n;
+                s.score = dScore.get<float>();
+                s.chunkMass = dMass.get<float>();
+                s.prefixMass = dPre.get<float>();
+                s.queryMass = dQry.get<float>();
+                ATTN_CUDA_OK(launchQueryStats(s, nullptr));
+                std::vector<float> wScore(hqp), wMass(hqp), wPre(hq), wQry(hq);
+                QueryStatsArgs hs = s;
+                hs.vis = hvis;
+                hs.vis.selected = keep.empty() ? nullptr : keep.data();
+                hs.q = rq;
+                hs.k = rk;
+                hs.chunkBegin = v.chunkBegin.data();
+                hs.lse = finalLse.data();
+                hs.score = wScore.data();
+                hs.chunkMass = wMass.data();
+                hs.prefixMass = wPre.data();
+                hs.queryMass = wQry.data();
+                reference::queryStats(hs);
+                const std::string tag = " mode " + std::to_string(static_cast<int>(mode)) + " n=" + std::to_string(n);
+                if (P > 0) {
+                    EXPECT_TRUE(allClose(dScore.download<float>(), wScore, 2e-5, 1e-4, "chunk score" + tag));
+                    EXPECT_TRUE(allClose(dMass.download<float>(), wMass, 2e-5, 1e-4, "chunk mass" + tag));
+                }
+                EXPECT_TRUE(allClose(dPre.download<float>(), wPre, 2e-5, 1e-4, "prefix mass" + tag));
+                EXPECT_TRUE(allClose(dQry.download<float>(), wQry, 2e-5, 1e-4, "query mass" + tag));
+                // Masses of a row sum to 1.
+                auto mass = dMass.download<float>(), pre = dPre.download<float>(), qry = dQry.download<float>();
+                for (std::size_t r = 0; r < hq; ++r) {
+                    double total = pre[r] + qry[r];
+                    for (int ch = 0; ch < P; ++ch) total += mass[r * P + static_cast<std::size_t>(ch)];
+                    if (c.select) EXPECT_LE(total, 1.0 + 1e-4);
+                    else EXPECT_NEAR(total, 1.0, 1e-4) << "row " << r;
+                }
+            }
+    }
+
+    // Tiles: a few windows, both poolings, one head and the head mean.
+    if (c.queryOnly) return;  // the context rows' lse is not computed in this case
+    DeviceBytes dFinalLse(finalLse);
+    struct Win { int r0, r1, c0, c1, outR, outC; };
+    for (Win w : {Win{0, N, 0, N, N, N}, Win{0, N, 0, N, 7, 5}, Win{v.queryBegin, N, 0, N, 3, 11}, Win{N / 3, N - 2, 2, N / 2, 4, 4}})
+        for (int head : {-1, 1 % H})
+            for (bool maxPool : {false, true}) {
+                TileArgs t;
+                t.type = c.type;
+                t.g = g;
+                t.vis = vis;
+                t.vis.selected = keep.empty() ? nullptr : dKeep.get<std::uint8_t>();
+                t.q = dq.rows;
+                t.k = dk.rows;
+                t.lse = dFinalLse.get<float>();
+                t.head = head;
+                t.rowBegin = w.r0;
+                t.rowEnd = w.r1;
+                t.colBegin = w.c0;
+                t.colEnd = w.c1;
+                t.outRows = w.outR;
+                t.outCols = w.outC;
+                t.maxPool = maxPool;
+                DeviceBytes dTile(static_cast<std::size_t>(w.outR) * w.outC * 4);
+                dTile.zero();
+                t.out = dTile.get<float>();
+                ATTN_CUDA_OK(launchAttentionTile(t, 4, nullptr));
+                std::vector<float> want(static_cast<std::size_t>(w.outR) * w.outC, 0.0f);
+                TileArgs ht = t;
+                ht.vis = hvis;
+                ht.vis.selected = keep.empty() ? nullptr : keep.data();
+                ht.q = rq;
+                ht.k = rk;
+                ht.lse = finalLse.data();
+                ht.out = want.data();
+                reference::attentionTile(ht);
+                EXPECT_TRUE(allClose(dTile.download<float>(), want, 1e-5, 1e-4,
+                                     "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + " head " +
+                                         std::to_string(head) + (maxPool ? " max" : " mean")));
+            }
+}
+
+}  // namespace
+
+TEST(CudaKernels, AttentionParallelGqa) {
+    ATTN_REQUIRE_GPU();
+    AttnCase c;
+    c.name = "parallel, GQA 4/2, hd 16";
+    runAttentionCase(c);
+}
+
+TEST(CudaKernels, AttentionFullModeManyHeadSizes) {
+    ATTN_REQUIRE_GPU();
+    for (int hd : {8, 40, 64, 100, 128}) {
+        AttnCase c;
+        c.name = "full, hd " + std::to_string(hd);
+        c.parallel = false;
+        c.hd = hd;
+        c.heads = 2;
+        c.kvHeads = 1;
+        c.chunks = {17, 30};
+        runAttentionCase(c);
+    }
+}
+
+TEST(CudaKernels, AttentionHeadDim256NeedsLargeSharedMemory) {
+    ATTN_REQUIRE_GPU();
+    AttnCase c;
+    c.name = "parallel, hd 256";
+    c.hd = 256;
+    c.heads = 2;
+    c.kvHeads = 2;
+    c.chunks = {12, 20};
+    c.queries = 5;
+    runAttentionCase(c);
+}
+
+TEST(CudaKernels, AttentionSelectionSplitAndStorageTypes) {
+    ATTN_REQUIRE_GPU();
+    for (ElemType t : kTypes) {
+        AttnCase c;
+        c.name = std::string("selective, split rows, ") + elemName(t);
+        c.type = t;
+        c.select = true;
+        c.split = true;
+        c.chunks = {9, 33, 16, 5, 21};
+        c.queries = 12;
+        c.prefix = 4;
+        runAttentionCase(c);
+    }
+}
+
+TEST(CudaKernels, AttentionQueryOnlyPassAndNoPrefix) {
+    ATTN_REQUIRE_GPU();
+    AttnCase c;
+    c.name = "query rows only, no prefix";
+    c.prefix = 0;
+    c.queryOnly = true;
+    c.split = true;
+    c.select = true;
+    c.chunks = {40, 40, 40};
+    c.queries = 20;
+    runAttentionCase(c);
+}
+
+TEST(CudaKernels, AttentionSlidingWindowAndSharpScores) {
+    ATTN_REQUIRE_GPU();
+    AttnCase c;
+    c.name = "window 24, sharp";
+    c.window = 24;
+    c.amp = 4.0f;
+    c.chunks = {50, 10, 35};
+    c.queries = 18;
+    c.select = true;
+    runAttentionCase(c);
+    AttnCase f = c;
+    f.name = "full mode, window 7";
+    f.parallel = false;
+    f.window = 7;
+    runAttentionCase(f);
+}
+
+TEST(CudaKernels, AttentionLongRowsManyChunks) {
+    ATTN_REQUIRE_GPU();
+    AttnCase c;
+    c.name = "40 chunks";
+    c.heads = 2;
+    c.kvHeads = 1;
+    c.hd = 32;
+    c.chunks.clear();
+    for (int i = 0; i < 40; ++i) c.chunks.push_back(3 + (i * 7) % 11);
+    c.queries = 6;
+    c.select = true;
+    runAttentionCase(c);
+}
+
+// The renormalisation floor p / max(Σp, 1e-5): the only kept chunk gets almost no attention.
+TEST(CudaKernels, AttentionSelectionFloor) {
+    ATTN_REQUIRE_GPU();
+    const EncodingPlan plan = makePlan(0, {8, 8}, 1, true);
+    auto v = *makePlanView(plan);
+    const int N = v.tokens, hd = 8;
+    std::vector<float> q(static_cast<std::size_t>(N) * hd, 0.0f), k(q.size(), 0.0f), val(q.size());
+    for (std::size_t i = 0; i < val.size(); ++i) val[i] = static_cast<float>(i % 5) - 2.0f;
+    const int last = N - 1;
+    q[static_cast<std::size_t>(last) * hd] = 10.0f;
+    for (int j = 0; j < 8; ++j) k[static_cast<std::size_t>(j) * hd] = 10.0f;   // chunk 0: score 100·scale
+    for (int j = 8; j < 16; ++j) k[static_cast<std::size_t>(j) * hd] = -1.0f;  // chunk 1: very low
+    k[static_cast<std::size_t>(last) * hd] = -1.0f;                            // the query token itself
+    DeviceBytes dq(q), dk(k), dv(val), dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk);
+    const std::vector<std::uint8_t> keep = {0, 1};  // keep only chunk 1
+    DeviceBytes dKeep(keep);
+    const std::vector<float> nanN(static_cast<std::size_t>(N), NAN);
+    DeviceBytes dEnt(nanN), dLse(nanN), dOut(static_cast<std::size_t>(N) * hd * 4);
+    AttentionForwardArgs a;
+    a.g = AttentionGeometry{N, 1, 1, hd, 1.0f / std::sqrt(8.0f), 0};
+    a.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, v.queryBegin, 2};
+    a.q = TokenRows{dq.get(), dq.get(), N, hd};
+    a.k = TokenRows{dk.get(), dk.get(), N, hd};
+    a.v = TokenRows{dv.get(), dv.get(), N, hd};
+    a.rowBegin = 0;
+    a.rowEnd = N;
+    a.out = dOut.get();
+    a.entropy = dEnt.get<float>();
+    a.lse = dLse.get<float>();
+    ATTN_CUDA_OK(launchAttentionForward(a, nullptr));
+    auto lseBefore = dLse.download<float>();
+    DeviceBytes dBefore(lseBefore);
+    a.vis.selected = dKeep.get<std::uint8_t>();
+    a.lseBefore = dBefore.get<float>();
+    a.rowBegin = v.queryBegin;
+    ATTN_CUDA_OK(launchAttentionForward(a, nullptr));
+
+    std::vector<float> wantEnt = nanN, wantLse = lseBefore, wantOut(static_cast<std::size_t>(N) * hd);
+    AttentionForwardArgs h = a;
+    h.vis = VisibilityArgs{v.rowKeys.data(), v.keyChunk.data(), keep.data(), v.queryBegin, 2};
+    h.q = TokenRows{q.data(), q.data(), N, hd};
+    h.k = TokenRows{k.data(), k.data(), N, hd};
+    h.v = TokenRows{val.data(), val.data(), N, hd};
+    h.lseBefore = lseBefore.data();
+    h.out = wantOut.data();
+    h.entropy = wantEnt.data();
+    h.lse = wantLse.data();
+    reference::attentionForward(h);
+    auto ent = dEnt.download<float>();
+    EXPECT_NEAR(ent[static_cast<std::size_t>(last)], wantEnt[static_cast<std::size_t>(last)], 1e-4);
+    EXPECT_NEAR(dLse.download<float>()[static_cast<std::size_t>(last)], wantLse[static_cast<std::size_t>(last)], 1e-3);
+    auto out = dOut.download<float>();
+    for (int d = 0; d < hd; ++d)
+        EXPECT_NEAR(out[static_cast<std::size_t>(last) * hd + d], wantOut[static_cast<std::size_t>(last) * hd + d], 1e-5);
+    // With the floor the kept probabilities sum to far less than 1.
+    double kept = 0;
+    for (int j = 8; j <= last; ++j)
+        kept += std::exp(1.0 / std::sqrt(8.0) * 10.0 * k[static_cast<std::size_t>(j) * hd] - wantLse[static_cast<std::size_t>(last)]);
+    EXPECT_LT(kept, 0.5);
+}
