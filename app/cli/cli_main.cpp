@@ -40,7 +40,7 @@ const char* kUsage =
     "      --select-aggregate none|heads-queries\n"
     "      --entropy-csv FILE              also write per-(layer, head, token) entropy as CSV\n"
     "  sweep --model MODEL --text FILE --query-tokens N --parts 1,2,4,8,16 [--out FILE.json|.csv]\n"
-    "      [--sink-text TEXT | --sink-tokens N] [--select K] [--select-score-top N]\n"
+    "      [--sink-text TEXT | --sink-tokens N] [--select K] [--select-score-top N] [--bos none|shared]\n"
     "  bench --model MODEL [--tokens N] [--chunks P] [--queries Q] [--repeat R] [--out FILE.json]\n"
     "\n"
     "common options: --threads N (default: all cores), --device auto|cpu|cuda (default auto)\n"
@@ -257,6 +257,9 @@ int cmdSweep(const Args& a) {
     o.sinkTokens = a.getInt("sink-tokens", 4);
     o.selectK = a.getInt("select", 2);
     o.selectScoreTopN = a.getInt("select-score-top", 5);
+    const std::string bos = a.get("bos", "none");
+    if (bos != "none" && bos != "shared") throw UsageError{"--bos for the sweep must be none or shared"};
+    o.bos = bos == "shared";
     if (o.selectK <= 0) throw UsageError{"--select must be positive for the sweep"};
     const std::string textPath = a.need("text");
     auto text = orFail(readFile(textPath, 64ull << 20));
@@ -377,7 +380,7 @@ int main(int argc, char** argv) {
         if (cmd == "sweep")
             return cmdSweep(parseArgs(argc, argv, 2,
                                       {"model", "text", "query-tokens", "parts", "sink-text", "sink-tokens", "select",
-                                       "select-score-top", "threads", "device", "out"}));
+                                       "select-score-top", "bos", "threads", "device", "out"}));
         if (cmd == "bench")
             return cmdBench(parseArgs(argc, argv, 2,
                                       {"model", "tokens", "chunks", "queries", "repeat", "threads", "device", "out"}));

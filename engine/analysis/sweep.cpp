@@ -74,6 +74,7 @@ Result<std::vector<SweepRow>> runSweep(Session& session, const std::string& text
             EncodingOptions opt;
             opt.mode = m == SweepMethod::Full ? EncodingMode::Full : EncodingMode::Parallel;
             opt.sinkPrefix = withSink;
+            opt.bos = o.bos ? BosPolicy::Shared : BosPolicy::None;
             if (withSel) {
                 opt.selective.topK = o.selectK;
                 opt.selective.scoreTopN = o.selectScoreTopN;

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "plan/encoding_options.h"
 
 namespace attnscope {
 
@@ -24,6 +25,9 @@ struct SweepOptions {
                                         SweepMethod::Selective, SweepMethod::Both};
     std::string sinkText;              // shared prefix for sink/both; empty: the first sinkTokens tokens
     int sinkTokens = 4;                // used when sinkText is empty (taken from the text's start)
+    // BOS for every method (shared: one BOS at the very start, part of the prefix). Models
+    // trained with BOS (Gemma, Llama) need it; the paper's runs add none.
+    bool bos = false;
     int selectK = 2;
     int selectScoreTopN = 5;
 };
