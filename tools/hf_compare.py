@@ -301,7 +301,10 @@ def cmd_compare(a):
         rows.append(("attnscope full analysis (entropy, chunk mass, NLL)", summary["attnscope_bench"].get("prefill_median_s")))
     if "attnscope_analyze_elapsed_s" in summary:
         rows.append(("attnscope analyze, full mode (same ids as transformers)", summary["attnscope_analyze_elapsed_s"]))
-    log(f"{hf.get('tokens')} tokens, Llama-3.1-8B shape, random bf16 weights, {hf.get('gpu')}")
+    shape = hf.get("shape") or {}
+    shape_text = ("d=%(dim)s, %(layers)s layers, %(heads)s heads (%(kv_heads)s KV), FFN %(ffn)s, vocab %(vocab)s" % shape
+                  if shape else "unknown shape")
+    log(f"{hf.get('tokens')} tokens, {shape_text}, random bf16 weights, {hf.get('gpu')}")
     for name, t in rows:
         log(f"  {name:58s} {('%.3f s' % t) if isinstance(t, (int, float)) else 'n/a'}")
     if "entropy_agreement" in summary:
