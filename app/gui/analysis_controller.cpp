@@ -311,6 +311,27 @@ void AnalysisController::scheduleMethods() {
 
 // ---------------------------------------------------------------- tiles
 
+namespace {
+bool sameRequest(const AttentionTileRequest& a, const AttentionTileRequest& b) {
+    return a.layer == b.layer && a.head == b.head && a.rowBegin == b.rowBegin && a.rowEnd == b.rowEnd &&
+           a.colBegin == b.colBegin && a.colEnd == b.colEnd && a.outRows == b.outRows && a.outCols == b.outCols &&
+           a.pooling == b.pooling;
+}
+}  // namespace
+
+const AttentionTile* AnalysisController::cachedTile(const BundlePtr& bundle, const AttentionTileRequest& request) const {
+    for (const CachedTile& c : tileCache_)
+        if (c.bundle.lock() == bundle && sameRequest(c.request, request)) return &c.tile;
+    return nullptr;
+}
+
+void AnalysisController::rememberTile(const BundlePtr& bundle, const AttentionTile& tile) {
+    // Keyed by the request as asked (the tile's own request is as served, after clamping).
+    std::erase_if(tileCache_, [](const CachedTile& c) { return c.bundle.expired(); });
+    tileCache_.push_front(CachedTile{bundle, tile.request, tile});
+    while (tileCache_.size() > kTileCacheEntries) tileCache_.pop_back();
+}
+
 void AnalysisController::requestTile(int rowBegin, int rowEnd, int colBegin, int colEnd, int outRows, int outCols,
                                      bool overview) {
     if (!current_ || !current_->run || !current_->run->kept) return;
@@ -324,7 +345,13 @@ void AnalysisController::requestTile(int rowBegin, int rowEnd, int colBegin, int
     req.outRows = std::max(1, outRows);
     req.outCols = std::max(1, outCols);
     BundlePtr bundle = current_;
-    worker_->submit(overview ? JobTag::Tile : JobTag::TileDetail, tr("Attention map"), this,
+    const JobTag tag = overview ? JobTag::Tile : JobTag::TileDetail;
+    if (const AttentionTile* hit = cachedTile(bundle, req)) {
+        worker_->cancel(tag);   // anything in flight is for an older window
+        emit tileReady(*hit);
+        return;
+    }
+    worker_->submit(tag, tr("Attention map"), this,
                     [this, bundle, req](EngineContext& ctx, std::stop_token stop) -> Deliver {
                         if (!ctx.session || ctx.sessionId != bundle->sessionId) return {};
                         auto tile = ctx.session->tile(*bundle->run, req, stop);
@@ -333,7 +360,10 @@ void AnalysisController::requestTile(int rowBegin, int rowEnd, int colBegin, int
                                 qWarning("attnscope: attention tile: %s", tile.error().describe().c_str());
                             return {};
                         }
-                        return [this, bundle, t = std::move(*tile)] {
+                        AttentionTile t = std::move(*tile);
+                        t.request = req;   // cached under the request as asked (served sizes may be clamped)
+                        return [this, bundle, t = std::move(t)] {
+                            rememberTile(bundle, t);
                             if (bundle != current_) return;
                             emit tileReady(t);
                         };
@@ -361,20 +391,29 @@ void AnalysisController::requestTokenAttention() {
     const QString heads = selection_.head >= 0 ? tr("head %1").arg(selection_.head) : tr("mean of heads");
     const QString caption = tr("Attention from %1 · layer %2 · %3").arg(who).arg(selection_.layer).arg(heads);
     BundlePtr bundle = current_;
+    // One value per token (outCols = n, so every column bin is one token).
+    auto weightsOf = [n](const AttentionTile& tile) {
+        QVector<double> w(n, 0.0);
+        for (int c = 0; c < tile.cols; ++c)
+            for (int t = tile.colEdges[c]; t < tile.colEdges[c + 1] && t < n; ++t) w[t] = tile.at(0, c);
+        return w;
+    };
+    if (const AttentionTile* hit = cachedTile(bundle, req)) {
+        worker_->cancel(JobTag::TokenAttention);
+        emit tokenAttentionReady(weightsOf(*hit), caption);
+        return;
+    }
     worker_->submit(JobTag::TokenAttention, tr("Token attention"), this,
-                    [this, bundle, req, caption, n](EngineContext& ctx, std::stop_token stop) -> Deliver {
+                    [this, bundle, req, caption, weightsOf](EngineContext& ctx, std::stop_token stop) -> Deliver {
                         if (!ctx.session || ctx.sessionId != bundle->sessionId) return {};
                         auto tile = ctx.session->tile(*bundle->run, req, stop);
                         if (!tile) return {};
-                        QVector<double> weights(n, 0.0);
-                        // Column bins are single tokens here (outCols = n); spread a bin evenly if not.
-                        for (int c = 0; c < tile->cols; ++c) {
-                            const int b = tile->colEdges[c], e = tile->colEdges[c + 1];
-                            for (int t = b; t < e && t < n; ++t) weights[t] = tile->at(0, c);
-                        }
-                        return [this, bundle, weights, caption] {
+                        AttentionTile t = std::move(*tile);
+                        t.request = req;
+                        return [this, bundle, t = std::move(t), caption, weightsOf] {
+                            rememberTile(bundle, t);
                             if (bundle != current_) return;
-                            emit tokenAttentionReady(weights, caption);
+                            emit tokenAttentionReady(weightsOf(t), caption);
                         };
                     });
 }
@@ -394,6 +433,12 @@ void AnalysisController::runSweep(const SweepSettings& settings) {
     sweepSettings_ = settings;
     SweepOptions options;
     options.queryTokens = settings.queryTokens;
+    if (options.queryTokens <= 0) {   // keep the user's query as the sweep's query
+        options.queryTokens = 1;
+        if (tokenizer_)
+            if (auto ids = tokenizer_->encode(context_.query); ids && !ids->empty())
+                options.queryTokens = static_cast<int>(ids->size());
+    }
     options.sinkText = context_.prefix;
     options.selectK = method_.selectK;
     options.selectScoreTopN = method_.scoreTopN;
@@ -433,11 +478,13 @@ void AnalysisController::runSweep(const SweepSettings& settings) {
                 if (!r) {
                     if (r.error().kind == ErrorKind::Cancelled) return {};
                     const QString message = fromStd(r.error().describe());
-                    return [this, message, rows] {
+                    // Rows done so far stay (e.g. the text is too short for the largest P).
+                    const QString where = rows.empty() ? message : tr("stopped at P = %1: %2").arg(parts[i]).arg(message);
+                    return [this, where, rows] {
                         sweepRunning_ = false;
                         sweepRows_ = rows;
                         emit sweepChanged();
-                        emit sweepFailed(message);
+                        emit sweepFailed(where);
                     };
                 }
                 rows.insert(rows.end(), r->begin(), r->end());

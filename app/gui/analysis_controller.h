@@ -149,6 +149,17 @@ private:
 
     std::list<std::pair<QString, BundlePtr>> cache_;   // most recent first
     static constexpr std::size_t kCacheEntries = 24;
+    // Tiles already computed (attention map and token shading), so toggling back needs no engine
+    // round trip. Keyed by the bundle (weakly: the tile cache never keeps a result alive).
+    struct CachedTile {
+        std::weak_ptr<const AnalysisBundle> bundle;
+        AttentionTileRequest request;
+        AttentionTile tile;
+    };
+    std::list<CachedTile> tileCache_;
+    static constexpr std::size_t kTileCacheEntries = 48;
+    const AttentionTile* cachedTile(const BundlePtr& bundle, const AttentionTileRequest& request) const;
+    void rememberTile(const BundlePtr& bundle, const AttentionTile& tile);
 
     std::vector<SweepRow> sweepRows_;
     SweepSettings sweepSettings_;

@@ -18,7 +18,8 @@ int runToggleBench(const StartupOptions& options);
 
 struct BenchResult {
     QString error;                 // empty on success
-    QList<double> sinkMs, selectiveMs;
+    QList<double> sinkMs, selectiveMs;   // toggle → every view repainted
+    QList<double> resultMs;              // toggle → every view has the new data (before painting)
     double medianMs = 0;
     int tokens = 0;
     QString model, backend;

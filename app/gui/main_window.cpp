@@ -203,11 +203,13 @@ void MainWindow::buildViews() {
     sweepParts_->setToolTip(tr("Numbers of chunks P to try, separated by commas"));
     sweepParts_->setMaximumWidth(140);
     sweepQuery_ = new QSpinBox;
-    sweepQuery_->setRange(1, 4096);
-    sweepQuery_->setValue(64);
-    sweepQuery_->setPrefix(tr("query "));
+    sweepQuery_->setRange(0, 4096);
+    sweepQuery_->setValue(0);
+    sweepQuery_->setPrefix(tr("query: last "));
     sweepQuery_->setSuffix(tr(" tokens"));
-    sweepQuery_->setToolTip(tr("The last N tokens of the text are the query; the rest is split into P chunks"));
+    sweepQuery_->setSpecialValueText(tr("query: as written"));
+    sweepQuery_->setToolTip(tr("The sweep joins the chunks and the query into one text, keeps its last N tokens as the "
+                               "query and splits the rest into P equal chunks. “As written”: N = your query's tokens."));
     sweepRun_ = new QPushButton(tr("Run sweep"));
     sweepStatus_ = new QLabel;
     sweepStatus_->setForegroundRole(QPalette::PlaceholderText);

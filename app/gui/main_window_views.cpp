@@ -59,9 +59,14 @@ void MainWindow::connectController() {
     connect(controller_, &AnalysisController::selectionChanged, this, &MainWindow::onSelectionChanged);
     connect(controller_, &AnalysisController::sweepChanged, this, &MainWindow::onSweepChanged);
     connect(controller_, &AnalysisController::sweepFailed, this, [this](const QString& message) {
-        sweepStatus_->setText(tr("Sweep failed"));
-        panel(QStringLiteral("p_sweep"))->showPlaceholder(tr("The sweep failed:\n%1").arg(message), true);
-        statusBar()->showMessage(tr("P sweep failed: %1").arg(message), 8000);
+        if (controller_->sweepRows().empty()) {
+            sweepStatus_->setText(tr("Sweep failed"));
+            panel(QStringLiteral("p_sweep"))->showPlaceholder(tr("The sweep failed:\n%1").arg(message), true);
+        } else {
+            sweepStatus_->setText(tr("Sweep incomplete"));
+            sweepStatus_->setToolTip(message);
+        }
+        statusBar()->showMessage(tr("P sweep: %1").arg(message), 10000);
     });
     connect(controller_, &AnalysisController::tileReady, this, [this](const AttentionTile& tile) {
         heatmap_->setTile(tile);

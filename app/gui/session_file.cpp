@@ -284,7 +284,7 @@ std::optional<SessionState> sessionFromJson(const QJsonObject& json, const QStri
         }
         if (s.sweep.parts.isEmpty()) sweep.fail(QStringLiteral("'sweep.parts' is empty"));
     }
-    s.sweep.queryTokens = sweep.integer("query_tokens", s.sweep.queryTokens, 1, 1 << 20);
+    s.sweep.queryTokens = sweep.integer("query_tokens", s.sweep.queryTokens, 0, 1 << 20);
     if (r.failed() || sweep.failed()) return failWith(reason);
 
     Reader view(r.object("view"), QStringLiteral("view"), &reason);
