@@ -41,6 +41,8 @@ std::vector<std::string> searchDirs(const BackendOptions& o) {
     if (!exe.empty()) {
         dirs.push_back(exe);
         dirs.push_back((fs::path(exe) / ".." / "lib" / "attnscope").lexically_normal().string());
+        // Build tree: the desktop app sits one folder deeper (app/gui) than the CLI (app).
+        dirs.push_back((fs::path(exe) / ".." / ".." / "lib" / "attnscope").lexically_normal().string());
     }
     return dirs;
 }

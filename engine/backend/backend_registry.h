@@ -5,7 +5,8 @@
 // line naming the reason, and "auto" falls back to the CPU.
 //
 // Where the plugin is looked for, in order: $ATTNSCOPE_BACKEND_DIR, the running executable's
-// folder, and ../lib/attnscope relative to that folder (the installed layout).
+// folder, ../lib/attnscope relative to that folder (the installed layout), and ../../lib/attnscope
+// (the build tree's app/gui).
 #include <functional>
 #include <memory>
 #include <string>

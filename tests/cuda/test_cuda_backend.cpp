@@ -505,6 +505,11 @@ TEST(CudaBackend, FamiliesAndModesMatchCpuInParityMode) {
     scaled.nKvHeads = 8;
     families.push_back({"llama3 rope scaling, MHA", scaled});
 
+    ModelConfig gemmaScaled = gemma;
+    gemmaScaled.ropeScaling.kind = RopeScaling::Kind::Linear;  // global layers only
+    gemmaScaled.ropeScaling.factor = 8;
+    families.push_back({"gemma3 with linear RoPE scaling", gemmaScaled});
+
     const ContextSpec spec = randomContext(7, 4, {17, 30, 9, 24}, 12, 128);
     for (const auto& f : families) {
         auto model = test::makeRandomModel(f.cfg, 11);
@@ -519,6 +524,17 @@ TEST(CudaBackend, FamiliesAndModesMatchCpuInParityMode) {
             ASSERT_TRUE(b.ok()) << b.error().describe();
             expectParity(a->stats, b->stats, 2e-4, f.name + " / " + m.name);
         }
+        // Full query log-probabilities on request (parity tests), never kept in the state.
+        const EncodingPlan plan = planFor(spec, modes()[2].options, f.cfg.vocabSize);
+        RunRequest r;
+        r.plan = &plan;
+        r.keepQueryLogProbs = true;
+        auto a = cu->run(r, {}, nullptr);
+        auto b = cpu->run(r, {}, nullptr);
+        ASSERT_TRUE(a.ok() && b.ok());
+        ASSERT_EQ(a->stats.queryLogProbs.size(), static_cast<std::size_t>(plan.queryCount()) * f.cfg.vocabSize);
+        EXPECT_TRUE(near(a->stats.queryLogProbs, b->stats.queryLogProbs, 5e-4, f.name + " query log-probs"));
+        EXPECT_TRUE(runPlan(*cu, plan)->stats.queryLogProbs.empty());
     }
 }
 

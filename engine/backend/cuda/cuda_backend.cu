@@ -570,7 +570,11 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
         ropeTable(ropeInverseFrequencies(c, c.ropeTheta), plan.positions.data() + r0, R, cs);
         ATTN_TRY(upload(ropeGlobal, cs, "rotary table"));
         if (std::find(c.layerIsLocal.begin(), c.layerIsLocal.end(), true) != c.layerIsLocal.end()) {
-            ropeTable(ropeInverseFrequencies(c, c.ropeThetaLocal), plan.positions.data() + r0, R, cs);
+            // Sliding-window layers rotate with their own base and without RoPE scaling (as in
+            // Hugging Face and llama.cpp, and the CPU backend).
+            ModelConfig unscaled = c;
+            unscaled.ropeScaling = RopeScaling{};
+            ropeTable(ropeInverseFrequencies(unscaled, c.ropeThetaLocal), plan.positions.data() + r0, R, cs);
             ATTN_TRY(upload(ropeLocal, cs, "rotary table (local layers)"));
         }
         std::vector<int> tg(static_cast<std::size_t>(Q), -1);
@@ -847,6 +851,8 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
 
     // ---- final norm and logits of the query rows: NLL of the next query token, arg-max
     const void* outW = W.tiedOutput ? W.embedding.get() : W.output.get();
+    std::vector<float> queryLogProbs;
+    if (request.keepQueryLogProbs) queryLogProbs.resize(static_cast<std::size_t>(Q) * V);
     for (int q0 = 0; q0 < Q; q0 += logitRows) {
         const int nq = std::min(logitRows, Q - q0);
         CU_TRY(launchRmsNorm(type_, x.as<float>() + static_cast<std::size_t>(qb - r0 + q0) * d, nq, d, W.outputNorm.as<float>(),
@@ -854,6 +860,19 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
         ATTN_TRY(gemm(xn.get(), nq, d, outW, V, logits.as<float>(), false));
         CU_TRY(launchNllArgmax(logits.as<float>(), nq, V, targets.as<int>() + q0, nll.as<float>() + q0, argmax.as<int>() + q0,
                                stream_));
+        if (request.keepQueryLogProbs) {  // ln softmax of each row, finished on the host (parity tests only)
+            float* dst = queryLogProbs.data() + static_cast<std::size_t>(q0) * V;
+            CU_TRY(cudaMemcpyAsync(dst, logits.get(), static_cast<std::size_t>(nq) * V * 4, cudaMemcpyDeviceToHost, stream_));
+            CU_TRY(cudaStreamSynchronize(stream_));
+            for (int r = 0; r < nq; ++r) {
+                float* lg = dst + static_cast<std::size_t>(r) * V;
+                const float mx = *std::max_element(lg, lg + V);
+                double z = 0;
+                for (int t = 0; t < V; ++t) z += std::exp(static_cast<double>(lg[t]) - mx);
+                const auto lse = static_cast<float>(mx + std::log(z));
+                for (int t = 0; t < V; ++t) lg[t] -= lse;
+            }
+        }
     }
     res.nllNext.assign(static_cast<std::size_t>(Q), 0.0f);
     res.argmaxNext.assign(static_cast<std::size_t>(Q), -1);
@@ -888,6 +907,7 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
         out.kept = std::move(st);
     }
     out.stats = std::move(res);
+    out.stats.queryLogProbs = std::move(queryLogProbs);  // returned, never kept in the run state
     return out;
 }
 
