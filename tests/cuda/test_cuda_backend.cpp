@@ -599,6 +599,30 @@ TEST(CudaBackend, Bf16AndQ8GgufCloseToCpu) {
     fs::remove_all(dir);
 }
 
+// Chunk scores from more than 32 probabilities: fine when n covers every chunk (the score is the
+// chunk's mass), a clear Unsupported error otherwise.
+TEST(CudaBackend, LargeScoreTopN) {
+    REQUIRE_CUDA();
+    auto model = test::makeRandomModel(llamaGqa(), 4);
+    auto cu = loaded(makeCuda("dtype=f32"), model);
+    auto cpu = loaded(makeCpuBackend(2), model);
+    ASSERT_TRUE(cu && cpu);
+    EncodingOptions o;
+    o.selective.topK = 2;
+    o.selective.scoreTopN = 40;
+    const EncodingPlan small = planFor(randomContext(2, 3, {12, 40, 25, 7}, 6, 128), o, 128);
+    auto a = runPlan(*cu, small);
+    auto b = runPlan(*cpu, small);
+    ASSERT_TRUE(a.ok()) << a.error().describe();
+    ASSERT_TRUE(b.ok());
+    expectParity(a->stats, b->stats, 2e-4, "top-40 over chunks of at most 40 tokens");
+    const EncodingPlan big = planFor(randomContext(2, 3, {12, 41, 25}, 6, 128), o, 128);
+    auto c = runPlan(*cu, big);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.error().kind, ErrorKind::Unsupported);
+    EXPECT_NE(c.error().message.find("top 32"), std::string::npos) << c.error().message;
+}
+
 TEST(CudaBackend, ErrorsAreValues) {
     REQUIRE_CUDA();
     auto model = test::makeRandomModel(llamaGqa(), 3);

@@ -604,3 +604,49 @@ TEST(CudaKernels, AttentionSelectionFloor) {
         kept += std::exp(1.0 / std::sqrt(8.0) * 10.0 * k[static_cast<std::size_t>(j) * hd] - wantLse[static_cast<std::size_t>(last)]);
     EXPECT_LT(kept, 0.5);
 }
+
+// Wide tiles: more column bins than one block holds (several column groups), bins with many
+// rows split over blocks, any lse given as input.
+TEST(CudaKernels, AttentionTileManyColumnBins) {
+    ATTN_REQUIRE_GPU();
+    const EncodingPlan plan = makePlan(5, {1000, 1100}, 40, true);
+    auto v = *makePlanView(plan);
+    const int N = v.tokens, H = 2, hd = 8;
+    auto q = randomFloats(static_cast<std::size_t>(N) * H * hd, 30, 1.0f);
+    auto k = randomFloats(static_cast<std::size_t>(N) * hd, 31, 1.0f);
+    auto lse = randomFloats(static_cast<std::size_t>(H) * N, 32, 1.0f);
+    for (auto& x : lse) x += 6.0f;
+    DeviceBytes dq(q), dk(k), dLse(lse), dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk);
+    struct Win { int r0, r1, outR, outC; };
+    for (Win w : {Win{0, N, 3, 2145}, Win{v.queryBegin, N, 1, 2100}, Win{1500, 1600, 100, 2049}})
+        for (bool maxPool : {false, true}) {
+            TileArgs t;
+            t.g = AttentionGeometry{N, H, 1, hd, 0.35f, 0};
+            t.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, v.queryBegin, v.chunks};
+            t.q = TokenRows{dq.get(), dq.get(), N, H * hd};
+            t.k = TokenRows{dk.get(), dk.get(), N, hd};
+            t.lse = dLse.get<float>();
+            t.head = -1;
+            t.rowBegin = w.r0;
+            t.rowEnd = w.r1;
+            t.colBegin = 0;
+            t.colEnd = N;
+            t.outRows = w.outR;
+            t.outCols = w.outC;
+            t.maxPool = maxPool;
+            DeviceBytes dOut(static_cast<std::size_t>(w.outR) * w.outC * 4);
+            dOut.zero();
+            t.out = dOut.get<float>();
+            ATTN_CUDA_OK(launchAttentionTile(t, 4, nullptr));
+            std::vector<float> want(static_cast<std::size_t>(w.outR) * w.outC, 0.0f);
+            TileArgs h = t;
+            h.vis = VisibilityArgs{v.rowKeys.data(), v.keyChunk.data(), nullptr, v.queryBegin, v.chunks};
+            h.q = TokenRows{q.data(), q.data(), N, H * hd};
+            h.k = TokenRows{k.data(), k.data(), N, hd};
+            h.lse = lse.data();
+            h.out = want.data();
+            reference::attentionTile(h);
+            EXPECT_TRUE(allClose(dOut.download<float>(), want, 1e-5, 1e-4,
+                                 "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + (maxPool ? " max" : " sum")));
+        }
+}
