@@ -44,7 +44,7 @@ struct LayerNorms {
 
 class CpuBackend final : public Backend {
 public:
-    explicit CpuBackend(int threads) : pool_(threads) { cpu::setBlasThreads(pool_.size()); }
+    explicit CpuBackend(int threads) : pool_(threads) { cpu::setBlasThreads(1); }
 
     std::string name() const override {
         return std::string("cpu (") + std::to_string(pool_.size()) + " threads" + (cpu::haveBlas() ? ", " + cpu::blasName() : std::string()) + ")";

@@ -99,7 +99,21 @@ void gemmABt(ThreadPool* pool, int m, int n, int k, const float* a, int lda, con
              int ldc, float beta) {
     if (m <= 0 || n <= 0) return;
     if (const Blas* bl = blas()) {
-        bl->sgemm(101 /*RowMajor*/, 111 /*NoTrans*/, 112 /*Trans*/, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+        // BLAS runs single-threaded (setBlasThreads(1)); we split the output columns over our
+        // own pool, so BLAS worker threads never spin against the attention threads.
+        const int parts = pool ? std::min(pool->size(), std::max(1, n / 64)) : 1;
+        if (parts <= 1 || static_cast<long long>(m) * n * k < (1LL << 20)) {
+            bl->sgemm(101 /*RowMajor*/, 111 /*NoTrans*/, 112 /*Trans*/, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        const int step = ((n + parts - 1) / parts + 15) / 16 * 16;
+        pool->parallelFor(static_cast<std::size_t>((n + step - 1) / step), 1, [&](std::size_t p0, std::size_t p1) {
+            for (std::size_t p = p0; p < p1; ++p) {
+                const int j0 = static_cast<int>(p) * step, j1 = std::min(n, j0 + step);
+                bl->sgemm(101, 111, 112, m, j1 - j0, k, 1.0f, a, lda, b + static_cast<std::size_t>(j0) * ldb, ldb, beta,
+                          c + j0, ldc);
+            }
+        });
         return;
     }
     if (pool && static_cast<long long>(m) * n * k > (1 << 18)) {
