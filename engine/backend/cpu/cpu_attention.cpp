@@ -303,24 +303,27 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     const bool selecting = sel.enabled() && g.P > sel.topK && g.Q > 0;
     const int selectFrom = selecting ? g.queryBegin : g.n;  // rows handled by the two-pass path
 
-    // Rows that need no selection: one (head, row block) item at a time.
-    if (selectFrom > io.rowBegin) {
-        const auto blocks = rowBlocks(plan, io.rowBegin, selectFrom);
-        const std::size_t items = blocks.size() * static_cast<std::size_t>(g.nHeads);
-        pool.parallelFor(items, 1, [&](std::size_t a, std::size_t b) {
+    // Runs `perRow(head, i0, row, l)` on every row of `blocks` for every head, one (head, row
+    // block) item at a time, after the block's scores are formed; `mix` adds the value mix.
+    auto forBlocks = [&](const std::vector<RowBlock>& blocks, bool mix, const auto& perRow) {
+        pool.parallelFor(blocks.size() * static_cast<std::size_t>(g.nHeads), 1, [&](std::size_t a, std::size_t b) {
             RowScratch& sc = scratch(g.n);
             for (std::size_t it = a; it < b; ++it) {
                 const int head = static_cast<int>(it % g.nHeads);
                 const RowBlock& rb = blocks[it / g.nHeads];
                 blockScores(plan, g, io.window, io.q, io.k, head, rb.begin, rb.end, sc);
-                for (int row = rb.begin; row < rb.end; ++row) {
-                    double l = rowFromBlock(plan, io.window, rb.begin, row, sc);
-                    finishRow(plan, g, io, head, rb.begin, row, l, nullptr, sc);
-                }
-                valueMix(g, io, head, rb.begin, rb.end, sc);
+                for (int row = rb.begin; row < rb.end; ++row)
+                    perRow(head, rb.begin, row, rowFromBlock(plan, io.window, rb.begin, row, sc), sc);
+                if (mix) valueMix(g, io, head, rb.begin, rb.end, sc);
             }
         });
-    }
+    };
+
+    // Rows that need no selection.
+    if (selectFrom > io.rowBegin)
+        forBlocks(rowBlocks(plan, io.rowBegin, selectFrom), true, [&](int head, int i0, int row, double l, RowScratch& sc) {
+            finishRow(plan, g, io, head, i0, row, l, nullptr, sc);
+        });
     if (io.selected) {
         std::size_t total = static_cast<std::size_t>(g.nHeads) * g.Q * g.P;
         std::fill(io.selected, io.selected + total, std::uint8_t{1});
@@ -331,19 +334,9 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     // (B) choose chunks per (head, query) or once per layer, (C) final pass with the mask.
     const int Q = g.Q, P = g.P;
     const auto qBlocks = rowBlocks(plan, g.queryBegin, g.n);
-    const std::size_t items = qBlocks.size() * static_cast<std::size_t>(g.nHeads);
     std::vector<float> scores(static_cast<std::size_t>(g.nHeads) * Q * P);
-    pool.parallelFor(items, 1, [&](std::size_t a, std::size_t b) {
-        RowScratch& sc = scratch(g.n);
-        for (std::size_t it = a; it < b; ++it) {
-            const int head = static_cast<int>(it % g.nHeads);
-            const RowBlock& rb = qBlocks[it / g.nHeads];
-            blockScores(plan, g, io.window, io.q, io.k, head, rb.begin, rb.end, sc);
-            for (int row = rb.begin; row < rb.end; ++row) {
-                double l = rowFromBlock(plan, io.window, rb.begin, row, sc);
-                chunkScores(plan, g, sel.scoreTopN, l, sc, &scores[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P]);
-            }
-        }
+    forBlocks(qBlocks, false, [&](int head, int, int row, double l, RowScratch& sc) {
+        chunkScores(plan, g, sel.scoreTopN, l, sc, &scores[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P]);
     });
 
     std::vector<std::uint8_t> keep(static_cast<std::size_t>(g.nHeads) * Q * P);
@@ -371,19 +364,8 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     }
     if (io.selected) std::copy(keep.begin(), keep.end(), io.selected);
 
-    pool.parallelFor(items, 1, [&](std::size_t a, std::size_t b) {
-        RowScratch& sc = scratch(g.n);
-        for (std::size_t it = a; it < b; ++it) {
-            const int head = static_cast<int>(it % g.nHeads);
-            const RowBlock& rb = qBlocks[it / g.nHeads];
-            blockScores(plan, g, io.window, io.q, io.k, head, rb.begin, rb.end, sc);
-            for (int row = rb.begin; row < rb.end; ++row) {
-                double l = rowFromBlock(plan, io.window, rb.begin, row, sc);
-                finishRow(plan, g, io, head, rb.begin, row, l,
-                          &keep[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P], sc);
-            }
-            valueMix(g, io, head, rb.begin, rb.end, sc);
-        }
+    forBlocks(qBlocks, true, [&](int head, int i0, int row, double l, RowScratch& sc) {
+        finishRow(plan, g, io, head, i0, row, l, &keep[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P], sc);
     });
 }
 
