@@ -3,10 +3,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "model/model_loader.h"
 #include "session/result_cache.h"
-#if __has_include("backend/backend_registry.h")
 #include "backend/backend_registry.h"
-#define ATTNSCOPE_HAVE_REGISTRY 1
-#endif
 
 namespace attnscope {
 
@@ -23,18 +20,15 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& modelPath, con
     if (tok) s->tokenizer_ = std::move(*tok);
     else if (log) log("tokenizer unavailable (" + tok.error().describe() + "): contexts must be given as token ids");
 
-#ifdef ATTNSCOPE_HAVE_REGISTRY
-    auto backend = createBackend(options.device, options.threads, log ? log : [](const std::string&) {});
+    s->log_ = log ? std::move(log) : [](const std::string&) {};
+    s->threads_ = options.threads;
+    auto backend = createBackend(options.device, options.threads, s->log_);
     if (!backend) return backend.takeError();
     s->backend_ = std::move(*backend);
-#else
-    if (options.device == "cuda") return makeError(ErrorKind::Unsupported, "this build has no CUDA backend");
-    s->backend_ = makeCpuBackend(options.threads);
-#endif
     auto loaded = s->backend_->loadWeights(s->model_);
     if (!loaded) {
         if (s->backend_->name().rfind("cpu", 0) == 0) return loaded.takeError();
-        if (log) log("backend " + s->backend_->name() + " failed (" + loaded.error().describe() + "); using the CPU");
+        s->log_("backend " + s->backend_->name() + " failed (" + loaded.error().describe() + "); using the CPU");
         s->backend_ = makeCpuBackend(options.threads);
         ATTN_TRY(s->backend_->loadWeights(s->model_));
     }
@@ -55,6 +49,16 @@ Result<std::shared_ptr<const RunOutput>> Session::analyze(const EncodingPlan& pl
     req.keepState = true;
     if (auto same = cache_->findContext(ctx)) req.reuse = same->kept;
     auto out = backend_->run(req, stop, progress);
+    if (!out && out.error().kind == ErrorKind::Backend && backend_->name().rfind("cpu", 0) != 0) {
+        // A GPU failure (out of memory, a failed kernel): say so and continue on the CPU.
+        log_("backend " + backend_->name() + " failed (" + out.error().describe() + "); switching to the CPU");
+        auto cpu = makeCpuBackend(threads_);
+        ATTN_TRY(cpu->loadWeights(model_));
+        backend_ = std::move(cpu);
+        cache_->clear();  // kept states belong to the old backend
+        req.reuse.reset();
+        out = backend_->run(req, stop, progress);
+    }
     if (!out) return out.takeError();
     auto shared = std::make_shared<const RunOutput>(std::move(*out));
     cache_->put(hash, ctx, shared);

@@ -45,7 +45,8 @@ public:
     Result<EncodingPlan> plan(const ContextSpec& spec, const EncodingOptions& options) const;
 
     // Runs (or returns from cache) the analysis of a plan. Reuses a cached run with the same
-    // context hash when only selective-attention options changed.
+    // context hash when only selective-attention options changed. When a GPU backend fails
+    // (out of memory, a kernel error) the session logs it and continues on the CPU backend.
     Result<std::shared_ptr<const RunOutput>> analyze(const EncodingPlan& plan, std::stop_token stop = {},
                                                      Progress* progress = nullptr);
     Result<AttentionTile> tile(const RunOutput& run, const AttentionTileRequest& request, std::stop_token stop = {});
@@ -58,6 +59,8 @@ private:
     std::shared_ptr<const Tokenizer> tokenizer_;
     std::unique_ptr<Backend> backend_;
     std::unique_ptr<ResultCache> cache_;
+    std::function<void(const std::string&)> log_;
+    int threads_ = 0;
 };
 
 }  // namespace attnscope
