@@ -36,6 +36,9 @@ double median(QList<double> v) {
 
 int runHeadlessExport(const StartupOptions& options) {
     MainWindow w(MainWindow::Mode::Headless);
+    // Laid out like a real window (views size their ticks and labels from it), never on screen.
+    w.setAttribute(Qt::WA_DontShowOnScreen);
+    w.show();
     QString error;
     if (!w.start(options, &error)) return failLine(error);
     if (!w.waitForSettled(kLoadTimeoutMs, true)) {
@@ -49,7 +52,7 @@ int runHeadlessExport(const StartupOptions& options) {
         if (c->sweepRows().empty())
             std::fprintf(stderr, "attnscope: note: the P sweep produced no rows; its figure is left out\n");
     }
-    if (!w.exportFigureSet(options.exportDir, &error, options.pngScale)) return failLine(error);
+    if (!w.exportFigureSet(options.exportDir, &error, options.pngScale, true)) return failLine(error);
     std::printf("attnscope: wrote the figure set for %s (%s) to %s\n",
                 qUtf8Printable(QFileInfo(c->model().path).fileName()), qUtf8Printable(c->method().label()),
                 qUtf8Printable(QDir(options.exportDir).absolutePath()));

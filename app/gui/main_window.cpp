@@ -19,6 +19,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScreen>
+#include <QShowEvent>
 #include <QSpinBox>
 #include <QStackedWidget>
 #include <QStatusBar>
@@ -34,6 +35,7 @@
 #include "entropy_by_layer_plot.h"
 #include "entropy_sequence_plot.h"
 #include "layer_head_grid.h"
+#include "legend_fit.h"
 #include "resources.h"
 #include "settings.h"
 #include "sweep_plot.h"
@@ -102,7 +104,7 @@ MainWindow::MainWindow(Mode mode, QWidget* parent) : QMainWindow(parent), mode_(
         const QByteArray geometry = Settings::windowGeometry();
         if (!geometry.isEmpty()) restoreGeometry(geometry);
         const QByteArray state = Settings::windowState();
-        if (!state.isEmpty()) restoreState(state);
+        if (!state.isEmpty()) layoutRestored_ = restoreState(state);
     }
     syncMethodControls();
     syncSelectionControls();
@@ -134,6 +136,11 @@ void MainWindow::buildViews() {
     sequence_ = new widgets::EntropySequencePlot;
     sweep_ = new widgets::SweepPlot;
     contextView_ = new widgets::ContextView;
+
+    // Legends reflow into more rows when a dock is narrow (never clipped).
+    LegendFitter::install(byLayer_->plot(), 3);
+    LegendFitter::install(sweep_->plot(), 5);
+    LegendFitter::install(sequence_->plot(), 2);
 
     heatmap_->setExportSize({900, 820});
     byLayer_->setExportSize({720, 480});
@@ -294,8 +301,8 @@ QWidget* MainWindow::buildEmptyState() {
     emptyText_->setWordWrap(true);
     emptyText_->setAlignment(Qt::AlignCenter);
     emptyText_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    emptyText_->setMaximumWidth(560);
-    emptyText_->setText(tr("attnscope runs a language model on your context to show how attention spreads when "
+    emptyText_->setFixedWidth(540);
+    setEmptyText(tr("attnscope runs a language model on your context to show how attention spreads when "
                            "the context is split into chunks. Open a GGUF file or a Hugging Face model folder."));
     box->addWidget(emptyText_, 0, Qt::AlignHCenter);
     auto* buttons = new QHBoxLayout;
@@ -316,6 +323,12 @@ QWidget* MainWindow::buildEmptyState() {
     connect(openModel, &QPushButton::clicked, this, &MainWindow::openModelDialog);
     connect(openFolder, &QPushButton::clicked, this, &MainWindow::openModelFolderDialog);
     return w;
+}
+
+void MainWindow::setEmptyText(const QString& text) {
+    emptyText_->setText(text);
+    // A word-wrapped label in an aligned layout slot does not grow by itself.
+    emptyText_->setMinimumHeight(emptyText_->heightForWidth(emptyText_->width()));
 }
 
 void MainWindow::buildActions() {
@@ -540,6 +553,7 @@ void MainWindow::buildToolbars() {
     topNSpin_->setSpecialValueText(tr("score: mean"));
     topNSpin_->setToolTip(tr("A chunk's score is the sum of its top-n attention probabilities (0: the mean)"));
     aggregationCombo_ = new QComboBox(bar);
+    aggregationCombo_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     aggregationCombo_->addItem(tr("per head & query"), static_cast<int>(SelectAggregation::None));
     aggregationCombo_->addItem(tr("per layer"), static_cast<int>(SelectAggregation::HeadsQueries));
     aggregationCombo_->setToolTip(tr("Select chunks per (head, query token), or once per layer for all heads and "
@@ -549,11 +563,13 @@ void MainWindow::buildToolbars() {
     bar->addWidget(aggregationCombo_);
     bar->addSeparator();
     positionsCombo_ = new QComboBox(bar);
+    positionsCombo_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     positionsCombo_->addItem(tr("positions: stretch"), static_cast<int>(PositionPolicy::Stretch));
     positionsCombo_->addItem(tr("positions: restart"), static_cast<int>(PositionPolicy::Restart));
     positionsCombo_->addItem(tr("positions: sequential"), static_cast<int>(PositionPolicy::Sequential));
     positionsCombo_->setToolTip(tr("Rotary position ids of chunk tokens in parallel mode"));
     bosCombo_ = new QComboBox(bar);
+    bosCombo_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     bosCombo_->addItem(tr("BOS: none"), static_cast<int>(BosPolicy::None));
     bosCombo_->addItem(tr("BOS: shared"), static_cast<int>(BosPolicy::Shared));
     bosCombo_->addItem(tr("BOS: per chunk"), static_cast<int>(BosPolicy::PerChunk));
@@ -627,7 +643,7 @@ void MainWindow::buildDocks() {
     };
     // Left: the context. Centre: the attention map. Right: layer × head over entropy by layer.
     // Bottom: the context text beside the sequence plot (tabbed with the P sweep).
-    QDockWidget* ctx = dock(QStringLiteral("contextDock"), tr("Context"), editor_, Qt::LeftDockWidgetArea);
+    dock(QStringLiteral("contextDock"), tr("Context"), editor_, Qt::LeftDockWidgetArea);
     QDockWidget* grid =
         dock(QStringLiteral("gridDock"), tr("Layer × Head"), panel(QStringLiteral("layer_head_grid")), Qt::RightDockWidgetArea);
     QDockWidget* layers =
@@ -642,10 +658,28 @@ void MainWindow::buildDocks() {
     splitDockWidget(text, seq, Qt::Horizontal);
     tabifyDockWidget(seq, sweep);
     seq->raise();
-    resizeDocks({ctx, grid}, {340, 520}, Qt::Horizontal);
-    resizeDocks({grid, layers}, {300, 330}, Qt::Vertical);
-    resizeDocks({text}, {330}, Qt::Vertical);
-    resizeDocks({text, seq}, {560, 640}, Qt::Horizontal);
+}
+
+void MainWindow::applyDefaultDockSizes() {
+    // Proportions of the window; applied once the window has its real size.
+    auto* ctx = findChild<QDockWidget*>(QStringLiteral("contextDock"));
+    auto* grid = findChild<QDockWidget*>(QStringLiteral("gridDock"));
+    auto* layers = findChild<QDockWidget*>(QStringLiteral("byLayerDock"));
+    auto* text = findChild<QDockWidget*>(QStringLiteral("contextTextDock"));
+    auto* seq = findChild<QDockWidget*>(QStringLiteral("sequenceDock"));
+    const int w = width(), h = height();
+    resizeDocks({ctx, grid}, {std::max(300, w * 22 / 100), std::max(420, w * 34 / 100)}, Qt::Horizontal);
+    resizeDocks({text}, {h * 30 / 100}, Qt::Vertical);
+    resizeDocks({grid, layers}, {h * 25 / 100, h * 40 / 100}, Qt::Vertical);
+    resizeDocks({text, seq}, {w * 38 / 100, w * 40 / 100}, Qt::Horizontal);
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+    QMainWindow::showEvent(event);
+    if (!layoutApplied_) {
+        layoutApplied_ = true;
+        if (!layoutRestored_) QTimer::singleShot(0, this, &MainWindow::applyDefaultDockSizes);
+    }
 }
 
 void MainWindow::buildStatusBar() {
@@ -783,14 +817,28 @@ void MainWindow::zoomHeatmap(double factor) {
 }
 
 void MainWindow::setPresentationMode(bool on) {
+    if (actPresentation_->isChecked() != on) actPresentation_->setChecked(on);   // re-enters via toggled()
+    if (on == presentation_) return;
     presentation_ = on;
-    if (actPresentation_->isChecked() != on) actPresentation_->setChecked(on);
     QFont f = baseFont_;
     if (on) f.setPointSizeF(baseFont_.pointSizeF() * 1.35);
     QApplication::setFont(f);
     for (ViewPanel* p : panels_) p->view()->setPresentationMode(on);
     for (QToolBar* tb : findChildren<QToolBar*>()) tb->setIconSize(on ? QSize(28, 28) : QSize(20, 20));
-    if (mode_ == Mode::Interactive) Settings::setPresentationMode(on);
+    // Larger text needs larger views: show the docked views as tabs (two at a time beside the
+    // attention map) and give the previous layout back afterwards.
+    auto dockNamed = [this](const char* name) { return findChild<QDockWidget*>(QLatin1String(name)); };
+    if (on) {
+        layoutBeforePresentation_ = saveState();
+        tabifyDockWidget(dockNamed("gridDock"), dockNamed("byLayerDock"));
+        tabifyDockWidget(dockNamed("contextTextDock"), dockNamed("sequenceDock"));
+        tabifyDockWidget(dockNamed("contextTextDock"), dockNamed("sweepDock"));
+        dockNamed("byLayerDock")->raise();
+        dockNamed("contextTextDock")->raise();
+    } else if (!layoutBeforePresentation_.isEmpty()) {
+        restoreState(layoutBeforePresentation_);
+        layoutBeforePresentation_.clear();
+    }
 }
 
 }  // namespace attnscope::gui

@@ -95,8 +95,9 @@ public:
     // ---- export
     bool exportPanel(ViewPanel* panel, const QString& path, QString* error = nullptr);
     // Every view as PNG/SVG/PDF + its data (CSV/JSON), plus analysis.json, entropy.csv,
-    // context.json (and sweep.csv/json when a sweep has run) into `dir`.
-    bool exportFigureSet(const QString& dir, QString* error = nullptr, double pngScale = 2.0);
+    // context.json (and sweep.csv/json when a sweep has run) into `dir`. Figures have the size the
+    // views have on screen, or with `atExportSize` each view's export size (headless export).
+    bool exportFigureSet(const QString& dir, QString* error = nullptr, double pngScale = 2.0, bool atExportSize = false);
 
     // ---- readiness (tests, the benchmark and headless export wait on these)
     // The current result is shown everywhere, with its attention-map tile and token shading.
@@ -116,6 +117,7 @@ signals:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void showEvent(QShowEvent* event) override;
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
 
@@ -126,8 +128,10 @@ private:
     void buildToolbars();
     void buildViews();
     void buildDocks();
+    void applyDefaultDockSizes();
     void buildStatusBar();
     QWidget* buildEmptyState();
+    void setEmptyText(const QString& text);   // the empty state's explanation (word-wrapped)
     void connectController();
 
     // interactive commands
@@ -261,6 +265,7 @@ private:
     QString sessionPath_;
     SessionState cleanState_;      // what was last saved/opened: context, method, model
     bool presentation_ = false;
+    QByteArray layoutBeforePresentation_;   // dock layout to restore when presentation mode ends
     QFont baseFont_;
     QTimer contextDebounce_;
     bool interactiveModelOpen_ = false;   // show a dialog if this model fails
@@ -277,6 +282,8 @@ private:
     };
     TileKey overviewKey_;
     bool wasSettled_ = false;
+    bool layoutApplied_ = false;    // the first show has happened
+    bool layoutRestored_ = false;   // the dock layout came from the settings
 };
 
 }  // namespace attnscope::gui

@@ -118,12 +118,12 @@ bool MainWindow::start(const StartupOptions& o, QString* error) {
             openModel(bundled);
         } else {
             emptyTitle_->setText(tr("No model open"));
-            emptyText_->setText(tr("The demo model stories260K.gguf was not found (looked in $ATTNSCOPE_MODELS and "
+            setEmptyText(tr("The demo model stories260K.gguf was not found (looked in $ATTNSCOPE_MODELS and "
                                    "../shared/models). Open a GGUF file or a Hugging Face model folder to start; the "
                                    "demo context is ready in the Context panel."));
         }
     }
-    if (o.presentation || (mode_ == Mode::Interactive && Settings::presentationMode())) setPresentationMode(true);
+    if (o.presentation) setPresentationMode(true);   // a session remembers it; a plain start does not
     markClean();
     if (!ok && error) *error = err;
     return ok;
@@ -216,7 +216,8 @@ SessionState MainWindow::sessionState() const {
     s.sweep.queryTokens = sweepQuery_->value();
     if (mode_ == Mode::Interactive) {
         s.windowGeometry = saveGeometry();
-        s.windowState = saveState();
+        // The layout outside presentation mode (presentation mode re-arranges the docks itself).
+        s.windowState = presentation_ && !layoutBeforePresentation_.isEmpty() ? layoutBeforePresentation_ : saveState();
     }
     s.presentation = presentation_;
     s.logScale = logCheck_->isChecked();
@@ -235,9 +236,10 @@ void MainWindow::applySessionState(const SessionState& s) {
     sweepParts_->setText(parts.join(QStringLiteral(", ")));
     sweepQuery_->setValue(s.sweep.queryTokens);
     logCheck_->setChecked(s.logScale);
+    setPresentationMode(false);   // restore the saved layout first, then re-enter if asked
     if (mode_ == Mode::Interactive) {
         if (!s.windowGeometry.isEmpty()) restoreGeometry(s.windowGeometry);
-        if (!s.windowState.isEmpty()) restoreState(s.windowState);
+        if (!s.windowState.isEmpty()) layoutRestored_ = restoreState(s.windowState) || layoutRestored_;
     }
     if (!s.currentView.isEmpty()) lastPanel_ = panel(s.currentView);
     setPresentationMode(s.presentation);
@@ -275,7 +277,7 @@ bool MainWindow::exportPanel(ViewPanel* p, const QString& path, QString* error) 
     return p->view()->exportFigure(path, Settings::pngScale(), error);
 }
 
-bool MainWindow::exportFigureSet(const QString& dirPath, QString* error, double pngScale) {
+bool MainWindow::exportFigureSet(const QString& dirPath, QString* error, double pngScale, bool atExportSize) {
     BundlePtr b = controller_->current();
     if (!b) {
         if (error) *error = tr("nothing to export: %1").arg(controller_->currentError().isEmpty() ? tr("no analysis result")
@@ -290,6 +292,12 @@ bool MainWindow::exportFigureSet(const QString& dirPath, QString* error, double 
     for (ViewPanel* p : panels_) {
         if (p->key() == QLatin1String("p_sweep") && controller_->sweepRows().empty()) continue;
         widgets::FigureView* v = p->view();
+        if (atExportSize && v->size() != v->exportSize()) {
+            // The views lay out their ticks and labels for their size: give them the figure's
+            // size first (the dock layout takes it back afterwards).
+            v->resize(v->exportSize());
+            QCoreApplication::sendPostedEvents();
+        }
         for (const char* ext : {"png", "svg", "pdf"}) {
             const QString path = dir.filePath(p->key() + '.' + QLatin1String(ext));
             if (!v->exportFigure(path, pngScale, error)) return false;
@@ -561,7 +569,10 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         event->ignore();
         return;
     }
-    if (mode_ == Mode::Interactive) Settings::setWindowLayout(saveGeometry(), saveState());
+    if (mode_ == Mode::Interactive)
+        Settings::setWindowLayout(saveGeometry(), presentation_ && !layoutBeforePresentation_.isEmpty()
+                                                      ? layoutBeforePresentation_
+                                                      : saveState());
     controller_->cancelAll();
     event->accept();
 }

@@ -104,7 +104,7 @@ void MainWindow::onModelLoadStarted(const QString& path) {
     modelLabel_->setText(tr("Loading %1…").arg(QFileInfo(path).fileName()));
     if (!controller_->hasModel()) {
         emptyTitle_->setText(tr("Loading %1…").arg(QFileInfo(path).fileName()));
-        emptyText_->setText(tr("Reading the model in the background. Press Esc to cancel."));
+        setEmptyText(tr("Reading the model in the background. Press Esc to cancel."));
     }
 }
 
@@ -141,7 +141,7 @@ void MainWindow::onModelFailed(const QString& path, const QString& message) {
         modelLabel_->setText(tr("No model"));
         central_->setCurrentWidget(emptyState_);
         emptyTitle_->setText(tr("Could not open %1").arg(file.isEmpty() ? path : file));
-        emptyText_->setText(tr("%1\n\nOpen another GGUF file or Hugging Face folder. Your context is kept.").arg(message));
+        setEmptyText(tr("%1\n\nOpen another GGUF file or Hugging Face folder. Your context is kept.").arg(message));
         showNoResult(tr("Open a model to start."), false);
     }
     if (interactiveModelOpen_ && mode_ == Mode::Interactive && !message.contains(tr("cancelled")))

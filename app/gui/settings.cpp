@@ -47,8 +47,6 @@ double Settings::pngScale() {
     return v >= 0.25 && v <= 8 ? v : 2.0;
 }
 void Settings::setPngScale(double scale) { QSettings().setValue(QStringLiteral("export/pngScale"), scale); }
-bool Settings::presentationMode() { return QSettings().value(QStringLiteral("view/presentation"), false).toBool(); }
-void Settings::setPresentationMode(bool on) { QSettings().setValue(QStringLiteral("view/presentation"), on); }
 
 QString Settings::lastDirectory(const QString& kind) {
     const QString d = QSettings().value(QStringLiteral("dirs/") + kind).toString();

@@ -1,6 +1,6 @@
 #pragma once
 // Persistent preferences (QSettings): recent models and files, window layout, export scale,
-// presentation mode, last folders.
+// last folders.
 #include <QByteArray>
 #include <QString>
 #include <QStringList>
@@ -21,8 +21,6 @@ public:
 
     static double pngScale();               // default 2
     static void setPngScale(double scale);
-    static bool presentationMode();
-    static void setPresentationMode(bool on);
     static QString lastDirectory(const QString& kind);   // "model", "context", "session", "export"
     static void setLastDirectory(const QString& kind, const QString& dir);
 

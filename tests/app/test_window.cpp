@@ -7,6 +7,8 @@
 #include <QFile>
 #include <QImage>
 #include <QListWidget>
+#include <QMimeData>
+#include <QApplication>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStackedWidget>
@@ -71,6 +73,8 @@ private slots:
     void gridClickSelectsHeatmapLayerAndHead();
     void queryTokenSelectionIsShared();
     void contextEditsReachTheAnalysis();
+    void zoomRefinesTheAttentionMap();
+    void droppedContextFileIsOpened();
     void exportsAreValidFiles();
     void exportFigureSetWritesCliNumbers();
     void sessionRoundTripThroughWindows();
@@ -333,6 +337,58 @@ void WindowTest::contextEditsReachTheAnalysis() {
     editor->undo();                 // undo the removal
     QVERIFY(window_->waitForSettled(kTimeout));
     QCOMPARE(window_->controller()->current()->plan.chunkCount(), chunks + 1);
+}
+
+void WindowTest::zoomRefinesTheAttentionMap() {
+    QVERIFY(window_->start(StartupOptions{}));
+    QVERIFY(window_->waitForSettled(kTimeout, true));
+    widgets::AttentionHeatmap* map = window_->heatmap();
+    QVERIFY(map->detailCells().isEmpty());
+    map->setView(120, 180, 100, 160);   // as a wheel zoom would
+    // The heatmap asks for the window at screen resolution; the detail tile arrives.
+    QTRY_VERIFY_WITH_TIMEOUT(!map->detailCells().isEmpty(), 10000);
+    const widgets::HeatmapCells& d = map->detailCells();
+    QVERIFY(d.rowEdges.front() >= 110 && d.rowEdges.back() <= 190);
+    QVERIFY(d.colEdges.front() >= 90 && d.colEdges.back() <= 170);
+    // 60 tokens on hundreds of pixels: one cell per token, no pooling.
+    QCOMPARE(d.rows, d.rowEdges.back() - d.rowEdges.front());
+    QCOMPARE(d.cols, d.colEdges.back() - d.colEdges.front());
+    BundlePtr b = window_->controller()->current();
+    AttentionTileRequest req;
+    req.layer = 0;
+    req.head = -1;
+    req.rowBegin = d.rowEdges.front();
+    req.rowEnd = d.rowEdges.back();
+    req.colBegin = d.colEdges.front();
+    req.colEnd = d.colEdges.back();
+    req.outRows = d.rows;
+    req.outCols = d.cols;
+    auto tile = session_->tile(*b->run, req);
+    QVERIFY(tile.ok());
+    for (int r = 0; r < d.rows; ++r)
+        for (int c = 0; c < d.cols; ++c)
+            if (!std::isnan(d.at(r, c))) QVERIFY(std::abs(d.at(r, c) - tile->at(r, c)) < 1e-6);
+}
+
+void WindowTest::droppedContextFileIsOpened() {
+    QVERIFY(window_->start(StartupOptions{}));
+    QVERIFY(window_->waitForSettled(kTimeout, true));
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("dropped.json"));
+    ContextSpec c = demo_;
+    c.chunks.resize(2);
+    QString error;
+    QVERIFY(saveContextFile(path, c, &error));
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(path)});
+    QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window_.get(), &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window_.get(), &drop);
+    QVERIFY(sameContext(window_->contextEditor()->context(), c));
+    QVERIFY(window_->waitForSettled(kTimeout));
+    QCOMPARE(window_->controller()->current()->plan.chunkCount(), 2);
 }
 
 void WindowTest::exportsAreValidFiles() {
