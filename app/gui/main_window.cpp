@@ -115,7 +115,11 @@ MainWindow::MainWindow(Mode mode, QWidget* parent) : QMainWindow(parent), mode_(
 
 MainWindow::~MainWindow() {
     controller_->cancelAll();
-    // The worker joins its thread in its destructor (a child of this window).
+    // Release every result before the engine (and its backend) goes away; the worker, a child of
+    // this window, then joins its thread and closes the session.
+    shown_.reset();
+    delete controller_;
+    controller_ = nullptr;
 }
 
 ViewPanel* MainWindow::panel(const QString& key) const {

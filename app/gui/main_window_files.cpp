@@ -248,9 +248,10 @@ void MainWindow::applySessionState(const SessionState& s) {
 }
 
 bool MainWindow::isDirty() const {
-    const SessionState now = sessionState();
-    return !sameContext(now.context, cleanState_.context) || !(now.method == cleanState_.method) ||
-           now.modelPath != cleanState_.modelPath;
+    // What a session saves that the user would miss: the context, the method and the model.
+    const QString model = controller_->modelLoading() ? controller_->loadingPath() : controller_->model().path;
+    return !sameContext(editor_->context(), cleanState_.context) || !(controller_->method() == cleanState_.method) ||
+           model != cleanState_.modelPath;
 }
 
 void MainWindow::markClean() {
