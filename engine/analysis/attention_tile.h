@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/error.h"
+
 namespace attnscope {
 
 enum class TilePooling { Mean, Max };
@@ -26,5 +28,10 @@ struct AttentionTile {
     std::vector<int> rowEdges, colEdges;
     float at(int r, int c) const { return values[static_cast<std::size_t>(r) * cols + c]; }
 };
+
+// Validates a request against the run's shape (layer, head), clamps the ranges to [0, tokens),
+// clamps the output size to the window (0 or negative: full resolution, no upsampling) and returns
+// an empty tile with its bin edges set and all values 0. Shared by every backend.
+Result<AttentionTile> prepareAttentionTile(const AttentionTileRequest& request, int tokens, int layers, int heads);
 
 }  // namespace attnscope

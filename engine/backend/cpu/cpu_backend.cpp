@@ -328,26 +328,11 @@ Result<AttentionTile> CpuBackend::attentionTile(const RunState& keptBase, const 
     const EncodingPlan& plan = kept->plan;
     const ModelConfig& cfg = model_->config;
     const int N = plan.tokenCount();
-    AttentionTileRequest req = reqIn;
-    if (req.layer < 0 || req.layer >= cfg.nLayers) return makeError(ErrorKind::InvalidInput, "layer out of range");
-    if (req.head < -1 || req.head >= cfg.nHeads) return makeError(ErrorKind::InvalidInput, "head out of range");
-    req.rowBegin = std::clamp(req.rowBegin, 0, N);
-    req.rowEnd = std::clamp(req.rowEnd, req.rowBegin, N);
-    req.colBegin = std::clamp(req.colBegin, 0, N);
-    req.colEnd = std::clamp(req.colEnd, req.colBegin, N);
-    const int nr = req.rowEnd - req.rowBegin, nc = req.colEnd - req.colBegin;
-    req.outRows = std::clamp(req.outRows <= 0 ? nr : req.outRows, nr > 0 ? 1 : 0, nr);
-    req.outCols = std::clamp(req.outCols <= 0 ? nc : req.outCols, nc > 0 ? 1 : 0, nc);
-
-    AttentionTile tile;
-    tile.request = req;
-    tile.rows = req.outRows;
-    tile.cols = req.outCols;
-    tile.values.assign(static_cast<std::size_t>(tile.rows) * tile.cols, 0.0f);
-    for (int r = 0; r <= tile.rows; ++r)
-        tile.rowEdges.push_back(req.rowBegin + static_cast<int>(static_cast<long long>(r) * nr / std::max(1, tile.rows)));
-    for (int c = 0; c <= tile.cols; ++c)
-        tile.colEdges.push_back(req.colBegin + static_cast<int>(static_cast<long long>(c) * nc / std::max(1, tile.cols)));
+    auto prepared = prepareAttentionTile(reqIn, N, cfg.nLayers, cfg.nHeads);
+    if (!prepared) return prepared.takeError();
+    AttentionTile tile = std::move(*prepared);
+    const AttentionTileRequest& req = tile.request;
+    const int nc = req.colEnd - req.colBegin;
     if (tile.rows == 0 || tile.cols == 0) return tile;
 
     std::vector<int> colBin(static_cast<std::size_t>(nc));

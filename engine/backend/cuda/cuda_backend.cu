@@ -919,26 +919,10 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
         return makeError(ErrorKind::InvalidInput, "this run was made with other weights; run the analysis again");
     const ModelConfig& c = cfg_;
     const int N = s->tokens, H = c.nHeads, hd = c.headDim, Q = s->queries, P = s->view.chunks, qb = s->view.queryBegin;
-    AttentionTileRequest req = reqIn;
-    if (req.layer < 0 || req.layer >= c.nLayers) return makeError(ErrorKind::InvalidInput, "layer out of range");
-    if (req.head < -1 || req.head >= H) return makeError(ErrorKind::InvalidInput, "head out of range");
-    req.rowBegin = std::clamp(req.rowBegin, 0, N);
-    req.rowEnd = std::clamp(req.rowEnd, req.rowBegin, N);
-    req.colBegin = std::clamp(req.colBegin, 0, N);
-    req.colEnd = std::clamp(req.colEnd, req.colBegin, N);
-    const int nr = req.rowEnd - req.rowBegin, nc = req.colEnd - req.colBegin;
-    req.outRows = std::clamp(req.outRows <= 0 ? nr : req.outRows, nr > 0 ? 1 : 0, nr);
-    req.outCols = std::clamp(req.outCols <= 0 ? nc : req.outCols, nc > 0 ? 1 : 0, nc);
-
-    AttentionTile tile;
-    tile.request = req;
-    tile.rows = req.outRows;
-    tile.cols = req.outCols;
-    tile.values.assign(static_cast<std::size_t>(tile.rows) * tile.cols, 0.0f);
-    for (int r = 0; r <= tile.rows; ++r)
-        tile.rowEdges.push_back(req.rowBegin + static_cast<int>(static_cast<long long>(r) * nr / std::max(1, tile.rows)));
-    for (int col = 0; col <= tile.cols; ++col)
-        tile.colEdges.push_back(req.colBegin + static_cast<int>(static_cast<long long>(col) * nc / std::max(1, tile.cols)));
+    auto prepared = prepareAttentionTile(reqIn, N, c.nLayers, H);
+    if (!prepared) return prepared.takeError();
+    AttentionTile tile = std::move(*prepared);
+    const AttentionTileRequest& req = tile.request;
     if (tile.rows == 0 || tile.cols == 0) return tile;
     if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
 
