@@ -117,6 +117,7 @@ void AnalysisController::openModel(const QString& path) {
             info.parameters = s.model().parameterCount;
             info.layers = s.model().config.nLayers;
             info.heads = s.model().config.nHeads;
+            for (bool local : s.model().config.layerIsLocal) info.localLayers.push_back(local);
             info.notices = notices;
             auto tok = s.tokenizerPtr();
             return [this, id, info, tok] {

@@ -116,7 +116,14 @@ void MainWindow::onModelLoaded() {
     modelLabel_->setText(QStringLiteral("%1 · %2 · %3").arg(file, info.summary, info.backend));
     QString tip = tr("%1\n%2 parameters, %3").arg(info.path).arg(info.parameters).arg(info.format);
     for (const QString& n : info.notices) tip += QLatin1Char('\n') + n;
+    if (info.localLayers.contains(true)) {
+        int local = static_cast<int>(info.localLayers.count(true));
+        tip += tr("\n%1 of %2 layers use sliding-window (local) attention; shaded in the entropy-by-layer view")
+                   .arg(local)
+                   .arg(info.layers);
+    }
     modelLabel_->setToolTip(tip);
+    byLayer_->setLocalLayers(info.localLayers);
     statusBar()->showMessage(tr("Opened %1").arg(file), 4000);
     editor_->setTokenizer(controller_->tokenizer());
     if (mode_ == Mode::Interactive) Settings::addRecentModel(info.path);
