@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "common/reference_options.h"
 #include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
 #include "common/model_writers.h"
@@ -163,22 +164,6 @@ std::shared_ptr<const LoadedModel> stories() {
     return m;
 }
 
-EncodingOptions optionsOf(const Json& o, bool hasPrefix) {
-    EncodingOptions opt;
-    opt.mode = o.find("mode")->asString() == "full" ? EncodingMode::Full : EncodingMode::Parallel;
-    opt.sinkPrefix = hasPrefix;
-    const std::string pos = o.find("positions")->asString();
-    opt.positions = pos.rfind("restart", 0) == 0      ? PositionPolicy::Restart
-                    : pos.rfind("sequential", 0) == 0 ? PositionPolicy::Sequential
-                                                      : PositionPolicy::Stretch;
-    const std::string bos = o.find("bos")->asString();
-    opt.bos = bos.rfind("shared", 0) == 0 ? BosPolicy::Shared : bos.rfind("per-chunk", 0) == 0 ? BosPolicy::PerChunk : BosPolicy::None;
-    opt.selective.topK = static_cast<int>(o.find("select_top_k")->asInt());
-    if (const Json* n = o.find("select_score_top_n")) opt.selective.scoreTopN = static_cast<int>(n->asInt());
-    if (const Json* a = o.find("select_aggregation"))
-        opt.selective.aggregation = a->asString().rfind("heads", 0) == 0 ? SelectAggregation::HeadsQueries : SelectAggregation::None;
-    return opt;
-}
 
 struct ReferenceCase {
     std::string name;
@@ -205,7 +190,7 @@ std::vector<ReferenceCase> loadReferenceCases() {
             continue;
         }
         const bool hasPrefix = !ctx.find("prefix_ids")->asArray().empty();
-        auto plan = buildPlan(*spec, optionsOf(*doc->find("options"), hasPrefix), nullptr, 512);
+        auto plan = buildPlan(*spec, test::referenceOptions(*doc->find("options"), hasPrefix), nullptr, 512);
         if (!plan) {
             ADD_FAILURE() << plan.error().describe();
             continue;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "common/reference_options.h"
 #include "core/json.h"
 #include "model/model_loader.h"
 #include "session/session.h"
@@ -45,22 +46,6 @@ Session& session() {
     return *s;
 }
 
-EncodingOptions optionsOf(const Json& o, bool hasPrefix) {
-    EncodingOptions opt;
-    opt.mode = o.find("mode")->asString() == "full" ? EncodingMode::Full : EncodingMode::Parallel;
-    opt.sinkPrefix = hasPrefix;
-    const std::string pos = o.find("positions")->asString();
-    opt.positions = pos.rfind("restart", 0) == 0 ? PositionPolicy::Restart
-                    : pos.rfind("sequential", 0) == 0 ? PositionPolicy::Sequential
-                                                       : PositionPolicy::Stretch;
-    const std::string bos = o.find("bos")->asString();
-    opt.bos = bos.rfind("shared", 0) == 0 ? BosPolicy::Shared : bos.rfind("per-chunk", 0) == 0 ? BosPolicy::PerChunk : BosPolicy::None;
-    opt.selective.topK = static_cast<int>(o.find("select_top_k")->asInt());
-    if (const Json* n = o.find("select_score_top_n")) opt.selective.scoreTopN = static_cast<int>(n->asInt());
-    if (const Json* a = o.find("select_aggregation"))
-        opt.selective.aggregation = a->asString().rfind("heads", 0) == 0 ? SelectAggregation::HeadsQueries : SelectAggregation::None;
-    return opt;
-}
 
 void checkCase(const std::string& path, bool fromText) {
     SCOPED_TRACE(path + (fromText ? " (text)" : " (ids)"));
@@ -81,7 +66,7 @@ void checkCase(const std::string& path, bool fromText) {
     auto spec = ContextSpec::fromJson(input);
     ASSERT_TRUE(spec.ok()) << spec.error().describe();
     const bool hasPrefix = !ctx.find("prefix_ids")->asArray().empty();
-    auto plan = session().plan(*spec, optionsOf(*doc->find("options"), hasPrefix));
+    auto plan = session().plan(*spec, test::referenceOptions(*doc->find("options"), hasPrefix));
     ASSERT_TRUE(plan.ok()) << plan.error().describe();
     auto run = session().analyze(*plan);
     ASSERT_TRUE(run.ok()) << run.error().describe();
@@ -144,7 +129,7 @@ TEST(Reference, QueryOnlyRerunMatchesFullRun) {
         input["query_ids"] = *ctx.find("query_ids");
         auto spec = ContextSpec::fromJson(input);
         ASSERT_TRUE(spec.ok());
-        EncodingOptions opt = optionsOf(*doc->find("options"), !ctx.find("prefix_ids")->asArray().empty());
+        EncodingOptions opt = test::referenceOptions(*doc->find("options"), !ctx.find("prefix_ids")->asArray().empty());
         EncodingOptions off = opt;
         off.selective.topK = 0;
         auto base = session().plan(*spec, off);
