@@ -4,6 +4,22 @@
 
 namespace attnscope {
 
+AnalysisResult AnalysisResult::shaped(const EncodingPlan& plan, int layers, int heads) {
+    AnalysisResult r;
+    r.layers = layers;
+    r.heads = heads;
+    r.tokens = plan.tokenCount();
+    r.chunks = plan.chunkCount();
+    r.queryBegin = plan.queryBegin;
+    const std::size_t lh = static_cast<std::size_t>(layers) * heads, Q = static_cast<std::size_t>(r.queries());
+    r.entropy.assign(lh * r.tokens, 0.0f);
+    r.chunkMass.assign(lh * Q * r.chunks, 0.0f);
+    r.prefixMass.assign(lh * Q, 0.0f);
+    r.queryMass.assign(lh * Q, 0.0f);
+    r.selected.assign(lh * Q * r.chunks, 1);
+    return r;
+}
+
 float AnalysisResult::headMeanEntropy(int layer, int token) const {
     double s = 0;
     for (int h = 0; h < heads; ++h) s += entropyAt(layer, h, token);

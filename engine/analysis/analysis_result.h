@@ -42,6 +42,9 @@ struct AnalysisResult {
     double elapsedMs = 0;             // wall time of the run
     bool reusedContext = false;       // only the query pass ran (context state reused)
 
+    // An empty result shaped for `plan`: every array sized, statistics 0, every chunk selected.
+    static AnalysisResult shaped(const EncodingPlan& plan, int layers, int heads);
+
     // Accessors.
     float entropyAt(int layer, int head, int token) const {
         return entropy[(static_cast<std::size_t>(layer) * heads + head) * tokens + token];

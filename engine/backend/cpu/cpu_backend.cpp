@@ -120,17 +120,7 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
     state->k.resize(static_cast<std::size_t>(L));
     state->v.resize(static_cast<std::size_t>(L));
 
-    AnalysisResult res;
-    res.layers = L;
-    res.heads = nH;
-    res.tokens = N;
-    res.chunks = P;
-    res.queryBegin = qb;
-    res.entropy.assign(static_cast<std::size_t>(L) * nH * N, 0.0f);
-    res.chunkMass.assign(static_cast<std::size_t>(L) * nH * Q * P, 0.0f);
-    res.prefixMass.assign(static_cast<std::size_t>(L) * nH * Q, 0.0f);
-    res.queryMass.assign(static_cast<std::size_t>(L) * nH * Q, 0.0f);
-    res.selected.assign(static_cast<std::size_t>(L) * nH * Q * P, 1);
+    AnalysisResult res = AnalysisResult::shaped(plan, L, nH);
     if (prev) {
         // Context rows' entropy is unchanged: copy it.
         for (int l = 0; l < L; ++l)

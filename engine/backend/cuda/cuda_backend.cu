@@ -519,17 +519,7 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
     const int B = std::max(1, std::min(R, opt_.rowBlock));
     CU_TRY(cudaSetDevice(device_));
 
-    AnalysisResult res;
-    res.layers = L;
-    res.heads = H;
-    res.tokens = N;
-    res.chunks = P;
-    res.queryBegin = qb;
-    res.entropy.assign(static_cast<std::size_t>(L) * H * N, 0.0f);
-    res.chunkMass.assign(static_cast<std::size_t>(L) * H * Q * P, 0.0f);
-    res.prefixMass.assign(static_cast<std::size_t>(L) * H * Q, 0.0f);
-    res.queryMass.assign(static_cast<std::size_t>(L) * H * Q, 0.0f);
-    res.selected.assign(static_cast<std::size_t>(L) * H * Q * P, 1);
+    AnalysisResult res = AnalysisResult::shaped(plan, L, H);
     res.reusedContext = prev != nullptr;
     if (prev)
         for (int l = 0; l < L; ++l)
