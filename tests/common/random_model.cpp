@@ -100,6 +100,23 @@ std::shared_ptr<LoadedModel> makeRandomModel(const ModelConfig& cfg, std::uint32
     return m;
 }
 
+ContextSpec randomContext(std::uint32_t seed, int prefix, const std::vector<int>& chunkLens, int query, int vocab) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> id(3, vocab - 1);
+    auto draw = [&](int n) {
+        std::vector<std::int32_t> v;
+        for (int i = 0; i < n; ++i) v.push_back(id(rng));
+        return v;
+    };
+    ContextSpec s;
+    s.prefixIds = draw(prefix);
+    std::vector<std::vector<std::int32_t>> ch;
+    for (int n : chunkLens) ch.push_back(draw(n));
+    s.chunkIds = ch;
+    s.queryIds = draw(query);
+    return s;
+}
+
 NaiveResult naiveForward(const LoadedModel& model, const EncodingPlan& plan) {
     const ModelConfig& c = model.config;
     const auto& W = model.weights;

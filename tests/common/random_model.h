@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/loaded_model.h"
+#include "plan/context_spec.h"
 #include "plan/encoding_plan.h"
 
 namespace attnscope::test {
@@ -22,6 +23,9 @@ struct NaiveResult {
     std::vector<int> argmaxNext;      // [q]
     std::vector<std::vector<float>> probs;  // [layer*heads + head] → N×N row-major, final probabilities
 };
+
+// A context of random token ids in [3, vocab): prefix, chunks of the given lengths, query.
+ContextSpec randomContext(std::uint32_t seed, int prefix, const std::vector<int>& chunkLens, int query, int vocab);
 
 NaiveResult naiveForward(const LoadedModel& model, const EncodingPlan& plan);
 

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "common/reference_options.h"
+#include "common/reference_cases.h"
 #include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
 #include "common/model_writers.h"
@@ -125,20 +125,6 @@ void expectParity(const AnalysisResult& cu, const AnalysisResult& cpu, double to
 
 // ---- stories260K and the golden cases ------------------------------------------------------------
 
-std::string referenceDir() {
-    if (const char* e = std::getenv("ATTNSCOPE_REFERENCE")) return std::string(e) + "/stories260K";
-    return "../shared/reference/stories260K";
-}
-
-std::vector<std::string> referenceCases() {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(referenceDir(), ec))
-        if (e.path().extension() == ".json") out.push_back(e.path().string());
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
 // The bundled model, or empty when the shared models folder is not on this machine.
 std::string storiesPath() {
     const std::string p = resolveModelPath("stories260K.gguf");
@@ -173,7 +159,7 @@ struct ReferenceCase {
 
 std::vector<ReferenceCase> loadReferenceCases() {
     std::vector<ReferenceCase> out;
-    for (const auto& path : referenceCases()) {
+    for (const auto& path : test::referenceCases()) {
         auto doc = Json::parseFile(path);
         if (!doc) {
             ADD_FAILURE() << doc.error().describe();
@@ -243,23 +229,6 @@ ModelConfig llamaGqa() {
     return c;
 }
 
-ContextSpec randomContext(std::uint32_t seed, int prefix, const std::vector<int>& chunkLens, int query, int vocab) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> id(3, vocab - 1);
-    auto draw = [&](int n) {
-        std::vector<std::int32_t> v;
-        for (int i = 0; i < n; ++i) v.push_back(id(rng));
-        return v;
-    };
-    ContextSpec s;
-    s.prefixIds = draw(prefix);
-    std::vector<std::vector<std::int32_t>> ch;
-    for (int n : chunkLens) ch.push_back(draw(n));
-    s.chunkIds = ch;
-    s.queryIds = draw(query);
-    return s;
-}
-
 struct Mode {
     std::string name;
     EncodingOptions options;
@@ -305,7 +274,7 @@ TEST(CudaBackend, StoriesGoldenCasesInParityMode) {
     auto model = stories();
     ASSERT_TRUE(model);
     auto cases = loadReferenceCases();
-    ASSERT_GE(cases.size(), 5u) << "reference folder: " << referenceDir();
+    ASSERT_GE(cases.size(), 5u) << "reference folder: " << test::referenceDir();
     auto cu = loaded(makeCuda("dtype=f32"), model);
     auto cpu = loaded(makeCpuBackend(2), model);
     ASSERT_TRUE(cu && cpu);
@@ -495,7 +464,7 @@ TEST(CudaBackend, FamiliesAndModesMatchCpuInParityMode) {
     gemmaScaled.ropeScaling.factor = 8;
     families.push_back({"gemma3 with linear RoPE scaling", gemmaScaled});
 
-    const ContextSpec spec = randomContext(7, 4, {17, 30, 9, 24}, 12, 128);
+    const ContextSpec spec = test::randomContext(7, 4, {17, 30, 9, 24}, 12, 128);
     for (const auto& f : families) {
         auto model = test::makeRandomModel(f.cfg, 11);
         auto cu = loaded(makeCuda("dtype=f32"), model);
@@ -548,7 +517,7 @@ TEST(CudaBackend, Bf16AndQ8GgufCloseToCpu) {
         auto cu = loaded(makeCuda("dtype=bf16"), *model);
         auto cu32 = loaded(makeCuda("dtype=f32"), *model);
         ASSERT_TRUE(cpu && cu && cu32);
-        const ContextSpec ctx = randomContext(3, 4, {20, 31, 12, 26}, 16, spec.vocab);
+        const ContextSpec ctx = test::randomContext(3, 4, {20, 31, 12, 26}, 16, spec.vocab);
         for (const auto& m : modes()) {
             SCOPED_TRACE(std::string(dtypeName(fileType)) + " file, " + m.name);
             const EncodingPlan plan = planFor(ctx, m.options, spec.vocab);
@@ -595,13 +564,13 @@ TEST(CudaBackend, LargeScoreTopN) {
     EncodingOptions o;
     o.selective.topK = 2;
     o.selective.scoreTopN = 40;
-    const EncodingPlan small = planFor(randomContext(2, 3, {12, 40, 25, 7}, 6, 128), o, 128);
+    const EncodingPlan small = planFor(test::randomContext(2, 3, {12, 40, 25, 7}, 6, 128), o, 128);
     auto a = runPlan(*cu, small);
     auto b = runPlan(*cpu, small);
     ASSERT_TRUE(a.ok()) << a.error().describe();
     ASSERT_TRUE(b.ok());
     expectParity(a->stats, b->stats, 2e-4, "top-40 over chunks of at most 40 tokens");
-    const EncodingPlan big = planFor(randomContext(2, 3, {12, 41, 25}, 6, 128), o, 128);
+    const EncodingPlan big = planFor(test::randomContext(2, 3, {12, 41, 25}, 6, 128), o, 128);
     auto c = runPlan(*cu, big);
     ASSERT_FALSE(c.ok());
     EXPECT_EQ(c.error().kind, ErrorKind::Unsupported);
@@ -613,7 +582,7 @@ TEST(CudaBackend, ErrorsAreValues) {
     auto model = test::makeRandomModel(llamaGqa(), 3);
     auto cu = loaded(makeCuda("dtype=bf16"), model);
     ASSERT_TRUE(cu);
-    const ContextSpec spec = randomContext(1, 2, {10, 10}, 5, 128);
+    const ContextSpec spec = test::randomContext(1, 2, {10, 10}, 5, 128);
     EncodingPlan plan = planFor(spec, EncodingOptions{}, 128);
 
     std::stop_source stop;
@@ -675,7 +644,7 @@ TEST(CudaBackend, OutOfMemoryIsAnError) {
     auto cu = loaded(makeCuda("dtype=f32"), model);
     ASSERT_TRUE(cu);
     const std::size_t weights = emu::deviceMemoryInUse() - before;
-    const ContextSpec spec = randomContext(1, 2, {300, 300}, 5, 128);
+    const ContextSpec spec = test::randomContext(1, 2, {300, 300}, 5, 128);
     EncodingPlan plan = planFor(spec, EncodingOptions{}, 128);
     {
         Limit limit(emu::deviceMemoryInUse() + 4096);

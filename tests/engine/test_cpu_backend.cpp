@@ -27,23 +27,6 @@ ModelConfig llamaConfig() {
     return c;
 }
 
-ContextSpec randomContext(std::uint32_t seed, int prefix, std::vector<int> chunkLens, int query, int vocab) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> id(3, vocab - 1);
-    ContextSpec s;
-    auto draw = [&](int n) {
-        std::vector<std::int32_t> v;
-        for (int i = 0; i < n; ++i) v.push_back(id(rng));
-        return v;
-    };
-    s.prefixIds = draw(prefix);
-    std::vector<std::vector<std::int32_t>> ch;
-    for (int n : chunkLens) ch.push_back(draw(n));
-    s.chunkIds = ch;
-    s.queryIds = draw(query);
-    return s;
-}
-
 struct Case {
     const char* name;
     EncodingOptions options;
@@ -151,7 +134,7 @@ void compare(const LoadedModel& model, const ContextSpec& spec, const EncodingOp
 
 TEST(CpuBackend, LlamaAllModesMatchNaive) {
     auto model = test::makeRandomModel(llamaConfig(), 7);
-    auto spec = randomContext(11, 3, {9, 6, 11, 4}, 7, model->config.vocabSize);
+    auto spec = test::randomContext(11, 3, {9, 6, 11, 4}, 7, model->config.vocabSize);
     for (const auto& c : cases()) compare(*model, spec, c.options, c.name);
 }
 
@@ -162,7 +145,7 @@ TEST(CpuBackend, RotateHalfAndQkvBiasMatchNaive) {
     c.qkvBias = true;
     c.ropeTheta = 1e6f;
     auto model = test::makeRandomModel(c, 3);
-    auto spec = randomContext(5, 2, {7, 7, 7}, 5, c.vocabSize);
+    auto spec = test::randomContext(5, 2, {7, 7, 7}, 5, c.vocabSize);
     for (const auto& k : cases()) compare(*model, spec, k.options, k.name);
 }
 
@@ -182,13 +165,13 @@ TEST(CpuBackend, GemmaFlagsMatchNaive) {
     c.ropeTheta = 1e6f;
     c.tiedOutput = true;
     auto model = test::makeRandomModel(c, 9);
-    auto spec = randomContext(8, 2, {8, 5, 9}, 6, c.vocabSize);
+    auto spec = test::randomContext(8, 2, {8, 5, 9}, 6, c.vocabSize);
     for (const auto& k : cases()) compare(*model, spec, k.options, k.name);
 }
 
 TEST(CpuBackend, CancelledRunReturnsCancelled) {
     auto model = test::makeRandomModel(llamaConfig(), 1);
-    auto spec = randomContext(2, 0, {20, 20}, 4, model->config.vocabSize);
+    auto spec = test::randomContext(2, 0, {20, 20}, 4, model->config.vocabSize);
     auto plan = buildPlan(spec, {}, nullptr, model->config.vocabSize);
     ASSERT_TRUE(plan.ok());
     auto backend = makeCpuBackend(1);

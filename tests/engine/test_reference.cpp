@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "common/reference_options.h"
+#include "common/reference_cases.h"
 #include "core/json.h"
 #include "model/model_loader.h"
 #include "session/session.h"
@@ -17,20 +17,6 @@ using namespace attnscope;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string referenceDir() {
-    if (const char* e = std::getenv("ATTNSCOPE_REFERENCE")) return std::string(e) + "/stories260K";
-    return "../shared/reference/stories260K";
-}
-
-std::vector<std::string> cases() {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(referenceDir(), ec))
-        if (e.path().extension() == ".json") out.push_back(e.path().string());
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 Session& session() {
     static std::unique_ptr<Session> s = [] {
@@ -106,19 +92,19 @@ void checkCase(const std::string& path, bool fromText) {
 
 }  // namespace
 
-TEST(Reference, CasesExist) { EXPECT_GE(cases().size(), 5u) << "reference folder: " << referenceDir(); }
+TEST(Reference, CasesExist) { EXPECT_GE(test::referenceCases().size(), 5u) << "reference folder: " << test::referenceDir(); }
 
 TEST(Reference, AllCasesFromIds) {
-    for (const auto& c : cases()) checkCase(c, false);
+    for (const auto& c : test::referenceCases()) checkCase(c, false);
 }
 
 TEST(Reference, AllCasesFromText) {
-    for (const auto& c : cases()) checkCase(c, true);
+    for (const auto& c : test::referenceCases()) checkCase(c, true);
 }
 
 // Reusing the encoded context for a query-side toggle gives the same numbers as a fresh run.
 TEST(Reference, QueryOnlyRerunMatchesFullRun) {
-    for (const auto& c : cases()) {
+    for (const auto& c : test::referenceCases()) {
         auto doc = Json::parseFile(c);
         ASSERT_TRUE(doc.ok());
         if (doc->find("options")->find("select_top_k")->asInt() == 0) continue;

@@ -1,6 +1,24 @@
-#include "common/reference_options.h"
+#include "common/reference_cases.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 
 namespace attnscope::test {
+
+std::string referenceDir() {
+    if (const char* e = std::getenv("ATTNSCOPE_REFERENCE")) return std::string(e) + "/stories260K";
+    return "../shared/reference/stories260K";
+}
+
+std::vector<std::string> referenceCases() {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(referenceDir(), ec))
+        if (e.path().extension() == ".json") out.push_back(e.path().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
 EncodingOptions referenceOptions(const Json& o, bool hasPrefix) {
     auto text = [&](const char* key) {
