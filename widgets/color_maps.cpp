@@ -111,16 +111,7 @@ QCPScatterStyle::ScatterShape methodScatterShape(const QString& method) {
     return QCPScatterStyle::ssCross;
 }
 
-QString methodName(SweepMethod method) {
-    switch (method) {
-    case SweepMethod::Full: return QStringLiteral("full");
-    case SweepMethod::Parallel: return QStringLiteral("parallel");
-    case SweepMethod::Sink: return QStringLiteral("sink");
-    case SweepMethod::Selective: return QStringLiteral("selective");
-    case SweepMethod::Both: return QStringLiteral("both");
-    }
-    return QStringLiteral("unknown");
-}
+QString methodName(Method method) { return QString::fromLatin1(toString(method)); }
 
 int methodOrder(const QString& method) {
     static const QStringList order = {QStringLiteral("full"), QStringLiteral("parallel"), QStringLiteral("sink"),

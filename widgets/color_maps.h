@@ -13,7 +13,7 @@
 
 #include <qcustomplot.h>
 
-#include "analysis/sweep.h"   // SweepMethod (value type only)
+#include "plan/method.h"   // Method (value type only)
 
 namespace attnscope::widgets {
 
@@ -41,7 +41,7 @@ QColor queryColor();    // query tokens
 QColor methodColor(const QString& method);
 Qt::PenStyle methodPenStyle(const QString& method);
 QCPScatterStyle::ScatterShape methodScatterShape(const QString& method);
-QString methodName(SweepMethod method);                 // "full" … "both" (same as the engine)
+QString methodName(Method method);                 // "full" … "both" (same as the engine)
 // Order in which methods are listed in legends: full, parallel, sink, selective, both, others.
 int methodOrder(const QString& method);
 

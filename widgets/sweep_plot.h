@@ -5,7 +5,7 @@
 
 #include <QString>
 
-#include "analysis/sweep.h"
+#include "session/sweep.h"
 #include "plot_view.h"
 
 class QCPGraph;

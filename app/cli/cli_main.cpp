@@ -14,9 +14,10 @@
 #include <vector>
 
 #include "analysis/result_io.h"
-#include "analysis/sweep.h"
+#include "session/sweep.h"
 #include "core/json.h"
 #include "model/model_loader.h"
+#include "plan/method.h"
 #include "session/session.h"
 #include "tokenizer/tokenizer.h"
 
@@ -31,6 +32,7 @@ const char* kUsage =
     "  info MODEL                          architecture, sizes, tokenizer, tensor types\n"
     "  tokenize --model MODEL --text TEXT  JSON {\"ids\": [...], \"pieces\": [...]} (MODEL may be a tokenizer.model)\n"
     "  analyze --model MODEL --context CONTEXT.json [options] [--out FILE]\n"
+    "      --method full|parallel|sink|selective|both   one of the paper's methods (instead of --mode/--sink)\n"
     "      --mode full|parallel            (default parallel)\n"
     "      --sink on|off                   shared sink prefix (default on when the context has a prefix)\n"
     "      --positions stretch|restart|sequential   (default stretch)\n"
@@ -137,17 +139,25 @@ bool onOff(const std::string& v, const char* what) {
     throw UsageError{std::string("--") + what + " must be on or off"};
 }
 
+// The method from --method (one of the paper's five), or from --mode/--sink/--select; the
+// engine's MethodSettings turns either into encoding options.
 EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
-    EncodingOptions o;
-    o.mode = orFail(parseEncodingMode(a.get("mode", "parallel")));
-    o.sinkPrefix = a.has("sink") ? onOff(a.get("sink"), "sink") : prefixGiven;
-    o.positions = orFail(parsePositionPolicy(a.get("positions", "stretch")));
-    o.bos = orFail(parseBosPolicy(a.get("bos", "none")));
-    o.selective.topK = a.getInt("select", 0);
-    if (o.selective.topK < 0) throw UsageError{"--select must be >= 0"};
-    o.selective.scoreTopN = a.getInt("select-score-top", 5);
-    o.selective.aggregation = orFail(parseSelectAggregation(a.get("select-aggregate", "none")));
-    return o;
+    MethodSettings s;
+    s.positions = orFail(parsePositionPolicy(a.get("positions", "stretch")));
+    s.bos = orFail(parseBosPolicy(a.get("bos", "none")));
+    s.scoreTopN = a.getInt("select-score-top", kDefaultScoreTopN);
+    s.aggregation = orFail(parseSelectAggregation(a.get("select-aggregate", "none")));
+    const int k = a.getInt("select", 0);
+    if (k < 0) throw UsageError{"--select must be >= 0"};
+    if (k > 0) s.selectK = k;
+    if (a.has("method")) {
+        if (a.has("mode") || a.has("sink")) throw UsageError{"--method replaces --mode and --sink: give one or the other"};
+        return methodOptions(orFail(parseMethod(a.get("method"))), s);
+    }
+    s.mode = orFail(parseEncodingMode(a.get("mode", "parallel")));
+    s.sink = a.has("sink") ? onOff(a.get("sink"), "sink") : prefixGiven;
+    s.selective = k > 0;
+    return s.toOptions();
 }
 
 int cmdInfo(const Args& a) {
@@ -255,12 +265,12 @@ int cmdSweep(const Args& a) {
     o.parts = parseIntList(a.get("parts", "1,2,4,8,16"), "parts");
     o.sinkText = a.get("sink-text");
     o.sinkTokens = a.getInt("sink-tokens", 4);
-    o.selectK = a.getInt("select", 2);
-    o.selectScoreTopN = a.getInt("select-score-top", 5);
+    o.settings.selectK = a.getInt("select", kDefaultSelectK);
+    o.settings.scoreTopN = a.getInt("select-score-top", kDefaultScoreTopN);
     const std::string bos = a.get("bos", "none");
     if (bos != "none" && bos != "shared") throw UsageError{"--bos for the sweep must be none or shared"};
-    o.bos = bos == "shared";
-    if (o.selectK <= 0) throw UsageError{"--select must be positive for the sweep"};
+    o.settings.bos = bos == "shared" ? BosPolicy::Shared : BosPolicy::None;
+    if (o.settings.selectK <= 0) throw UsageError{"--select must be positive for the sweep"};
     const std::string textPath = a.need("text");
     auto text = orFail(readFile(textPath, 64ull << 20));
     auto session = openSession(a, a.need("model"));
@@ -375,7 +385,7 @@ int main(int argc, char** argv) {
         if (cmd == "tokenize") return cmdTokenize(parseArgs(argc, argv, 2, {"model", "text", "out"}));
         if (cmd == "analyze")
             return cmdAnalyze(parseArgs(argc, argv, 2,
-                                        {"model", "context", "mode", "sink", "positions", "bos", "select", "select-score-top",
+                                        {"model", "context", "method", "mode", "sink", "positions", "bos", "select", "select-score-top",
                                          "select-aggregate", "threads", "device", "out", "entropy-csv"}));
         if (cmd == "sweep")
             return cmdSweep(parseArgs(argc, argv, 2,

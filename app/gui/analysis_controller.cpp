@@ -222,7 +222,7 @@ void AnalysisController::scheduleAnalysis() {
     analysisPending_ = true;
     emit analysisStarted();
     const ContextSpec spec = context_;
-    worker_->submit(JobTag::Analysis, tr("Analysing (%1)").arg(method_.label()), this,
+    worker_->submit(JobTag::Analysis, tr("Analysing (%1)").arg(methodLabel(method_)), this,
                     [this, spec, options, key](EngineContext& ctx, std::stop_token stop) -> Deliver {
                         Analysed a = analyse(ctx, spec, options, stop);
                         if (a.cancelled) return {};
@@ -233,7 +233,7 @@ void AnalysisController::scheduleAnalysis() {
                     });
 }
 
-BundlePtr AnalysisController::methodBundle(SweepMethod m) const {
+BundlePtr AnalysisController::methodBundle(Method m) const {
     auto it = methods_.find(m);
     return it == methods_.end() ? nullptr : it->second;
 }
@@ -255,9 +255,9 @@ void AnalysisController::scheduleMethods() {
     if (key == methodsKey_) return;
     methodsKey_ = key;
 
-    std::vector<std::pair<SweepMethod, EncodingOptions>> todo;
-    std::map<SweepMethod, BundlePtr> ready;
-    for (SweepMethod m : kMethods) {
+    std::vector<std::pair<Method, EncodingOptions>> todo;
+    std::map<Method, BundlePtr> ready;
+    for (Method m : kMethods) {
         const EncodingOptions o = methodOptions(m, method_);
         if (BundlePtr hit = cached(cacheKey(o))) ready[m] = hit;
         else todo.emplace_back(m, o);
@@ -441,14 +441,13 @@ void AnalysisController::runSweep(const SweepSettings& settings) {
                 options.queryTokens = static_cast<int>(ids->size());
     }
     options.sinkText = context_.prefix;
-    options.selectK = method_.selectK;
-    options.selectScoreTopN = method_.scoreTopN;
+    options.settings = method_;   // K, score, positions and BOS as on the toolbar
     const std::string text = toStd(sweepText());
     QStringList partsKey;
     for (int p : settings.parts) partsKey << QString::number(p);
     const QString key = QString::number(sessionId_) + '#' + partsKey.join(',') + '#' +
-                        QString::number(options.queryTokens) + '#' + QString::number(options.selectK) + '#' +
-                        QString::number(options.selectScoreTopN) + '#' + fromStd(options.sinkText) + '#' +
+                        QString::number(options.queryTokens) + '#' + optionsKey(methodOptions(Method::Both, method_)) + '#' +
+                        fromStd(options.sinkText) + '#' +
                         fromStd(text);
     if (auto it = sweepCache_.constFind(key); it != sweepCache_.constEnd()) {
         worker_->cancel(JobTag::Sweep);

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "analysis/attention_tile.h"
-#include "analysis/sweep.h"
+#include "session/sweep.h"
 #include "app_state.h"
 #include "backend/backend.h"
 #include "plan/encoding_plan.h"
@@ -82,7 +82,7 @@ public:
     QString currentError() const { return currentError_; }
     bool analysisPending() const { return analysisPending_; }
     // The five method configurations for the current context (null until computed).
-    BundlePtr methodBundle(SweepMethod m) const;
+    BundlePtr methodBundle(Method m) const;
     bool methodsReady() const { return methodsReady_; }
     // Full attention over the same tokens as the current configuration (sequence plot reference).
     BundlePtr fullReference() const { return fullReference_; }
@@ -143,7 +143,7 @@ private:
     QString currentError_;
     QString currentKey_;
     bool analysisPending_ = false;
-    std::map<SweepMethod, BundlePtr> methods_;
+    std::map<Method, BundlePtr> methods_;
     BundlePtr fullReference_;
     QString methodsKey_;
     bool methodsReady_ = false;

@@ -54,7 +54,7 @@ int runHeadlessExport(const StartupOptions& options) {
     }
     if (!w.exportFigureSet(options.exportDir, &error, options.pngScale, true)) return failLine(error);
     std::printf("attnscope: wrote the figure set for %s (%s) to %s\n",
-                qUtf8Printable(QFileInfo(c->model().path).fileName()), qUtf8Printable(c->method().label()),
+                qUtf8Printable(QFileInfo(c->model().path).fileName()), qUtf8Printable(methodLabel(c->method())),
                 qUtf8Printable(QDir(options.exportDir).absolutePath()));
     return 0;
 }

@@ -2,36 +2,7 @@
 
 namespace attnscope::gui {
 
-EncodingOptions MethodSettings::toOptions() const {
-    EncodingOptions o;
-    o.mode = mode;
-    o.sinkPrefix = sink;
-    o.positions = mode == EncodingMode::Full ? PositionPolicy::Sequential : positions;
-    o.bos = bos;
-    o.selective.topK = selective ? selectK : 0;
-    o.selective.scoreTopN = scoreTopN;
-    o.selective.aggregation = aggregation;
-    return o;
-}
-
-QString MethodSettings::label() const { return QString::fromStdString(describe(toOptions())); }
-
-EncodingOptions methodOptions(SweepMethod method, const MethodSettings& base) {
-    MethodSettings s = base;
-    s.mode = method == SweepMethod::Full ? EncodingMode::Full : EncodingMode::Parallel;
-    s.sink = method == SweepMethod::Full || method == SweepMethod::Sink || method == SweepMethod::Both;
-    s.selective = method == SweepMethod::Selective || method == SweepMethod::Both;
-    if (s.selective && s.selectK <= 0) s.selectK = 2;
-    return s.toOptions();
-}
-
-SweepMethod activeMethod(const MethodSettings& s) {
-    if (s.mode == EncodingMode::Full) return SweepMethod::Full;
-    if (s.sink && s.selective) return SweepMethod::Both;
-    if (s.sink) return SweepMethod::Sink;
-    if (s.selective) return SweepMethod::Selective;
-    return SweepMethod::Parallel;
-}
+QString methodLabel(const MethodSettings& settings) { return QString::fromStdString(describe(settings.toOptions())); }
 
 bool sameContext(const ContextSpec& a, const ContextSpec& b) {
     return a.prefix == b.prefix && a.chunks == b.chunks && a.query == b.query && a.prefixIds == b.prefixIds &&

@@ -7,36 +7,16 @@
 
 #include <optional>
 
-#include "analysis/sweep.h"
+#include "plan/method.h"
 #include "plan/context_spec.h"
-#include "plan/encoding_options.h"
 
 namespace attnscope::gui {
 
-// The method toolbar. Selective keeps its K while switched off, so one click brings it back.
-struct MethodSettings {
-    EncodingMode mode = EncodingMode::Parallel;
-    bool sink = true;
-    bool selective = false;
-    int selectK = 2;
-    int scoreTopN = 5;
-    SelectAggregation aggregation = SelectAggregation::None;
-    PositionPolicy positions = PositionPolicy::Stretch;
-    BosPolicy bos = BosPolicy::None;
-
-    EncodingOptions toOptions() const;
-    QString label() const;   // the engine's describe(): "parallel · sink · selective K=2 (top-5)"
-    bool operator==(const MethodSettings&) const = default;
-};
-
-// The five method lines of the entropy-by-layer plot, named as the sweep names them.
-// Full = full causal attention over [prefix | chunks | query]; the others are parallel
-// encodings with the user's positions/BOS/K/score settings.
-inline constexpr SweepMethod kMethods[] = {SweepMethod::Full, SweepMethod::Parallel, SweepMethod::Sink,
-                                           SweepMethod::Selective, SweepMethod::Both};
-EncodingOptions methodOptions(SweepMethod method, const MethodSettings& base);
-// Which of the five lines the current settings are (Full whenever the mode is full).
-SweepMethod activeMethod(const MethodSettings& settings);
+// The method toolbar's state is the engine's MethodSettings (plan/method.h): mode, sink and
+// selective toggles plus the shared settings; the engine maps it to encoding options.
+using attnscope::MethodSettings;
+// The engine's one-line label of the settings: "parallel · sink · selective K=2 (top-5)".
+QString methodLabel(const MethodSettings& settings);
 
 // The selection every view follows.
 struct ViewSelection {

@@ -20,7 +20,7 @@
 #include <QVBoxLayout>
 
 #include "analysis/result_io.h"
-#include "analysis/sweep.h"
+#include "session/sweep.h"
 #include "context_editor.h"
 #include "context_text.h"
 #include "figure_export.h"

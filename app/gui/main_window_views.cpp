@@ -34,13 +34,13 @@ namespace attnscope::gui {
 
 namespace {
 
-QString methodLegend(SweepMethod m, const MethodSettings& s) {
+QString methodLegend(Method m, const MethodSettings& s) {
     switch (m) {
-        case SweepMethod::Full: return QObject::tr("full");
-        case SweepMethod::Parallel: return QObject::tr("parallel");
-        case SweepMethod::Sink: return QObject::tr("+ sink");
-        case SweepMethod::Selective: return QObject::tr("+ selective K=%1").arg(s.selectK);
-        case SweepMethod::Both: return QObject::tr("+ sink + sel.");
+        case Method::Full: return QObject::tr("full");
+        case Method::Parallel: return QObject::tr("parallel");
+        case Method::Sink: return QObject::tr("+ sink");
+        case Method::Selective: return QObject::tr("+ selective K=%1").arg(s.selectK);
+        case Method::Both: return QObject::tr("+ sink + sel.");
     }
     return {};
 }
@@ -212,7 +212,7 @@ void MainWindow::onCurrentChanged() {
     grid_->setEntropy(r.layers, r.heads, cells);
     grid_->setSelected(controller_->selection().layer, controller_->selection().head);
 
-    byLayer_->setActiveMethod(widgets::methodName(activeMethod(controller_->method())));
+    byLayer_->setActiveMethod(widgets::methodName(methodOf(controller_->method())));
     contextView_->setTokens(axisInfo_, QVector<int>(b->plan.ids.begin(), b->plan.ids.end()));
     updateSequencePlot();
     updateContextView();
@@ -224,8 +224,8 @@ void MainWindow::onCurrentChanged() {
 void MainWindow::onMethodsChanged() {
     QList<widgets::MethodSeries> series;
     const MethodSettings& s = controller_->method();
-    const SweepMethod active = activeMethod(s);
-    for (SweepMethod m : kMethods) {
+    const Method active = methodOf(s);
+    for (Method m : kMethods) {
         BundlePtr b = controller_->methodBundle(m);
         if (!b) continue;
         widgets::MethodSeries ms;
@@ -303,8 +303,8 @@ void MainWindow::updateSequencePlot() {
     const bool isFull = controller_->method().mode == EncodingMode::Full;
     if (!isFull && ref && ref->plan.ids == shown_->plan.ids) full = curve(ref->stats());
     sequence_->setAxisInfo(axisInfo_);
-    sequence_->setCurveMethods(widgets::methodName(activeMethod(controller_->method())), QStringLiteral("full"));
-    sequence_->setCurves(curve(r), tr("%1 (%2)").arg(controller_->method().label(), where), full,
+    sequence_->setCurveMethods(widgets::methodName(methodOf(controller_->method())), QStringLiteral("full"));
+    sequence_->setCurves(curve(r), tr("%1 (%2)").arg(methodLabel(controller_->method()), where), full,
                          tr("full attention (%1)").arg(where));
 }
 
@@ -351,7 +351,7 @@ void MainWindow::updateStatusSummary() {
     text += tr(" · %1 tokens · %2 chunks").arg(r.tokens).arg(r.chunks);
     resultLabel_->setText(text);
     resultLabel_->setToolTip(tr("%1\ncomputed in %2 ms on %3%4")
-                                 .arg(controller_->method().label())
+                                 .arg(methodLabel(controller_->method()))
                                  .arg(r.elapsedMs, 0, 'f', 1)
                                  .arg(QString::fromStdString(r.backend))
                                  .arg(r.reusedContext ? tr(" (context reused)") : QString()));

@@ -209,8 +209,8 @@ void WindowTest::methodLinesMatchEngine() {
     QCOMPARE(series.size(), 5);
     int active = 0;
     for (const widgets::MethodSeries& s : series) {
-        SweepMethod m = SweepMethod::Full;
-        for (SweepMethod k : kMethods)
+        Method m = Method::Full;
+        for (Method k : kMethods)
             if (widgets::methodName(k) == s.method) m = k;
         QCOMPARE(widgets::methodName(m), s.method);
         auto run = session_->analyze(*session_->plan(demo_, methodOptions(m, window_->method())));

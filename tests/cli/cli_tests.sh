@@ -53,6 +53,17 @@ PY
 expect_exit 0 "analyze full + entropy CSV" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --mode full --out "$tmp/full.json" --entropy-csv "$tmp/e.csv"
 [[ $(head -1 "$tmp/e.csv") == "layer,head,token,segment,chunk,position,entropy" ]] && ok "entropy CSV header" || bad "entropy CSV header"
 expect_exit 0 "analyze selective heads-queries" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --select 2 --select-aggregate heads-queries --out "$tmp/s.json"
+# --method is the same rule as the toggles: "both" equals --sink on --select 2.
+expect_exit 0 "analyze --method both" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --method both --out "$tmp/m.json"
+expect_exit 0 "analyze --sink on --select 2" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --sink on --select 2 --out "$tmp/t.json"
+python3 - "$tmp/m.json" "$tmp/t.json" <<'PY' && ok "--method both equals the toggles" || bad "--method both differs from --sink on --select 2"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["query_entropy"] == b["query_entropy"] and a["selected_chunks"] == b["selected_chunks"]
+PY
+expect_exit 2 "--method with --mode" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --method sink --mode full
+expect_exit 2 "unknown method" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --method sideways
+stderr_has "unknown method names the choices" "expected full, parallel, sink, selective or both"
 
 # --- sweep
 printf 'Once upon a time, there was a little girl named Lily. %.0s' $(seq 30) > "$tmp/story.txt"

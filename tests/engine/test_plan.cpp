@@ -144,3 +144,55 @@ TEST(Plan, ContextJson) {
     ASSERT_TRUE(round.ok());
     EXPECT_EQ(round->toJson().dump(), c->toJson().dump());
 }
+
+// ---- the methods (plan/method.h) -----------------------------------------------------------
+
+#include "plan/method.h"
+
+TEST(Method, EachMethodMapsToItsOptions) {
+    MethodSettings base;
+    base.selectK = 3;
+    base.scoreTopN = 7;
+    base.positions = PositionPolicy::Restart;
+    base.bos = BosPolicy::Shared;
+    const auto full = methodOptions(Method::Full, base);
+    EXPECT_EQ(full.mode, EncodingMode::Full);
+    EXPECT_TRUE(full.sinkPrefix);  // full attention sees the same tokens as the sink method
+    EXPECT_EQ(full.positions, PositionPolicy::Sequential);
+    EXPECT_FALSE(full.selective.enabled());
+    const auto par = methodOptions(Method::Parallel, base);
+    EXPECT_EQ(par.mode, EncodingMode::Parallel);
+    EXPECT_FALSE(par.sinkPrefix);
+    EXPECT_EQ(par.positions, PositionPolicy::Restart);
+    EXPECT_FALSE(par.selective.enabled());
+    EXPECT_TRUE(methodOptions(Method::Sink, base).sinkPrefix);
+    const auto sel = methodOptions(Method::Selective, base);
+    EXPECT_FALSE(sel.sinkPrefix);
+    EXPECT_EQ(sel.selective.topK, 3);
+    EXPECT_EQ(sel.selective.scoreTopN, 7);
+    const auto both = methodOptions(Method::Both, base);
+    EXPECT_TRUE(both.sinkPrefix);
+    EXPECT_EQ(both.selective.topK, 3);
+    for (Method m : kMethods) {
+        EXPECT_EQ(methodOptions(m, base).bos, BosPolicy::Shared) << toString(m);
+        EXPECT_EQ(methodOf(settingsFor(m, base)), m) << toString(m);
+        auto parsed = parseMethod(toString(m));
+        ASSERT_TRUE(parsed.ok());
+        EXPECT_EQ(*parsed, m);
+    }
+    EXPECT_FALSE(parseMethod("sequential").ok());
+}
+
+TEST(Method, SelectionWithoutKUsesThePapersK) {
+    MethodSettings base;
+    base.selectK = 0;
+    EXPECT_EQ(methodOptions(Method::Selective, base).selective.topK, kDefaultSelectK);
+    base.selective = true;
+    base.mode = EncodingMode::Full;
+    base.sink = false;
+    // Settings beyond the five methods: full attention without the prefix, with selection.
+    const auto o = base.toOptions();
+    EXPECT_FALSE(o.sinkPrefix);
+    EXPECT_EQ(o.positions, PositionPolicy::Sequential);
+    EXPECT_EQ(methodOf(base), Method::Full);
+}

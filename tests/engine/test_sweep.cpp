@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "analysis/sweep.h"
+#include "session/sweep.h"
 #include "core/json.h"
 #include "session/session.h"
 
@@ -17,7 +17,7 @@ std::string storyPath() {
     const char* d = std::getenv("ATTNSCOPE_TEST_DATA");
     return std::string(d ? d : "tests/data") + "/../../resources/examples/lily_story.txt";
 }
-const SweepRow& row(const std::vector<SweepRow>& rows, SweepMethod m, int p) {
+const SweepRow& row(const std::vector<SweepRow>& rows, Method m, int p) {
     for (const auto& r : rows)
         if (r.method == m && r.parts == p) return r;
     throw std::runtime_error("missing row");
@@ -38,23 +38,23 @@ TEST(Sweep, ShowsThePapersTrendOnStories260K) {
     ASSERT_TRUE(rows.ok()) << rows.error().describe();
     ASSERT_EQ(rows->size(), 25u);
 
-    const double full = row(*rows, SweepMethod::Full, 1).meanEntropy;
-    EXPECT_NEAR(row(*rows, SweepMethod::Parallel, 1).meanEntropy, full, 1e-4);
-    EXPECT_NEAR(row(*rows, SweepMethod::Parallel, 1).perplexity, row(*rows, SweepMethod::Full, 1).perplexity, 1e-3);
-    for (int p : {2, 4, 8, 16}) EXPECT_EQ(row(*rows, SweepMethod::Full, p).meanEntropy, full);
+    const double full = row(*rows, Method::Full, 1).meanEntropy;
+    EXPECT_NEAR(row(*rows, Method::Parallel, 1).meanEntropy, full, 1e-4);
+    EXPECT_NEAR(row(*rows, Method::Parallel, 1).perplexity, row(*rows, Method::Full, 1).perplexity, 1e-3);
+    for (int p : {2, 4, 8, 16}) EXPECT_EQ(row(*rows, Method::Full, p).meanEntropy, full);
     // Parallel encoding spreads the query's attention: entropy rises with every doubling of P.
     double prev = full;
     for (int p : {2, 4, 8, 16}) {
-        double h = row(*rows, SweepMethod::Parallel, p).meanEntropy;
+        double h = row(*rows, Method::Parallel, p).meanEntropy;
         EXPECT_GT(h, prev) << "P=" << p;
         prev = h;
     }
-    EXPECT_GT(row(*rows, SweepMethod::Parallel, 16).meanEntropy, full + 0.3);
+    EXPECT_GT(row(*rows, Method::Parallel, 16).meanEntropy, full + 0.3);
     // Selective attention (K=2) lowers it again, below naive parallel and below full at P=16.
     for (int p : {4, 8, 16})
-        EXPECT_LT(row(*rows, SweepMethod::Selective, p).meanEntropy, row(*rows, SweepMethod::Parallel, p).meanEntropy) << p;
-    EXPECT_LT(row(*rows, SweepMethod::Selective, 16).meanEntropy, full);
-    EXPECT_LT(row(*rows, SweepMethod::Both, 16).meanEntropy, row(*rows, SweepMethod::Sink, 16).meanEntropy);
+        EXPECT_LT(row(*rows, Method::Selective, p).meanEntropy, row(*rows, Method::Parallel, p).meanEntropy) << p;
+    EXPECT_LT(row(*rows, Method::Selective, 16).meanEntropy, full);
+    EXPECT_LT(row(*rows, Method::Both, 16).meanEntropy, row(*rows, Method::Sink, 16).meanEntropy);
 
     auto j = sweepToJson(*rows);
     EXPECT_EQ(j.find("rows")->size(), 25u);

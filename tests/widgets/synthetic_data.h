@@ -12,7 +12,7 @@
 #include <QVector>
 
 #include "analysis/attention_tile.h"
-#include "analysis/sweep.h"
+#include "session/sweep.h"
 #include "heatmap_data.h"
 
 namespace synthetic {
@@ -136,7 +136,7 @@ inline QVector<double> layerCurve(int layers, double mean, double wiggle) {
 }
 
 inline std::vector<attnscope::SweepRow> sweepRows() {
-    using attnscope::SweepMethod;
+    using attnscope::Method;
     // Mean query entropy and perplexity vs P (stories260K-like numbers, PAPER.md).
     const std::vector<int> parts = {1, 2, 4, 8, 16};
     const double parallel[] = {2.04, 2.27, 2.52, 2.66, 2.73};
@@ -147,7 +147,7 @@ inline std::vector<attnscope::SweepRow> sweepRows() {
     std::vector<attnscope::SweepRow> rows;
     for (int i = 0; i < 5; ++i) {
         const int P = parts[i];
-        auto add = [&](SweepMethod m, double e, double p) {
+        auto add = [&](Method m, double e, double p) {
             attnscope::SweepRow r;
             r.method = m;
             r.parts = P;
@@ -157,11 +157,11 @@ inline std::vector<attnscope::SweepRow> sweepRows() {
             r.perplexity = p;
             rows.push_back(r);
         };
-        add(SweepMethod::Full, 2.04, 5.35);
-        add(SweepMethod::Parallel, parallel[i], ppl[i]);
-        add(SweepMethod::Sink, sink[i], 5.35 + (ppl[i] - 5.35) * 0.6);
-        add(SweepMethod::Selective, selective[i], 5.35 + (ppl[i] - 5.35) * 0.45);
-        add(SweepMethod::Both, both[i], 5.35 + (ppl[i] - 5.35) * 0.3);
+        add(Method::Full, 2.04, 5.35);
+        add(Method::Parallel, parallel[i], ppl[i]);
+        add(Method::Sink, sink[i], 5.35 + (ppl[i] - 5.35) * 0.6);
+        add(Method::Selective, selective[i], 5.35 + (ppl[i] - 5.35) * 0.45);
+        add(Method::Both, both[i], 5.35 + (ppl[i] - 5.35) * 0.3);
     }
     return rows;
 }

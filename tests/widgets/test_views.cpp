@@ -107,7 +107,7 @@ private Q_SLOTS:
         QSet<QRgb> methods;
         for (auto m : {"full", "parallel", "sink", "selective", "both"}) methods.insert(methodColor(QString::fromLatin1(m)).rgb());
         QCOMPARE(methods.size(), 5);
-        QCOMPARE(methodColor(QStringLiteral("parallel")), methodColor(methodName(attnscope::SweepMethod::Parallel)));
+        QCOMPARE(methodColor(QStringLiteral("parallel")), methodColor(methodName(attnscope::Method::Parallel)));
         QCOMPARE(contrastingTextColor(Qt::white), QColor(Qt::black));
         QCOMPARE(contrastingTextColor(QColor(0x44, 0x01, 0x54)), QColor(Qt::white));
     }

@@ -1,23 +1,13 @@
-#include "analysis/sweep.h"
+#include "session/sweep.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "session/session.h"
 
 namespace attnscope {
-
-const char* toString(SweepMethod m) {
-    switch (m) {
-        case SweepMethod::Full: return "full";
-        case SweepMethod::Parallel: return "parallel";
-        case SweepMethod::Sink: return "sink";
-        case SweepMethod::Selective: return "selective";
-        case SweepMethod::Both: return "both";
-    }
-    return "?";
-}
 
 namespace {
 
@@ -30,71 +20,77 @@ std::vector<std::vector<std::int32_t>> splitEqual(const std::vector<std::int32_t
     return out;
 }
 
-}  // namespace
+// The text cut into the sweep's parts: the shared sink, the context body and the query.
+struct SweepText {
+    std::vector<std::int32_t> sink, context, query;
+    bool sinkFromText = true;  // the sink is the first tokens of the context (else prepended)
+};
 
-Result<std::vector<SweepRow>> runSweep(Session& session, const std::string& text, const SweepOptions& o,
-                                       std::stop_token stop, const std::function<void(int, int)>& progress) {
+Result<SweepText> cutSweepText(const Session& session, const std::string& text, const SweepOptions& o) {
     if (o.queryTokens <= 0) return makeError(ErrorKind::InvalidInput, "the query must have at least one token");
     if (o.parts.empty()) return makeError(ErrorKind::InvalidInput, "no chunk counts (P) given");
     for (int p : o.parts)
         if (p <= 0) return makeError(ErrorKind::InvalidInput, "chunk counts must be positive (got " + std::to_string(p) + ")");
-    auto idsR = session.tokenizer().encode(text);
-    if (!idsR) return idsR.takeError();
-    const auto& ids = *idsR;
-
-    // The shared sink: either the given text (prepended) or the first tokens of the text.
-    std::vector<std::int32_t> sink;
-    bool sinkFromText = o.sinkText.empty();
-    if (!sinkFromText) {
+    auto ids = session.tokenizer().encode(text);
+    if (!ids) return ids.takeError();
+    SweepText t;
+    t.sinkFromText = o.sinkText.empty();
+    if (!t.sinkFromText) {
         auto s = session.tokenizer().encode(o.sinkText);
         if (!s) return s.takeError();
-        sink = std::move(*s);
+        t.sink = std::move(*s);
     }
-    const int sinkTake = sinkFromText ? o.sinkTokens : 0;
-    const int total = static_cast<int>(ids.size());
+    const int sinkTake = t.sinkFromText ? o.sinkTokens : 0;
+    const int total = static_cast<int>(ids->size());
     const int L = total - o.queryTokens;
     const int maxP = *std::max_element(o.parts.begin(), o.parts.end());
     if (L - sinkTake < maxP)
         return makeError(ErrorKind::InvalidInput,
                          "the text has " + std::to_string(total) + " tokens: too few for " + std::to_string(o.queryTokens) +
                              " query tokens and " + std::to_string(maxP) + " chunks");
-    std::vector<std::int32_t> context(ids.begin(), ids.begin() + L), query(ids.begin() + L, ids.end());
-    if (sinkFromText) sink.assign(context.begin(), context.begin() + sinkTake);
+    t.context.assign(ids->begin(), ids->begin() + L);
+    t.query.assign(ids->begin() + L, ids->end());
+    if (t.sinkFromText) t.sink.assign(t.context.begin(), t.context.begin() + sinkTake);
+    return t;
+}
 
+// The context of one run: with the sink on, the sink is the prefix (and, when it was taken from
+// the text, no longer part of the body); the body is split into `parts` equal chunks.
+ContextSpec sweepContext(const SweepText& t, bool withSink, int parts) {
+    ContextSpec spec;
+    std::vector<std::int32_t> body = t.context;
+    if (withSink) {
+        spec.prefixIds = t.sink;
+        if (t.sinkFromText) body.erase(body.begin(), body.begin() + static_cast<std::ptrdiff_t>(t.sink.size()));
+    } else {
+        spec.prefixIds = std::vector<std::int32_t>{};
+    }
+    spec.chunkIds = splitEqual(body, parts);
+    spec.queryIds = t.query;
+    return spec;
+}
+
+}  // namespace
+
+Result<std::vector<SweepRow>> runSweep(Session& session, const std::string& text, const SweepOptions& o,
+                                       std::stop_token stop, const std::function<void(int, int)>& progress) {
+    auto cut = cutSweepText(session, text, o);
+    if (!cut) return cut.takeError();
+    const SweepText& t = *cut;
     std::vector<SweepRow> rows;
     const int runs = static_cast<int>(o.parts.size() * o.methods.size());
-    int done = 0;
     std::optional<SweepRow> fullRow;
     for (int P : o.parts) {
-        for (SweepMethod m : o.methods) {
+        for (Method m : o.methods) {
             if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
-            const bool withSink = m == SweepMethod::Sink || m == SweepMethod::Both;
-            const bool withSel = m == SweepMethod::Selective || m == SweepMethod::Both;
-            ContextSpec spec;
-            EncodingOptions opt;
-            opt.mode = m == SweepMethod::Full ? EncodingMode::Full : EncodingMode::Parallel;
-            opt.sinkPrefix = withSink;
-            opt.bos = o.bos ? BosPolicy::Shared : BosPolicy::None;
-            if (withSel) {
-                opt.selective.topK = o.selectK;
-                opt.selective.scoreTopN = o.selectScoreTopN;
-            }
-            std::vector<std::int32_t> body = context;
-            if (withSink) {
-                spec.prefixIds = sink;
-                if (sinkFromText) body.erase(body.begin(), body.begin() + sinkTake);
-            } else {
-                spec.prefixIds = std::vector<std::int32_t>{};
-            }
-            spec.chunkIds = splitEqual(body, P);
-            spec.queryIds = query;
-
+            const EncodingOptions opt = methodOptions(m, o.settings);
+            const ContextSpec spec = sweepContext(t, opt.sinkPrefix, P);
             SweepRow row;
             row.method = m;
             row.parts = P;
-            row.contextTokens = L;
-            row.chunkTokens = static_cast<int>((body.size() + static_cast<std::size_t>(P) - 1) / static_cast<std::size_t>(P));
-            if (m == SweepMethod::Full && fullRow) {
+            row.contextTokens = static_cast<int>(t.context.size());
+            row.chunkTokens = static_cast<int>(spec.chunkIds->front().size());  // ceil(L/P)
+            if (m == Method::Full && fullRow) {
                 // Full attention does not depend on P: the token sequence is identical.
                 row.meanEntropy = fullRow->meanEntropy;
                 row.perplexity = fullRow->perplexity;
@@ -105,11 +101,10 @@ Result<std::vector<SweepRow>> runSweep(Session& session, const std::string& text
                 if (!run) return run.takeError();
                 row.meanEntropy = (*run)->stats.meanQueryEntropy();
                 row.perplexity = (*run)->stats.perplexity();
-                if (m == SweepMethod::Full) fullRow = row;
+                if (m == Method::Full) fullRow = row;
             }
             rows.push_back(row);
-            ++done;
-            if (progress) progress(done, runs);
+            if (progress) progress(static_cast<int>(rows.size()), runs);
         }
     }
     return rows;
@@ -145,7 +140,7 @@ std::string sweepToCsv(const std::vector<SweepRow>& rows) {
 
 std::string sweepToTable(const std::vector<SweepRow>& rows) {
     std::vector<int> parts;
-    std::vector<SweepMethod> methods;
+    std::vector<Method> methods;
     for (const auto& r : rows) {
         if (std::find(parts.begin(), parts.end(), r.parts) == parts.end()) parts.push_back(r.parts);
         if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) methods.push_back(r.method);

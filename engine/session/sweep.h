@@ -3,37 +3,35 @@
 // the query, split the rest into P equal contiguous chunks (size ceil(L/P)), and measure mean
 // query entropy and perplexity for each method at each P.
 #include <functional>
+#include <iterator>
 #include <stop_token>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "core/json.h"
-#include "plan/encoding_options.h"
+#include "plan/method.h"
 
 namespace attnscope {
 
 class Session;
 
-enum class SweepMethod { Full, Parallel, Sink, Selective, Both };
-const char* toString(SweepMethod m);   // "full" | "parallel" | "sink" | "selective" | "both"
-
+// Full attention sees the same tokens as the sink method ([sink | text]); with the sink taken
+// from the text's start that is the text itself, as in the paper.
 struct SweepOptions {
     int queryTokens = 64;
     std::vector<int> parts = {1, 2, 4, 8, 16};
-    std::vector<SweepMethod> methods = {SweepMethod::Full, SweepMethod::Parallel, SweepMethod::Sink,
-                                        SweepMethod::Selective, SweepMethod::Both};
+    std::vector<Method> methods = {std::begin(kMethods), std::end(kMethods)};
     std::string sinkText;              // shared prefix for sink/both; empty: the first sinkTokens tokens
     int sinkTokens = 4;                // used when sinkText is empty (taken from the text's start)
-    // BOS for every method (shared: one BOS at the very start, part of the prefix). Models
-    // trained with BOS (Gemma, Llama) need it; the paper's runs add none.
-    bool bos = false;
-    int selectK = 2;
-    int selectScoreTopN = 5;
+    // What every method shares (methodOptions): K, the chunk score, positions, and BOS
+    // (shared: one BOS at the very start, part of the prefix; models trained with BOS, such as
+    // Gemma and Llama, need it; the paper's runs add none).
+    MethodSettings settings;
 };
 
 struct SweepRow {
-    SweepMethod method;
+    Method method;
     int parts = 1;
     int contextTokens = 0;
     int chunkTokens = 0;              // ceil(L/P)
