@@ -63,6 +63,13 @@ struct ModelConfig {
 
     // Effective score scale.
     float attentionScale() const;
+    // Per layer: a sliding-window (local) layer? Its window (keys with i - j < window; 0 = none)
+    // and its rotary base. RoPE scaling applies to global layers only (model/rope.h).
+    bool isLocalLayer(int layer) const {
+        return layer >= 0 && layer < static_cast<int>(layerIsLocal.size()) && layerIsLocal[static_cast<std::size_t>(layer)];
+    }
+    int slidingWindowFor(int layer) const { return slidingWindow > 0 && isLocalLayer(layer) ? slidingWindow : 0; }
+    float ropeThetaFor(int layer) const { return isLocalLayer(layer) ? ropeThetaLocal : ropeTheta; }
     // Checks every size for sanity (positive, divisible, not absurd). `file` labels the error.
     Result<void> validate(const std::string& file) const;
     // One-line summary, e.g. "llama · 5 layers · d=64 · 8 heads (4 KV) · vocab 512".

@@ -17,6 +17,7 @@
 #include "backend/cuda/kernels_reference.h"
 #include "backend/cuda/plan_view.h"
 #include "core/dtype.h"
+#include "model/rope.h"
 #include "cuda_test_support.h"
 
 using namespace attnscope;
@@ -134,8 +135,8 @@ TEST(CudaKernels, Rope) {
                 cfg.ropeDim = c.ropeDim;
                 std::vector<std::int32_t> pos(static_cast<std::size_t>(c.rows));
                 for (int i = 0; i < c.rows; ++i) pos[static_cast<std::size_t>(i)] = i * 37 + 5;
-                std::vector<float> cs;
-                ropeTable(ropeInverseFrequencies(cfg, 10000.0f), pos.data(), c.rows, cs);
+                cfg.ropeTheta = 10000.0f;
+                const std::vector<float> cs = ropeTable(ropeInverseFrequencies(cfg, 0), pos.data(), c.rows);
                 DeviceBytes dX(x), dCs(cs), dOut(x.size() * elemSize(t));
                 ATTN_CUDA_OK(launchRope(t, dX.get<float>(), c.rows, c.heads, c.hd, c.ropeDim, adjacent, dCs.get<float>(),
                                         dOut.get(), nullptr));

@@ -9,6 +9,7 @@
 #include "backend/cpu/cpu_attention.h"
 #include "backend/cpu/cpu_kernels.h"
 #include "core/thread_pool.h"
+#include "model/rope.h"
 
 namespace attnscope {
 
@@ -73,18 +74,6 @@ public:
                                         std::stop_token stop) override;
 
 private:
-    int windowFor(int layer) const {
-        const auto& c = model_->config;
-        if (c.slidingWindow > 0 && layer < static_cast<int>(c.layerIsLocal.size()) && c.layerIsLocal[static_cast<std::size_t>(layer)])
-            return c.slidingWindow;
-        return 0;
-    }
-    float thetaFor(int layer) const {
-        const auto& c = model_->config;
-        if (layer < static_cast<int>(c.layerIsLocal.size()) && c.layerIsLocal[static_cast<std::size_t>(layer)]) return c.ropeThetaLocal;
-        return c.ropeTheta;
-    }
-
     ThreadPool pool_;
     std::shared_ptr<const LoadedModel> model_;
     std::vector<LayerNorms> norms_;
@@ -141,31 +130,9 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
             for (int j = 0; j < d; ++j) x[static_cast<std::size_t>(i) * d + j] *= cfg.embedScale;
     }
 
-    // Rotary tables per computed row, for the global and (if any) local base.
+    // Rotary tables of the computed rows (global and, with sliding-window layers, local).
+    const RopeTables rope(cfg, plan.positions.data() + r0, R);
     const int half = cfg.ropeDim / 2;
-    // RoPE scaling applies to global layers only: gemma3's sliding-window layers rotate with
-    // their own base and no scaling (Hugging Face and llama.cpp alike).
-    auto ropeTable = [&](float theta, bool scaled, std::vector<float>& cosT, std::vector<float>& sinT) {
-        std::vector<double> inv(static_cast<std::size_t>(half));
-        ModelConfig unscaled;
-        if (!scaled) {
-            unscaled.ropeDim = cfg.ropeDim;
-            unscaled.ropeScaling = RopeScaling{};
-        }
-        cpu::ropeFrequencies(scaled ? cfg : unscaled, theta, inv.data());
-        cosT.resize(static_cast<std::size_t>(R) * half);
-        sinT.resize(static_cast<std::size_t>(R) * half);
-        for (int i = 0; i < R; ++i)
-            for (int k2 = 0; k2 < half; ++k2) {
-                double a = plan.positions[static_cast<std::size_t>(r0 + i)] * inv[static_cast<std::size_t>(k2)];
-                cosT[static_cast<std::size_t>(i) * half + k2] = static_cast<float>(std::cos(a));
-                sinT[static_cast<std::size_t>(i) * half + k2] = static_cast<float>(std::sin(a));
-            }
-    };
-    std::vector<float> cosG, sinG, cosLoc, sinLoc;
-    ropeTable(cfg.ropeTheta, true, cosG, sinG);
-    const bool anyLocal = std::find(cfg.layerIsLocal.begin(), cfg.layerIsLocal.end(), true) != cfg.layerIsLocal.end();
-    if (anyLocal) ropeTable(cfg.ropeThetaLocal, false, cosLoc, sinLoc);
 
     std::vector<float> h(static_cast<std::size_t>(R) * d), attnOut(static_cast<std::size_t>(N) * qDim), proj(static_cast<std::size_t>(R) * d);
     const int ffnBlock = std::min(R, 256);
@@ -203,20 +170,18 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
         cpu::linear(pool_, h.data(), R, lw.wq, &lw.bq, qRows);
         cpu::linear(pool_, h.data(), R, lw.wk, &lw.bk, kRows);
         cpu::linear(pool_, h.data(), R, lw.wv, &lw.bv, vRows);
-        const bool local = windowFor(l) > 0 || (anyLocal && cfg.layerIsLocal[static_cast<std::size_t>(l)]);
-        const float* cosT = local && anyLocal ? cosLoc.data() : cosG.data();
-        const float* sinT = local && anyLocal ? sinLoc.data() : sinG.data();
+        const float* cs = rope.forLayer(l).data();
         pool_.parallelFor(static_cast<std::size_t>(R), 32, [&](std::size_t a, std::size_t b) {
             for (std::size_t i = a; i < b; ++i) {
                 for (int hh = 0; hh < nH; ++hh) {
                     float* v = qRows + i * qDim + static_cast<std::size_t>(hh) * hd;
                     if (cfg.qkNorm) cpu::rmsnorm(v, ln.qNorm.data(), v, hd, cfg.normEps, cfg.normAddOne);
-                    cpu::rope(v, cosT + i * half, sinT + i * half, cfg.ropeDim, cfg.ropeLayout);
+                    cpu::rope(v, cs + i * half * 2, cfg.ropeDim, cfg.ropeLayout);
                 }
                 for (int hh = 0; hh < nKv; ++hh) {
                     float* v = kRows + i * kvDim + static_cast<std::size_t>(hh) * hd;
                     if (cfg.qkNorm) cpu::rmsnorm(v, ln.kNorm.data(), v, hd, cfg.normEps, cfg.normAddOne);
-                    cpu::rope(v, cosT + i * half, sinT + i * half, cfg.ropeDim, cfg.ropeLayout);
+                    cpu::rope(v, cs + i * half * 2, cfg.ropeDim, cfg.ropeLayout);
                 }
             }
         });
@@ -224,7 +189,7 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
         cpu::AttentionLayerIo io;
         io.plan = &plan;
         io.cfg = &cfg;
-        io.window = windowFor(l);
+        io.window = cfg.slidingWindowFor(l);
         io.q = qAll.data();
         io.k = kAll.data();
         io.v = vAll.data();
@@ -330,7 +295,7 @@ Result<AttentionTile> CpuBackend::attentionTile(const RunState& keptBase, const 
         for (int j = tile.colEdges[static_cast<std::size_t>(c)]; j < tile.colEdges[static_cast<std::size_t>(c) + 1]; ++j)
             colBin[static_cast<std::size_t>(j - req.colBegin)] = c;
 
-    const int window = windowFor(req.layer);
+    const int window = cfg.slidingWindowFor(req.layer);
     const int P = plan.chunkCount(), Q = plan.queryCount(), nH = cfg.nHeads;
     const auto& q = kept->q[static_cast<std::size_t>(req.layer)];
     const auto& k = kept->k[static_cast<std::size_t>(req.layer)];

@@ -180,42 +180,15 @@ void rmsnorm(const float* x, const float* w, float* out, int n, float eps, bool 
     for (int i = 0; i < n; ++i) out[i] = x[i] * scale * (addOne ? 1.0f + w[i] : w[i]);
 }
 
-void rope(float* x, const float* cosv, const float* sinv, int ropeDim, RopeLayout layout) {
+void rope(float* x, const float* cs, int ropeDim, RopeLayout layout) {
     const int half = ropeDim / 2;
-    if (layout == RopeLayout::AdjacentPairs) {
-        for (int k = 0; k < half; ++k) {
-            float a = x[2 * k], b = x[2 * k + 1];
-            x[2 * k] = a * cosv[k] - b * sinv[k];
-            x[2 * k + 1] = a * sinv[k] + b * cosv[k];
-        }
-    } else {
-        for (int k = 0; k < half; ++k) {
-            float a = x[k], b = x[k + half];
-            x[k] = a * cosv[k] - b * sinv[k];
-            x[k + half] = a * sinv[k] + b * cosv[k];
-        }
-    }
-}
-
-void ropeFrequencies(const ModelConfig& cfg, float theta, double* invFreq) {
-    const int half = cfg.ropeDim / 2;
-    const auto& sc = cfg.ropeScaling;
+    const bool adjacent = layout == RopeLayout::AdjacentPairs;
     for (int k = 0; k < half; ++k) {
-        double f = 1.0 / std::pow(static_cast<double>(theta), (2.0 * k) / cfg.ropeDim);
-        if (sc.kind == RopeScaling::Kind::Linear && sc.factor > 0) f /= sc.factor;
-        if (sc.kind == RopeScaling::Kind::Llama3) {
-            const double pi = 3.14159265358979323846;
-            double wavelen = 2 * pi / f;
-            double lowWave = sc.originalContextLength / sc.lowFreqFactor;
-            double highWave = sc.originalContextLength / sc.highFreqFactor;
-            if (wavelen > lowWave) f /= sc.factor;
-            else if (wavelen >= highWave) {
-                double smooth = (sc.originalContextLength / wavelen - sc.lowFreqFactor) /
-                                (sc.highFreqFactor - sc.lowFreqFactor);
-                f = (1 - smooth) * f / sc.factor + smooth * f;
-            }
-        }
-        invFreq[k] = f;
+        const int i0 = adjacent ? 2 * k : k, i1 = adjacent ? 2 * k + 1 : k + half;
+        const float c = cs[2 * k], s = cs[2 * k + 1];
+        const float a = x[i0], b = x[i1];
+        x[i0] = a * c - b * s;
+        x[i1] = a * s + b * c;
     }
 }
 

@@ -37,10 +37,8 @@ float dot(const float* a, const float* b, int n);
 void rmsnorm(const float* x, const float* w, float* out, int n, float eps, bool addOne);
 
 // Rotary embedding in place on one head vector of length headDim, first ropeDim dims rotated,
-// using precomputed cos/sin of length ropeDim/2.
-void rope(float* x, const float* cosv, const float* sinv, int ropeDim, RopeLayout layout);
-// Per-pair inverse frequencies (length ropeDim/2), with Llama-3 / linear scaling applied.
-void ropeFrequencies(const ModelConfig& cfg, float theta, double* invFreq);
+// using one row of a rotary table (model/rope.h): cs = [ropeDim/2][2] (cos, sin).
+void rope(float* x, const float* cs, int ropeDim, RopeLayout layout);
 
 float silu(float x);
 float geluTanh(float x);

@@ -27,6 +27,7 @@
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/plan_view.h"
 #include "core/dtype.h"
+#include "model/rope.h"
 
 namespace attnscope::cuda {
 
@@ -241,15 +242,6 @@ private:
     }
     const CudaRunState* reusable(const std::shared_ptr<const RunState>& s, const EncodingPlan& plan,
                                  const PlanView& v) const;
-    int windowFor(int layer) const {
-        if (cfg_.slidingWindow > 0 && layer < static_cast<int>(cfg_.layerIsLocal.size()) &&
-            cfg_.layerIsLocal[static_cast<std::size_t>(layer)])
-            return cfg_.slidingWindow;
-        return 0;
-    }
-    bool localRope(int layer) const {
-        return layer < static_cast<int>(cfg_.layerIsLocal.size()) && cfg_.layerIsLocal[static_cast<std::size_t>(layer)];
-    }
     int hostThreads() const {
         return opt_.hostThreads > 0 ? opt_.hostThreads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     }
@@ -556,17 +548,9 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
     ATTN_TRY(upload(chunkBegin, v.chunkBegin, "chunk ranges"));
     ATTN_TRY(upload(ids, std::vector<int>(plan.ids.begin() + r0, plan.ids.end()), "token ids"));
     {
-        std::vector<float> cs;
-        ropeTable(ropeInverseFrequencies(c, c.ropeTheta), plan.positions.data() + r0, R, cs);
-        ATTN_TRY(upload(ropeGlobal, cs, "rotary table"));
-        if (std::find(c.layerIsLocal.begin(), c.layerIsLocal.end(), true) != c.layerIsLocal.end()) {
-            // Sliding-window layers rotate with their own base and without RoPE scaling (as in
-            // Hugging Face and llama.cpp, and the CPU backend).
-            ModelConfig unscaled = c;
-            unscaled.ropeScaling = RopeScaling{};
-            ropeTable(ropeInverseFrequencies(unscaled, c.ropeThetaLocal), plan.positions.data() + r0, R, cs);
-            ATTN_TRY(upload(ropeLocal, cs, "rotary table (local layers)"));
-        }
+        const RopeTables rope(c, plan.positions.data() + r0, R);
+        ATTN_TRY(upload(ropeGlobal, rope.global(), "rotary table"));
+        if (rope.hasLocal()) ATTN_TRY(upload(ropeLocal, rope.local(), "rotary table (local layers)"));
         std::vector<int> tg(static_cast<std::size_t>(Q), -1);
         for (int q = 0; q + 1 < Q; ++q) tg[static_cast<std::size_t>(q)] = plan.ids[static_cast<std::size_t>(qb + q + 1)];
         ATTN_TRY(upload(targets, tg, "next tokens"));
@@ -676,7 +660,7 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
         }
 
         // 1. Norm, projections, biases, QK-norm, rotary: active rows in blocks.
-        const float* cs = localRope(l) && ropeLocal.get() ? ropeLocal.as<float>() : ropeGlobal.as<float>();
+        const float* cs = c.isLocalLayer(l) && ropeLocal.get() ? ropeLocal.as<float>() : ropeGlobal.as<float>();
         for (int b0 = 0; b0 < R; b0 += B) {
             const int nb = std::min(B, R - b0);
             CU_TRY(launchRmsNorm(type_, x.as<float>() + static_cast<std::size_t>(b0) * d, nb, d, lw.attnNorm.as<float>(),
@@ -717,7 +701,7 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
         AttentionForwardArgs a;
         a.type = type_;
         a.g = geom;
-        a.g.window = windowFor(l);
+        a.g.window = c.slidingWindowFor(l);
         a.vis = VisibilityArgs{rowKeys.as<int>(), keyChunk.as<int>(), nullptr, qb, P};
         a.q = TokenRows{Qc, Qq, qb, qDim};
         a.k = TokenRows{Kctx, Kq, qb, kvDim};
@@ -947,7 +931,7 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
 
     TileArgs t;
     t.type = type_;
-    t.g = AttentionGeometry{N, H, c.nKvHeads, hd, c.attentionScale(), windowFor(l)};
+    t.g = AttentionGeometry{N, H, c.nKvHeads, hd, c.attentionScale(), c.slidingWindowFor(l)};
     t.vis = VisibilityArgs{dRowKeys.as<int>(), dKeyChunk.as<int>(), s->selected.empty() ? nullptr : dSel.as<std::uint8_t>(), qb, P};
     t.q = TokenRows{*qc, *qq, qb, H * hd};
     t.k = TokenRows{*kc, *kq, qb, c.nKvHeads * hd};

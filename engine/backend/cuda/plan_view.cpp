@@ -66,41 +66,6 @@ Result<PlanView> makePlanView(const EncodingPlan& plan) {
     return v;
 }
 
-std::vector<double> ropeInverseFrequencies(const ModelConfig& cfg, float theta) {
-    const int half = cfg.ropeDim / 2;
-    const auto& sc = cfg.ropeScaling;
-    std::vector<double> inv(static_cast<std::size_t>(half));
-    for (int k = 0; k < half; ++k) {
-        double f = 1.0 / std::pow(static_cast<double>(theta), (2.0 * k) / cfg.ropeDim);
-        if (sc.kind == RopeScaling::Kind::Linear && sc.factor > 0) f /= sc.factor;
-        if (sc.kind == RopeScaling::Kind::Llama3) {
-            const double pi = 3.14159265358979323846;
-            const double wavelen = 2 * pi / f;
-            const double lowWave = sc.originalContextLength / sc.lowFreqFactor;
-            const double highWave = sc.originalContextLength / sc.highFreqFactor;
-            if (wavelen > lowWave) f /= sc.factor;
-            else if (wavelen >= highWave) {
-                const double smooth =
-                    (sc.originalContextLength / wavelen - sc.lowFreqFactor) / (sc.highFreqFactor - sc.lowFreqFactor);
-                f = (1 - smooth) * f / sc.factor + smooth * f;
-            }
-        }
-        inv[static_cast<std::size_t>(k)] = f;
-    }
-    return inv;
-}
-
-void ropeTable(const std::vector<double>& invFreq, const std::int32_t* positions, int rows, std::vector<float>& out) {
-    const std::size_t half = invFreq.size();
-    out.resize(static_cast<std::size_t>(rows) * half * 2);
-    for (int r = 0; r < rows; ++r)
-        for (std::size_t p = 0; p < half; ++p) {
-            const double angle = positions[r] * invFreq[p];
-            out[(static_cast<std::size_t>(r) * half + p) * 2] = static_cast<float>(std::cos(angle));
-            out[(static_cast<std::size_t>(r) * half + p) * 2 + 1] = static_cast<float>(std::sin(angle));
-        }
-}
-
 bool selectionActive(const SelectiveAttention& sel, int chunks, int queries) {
     return sel.enabled() && chunks > sel.topK && queries > 0;
 }

@@ -30,12 +30,6 @@ struct PlanView {
 // the view. Errors (Internal) name what is inconsistent.
 Result<PlanView> makePlanView(const EncodingPlan& plan);
 
-// Rotary inverse frequency of each pair p < ropeDim/2: theta^(-2p/ropeDim), with linear or
-// Llama-3 scaling (the same rule as the CPU backend).
-std::vector<double> ropeInverseFrequencies(const ModelConfig& cfg, float theta);
-// cos/sin of positions[r] · invFreq[p] (computed in double, stored as float): [rows][P][2].
-void ropeTable(const std::vector<double>& invFreq, const std::int32_t* positions, int rows, std::vector<float>& out);
-
 // Does selective attention run for this plan? (enabled, more chunks than K, a query).
 bool selectionActive(const SelectiveAttention& sel, int chunks, int queries);
 // Chunk selection from scores [H][Q][P] → keep [H][Q][P]: per (head, query) top-K (aggregation
