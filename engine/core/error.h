@@ -79,3 +79,19 @@ private:
         auto&& attn_try_r_ = (expr);                           \
         if (!attn_try_r_.ok()) return attn_try_r_.takeError(); \
     } while (0)
+
+// Declare `var` as the value of an expression returning Result<T>, or propagate its error:
+//   ATTN_ASSIGN(cfg, readConfig(path));   // cfg is a T from here on
+#define ATTN_ASSIGN(var, expr)                       \
+    auto var##_r_ = (expr);                          \
+    if (!var##_r_.ok()) return var##_r_.takeError(); \
+    auto var = std::move(var##_r_.value())
+
+// Assign the value of an expression returning Result<T> to an existing `target`, or propagate
+// its error:  ATTN_SET(keys.dim, readInt("dim"));
+#define ATTN_SET(target, expr)                                 \
+    do {                                                       \
+        auto&& attn_set_r_ = (expr);                           \
+        if (!attn_set_r_.ok()) return attn_set_r_.takeError(); \
+        (target) = std::move(attn_set_r_.value());             \
+    } while (0)

@@ -3,8 +3,9 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
-#include <sstream>
 #include <vector>
+
+#include "model/tensor_table.h"
 
 namespace attnscope {
 
@@ -50,6 +51,8 @@ namespace {
 class Keys {
 public:
     explicit Keys(const GgufFile& g) : g_(g) {}
+
+    const std::string& path() const { return g_.path(); }
 
     Error format(const std::string& msg, std::uint64_t at = 0) const {
         return makeError(ErrorKind::Format, msg, g_.path(), at ? std::optional<std::uint64_t>(at) : std::nullopt);
@@ -111,33 +114,10 @@ private:
     const GgufFile& g_;
 };
 
-#define ATTN_ASSIGN(var, expr)                          \
-    auto var##_r_ = (expr);                             \
-    if (!var##_r_.ok()) return var##_r_.takeError();    \
-    auto var = std::move(var##_r_.value())
-
-std::string numberText(double x) {
-    std::ostringstream os;
-    os << x;
-    return os.str();
-}
-
-std::string shapeText(const GgufTensorInfo& t) {
-    std::string s = "[";
-    for (std::uint32_t d = 0; d < std::max<std::uint32_t>(t.nDims, 1); ++d) {
-        if (d) s += ", ";
-        s += std::to_string(t.ne[d]);
-    }
-    return s + "]";
-}
-
-std::string shapeText(const std::vector<std::int64_t>& ne) {
-    std::string s = "[";
-    for (std::size_t d = 0; d < ne.size(); ++d) {
-        if (d) s += ", ";
-        s += std::to_string(ne[d]);
-    }
-    return s + "]";
+std::string ggufShapeText(const GgufTensorInfo& t) {
+    std::vector<std::int64_t> dims;
+    for (std::uint32_t d = 0; d < std::max<std::uint32_t>(t.nDims, 1); ++d) dims.push_back(static_cast<std::int64_t>(t.ne[d]));
+    return shapeText(dims);
 }
 
 // Resolves tensors by name, checks shapes (ne0 first) and remembers which were used.
@@ -149,7 +129,7 @@ public:
     Result<TensorView> get(const std::string& name, std::vector<std::int64_t> expectNe, bool required) {
         const GgufTensorInfo* t = g_.findTensor(name);
         if (!t) {
-            if (required) return k_.format("missing required tensor '" + name + "'");
+            if (required) return missingTensorError(name, g_.path());
             return TensorView{};
         }
         used_.insert(name);
@@ -159,7 +139,7 @@ public:
             if (static_cast<std::int64_t>(t->ne[d]) != want) ok = false;
         }
         if (!ok)
-            return k_.format("tensor '" + name + "' has shape " + shapeText(*t) + " (ne0 first), expected " +
+            return k_.format("tensor '" + name + "' has shape " + ggufShapeText(*t) + " (ne0 first), expected " +
                                  shapeText(expectNe),
                              t->infoOffset);
         TensorView v;
@@ -176,10 +156,7 @@ public:
 
     Result<void> checkAllUsed(const std::string& arch) const {
         for (const auto& t : g_.tensors())
-            if (!used_.count(t.name))
-                return k_.unsupported("tensor '" + t.name + "' is not used by the " + arch +
-                                          " architecture (an unsupported variant of it?)",
-                                      t.infoOffset);
+            if (!used_.count(t.name)) return unusedTensorError(t.name, arch, g_.path(), t.infoOffset);
         return {};
     }
 
@@ -197,7 +174,7 @@ Result<RopeScaling> llama3FromRopeFreqs(const GgufFile& g, const Keys& k, const 
                                         const GgufTensorInfo& t, std::int64_t origCtx) {
     const int half = c.ropeDim / 2;
     if (t.nDims != 1 || t.ne[0] != static_cast<std::uint64_t>(half))
-        return k.format("tensor 'rope_freqs.weight' has shape " + shapeText(t) + ", expected [" + std::to_string(half) + "]",
+        return k.format("tensor 'rope_freqs.weight' has shape " + ggufShapeText(t) + ", expected [" + std::to_string(half) + "]",
                         t.infoOffset);
     std::vector<float> f(static_cast<std::size_t>(half));
     dequantizeRow(t.dtype, g.tensorData(t), f.data(), f.size());
@@ -229,96 +206,12 @@ Result<RopeScaling> llama3FromRopeFreqs(const GgufFile& g, const Keys& k, const 
     return rs;
 }
 
-}  // namespace
+constexpr std::int64_t kBig = 1 << 30;
 
-Result<TokenizerSpec> ggufTokenizerSpec(const GgufFile& g, int vocabRows) {
-    Keys k(g);
-    TokenizerSpec spec;
-    ATTN_ASSIGN(model, k.optString("tokenizer.ggml.model"));
-    if (!model) return spec;
-    if (*model == "llama") spec.kind = TokenizerSpec::Kind::SentencePieceEmbedded;
-    else if (*model == "gpt2") spec.kind = TokenizerSpec::Kind::Gpt2Bpe;
-    else spec.kind = TokenizerSpec::Kind::None;
+// ---- the model description -------------------------------------------------------------------
 
-    if (const GgufValue* v = g.find("tokenizer.ggml.tokens")) {
-        if (!v->isArray() || v->elemType != GgufType::String)
-            return k.format("tokenizer.ggml.tokens must be an array of strings", g.keyOffset("tokenizer.ggml.tokens"));
-        spec.tokens = v->strings;
-    } else if (spec.kind != TokenizerSpec::Kind::None) {
-        return k.format("tokenizer '" + *model + "' has no tokenizer.ggml.tokens");
-    }
-    const std::uint64_t n = spec.tokens.size();
-    if (vocabRows > 0 && n > static_cast<std::uint64_t>(vocabRows))
-        return k.format("the tokenizer has " + std::to_string(n) + " tokens but the embedding has only " +
-                            std::to_string(vocabRows) + " rows",
-                        g.keyOffset("tokenizer.ggml.tokens"));
-
-    if (const GgufValue* v = g.find("tokenizer.ggml.scores")) {
-        std::uint64_t at = g.keyOffset("tokenizer.ggml.scores");
-        if (!v->isArray() || (v->elemType != GgufType::F32 && v->elemType != GgufType::F64))
-            return k.format("tokenizer.ggml.scores must be an array of floats", at);
-        if (v->count != n)
-            return k.format("tokenizer.ggml.scores has " + std::to_string(v->count) + " entries for " + std::to_string(n) +
-                                " tokens",
-                            at);
-        spec.scores.resize(static_cast<std::size_t>(n));
-        for (std::uint64_t i = 0; i < n; ++i) spec.scores[i] = static_cast<float>(*v->arrayNumber(i));
-    }
-    if (const GgufValue* v = g.find("tokenizer.ggml.token_type")) {
-        std::uint64_t at = g.keyOffset("tokenizer.ggml.token_type");
-        if (!v->isArray() || !(v->elemType == GgufType::I32 || v->elemType == GgufType::U32 ||
-                               v->elemType == GgufType::I8 || v->elemType == GgufType::U8 ||
-                               v->elemType == GgufType::I16 || v->elemType == GgufType::U16))
-            return k.format("tokenizer.ggml.token_type must be an array of integers", at);
-        if (v->count != n)
-            return k.format("tokenizer.ggml.token_type has " + std::to_string(v->count) + " entries for " +
-                                std::to_string(n) + " tokens",
-                            at);
-        spec.tokenTypes.resize(static_cast<std::size_t>(n));
-        for (std::uint64_t i = 0; i < n; ++i) spec.tokenTypes[i] = static_cast<std::int32_t>(*v->arrayInt(i));
-    }
-    if (const GgufValue* v = g.find("tokenizer.ggml.merges")) {
-        if (!v->isArray() || v->elemType != GgufType::String)
-            return k.format("tokenizer.ggml.merges must be an array of strings", g.keyOffset("tokenizer.ggml.merges"));
-        spec.merges = v->strings;
-    }
-    ATTN_ASSIGN(pre, k.optString("tokenizer.ggml.pre"));
-    if (pre) spec.pre = *pre;
-
-    // Special ids: absent, or out of the vocabulary (llama.cpp writes 0xFFFFFFFF for "none") → -1.
-    auto id = [&](const char* key, int& out) -> Result<void> {
-        const GgufValue* v = g.find(key);
-        if (!v) return {};
-        auto x = v->toInt();
-        if (!v->isInteger()) return k.format(std::string("key '") + key + "' must be an integer", g.keyOffset(key));
-        out = (x && *x >= 0 && static_cast<std::uint64_t>(*x) < n) ? static_cast<int>(*x) : -1;
-        return {};
-    };
-    ATTN_TRY(id("tokenizer.ggml.bos_token_id", spec.bosId));
-    ATTN_TRY(id("tokenizer.ggml.eos_token_id", spec.eosId));
-    ATTN_TRY(id("tokenizer.ggml.unknown_token_id", spec.unkId));
-    ATTN_TRY(id("tokenizer.ggml.padding_token_id", spec.padId));
-
-    const bool spm = spec.kind == TokenizerSpec::Kind::SentencePieceEmbedded;
-    ATTN_ASSIGN(addBos, k.optBool("tokenizer.ggml.add_bos_token"));
-    spec.addBos = addBos ? *addBos : spm;  // llama.cpp's default: SentencePiece vocabularies add BOS
-    ATTN_ASSIGN(addSpace, k.optBool("tokenizer.ggml.add_space_prefix"));
-    spec.addSpacePrefix = addSpace ? *addSpace : spm;
-    ATTN_ASSIGN(removeWs, k.optBool("tokenizer.ggml.remove_extra_whitespaces"));
-    if (removeWs) spec.removeExtraWhitespaces = *removeWs;
-    return spec;
-}
-
-Result<LoadedModel> loadGgufModel(const GgufFile& g) {
-    Keys k(g);
-    Tensors tensors(g, k);
-    LoadedModel m;
-    m.path = g.path();
-    m.format = "gguf";
-    m.files.push_back(g.file());
-    ModelConfig& c = m.config;
-
-    // --- architecture ---
+// general.architecture (one of ours, not a mixture of experts) and the model's name.
+Result<std::string> readArchitecture(const GgufFile& g, const Keys& k, ModelConfig& c) {
     ATTN_ASSIGN(archName, k.optString("general.architecture"));
     if (!archName) return k.format("missing required key 'general.architecture'");
     const std::string a = *archName;
@@ -332,33 +225,46 @@ Result<LoadedModel> loadGgufModel(const GgufFile& g) {
     if (experts && *experts > 0)
         return k.unsupported("mixture-of-experts models (" + std::to_string(*experts) + " experts) are not supported",
                              g.keyOffset(a + ".expert_count"));
-
     ATTN_ASSIGN(name, k.optString("general.name"));
     c.name = name && !name->empty() ? *name : std::filesystem::path(g.path()).stem().string();
+    return a;
+}
 
-    // --- hyper-parameters ---
-    constexpr std::int64_t kBig = 1 << 30;
-    ATTN_ASSIGN(dim, k.reqInt(a + ".embedding_length", 1, kBig));
-    ATTN_ASSIGN(ffn, k.reqInt(a + ".feed_forward_length", 1, kBig));
-    ATTN_ASSIGN(layers, k.reqInt(a + ".block_count", 1, kBig));
-    ATTN_ASSIGN(heads, k.reqInt(a + ".attention.head_count", 1, kBig));
-    ATTN_ASSIGN(kvHeads, k.optInt(a + ".attention.head_count_kv", 1, kBig));
-    ATTN_ASSIGN(keyLen, k.optInt(a + ".attention.key_length", 1, kBig));
-    ATTN_ASSIGN(valueLen, k.optInt(a + ".attention.value_length", 1, kBig));
-    ATTN_ASSIGN(ropeDim, k.optInt(a + ".rope.dimension_count", 1, kBig));
-    ATTN_ASSIGN(ctxLen, k.optInt(a + ".context_length", 0, kBig));
-    ATTN_ASSIGN(vocabKey, k.optInt(a + ".vocab_size", 1, kBig));
-    ATTN_ASSIGN(freqBase, k.optFloat(a + ".rope.freq_base"));
-    ATTN_ASSIGN(eps, k.optFloat(a + ".attention.layer_norm_rms_epsilon"));
-    if (!eps) return k.format("missing required key '" + a + ".attention.layer_norm_rms_epsilon'");
+// The <arch>.* hyper-parameter keys as stored, before defaults and cross-checks.
+struct HyperParameterKeys {
+    std::int64_t dim = 0, ffn = 0, layers = 0, heads = 0;
+    std::optional<std::int64_t> kvHeads, keyLength, valueLength, ropeDim, contextLength, vocabSize;
+    std::optional<double> freqBase, eps;
+};
 
-    c.dim = static_cast<int>(dim);
-    c.ffnDim = static_cast<int>(ffn);
-    c.nLayers = static_cast<int>(layers);
-    c.nHeads = static_cast<int>(heads);
-    c.nKvHeads = kvHeads ? static_cast<int>(*kvHeads) : c.nHeads;
-    if (keyLen) {
-        c.headDim = static_cast<int>(*keyLen);
+Result<HyperParameterKeys> readHyperParameterKeys(const Keys& k, const std::string& a) {
+    HyperParameterKeys h;
+    ATTN_SET(h.dim, k.reqInt(a + ".embedding_length", 1, kBig));
+    ATTN_SET(h.ffn, k.reqInt(a + ".feed_forward_length", 1, kBig));
+    ATTN_SET(h.layers, k.reqInt(a + ".block_count", 1, kBig));
+    ATTN_SET(h.heads, k.reqInt(a + ".attention.head_count", 1, kBig));
+    ATTN_SET(h.kvHeads, k.optInt(a + ".attention.head_count_kv", 1, kBig));
+    ATTN_SET(h.keyLength, k.optInt(a + ".attention.key_length", 1, kBig));
+    ATTN_SET(h.valueLength, k.optInt(a + ".attention.value_length", 1, kBig));
+    ATTN_SET(h.ropeDim, k.optInt(a + ".rope.dimension_count", 1, kBig));
+    ATTN_SET(h.contextLength, k.optInt(a + ".context_length", 0, kBig));
+    ATTN_SET(h.vocabSize, k.optInt(a + ".vocab_size", 1, kBig));
+    ATTN_SET(h.freqBase, k.optFloat(a + ".rope.freq_base"));
+    ATTN_SET(h.eps, k.optFloat(a + ".attention.layer_norm_rms_epsilon"));
+    if (!h.eps) return k.format("missing required key '" + a + ".attention.layer_norm_rms_epsilon'");
+    return h;
+}
+
+// Sizes, head size (key_length, else dim / heads), RoPE base and epsilon.
+Result<void> applyHyperParameters(const GgufFile& g, const Keys& k, const std::string& a, const HyperParameterKeys& h,
+                                  ModelConfig& c) {
+    c.dim = static_cast<int>(h.dim);
+    c.ffnDim = static_cast<int>(h.ffn);
+    c.nLayers = static_cast<int>(h.layers);
+    c.nHeads = static_cast<int>(h.heads);
+    c.nKvHeads = h.kvHeads ? static_cast<int>(*h.kvHeads) : c.nHeads;
+    if (h.keyLength) {
+        c.headDim = static_cast<int>(*h.keyLength);
     } else {
         if (c.dim % c.nHeads != 0)
             return k.format("invalid model dimensions: head count " + std::to_string(c.nHeads) +
@@ -366,54 +272,71 @@ Result<LoadedModel> loadGgufModel(const GgufFile& g) {
                             g.keyOffset(a + ".attention.head_count"));
         c.headDim = c.dim / c.nHeads;
     }
-    if (valueLen && *valueLen != c.headDim)
-        return k.unsupported("value head size " + std::to_string(*valueLen) + " differs from key head size " +
+    if (h.valueLength && *h.valueLength != c.headDim)
+        return k.unsupported("value head size " + std::to_string(*h.valueLength) + " differs from key head size " +
                                  std::to_string(c.headDim),
                              g.keyOffset(a + ".attention.value_length"));
-    c.ropeDim = ropeDim ? static_cast<int>(*ropeDim) : c.headDim;
-    c.ropeTheta = freqBase ? static_cast<float>(*freqBase) : 10000.0f;
-    c.normEps = static_cast<float>(*eps);
-    c.contextLength = ctxLen ? static_cast<int>(*ctxLen) : 0;
+    c.ropeDim = h.ropeDim ? static_cast<int>(*h.ropeDim) : c.headDim;
+    c.ropeTheta = h.freqBase ? static_cast<float>(*h.freqBase) : 10000.0f;
+    c.normEps = static_cast<float>(*h.eps);
+    c.contextLength = h.contextLength ? static_cast<int>(*h.contextLength) : 0;
+    return {};
+}
 
-    // Vocabulary = rows of the token embedding (ne1); a vocab_size key must agree.
+// Vocabulary = rows of the token embedding (ne1); a vocab_size key must agree.
+Result<void> readVocabSize(const GgufFile& g, const Keys& k, const std::string& a, const HyperParameterKeys& h,
+                           ModelConfig& c) {
     const GgufTensorInfo* embd = g.findTensor("token_embd.weight");
-    if (!embd) return k.format("missing required tensor 'token_embd.weight'");
+    if (!embd) return missingTensorError("token_embd.weight", g.path());
     if (embd->nDims != 2 || embd->ne[1] == 0 || embd->ne[1] > static_cast<std::uint64_t>(kBig))
-        return k.format("tensor 'token_embd.weight' has shape " + shapeText(*embd) + ", expected [" +
+        return k.format("tensor 'token_embd.weight' has shape " + ggufShapeText(*embd) + ", expected [" +
                             std::to_string(c.dim) + ", vocab]",
                         embd->infoOffset);
     c.vocabSize = static_cast<int>(embd->ne[1]);
-    if (vocabKey && *vocabKey != c.vocabSize)
-        return k.format("key '" + a + ".vocab_size' = " + std::to_string(*vocabKey) + " but token_embd.weight has " +
+    if (h.vocabSize && *h.vocabSize != c.vocabSize)
+        return k.format("key '" + a + ".vocab_size' = " + std::to_string(*h.vocabSize) + " but token_embd.weight has " +
                             std::to_string(c.vocabSize) + " rows",
                         g.keyOffset(a + ".vocab_size"));
+    return {};
+}
 
-    // --- family features ---
+// gemma3: norms (stored as 1 + w by the converter), QK-norm, GELU(tanh), embedding scale, and
+// sliding-window layers (every `period`-th layer global) with their own RoPE base.
+Result<void> setGemma3Features(const Keys& k, const std::string& a, bool hasFreqBase, ModelConfig& c) {
+    c.ropeLayout = RopeLayout::RotateHalf;
+    c.normAddOne = false;  // the converter already stored 1 + w
+    c.qkNorm = c.postAttnNorm = c.postFfnNorm = c.gegluTanh = true;
+    c.embedScale = std::sqrt(static_cast<float>(c.dim));
+    // llama.cpp: query_pre_attn_scalar is dim / heads for the 27B (62 layers), else the head size.
+    if (c.nLayers == 62 && c.dim % c.nHeads == 0) c.queryScale = 1.0f / std::sqrt(static_cast<float>(c.dim / c.nHeads));
+    ATTN_ASSIGN(window, k.optInt(a + ".attention.sliding_window", 0, kBig));
+    c.slidingWindow = window ? static_cast<int>(*window) : 0;
+    ATTN_ASSIGN(period, k.optInt(a + ".attention.sliding_window_pattern", 1, 1 << 16));
+    const std::int64_t p = period ? *period : 6;
+    c.layerIsLocal.resize(static_cast<std::size_t>(c.nLayers));
+    for (int i = 0; i < c.nLayers; ++i) c.layerIsLocal[static_cast<std::size_t>(i)] = (i + 1) % p != 0;
+    ATTN_ASSIGN(baseSwa, k.optFloat(a + ".rope.freq_base_swa"));
+    c.ropeThetaLocal = baseSwa ? static_cast<float>(*baseSwa) : 10000.0f;
+    if (!hasFreqBase) c.ropeTheta = 1000000.0f;
+    return {};
+}
+
+Result<void> setFamilyFeatures(const Keys& k, const std::string& a, bool hasFreqBase, ModelConfig& c) {
     if (c.arch == Architecture::Llama) {
         c.ropeLayout = RopeLayout::AdjacentPairs;
     } else if (c.arch == Architecture::Qwen2) {
         c.ropeLayout = RopeLayout::RotateHalf;
         c.qkvBias = true;
-    } else {  // gemma3
-        c.ropeLayout = RopeLayout::RotateHalf;
-        c.normAddOne = false;  // the converter already stored 1 + w
-        c.qkNorm = c.postAttnNorm = c.postFfnNorm = c.gegluTanh = true;
-        c.embedScale = std::sqrt(static_cast<float>(c.dim));
-        // llama.cpp: query_pre_attn_scalar is dim / heads for the 27B (62 layers), else the head size.
-        if (c.nLayers == 62 && c.dim % c.nHeads == 0)
-            c.queryScale = 1.0f / std::sqrt(static_cast<float>(c.dim / c.nHeads));
-        ATTN_ASSIGN(window, k.optInt(a + ".attention.sliding_window", 0, kBig));
-        c.slidingWindow = window ? static_cast<int>(*window) : 0;
-        ATTN_ASSIGN(period, k.optInt(a + ".attention.sliding_window_pattern", 1, 1 << 16));
-        const std::int64_t p = period ? *period : 6;
-        c.layerIsLocal.resize(static_cast<std::size_t>(c.nLayers));
-        for (int i = 0; i < c.nLayers; ++i) c.layerIsLocal[static_cast<std::size_t>(i)] = (i + 1) % p != 0;
-        ATTN_ASSIGN(baseSwa, k.optFloat(a + ".rope.freq_base_swa"));
-        c.ropeThetaLocal = baseSwa ? static_cast<float>(*baseSwa) : 10000.0f;
-        if (!freqBase) c.ropeTheta = 1000000.0f;
+    } else {
+        ATTN_TRY(setGemma3Features(k, a, hasFreqBase, c));
     }
+    return {};
+}
 
-    // --- RoPE scaling ---
+// RoPE scaling from keys: rope.scaling.type none/linear with rope.scaling.factor, or the older
+// rope.scale_linear. Returns rope.scaling.original_context_length (default 8192) for llama3
+// scaling, which comes as the rope_freqs.weight tensor (readRopeFreqs).
+Result<std::int64_t> readRopeScalingKeys(const GgufFile& g, const Keys& k, const std::string& a, ModelConfig& c) {
     ATTN_ASSIGN(scalingType, k.optString(a + ".rope.scaling.type"));
     ATTN_ASSIGN(scalingFactor, k.optFloat(a + ".rope.scaling.factor"));
     ATTN_ASSIGN(scaleLinear, k.optFloat(a + ".rope.scale_linear"));
@@ -431,116 +354,223 @@ Result<LoadedModel> loadGgufModel(const GgufFile& g) {
         c.ropeScaling.kind = RopeScaling::Kind::Linear;
         c.ropeScaling.factor = static_cast<float>(*scaleLinear);
     }
+    return origCtx ? *origCtx : 8192;
+}
 
+// rope_freqs.weight, when present, is llama3 scaling (checked entry by entry).
+Result<void> readRopeFreqs(const GgufFile& g, const Keys& k, std::int64_t origCtx, Tensors& tensors, ModelConfig& c) {
+    const GgufTensorInfo* rf = g.findTensor("rope_freqs.weight");
+    if (!rf) return {};
+    if (c.arch != Architecture::Llama || c.ropeScaling.kind != RopeScaling::Kind::None)
+        return k.unsupported("tensor 'rope_freqs.weight' (per-frequency RoPE factors) is only supported as llama3 scaling",
+                             rf->infoOffset);
+    ATTN_ASSIGN(rs, llama3FromRopeFreqs(g, k, c, *rf, origCtx));
+    c.ropeScaling = rs;
+    tensors.markUsed("rope_freqs.weight");
+    return {};
+}
+
+// Everything ModelConfig holds, from the keys (and the embedding's and rope_freqs' shapes).
+Result<std::string> readModelConfig(const GgufFile& g, const Keys& k, Tensors& tensors, ModelConfig& c) {
+    ATTN_ASSIGN(a, readArchitecture(g, k, c));
+    ATTN_ASSIGN(h, readHyperParameterKeys(k, a));
+    ATTN_TRY(applyHyperParameters(g, k, a, h, c));
+    ATTN_TRY(readVocabSize(g, k, a, h, c));
+    ATTN_TRY(setFamilyFeatures(k, a, h.freqBase.has_value(), c));
+    ATTN_ASSIGN(origCtx, readRopeScalingKeys(g, k, a, c));
     ATTN_TRY(c.validate(g.path()));
+    ATTN_TRY(readRopeFreqs(g, k, origCtx, tensors, c));
+    return a;
+}
 
-    if (const GgufTensorInfo* rf = g.findTensor("rope_freqs.weight")) {
-        if (c.arch != Architecture::Llama || c.ropeScaling.kind != RopeScaling::Kind::None)
-            return k.unsupported("tensor 'rope_freqs.weight' (per-frequency RoPE factors) is only supported as llama3 scaling",
-                                 rf->infoOffset);
-        ATTN_ASSIGN(rs, llama3FromRopeFreqs(g, k, c, *rf, origCtx ? *origCtx : 8192));
-        c.ropeScaling = rs;
-        tensors.markUsed("rope_freqs.weight");
-    }
+// ---- the weights ---------------------------------------------------------------------------
 
-    // --- weights ---
-    const std::int64_t d = c.dim, qd = static_cast<std::int64_t>(c.nHeads) * c.headDim,
-                       kvd = static_cast<std::int64_t>(c.nKvHeads) * c.headDim, f = c.ffnDim, v = c.vocabSize;
-    ModelWeights& w = m.weights;
-    ATTN_ASSIGN(tokEmb, tensors.get("token_embd.weight", {d, v}, true));
-    w.tokenEmbedding = tokEmb;
-    ATTN_ASSIGN(outNorm, tensors.get("output_norm.weight", {d}, true));
-    w.outputNorm = outNorm;
-    ATTN_ASSIGN(output, tensors.get("output.weight", {d, v}, false));
-    if (output.present()) {
-        w.output = output;
-    } else {
-        c.tiedOutput = true;
-        w.output = w.tokenEmbedding;
+// Q/K/V biases: required for qwen2, accepted for llama when all three are in every layer
+// (layer 0 decides; c.qkvBias is set then).
+Result<void> checkLayerBiases(const Keys& k, int layer, const LayerWeights& L, ModelConfig& c) {
+    const std::string i = std::to_string(layer);
+    if (L.bq.present() != L.bk.present() || L.bq.present() != L.bv.present())
+        return k.format("layer " + i + " has only some of the Q/K/V biases");
+    if (L.bq.present()) {
+        if (layer == 0) c.qkvBias = true;
+        else if (!c.qkvBias) return k.format("layer " + i + " has Q/K/V biases but layer 0 does not");
+    } else if (c.qkvBias) {
+        return missingTensorError("blk." + i + ".attn_q.bias", k.path());
     }
+    return {};
+}
+
+Result<void> readLayer(Tensors& tensors, const Keys& k, int layer, ModelConfig& c, LayerWeights& L) {
+    for (const LayerTensor& t : layerTensors()) {
+        const bool required = t.requiredBy(c);
+        if (!required && t.when != &ModelConfig::qkvBias) continue;  // biases are looked for in every model
+        ATTN_SET(L.*t.field, tensors.get(t.ggufName(layer), t.shape.ggufDims(c), required));
+    }
+    return checkLayerBiases(k, layer, L, c);
+}
+
+Result<void> readWeights(Tensors& tensors, const Keys& k, const std::string& arch, ModelConfig& c, ModelWeights& w) {
+    for (const ModelTensor& t : modelTensors())
+        ATTN_SET(w.*t.field, tensors.get(t.gguf, t.shape.ggufDims(c), !t.optional));
+    tieOutputWhenAbsent(c, w);
     w.layers.resize(static_cast<std::size_t>(c.nLayers));
-    for (int i = 0; i < c.nLayers; ++i) {
-        LayerWeights& L = w.layers[static_cast<std::size_t>(i)];
-        const std::string p = "blk." + std::to_string(i) + ".";
-        auto get = [&](const char* n, std::vector<std::int64_t> ne, bool req) { return tensors.get(p + n, std::move(ne), req); };
-        ATTN_ASSIGN(attnNorm, get("attn_norm.weight", {d}, true));
-        ATTN_ASSIGN(wq, get("attn_q.weight", {d, qd}, true));
-        ATTN_ASSIGN(wk, get("attn_k.weight", {d, kvd}, true));
-        ATTN_ASSIGN(wv, get("attn_v.weight", {d, kvd}, true));
-        ATTN_ASSIGN(wo, get("attn_output.weight", {qd, d}, true));
-        ATTN_ASSIGN(ffnNorm, get("ffn_norm.weight", {d}, true));
-        ATTN_ASSIGN(wGate, get("ffn_gate.weight", {d, f}, true));
-        ATTN_ASSIGN(wUp, get("ffn_up.weight", {d, f}, true));
-        ATTN_ASSIGN(wDown, get("ffn_down.weight", {f, d}, true));
-        L.attnNorm = attnNorm;
-        L.wq = wq;
-        L.wk = wk;
-        L.wv = wv;
-        L.wo = wo;
-        L.ffnNorm = ffnNorm;
-        L.wGate = wGate;
-        L.wUp = wUp;
-        L.wDown = wDown;
-        // Biases: required for qwen2, accepted (all three together) for llama.
-        ATTN_ASSIGN(bq, get("attn_q.bias", {qd}, c.qkvBias));
-        ATTN_ASSIGN(bk, get("attn_k.bias", {kvd}, c.qkvBias));
-        ATTN_ASSIGN(bv, get("attn_v.bias", {kvd}, c.qkvBias));
-        if (bq.present() != bk.present() || bq.present() != bv.present())
-            return k.format("layer " + std::to_string(i) + " has only some of the Q/K/V biases");
-        if (bq.present()) {
-            if (i == 0) c.qkvBias = true;
-            else if (!c.qkvBias) return k.format("layer " + std::to_string(i) + " has Q/K/V biases but layer 0 does not");
-        } else if (c.qkvBias) {
-            return k.format("missing required tensor '" + p + "attn_q.bias'");
-        }
-        L.bq = bq;
-        L.bk = bk;
-        L.bv = bv;
-        if (c.arch == Architecture::Gemma3) {
-            ATTN_ASSIGN(qn, get("attn_q_norm.weight", {c.headDim}, true));
-            ATTN_ASSIGN(kn, get("attn_k_norm.weight", {c.headDim}, true));
-            ATTN_ASSIGN(pan, get("post_attention_norm.weight", {d}, true));
-            ATTN_ASSIGN(pfn, get("post_ffw_norm.weight", {d}, true));
-            L.qNorm = qn;
-            L.kNorm = kn;
-            L.postAttnNorm = pan;
-            L.postFfnNorm = pfn;
-        }
-    }
-    ATTN_TRY(tensors.checkAllUsed(a));
+    for (int i = 0; i < c.nLayers; ++i) ATTN_TRY(readLayer(tensors, k, i, c, w.layers[static_cast<std::size_t>(i)]));
+    return tensors.checkAllUsed(arch);
+}
 
-    // --- tokenizer ---
-    ATTN_ASSIGN(tok, ggufTokenizerSpec(g, c.vocabSize));
-    m.tokenizer = std::move(tok);
+// ---- statistics and metadata for `info` ------------------------------------------------------
 
-    // --- statistics and metadata for `info` ---
+void countTensors(const GgufFile& g, LoadedModel& m) {
     for (const auto& t : g.tensors()) {
         m.tensorTypeCounts[dtypeName(t.dtype)] += 1;
         m.parameterCount += t.elements;
         m.weightBytes += t.bytes;
     }
+}
+
+// At most 200 bytes, cut at a UTF-8 character boundary ("..." marks the cut).
+std::string shortened(std::string s) {
+    if (s.size() <= 200) return s;
+    std::size_t cut = 197;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    return s.substr(0, cut) + "...";
+}
+
+void addMetadata(const GgufFile& g, const std::string& arch, LoadedModel& m) {
+    const ModelConfig& c = m.config;
     auto& md = m.metadata;
     md.emplace_back("format", "GGUF v" + std::to_string(g.version()));
-    md.emplace_back("architecture", a);
+    md.emplace_back("architecture", arch);
     md.emplace_back("name", c.name);
     if (const GgufValue* ft = g.find("general.file_type"); ft && ft->toUint())
         md.emplace_back("file type", ggufFileTypeName(static_cast<std::uint32_t>(*ft->toUint())));
     md.emplace_back("context length", std::to_string(c.contextLength));
-    md.emplace_back("rope base", numberText(c.ropeTheta));
+    md.emplace_back("rope base", metadataNumber(c.ropeTheta));
     md.emplace_back("tokenizer model", g.find("tokenizer.ggml.model") ? g.find("tokenizer.ggml.model")->display() : "none");
     md.emplace_back("vocab size", std::to_string(c.vocabSize));
     md.emplace_back("tensors", std::to_string(g.tensors().size()));
     md.emplace_back("alignment", std::to_string(g.alignment()));
     // Then every key as stored (long strings such as chat templates are cut).
-    for (const auto& [key, val] : g.metadata()) {
-        std::string s = val.display(4);
-        if (s.size() > 200) {
-            std::size_t cut = 197;
-            while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-            s = s.substr(0, cut) + "...";
-        }
-        md.emplace_back(key, std::move(s));
+    for (const auto& [key, val] : g.metadata()) md.emplace_back(key, shortened(val.display(4)));
+}
+
+// ---- the tokenizer ---------------------------------------------------------------------------
+
+// tokenizer.ggml.tokens: required by a named tokenizer, covered by the embedding's rows.
+Result<void> readTokens(const GgufFile& g, const Keys& k, const std::string& model, int vocabRows, TokenizerSpec& spec) {
+    if (const GgufValue* v = g.find("tokenizer.ggml.tokens")) {
+        if (!v->isArray() || v->elemType != GgufType::String)
+            return k.format("tokenizer.ggml.tokens must be an array of strings", g.keyOffset("tokenizer.ggml.tokens"));
+        spec.tokens = v->strings;
+    } else if (spec.kind != TokenizerSpec::Kind::None) {
+        return k.format("tokenizer '" + model + "' has no tokenizer.ggml.tokens");
     }
+    const std::uint64_t n = spec.tokens.size();
+    if (vocabRows > 0 && n > static_cast<std::uint64_t>(vocabRows))
+        return k.format("the tokenizer has " + std::to_string(n) + " tokens but the embedding has only " +
+                            std::to_string(vocabRows) + " rows",
+                        g.keyOffset("tokenizer.ggml.tokens"));
+    return {};
+}
+
+bool isIntegerArrayType(GgufType t) {
+    return t == GgufType::I32 || t == GgufType::U32 || t == GgufType::I8 || t == GgufType::U8 || t == GgufType::I16 ||
+           t == GgufType::U16;
+}
+
+// tokenizer.ggml.scores and tokenizer.ggml.token_type: one entry per token when present.
+Result<void> readScoresAndTypes(const GgufFile& g, const Keys& k, TokenizerSpec& spec) {
+    const std::uint64_t n = spec.tokens.size();
+    auto checkCount = [&](const GgufValue& v, const char* key) -> Result<void> {
+        if (v.count == n) return {};
+        return k.format(std::string(key) + " has " + std::to_string(v.count) + " entries for " + std::to_string(n) + " tokens",
+                        g.keyOffset(key));
+    };
+    if (const GgufValue* v = g.find("tokenizer.ggml.scores")) {
+        if (!v->isArray() || (v->elemType != GgufType::F32 && v->elemType != GgufType::F64))
+            return k.format("tokenizer.ggml.scores must be an array of floats", g.keyOffset("tokenizer.ggml.scores"));
+        ATTN_TRY(checkCount(*v, "tokenizer.ggml.scores"));
+        spec.scores.resize(static_cast<std::size_t>(n));
+        for (std::uint64_t i = 0; i < n; ++i) spec.scores[i] = static_cast<float>(*v->arrayNumber(i));
+    }
+    if (const GgufValue* v = g.find("tokenizer.ggml.token_type")) {
+        if (!v->isArray() || !isIntegerArrayType(v->elemType))
+            return k.format("tokenizer.ggml.token_type must be an array of integers", g.keyOffset("tokenizer.ggml.token_type"));
+        ATTN_TRY(checkCount(*v, "tokenizer.ggml.token_type"));
+        spec.tokenTypes.resize(static_cast<std::size_t>(n));
+        for (std::uint64_t i = 0; i < n; ++i) spec.tokenTypes[i] = static_cast<std::int32_t>(*v->arrayInt(i));
+    }
+    return {};
+}
+
+// Special ids: absent, or out of the vocabulary (llama.cpp writes 0xFFFFFFFF for "none") → -1.
+Result<void> readSpecialIds(const GgufFile& g, const Keys& k, TokenizerSpec& spec) {
+    const std::uint64_t n = spec.tokens.size();
+    auto id = [&](const char* key, int& out) -> Result<void> {
+        const GgufValue* v = g.find(key);
+        if (!v) return {};
+        auto x = v->toInt();
+        if (!v->isInteger()) return k.format(std::string("key '") + key + "' must be an integer", g.keyOffset(key));
+        out = (x && *x >= 0 && static_cast<std::uint64_t>(*x) < n) ? static_cast<int>(*x) : -1;
+        return {};
+    };
+    ATTN_TRY(id("tokenizer.ggml.bos_token_id", spec.bosId));
+    ATTN_TRY(id("tokenizer.ggml.eos_token_id", spec.eosId));
+    ATTN_TRY(id("tokenizer.ggml.unknown_token_id", spec.unkId));
+    ATTN_TRY(id("tokenizer.ggml.padding_token_id", spec.padId));
+    return {};
+}
+
+// add_bos_token, add_space_prefix (both default to on for SentencePiece vocabularies, as in
+// llama.cpp) and remove_extra_whitespaces.
+Result<void> readTokenizerFlags(const Keys& k, TokenizerSpec& spec) {
+    const bool spm = spec.kind == TokenizerSpec::Kind::SentencePieceEmbedded;
+    ATTN_ASSIGN(addBos, k.optBool("tokenizer.ggml.add_bos_token"));
+    spec.addBos = addBos ? *addBos : spm;
+    ATTN_ASSIGN(addSpace, k.optBool("tokenizer.ggml.add_space_prefix"));
+    spec.addSpacePrefix = addSpace ? *addSpace : spm;
+    ATTN_ASSIGN(removeWs, k.optBool("tokenizer.ggml.remove_extra_whitespaces"));
+    if (removeWs) spec.removeExtraWhitespaces = *removeWs;
+    return {};
+}
+
+}  // namespace
+
+Result<TokenizerSpec> ggufTokenizerSpec(const GgufFile& g, int vocabRows) {
+    Keys k(g);
+    TokenizerSpec spec;
+    ATTN_ASSIGN(model, k.optString("tokenizer.ggml.model"));
+    if (!model) return spec;
+    if (*model == "llama") spec.kind = TokenizerSpec::Kind::SentencePieceEmbedded;
+    else if (*model == "gpt2") spec.kind = TokenizerSpec::Kind::Gpt2Bpe;
+    else spec.kind = TokenizerSpec::Kind::None;
+    ATTN_TRY(readTokens(g, k, *model, vocabRows, spec));
+    ATTN_TRY(readScoresAndTypes(g, k, spec));
+    if (const GgufValue* v = g.find("tokenizer.ggml.merges")) {
+        if (!v->isArray() || v->elemType != GgufType::String)
+            return k.format("tokenizer.ggml.merges must be an array of strings", g.keyOffset("tokenizer.ggml.merges"));
+        spec.merges = v->strings;
+    }
+    ATTN_ASSIGN(pre, k.optString("tokenizer.ggml.pre"));
+    if (pre) spec.pre = *pre;
+    ATTN_TRY(readSpecialIds(g, k, spec));
+    ATTN_TRY(readTokenizerFlags(k, spec));
+    return spec;
+}
+
+Result<LoadedModel> loadGgufModel(const GgufFile& g) {
+    Keys k(g);
+    Tensors tensors(g, k);
+    LoadedModel m;
+    m.path = g.path();
+    m.format = "gguf";
+    m.files.push_back(g.file());
+    ATTN_ASSIGN(arch, readModelConfig(g, k, tensors, m.config));
+    ATTN_TRY(readWeights(tensors, k, arch, m.config, m.weights));
+    ATTN_ASSIGN(tok, ggufTokenizerSpec(g, m.config.vocabSize));
+    m.tokenizer = std::move(tok);
+    countTensors(g, m);
+    addMetadata(g, arch, m);
     return m;
 }
 

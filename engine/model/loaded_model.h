@@ -45,4 +45,8 @@ struct LoadedModel {
     std::vector<std::shared_ptr<std::vector<std::uint8_t>>> buffers;
 };
 
+// A number as the loaders write it into LoadedModel::metadata (up to 6 significant digits:
+// "10000", "1e+06").
+std::string metadataNumber(double x);
+
 }  // namespace attnscope
