@@ -1,12 +1,10 @@
 #include "context_text.h"
 
-#include <QFile>
 #include <QFileInfo>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QRegularExpression>
-#include <QSaveFile>
 
+#include "figure_export.h"
+#include "input_file.h"
 #include "session_file.h"
 
 namespace attnscope::gui {
@@ -138,58 +136,33 @@ ContextSpec contextFromPlainText(const QString& text) {
 }
 
 std::optional<ContextSpec> loadContextFile(const QString& path, QString* error) {
+    const auto bytes = readInputFile(path, QStringLiteral("context"), error);
+    if (!bytes) return std::nullopt;
     const QString name = QFileInfo(path).fileName();
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) {
-        if (error) *error = QStringLiteral("%1: cannot open (%2)").arg(path, f.errorString());
-        return std::nullopt;
-    }
-    if (f.size() > (64 << 20)) {
-        if (error) *error = QStringLiteral("%1: too large for a context (%2 bytes)").arg(name).arg(f.size());
-        return std::nullopt;
-    }
-    const QByteArray bytes = f.readAll();
     if (!path.endsWith(QLatin1String(".json"), Qt::CaseInsensitive)) {
-        ContextSpec spec = contextFromPlainText(QString::fromUtf8(bytes));
+        ContextSpec spec = contextFromPlainText(QString::fromUtf8(*bytes));
         if (spec.query.empty() && spec.chunks.empty()) {
             if (error) *error = QStringLiteral("%1: the file holds no text").arg(name);
             return std::nullopt;
         }
         return spec;
     }
-    QJsonParseError pe;
-    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &pe);
-    if (pe.error != QJsonParseError::NoError) {
-        if (error) *error = QStringLiteral("%1: at byte %2: %3").arg(name).arg(pe.offset).arg(pe.errorString());
-        return std::nullopt;
-    }
-    if (!doc.isObject()) {
-        if (error) *error = QStringLiteral("%1: a context must be a JSON object with \"chunks\" and \"query\"").arg(name);
-        return std::nullopt;
-    }
-    QJsonObject o = doc.object();
-    if (isSessionJson(o)) o = o.value(QStringLiteral("context")).toObject();   // a session's context
-    QString reason;
-    auto spec = contextFromJson(o, &reason);
+    // JSON: read by the engine, as the CLI reads it (from a session, its context).
+    const std::string file = toStd(name);
+    auto json = Json::parse(std::string_view(bytes->constData(), static_cast<std::size_t>(bytes->size())), file);
+    const Json* context = !json ? nullptr : isSessionJson(*json) ? json->find("context") : &*json;
+    auto spec = json ? ContextSpec::fromJson(context ? *context : Json(), file) : Result<ContextSpec>(json.takeError());
     if (!spec) {
-        if (error) *error = QStringLiteral("%1: %2").arg(name, reason);
+        if (error) *error = fromStd(spec.error().describe());
         return std::nullopt;
     }
-    return spec;
+    return std::move(*spec);
 }
 
 bool saveContextFile(const QString& path, const ContextSpec& spec, QString* error) {
-    QByteArray bytes;
-    if (path.endsWith(QLatin1String(".json"), Qt::CaseInsensitive))
-        bytes = QJsonDocument(contextToJson(spec)).toJson(QJsonDocument::Indented);
-    else
-        bytes = contextToPlainText(spec).toUtf8();
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
-        if (error) *error = QStringLiteral("%1: cannot write (%2)").arg(path, f.errorString());
-        return false;
-    }
-    return true;
+    const bool json = path.endsWith(QLatin1String(".json"), Qt::CaseInsensitive);
+    const QString text = json ? fromStd(spec.toJson().dump(4)) + QLatin1Char('\n') : contextToPlainText(spec);
+    return widgets::writeTextFileAtomic(path, text, error);
 }
 
 }  // namespace attnscope::gui

@@ -4,7 +4,10 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
+
+#include "context_text.h"
+#include "figure_export.h"
+#include "input_file.h"
 
 namespace attnscope::gui {
 
@@ -59,27 +62,6 @@ public:
         if (!r) fail(QStringLiteral("'%1' is not valid base64").arg(name(key)));
         return r.decoded;
     }
-    std::optional<std::vector<std::int32_t>> ids(const char* key) {
-        auto v = o_.value(QLatin1String(key));
-        if (v.isUndefined() || v.isNull()) return std::nullopt;
-        return idArray(v, name(key));
-    }
-    std::optional<std::vector<std::int32_t>> idArray(const QJsonValue& v, const QString& label) {
-        if (!v.isArray()) {
-            fail(QStringLiteral("'%1' must be an array of token ids").arg(label));
-            return std::nullopt;
-        }
-        std::vector<std::int32_t> out;
-        for (const auto& x : v.toArray()) {
-            double d = x.toDouble(-1);
-            if (!x.isDouble() || d < 0 || d > 2147483647.0 || d != static_cast<double>(static_cast<long long>(d))) {
-                fail(QStringLiteral("'%1' must hold non-negative integer token ids").arg(label));
-                return std::nullopt;
-            }
-            out.push_back(static_cast<std::int32_t>(d));
-        }
-        return out;
-    }
     const QJsonObject& json() const { return o_; }
 
 private:
@@ -103,65 +85,25 @@ bool parseChoice(Reader& r, const char* key, T& out, Result<T> (*parse)(const st
     return true;
 }
 
-QJsonArray idsToJson(const std::vector<std::int32_t>& ids) {
-    QJsonArray a;
-    for (auto id : ids) a.append(id);
-    return a;
+// The context is the engine's ContextSpec JSON (the CLI's context format); Qt's JSON and the
+// engine's meet through the serialised text.
+QJsonObject contextToJson(const ContextSpec& context) {
+    return QJsonDocument::fromJson(QByteArray::fromStdString(context.toJson().dump())).object();
+}
+
+std::optional<ContextSpec> contextFromJson(const QJsonObject& json, QString* reason) {
+    const std::string text = QJsonDocument(json).toJson(QJsonDocument::Compact).toStdString();
+    auto parsed = Json::parse(text);
+    auto context = parsed ? ContextSpec::fromJson(*parsed) : Result<ContextSpec>(parsed.takeError());
+    if (context) return std::move(*context);
+    // The engine names a field as in a context file ('chunks'); in a session it is 'context.chunks'.
+    QString message = fromStd(context.error().message);
+    if (message.startsWith(QLatin1Char('\''))) message.insert(1, QStringLiteral("context."));
+    if (reason) *reason = message;
+    return std::nullopt;
 }
 
 }  // namespace
-
-QJsonObject contextToJson(const ContextSpec& c) {
-    QJsonObject o;
-    o[QStringLiteral("prefix")] = QString::fromStdString(c.prefix);
-    QJsonArray chunks;
-    for (const auto& s : c.chunks) chunks.append(QString::fromStdString(s));
-    o[QStringLiteral("chunks")] = chunks;
-    o[QStringLiteral("query")] = QString::fromStdString(c.query);
-    if (c.prefixIds) o[QStringLiteral("prefix_ids")] = idsToJson(*c.prefixIds);
-    if (c.chunkIds) {
-        QJsonArray a;
-        for (const auto& ids : *c.chunkIds) a.append(idsToJson(ids));
-        o[QStringLiteral("chunk_ids")] = a;
-    }
-    if (c.queryIds) o[QStringLiteral("query_ids")] = idsToJson(*c.queryIds);
-    return o;
-}
-
-std::optional<ContextSpec> contextFromJson(const QJsonObject& json, QString* error) {
-    Reader r(json, QStringLiteral("context"), error);
-    ContextSpec c;
-    c.prefix = r.string("prefix").toStdString();
-    c.query = r.string("query").toStdString();
-    const QJsonValue chunks = json.value(QStringLiteral("chunks"));
-    if (!chunks.isUndefined()) {
-        if (!chunks.isArray()) r.fail(QStringLiteral("'context.chunks' must be an array of strings"));
-        for (const auto& v : chunks.toArray()) {
-            if (!v.isString()) {
-                r.fail(QStringLiteral("'context.chunks' must be an array of strings"));
-                break;
-            }
-            c.chunks.push_back(v.toString().toStdString());
-        }
-    }
-    c.prefixIds = r.ids("prefix_ids");
-    c.queryIds = r.ids("query_ids");
-    const QJsonValue chunkIds = json.value(QStringLiteral("chunk_ids"));
-    if (!chunkIds.isUndefined() && !chunkIds.isNull()) {
-        if (!chunkIds.isArray()) r.fail(QStringLiteral("'context.chunk_ids' must be an array of id arrays"));
-        std::vector<std::vector<std::int32_t>> all;
-        for (const auto& v : chunkIds.toArray()) {
-            auto ids = r.idArray(v, QStringLiteral("context.chunk_ids"));
-            if (!ids) break;
-            all.push_back(std::move(*ids));
-        }
-        c.chunkIds = std::move(all);
-    }
-    if (!r.failed() && !r.has("query") && !r.has("query_ids"))
-        r.fail(QStringLiteral("the context has no \"query\""));
-    if (r.failed()) return std::nullopt;
-    return c;
-}
 
 QJsonObject methodToJson(const MethodSettings& m) {
     QJsonObject o;
@@ -228,6 +170,54 @@ bool isSessionJson(const QJsonObject& json) {
     return json.value(QStringLiteral("format")).toString() == QLatin1String(kSessionFormat);
 }
 
+bool isSessionJson(const Json& json) {
+    const Json* format = json.find("format");
+    return format && format->isString() && format->asString() == kSessionFormat;
+}
+
+namespace {
+
+void readSelection(const QJsonObject& json, ViewSelection& s, QString* reason) {
+    Reader sel(json, QStringLiteral("selection"), reason);
+    s.layer = sel.integer("layer", 0, 0, 1 << 16);
+    s.head = sel.integer("head", -1, -1, 1 << 16);
+    s.queryToken = sel.integer("query_token", -1, -1, 1 << 24);
+    const QString rows = sel.string("rows", s.allTokenRows ? QStringLiteral("all") : QStringLiteral("query"));
+    if (rows != QLatin1String("query") && rows != QLatin1String("all"))
+        sel.fail(QStringLiteral("'selection.rows' must be \"query\" or \"all\""));
+    s.allTokenRows = rows == QLatin1String("all");
+}
+
+void readSweep(const QJsonObject& json, SweepSettings& s, QString* reason) {
+    Reader sweep(json, QStringLiteral("sweep"), reason);
+    const QJsonValue parts = json.value(QStringLiteral("parts"));
+    if (!parts.isUndefined()) {
+        s.parts.clear();
+        if (!parts.isArray()) sweep.fail(QStringLiteral("'sweep.parts' must be an array of integers"));
+        for (const auto& v : parts.toArray()) {
+            const double d = v.toDouble(0);
+            if (!v.isDouble() || d < 1 || d > 4096 || d != static_cast<double>(static_cast<int>(d))) {
+                sweep.fail(QStringLiteral("'sweep.parts' must hold integers from 1 to 4096"));
+                break;
+            }
+            s.parts.push_back(static_cast<int>(d));
+        }
+        if (s.parts.isEmpty()) sweep.fail(QStringLiteral("'sweep.parts' is empty"));
+    }
+    s.queryTokens = sweep.integer("query_tokens", s.queryTokens, 0, 1 << 20);
+}
+
+void readView(const QJsonObject& json, SessionState& s, QString* reason) {
+    Reader view(json, QStringLiteral("view"), reason);
+    s.presentation = view.boolean("presentation", false);
+    s.logScale = view.boolean("log_scale", s.logScale);
+    s.currentView = view.string("current_view");
+    s.windowGeometry = view.base64("geometry");
+    s.windowState = view.base64("state");
+}
+
+}  // namespace
+
 std::optional<SessionState> sessionFromJson(const QJsonObject& json, const QString& file, QString* error) {
     QString reason;
     auto failWith = [&](const QString& why) -> std::optional<SessionState> {
@@ -259,71 +249,25 @@ std::optional<SessionState> sessionFromJson(const QJsonObject& json, const QStri
     if (!m) return failWith(reason);
     s.method = *m;
 
-    Reader sel(r.object("selection"), QStringLiteral("selection"), &reason);
-    s.selection.layer = sel.integer("layer", 0, 0, 1 << 16);
-    s.selection.head = sel.integer("head", -1, -1, 1 << 16);
-    s.selection.queryToken = sel.integer("query_token", -1, -1, 1 << 24);
-    const QString rows = sel.string("rows", s.selection.allTokenRows ? QStringLiteral("all") : QStringLiteral("query"));
-    if (rows != QLatin1String("query") && rows != QLatin1String("all"))
-        sel.fail(QStringLiteral("'selection.rows' must be \"query\" or \"all\""));
-    s.selection.allTokenRows = rows == QLatin1String("all");
-    if (r.failed() || sel.failed()) return failWith(reason);
-
-    Reader sweep(r.object("sweep"), QStringLiteral("sweep"), &reason);
-    const QJsonValue parts = sweep.json().value(QStringLiteral("parts"));
-    if (!parts.isUndefined()) {
-        s.sweep.parts.clear();
-        if (!parts.isArray()) sweep.fail(QStringLiteral("'sweep.parts' must be an array of integers"));
-        for (const auto& v : parts.toArray()) {
-            const double d = v.toDouble(0);
-            if (!v.isDouble() || d < 1 || d > 4096 || d != static_cast<double>(static_cast<int>(d))) {
-                sweep.fail(QStringLiteral("'sweep.parts' must hold integers from 1 to 4096"));
-                break;
-            }
-            s.sweep.parts.push_back(static_cast<int>(d));
-        }
-        if (s.sweep.parts.isEmpty()) sweep.fail(QStringLiteral("'sweep.parts' is empty"));
-    }
-    s.sweep.queryTokens = sweep.integer("query_tokens", s.sweep.queryTokens, 0, 1 << 20);
-    if (r.failed() || sweep.failed()) return failWith(reason);
-
-    Reader view(r.object("view"), QStringLiteral("view"), &reason);
-    s.presentation = view.boolean("presentation", false);
-    s.logScale = view.boolean("log_scale", s.logScale);
-    s.currentView = view.string("current_view");
-    s.windowGeometry = view.base64("geometry");
-    s.windowState = view.base64("state");
-    if (r.failed() || view.failed()) return failWith(reason);
+    readSelection(r.object("selection"), s.selection, &reason);
+    if (r.failed() || !reason.isEmpty()) return failWith(reason);
+    readSweep(r.object("sweep"), s.sweep, &reason);
+    if (r.failed() || !reason.isEmpty()) return failWith(reason);
+    readView(r.object("view"), s, &reason);
+    if (r.failed() || !reason.isEmpty()) return failWith(reason);
     return s;
 }
 
 bool saveSession(const QString& path, const SessionState& state, QString* error) {
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly)) {
-        if (error) *error = QStringLiteral("%1: cannot write (%2)").arg(path, f.errorString());
-        return false;
-    }
-    f.write(QJsonDocument(sessionToJson(state)).toJson(QJsonDocument::Indented));
-    if (!f.commit()) {
-        if (error) *error = QStringLiteral("%1: cannot write (%2)").arg(path, f.errorString());
-        return false;
-    }
-    return true;
+    return widgets::writeTextFileAtomic(path, QJsonDocument(sessionToJson(state)).toJson(QJsonDocument::Indented), error);
 }
 
 std::optional<SessionState> loadSession(const QString& path, QString* error) {
-    QFile f(path);
+    const auto bytes = readInputFile(path, QStringLiteral("session file"), error);
+    if (!bytes) return std::nullopt;
     const QString name = QFileInfo(path).fileName();
-    if (!f.open(QIODevice::ReadOnly)) {
-        if (error) *error = QStringLiteral("%1: cannot open (%2)").arg(path, f.errorString());
-        return std::nullopt;
-    }
-    if (f.size() > (64 << 20)) {
-        if (error) *error = QStringLiteral("%1: too large for a session file (%2 bytes)").arg(name).arg(f.size());
-        return std::nullopt;
-    }
     QJsonParseError pe;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
+    const QJsonDocument doc = QJsonDocument::fromJson(*bytes, &pe);
     if (pe.error != QJsonParseError::NoError) {
         if (error) *error = QStringLiteral("%1: at byte %2: %3").arg(name).arg(pe.offset).arg(pe.errorString());
         return std::nullopt;

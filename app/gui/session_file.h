@@ -7,7 +7,7 @@
 // {
 //   "format": "attnscope-session", "version": 1,
 //   "model": "stories260K.gguf",
-//   "context": {"prefix": "...", "chunks": ["...", "..."], "query": "..."},
+//   "context": {"prefix": "...", "chunks": ["...", "..."], "query": "..."},   (ContextSpec::toJson)
 //   "method": {"mode": "parallel", "sink": true, "selective": false, "select_k": 2,
 //              "score_top_n": 5, "aggregation": "none", "positions": "stretch", "bos": "none"},
 //   "selection": {"layer": 0, "head": -1, "query_token": -1, "rows": "query"},
@@ -33,12 +33,11 @@ std::optional<SessionState> sessionFromJson(const QJsonObject& json, const QStri
 
 QJsonObject methodToJson(const MethodSettings& m);
 std::optional<MethodSettings> methodFromJson(const QJsonObject& json, QString* error);
-QJsonObject contextToJson(const ContextSpec& c);
-std::optional<ContextSpec> contextFromJson(const QJsonObject& json, QString* error);
 
 bool saveSession(const QString& path, const SessionState& state, QString* error);
 std::optional<SessionState> loadSession(const QString& path, QString* error);
 // True when the JSON object looks like a session rather than a bare context.
 bool isSessionJson(const QJsonObject& json);
+bool isSessionJson(const Json& json);
 
 }  // namespace attnscope::gui
