@@ -1,7 +1,6 @@
 #include "analysis_controller.h"
 
 #include <QFileInfo>
-#include <QJsonDocument>
 
 #include <cmath>
 
@@ -58,6 +57,7 @@ Analysed analyse(EngineContext& ctx, const ContextSpec& spec, const EncodingOpti
     bundle->plan = std::move(*plan);
     bundle->run = std::move(*run);
     bundle->sessionId = ctx.sessionId;
+    bundle->planHash = bundle->plan.hash();
     const Tokenizer& tok = session.tokenizer();
     bundle->tokenTexts.reserve(bundle->plan.tokenCount());
     for (auto id : bundle->plan.ids) bundle->tokenTexts << fromStd(tok.tokenText(id));
@@ -65,22 +65,32 @@ Analysed analyse(EngineContext& ctx, const ContextSpec& spec, const EncodingOpti
     return out;
 }
 
-QString optionsKey(const EncodingOptions& o) {
-    return QStringLiteral("%1|%2|%3|%4|%5|%6|%7")
-        .arg(toString(o.mode))
-        .arg(o.sinkPrefix)
-        .arg(toString(o.positions))
-        .arg(toString(o.bos))
-        .arg(o.selective.topK)
-        .arg(o.selective.scoreTopN)
-        .arg(toString(o.selective.aggregation));
+ModelInfo modelInfo(const Session& s, const QString& path, const QStringList& notices) {
+    ModelInfo info;
+    info.path = path;
+    info.name = fromStd(s.model().config.name);
+    info.summary = fromStd(s.model().config.summary());
+    info.format = fromStd(s.model().format);
+    info.backend = fromStd(s.backendName());
+    info.parameters = s.model().parameterCount;
+    info.layers = s.model().config.nLayers;
+    info.heads = s.model().config.nHeads;
+    for (bool local : s.model().config.layerIsLocal) info.localLayers.push_back(local);
+    info.notices = notices;
+    return info;
+}
+
+// Keeps the first `n` entries of a most-recent-first list.
+template <typename List>
+void trim(List& list, std::size_t n) {
+    while (list.size() > n) list.pop_back();
 }
 
 }  // namespace
 
 AnalysisController::AnalysisController(EngineWorker* worker, QObject* parent) : QObject(parent), worker_(worker) {
     qRegisterMetaType<attnscope::AttentionTile>();
-    contextKey_ = QString::fromUtf8(QJsonDocument(contextToJson(context_)).toJson(QJsonDocument::Compact));
+    contextId_ = contextIdOf(context_);
 }
 
 AnalysisController::~AnalysisController() = default;
@@ -107,31 +117,21 @@ void AnalysisController::openModel(const QString& path) {
             }
             ctx.session = std::move(*opened);
             const quint64 id = ++ctx.sessionId;
-            const Session& s = *ctx.session;
-            ModelInfo info;
-            info.path = resolved;
-            info.name = fromStd(s.model().config.name);
-            info.summary = fromStd(s.model().config.summary());
-            info.format = fromStd(s.model().format);
-            info.backend = fromStd(ctx.session->backendName());
-            info.parameters = s.model().parameterCount;
-            info.layers = s.model().config.nLayers;
-            info.heads = s.model().config.nHeads;
-            for (bool local : s.model().config.layerIsLocal) info.localLayers.push_back(local);
-            info.notices = notices;
-            auto tok = s.tokenizerPtr();
+            const ModelInfo info = modelInfo(*ctx.session, resolved, notices);
+            auto tok = ctx.session->tokenizerPtr();
             return [this, id, info, tok] {
                 modelLoading_ = false;
                 sessionId_ = id;
                 model_ = info;
                 tokenizer_ = tok;
                 cache_.clear();
+                planHashes_.clear();
                 sweepCache_.clear();
                 sweepRows_.clear();
                 current_.reset();
                 methods_.clear();
                 fullReference_.reset();
-                methodsKey_.clear();
+                methodsRequests_.clear();
                 methodsReady_ = false;
                 selection_.layer = std::clamp(selection_.layer, 0, std::max(0, info.layers - 1));
                 if (selection_.head >= info.heads) selection_.head = -1;
@@ -155,7 +155,7 @@ void AnalysisController::cancelModelLoad() {
 void AnalysisController::setContext(const ContextSpec& context) {
     if (sameContext(context, context_)) return;
     context_ = context;
-    contextKey_ = QString::fromUtf8(QJsonDocument(contextToJson(context_)).toJson(QJsonDocument::Compact));
+    contextId_ = contextIdOf(context_);
     selection_.queryToken = -1;   // query tokens may have changed
     scheduleAnalysis();
     scheduleMethods();
@@ -182,21 +182,38 @@ void AnalysisController::setSelection(const ViewSelection& selection) {
 
 // ---------------------------------------------------------------- analysis
 
-QString AnalysisController::cacheKey(const EncodingOptions& options) const {
-    return QString::number(sessionId_) + '#' + optionsKey(options) + '#' + contextKey_;
+quint64 AnalysisController::contextIdOf(const ContextSpec& context) {
+    auto it = std::find_if(contextIds_.begin(), contextIds_.end(), [&](const auto& e) { return sameContext(e.first, context); });
+    const quint64 id = it != contextIds_.end() ? it->second : nextContextId_++;
+    if (it != contextIds_.end()) contextIds_.erase(it);
+    contextIds_.emplace_front(context, id);
+    trim(contextIds_, kContextIds);
+    return id;
 }
 
-BundlePtr AnalysisController::cached(const QString& key) const {
-    for (const auto& [k, b] : cache_)
-        if (k == key) return b;
+BundlePtr AnalysisController::cached(const Request& request) const {
+    for (const auto& [r, hash] : planHashes_)
+        if (r == request) {
+            for (const BundlePtr& b : cache_)
+                if (b->planHash == hash) return b;
+            return nullptr;
+        }
     return nullptr;
 }
 
-void AnalysisController::remember(const QString& key, BundlePtr bundle) {
-    if (!bundle) return;
-    cache_.remove_if([&](const auto& e) { return e.first == key; });
-    cache_.emplace_front(key, std::move(bundle));
-    while (cache_.size() > kCacheEntries) cache_.pop_back();
+BundlePtr AnalysisController::remember(const Request& request, BundlePtr bundle) {
+    if (!bundle) return nullptr;
+    std::erase_if(planHashes_, [&](const auto& e) { return e.first == request; });
+    planHashes_.emplace_front(request, bundle->planHash);
+    trim(planHashes_, kPlanHashEntries);
+    auto same = std::find_if(cache_.begin(), cache_.end(), [&](const BundlePtr& b) { return b->planHash == bundle->planHash; });
+    if (same != cache_.end()) {
+        bundle = *same;   // the same plan as a cached result: keep that one (and its tiles)
+        cache_.erase(same);
+    }
+    cache_.push_front(bundle);
+    trim(cache_, kCacheEntries);
+    return bundle;
 }
 
 void AnalysisController::setCurrent(BundlePtr bundle, QString error) {
@@ -209,27 +226,22 @@ void AnalysisController::setCurrent(BundlePtr bundle, QString error) {
 
 void AnalysisController::scheduleAnalysis() {
     if (!hasModel()) return;
-    const EncodingOptions options = method_.toOptions();
-    const QString key = cacheKey(options);
-    if (key == currentKey_ && (analysisPending_ || current_ || !currentError_.isEmpty())) return;
-    currentKey_ = key;
-    if (BundlePtr hit = cached(key)) {
+    const Request req = request(method_);
+    if (currentRequest_ == req && (analysisPending_ || current_ || !currentError_.isEmpty())) return;
+    currentRequest_ = req;
+    if (BundlePtr hit = cached(req)) {
         worker_->cancel(JobTag::Analysis);   // anything in flight is for an older configuration
-        remember(key, hit);
-        setCurrent(std::move(hit), {});
+        setCurrent(remember(req, hit), {});
         return;
     }
     analysisPending_ = true;
     emit analysisStarted();
     const ContextSpec spec = context_;
     worker_->submit(JobTag::Analysis, tr("Analysing (%1)").arg(methodLabel(method_)), this,
-                    [this, spec, options, key](EngineContext& ctx, std::stop_token stop) -> Deliver {
-                        Analysed a = analyse(ctx, spec, options, stop);
+                    [this, spec, req](EngineContext& ctx, std::stop_token stop) -> Deliver {
+                        Analysed a = analyse(ctx, spec, req.method.toOptions(), stop);
                         if (a.cancelled) return {};
-                        return [this, key, a] {
-                            if (a.bundle) remember(key, a.bundle);
-                            setCurrent(a.bundle, a.error);
-                        };
+                        return [this, req, a] { setCurrent(remember(req, a.bundle), a.error); };
                     });
 }
 
@@ -238,76 +250,56 @@ BundlePtr AnalysisController::methodBundle(Method m) const {
     return it == methods_.end() ? nullptr : it->second;
 }
 
+void AnalysisController::setMethods(const std::vector<BundlePtr>& bundles) {
+    methods_.clear();
+    for (std::size_t i = 0; i < std::size(kMethods); ++i) methods_[kMethods[i]] = bundles[i];   // null: left out
+    fullReference_ = bundles.back();
+    methodsReady_ = true;
+    emit methodsChanged();
+}
+
 void AnalysisController::scheduleMethods() {
     if (!hasModel()) return;
     // The five lines depend on the context and on the shared settings (positions, BOS, K, score,
     // aggregation), not on which of them is active. The full reference follows the current sink
     // and BOS choice so that it has the same tokens as the current configuration.
-    MethodSettings base = method_;
-    base.mode = EncodingMode::Parallel;
-    base.sink = base.selective = false;
-    EncodingOptions fullRef = method_.toOptions();
+    std::vector<Request> wanted;
+    for (Method m : kMethods) wanted.push_back(request(settingsFor(m, method_)));
+    MethodSettings fullRef = method_;
     fullRef.mode = EncodingMode::Full;
-    fullRef.positions = PositionPolicy::Sequential;
-    fullRef.selective.topK = 0;
-    const QString key = QString::number(sessionId_) + '#' + optionsKey(base.toOptions()) + '#' +
-                        optionsKey(fullRef) + '#' + contextKey_;
-    if (key == methodsKey_) return;
-    methodsKey_ = key;
+    fullRef.selective = false;
+    wanted.push_back(request(fullRef));
+    if (wanted == methodsRequests_) return;
+    methodsRequests_ = wanted;
 
-    std::vector<std::pair<Method, EncodingOptions>> todo;
-    std::map<Method, BundlePtr> ready;
-    for (Method m : kMethods) {
-        const EncodingOptions o = methodOptions(m, method_);
-        if (BundlePtr hit = cached(cacheKey(o))) ready[m] = hit;
-        else todo.emplace_back(m, o);
-    }
-    BundlePtr fullHit = cached(cacheKey(fullRef));
-    if (todo.empty() && fullHit) {
+    std::vector<BundlePtr> ready(wanted.size());
+    std::vector<std::size_t> todo;
+    for (std::size_t i = 0; i < wanted.size(); ++i)
+        if (!(ready[i] = cached(wanted[i]))) todo.push_back(i);
+    if (todo.empty()) {
         worker_->cancel(JobTag::Methods);
-        methods_ = std::move(ready);
-        fullReference_ = fullHit;
-        methodsReady_ = true;
-        emit methodsChanged();
+        setMethods(ready);
         return;
     }
     methodsReady_ = false;
     const ContextSpec spec = context_;
-    QVector<QString> keys;
-    for (const auto& [m, o] : todo) keys << cacheKey(o);
-    const QString fullKey = cacheKey(fullRef);
-    worker_->submit(
-        JobTag::Methods, tr("Comparing methods"), this,
-        [this, spec, todo, ready, fullRef, fullHit, keys, fullKey](EngineContext& ctx, std::stop_token stop) -> Deliver {
-            auto results = ready;
-            std::vector<std::pair<QString, BundlePtr>> fresh;
-            const int total = static_cast<int>(todo.size()) + (fullHit ? 0 : 1);
-            int done = 0;
-            for (std::size_t i = 0; i < todo.size(); ++i) {
-                ctx.yieldToInteractive();
-                if (stop.stop_requested()) return {};
-                Analysed a = analyse(ctx, spec, todo[i].second, stop);
-                if (a.cancelled) return {};
-                results[todo[i].first] = a.bundle;   // null on error: the line is left out
-                if (a.bundle) fresh.emplace_back(keys[static_cast<int>(i)], a.bundle);
-                if (ctx.progress) ctx.progress(++done, total);
-            }
-            BundlePtr full = fullHit;
-            if (!full) {
-                ctx.yieldToInteractive();
-                Analysed a = analyse(ctx, spec, fullRef, stop);
-                if (a.cancelled) return {};
-                full = a.bundle;
-                if (full) fresh.emplace_back(fullKey, full);
-            }
-            return [this, results, full, fresh] {
-                for (const auto& [k, b] : fresh) remember(k, b);
-                methods_ = results;
-                fullReference_ = full;
-                methodsReady_ = true;
-                emit methodsChanged();
-            };
-        });
+    worker_->submit(JobTag::Methods, tr("Comparing methods"), this,
+                    [this, spec, wanted, ready, todo](EngineContext& ctx, std::stop_token stop) -> Deliver {
+                        auto results = ready;
+                        int done = 0;
+                        for (std::size_t i : todo) {
+                            ctx.yieldToInteractive();
+                            if (stop.stop_requested()) return {};
+                            Analysed a = analyse(ctx, spec, wanted[i].method.toOptions(), stop);
+                            if (a.cancelled) return {};
+                            results[i] = a.bundle;   // null on error: the line is left out
+                            if (ctx.progress) ctx.progress(++done, static_cast<int>(todo.size()));
+                        }
+                        return [this, wanted, results, todo]() mutable {
+                            for (std::size_t i : todo) results[i] = remember(wanted[i], results[i]);
+                            setMethods(results);
+                        };
+                    });
 }
 
 // ---------------------------------------------------------------- tiles
@@ -333,6 +325,31 @@ void AnalysisController::rememberTile(const BundlePtr& bundle, const AttentionTi
     while (tileCache_.size() > kTileCacheEntries) tileCache_.pop_back();
 }
 
+void AnalysisController::requestCurrentTile(JobTag tag, const QString& label, const AttentionTileRequest& req,
+                                            std::function<void(const AttentionTile&)> deliver) {
+    BundlePtr bundle = current_;
+    if (const AttentionTile* hit = cachedTile(bundle, req)) {
+        worker_->cancel(tag);   // anything in flight is for an older request
+        deliver(*hit);
+        return;
+    }
+    worker_->submit(tag, label, this, [this, bundle, req, deliver](EngineContext& ctx, std::stop_token stop) -> Deliver {
+        if (!ctx.session || ctx.sessionId != bundle->sessionId) return {};
+        auto tile = ctx.session->tile(*bundle->run, req, stop);
+        if (!tile) {
+            if (tile.error().kind != ErrorKind::Cancelled)
+                qWarning("attnscope: attention tile: %s", tile.error().describe().c_str());
+            return {};
+        }
+        AttentionTile t = std::move(*tile);
+        t.request = req;   // cached under the request as asked (served sizes may be clamped)
+        return [this, bundle, t = std::move(t), deliver] {
+            rememberTile(bundle, t);
+            if (bundle == current_) deliver(t);
+        };
+    });
+}
+
 void AnalysisController::requestTile(int rowBegin, int rowEnd, int colBegin, int colEnd, int outRows, int outCols,
                                      bool overview) {
     if (!current_ || !current_->run || !current_->run->kept) return;
@@ -345,30 +362,8 @@ void AnalysisController::requestTile(int rowBegin, int rowEnd, int colBegin, int
     req.colEnd = colEnd;
     req.outRows = std::max(1, outRows);
     req.outCols = std::max(1, outCols);
-    BundlePtr bundle = current_;
-    const JobTag tag = overview ? JobTag::Tile : JobTag::TileDetail;
-    if (const AttentionTile* hit = cachedTile(bundle, req)) {
-        worker_->cancel(tag);   // anything in flight is for an older window
-        emit tileReady(*hit);
-        return;
-    }
-    worker_->submit(tag, tr("Attention map"), this,
-                    [this, bundle, req](EngineContext& ctx, std::stop_token stop) -> Deliver {
-                        if (!ctx.session || ctx.sessionId != bundle->sessionId) return {};
-                        auto tile = ctx.session->tile(*bundle->run, req, stop);
-                        if (!tile) {
-                            if (tile.error().kind != ErrorKind::Cancelled)
-                                qWarning("attnscope: attention tile: %s", tile.error().describe().c_str());
-                            return {};
-                        }
-                        AttentionTile t = std::move(*tile);
-                        t.request = req;   // cached under the request as asked (served sizes may be clamped)
-                        return [this, bundle, t = std::move(t)] {
-                            rememberTile(bundle, t);
-                            if (bundle != current_) return;
-                            emit tileReady(t);
-                        };
-                    });
+    requestCurrentTile(overview ? JobTag::Tile : JobTag::TileDetail, tr("Attention map"), req,
+                       [this](const AttentionTile& tile) { emit tileReady(tile); });
 }
 
 void AnalysisController::requestTokenAttention() {
@@ -391,32 +386,13 @@ void AnalysisController::requestTokenAttention() {
                          : tr("all query tokens (mean)");
     const QString heads = selection_.head >= 0 ? tr("head %1").arg(selection_.head) : tr("mean of heads");
     const QString caption = tr("Attention from %1 · layer %2 · %3").arg(who).arg(selection_.layer).arg(heads);
-    BundlePtr bundle = current_;
-    // One value per token (outCols = n, so every column bin is one token).
-    auto weightsOf = [n](const AttentionTile& tile) {
+    requestCurrentTile(JobTag::TokenAttention, tr("Token attention"), req, [this, n, caption](const AttentionTile& tile) {
+        // One value per token (outCols = n, so every column bin is one token).
         QVector<double> w(n, 0.0);
         for (int c = 0; c < tile.cols; ++c)
             for (int t = tile.colEdges[c]; t < tile.colEdges[c + 1] && t < n; ++t) w[t] = tile.at(0, c);
-        return w;
-    };
-    if (const AttentionTile* hit = cachedTile(bundle, req)) {
-        worker_->cancel(JobTag::TokenAttention);
-        emit tokenAttentionReady(weightsOf(*hit), caption);
-        return;
-    }
-    worker_->submit(JobTag::TokenAttention, tr("Token attention"), this,
-                    [this, bundle, req, caption, weightsOf](EngineContext& ctx, std::stop_token stop) -> Deliver {
-                        if (!ctx.session || ctx.sessionId != bundle->sessionId) return {};
-                        auto tile = ctx.session->tile(*bundle->run, req, stop);
-                        if (!tile) return {};
-                        AttentionTile t = std::move(*tile);
-                        t.request = req;
-                        return [this, bundle, t = std::move(t), caption, weightsOf] {
-                            rememberTile(bundle, t);
-                            if (bundle != current_) return;
-                            emit tokenAttentionReady(weightsOf(t), caption);
-                        };
-                    });
+        emit tokenAttentionReady(w, caption);
+    });
 }
 
 // ---------------------------------------------------------------- sweep
@@ -429,10 +405,9 @@ QString AnalysisController::sweepText() const {
     return parts.join(QLatin1Char(' '));
 }
 
-void AnalysisController::runSweep(const SweepSettings& settings) {
-    if (!hasModel()) return;
-    sweepSettings_ = settings;
+SweepOptions AnalysisController::sweepOptions(const SweepSettings& settings) const {
     SweepOptions options;
+    options.parts.assign(settings.parts.begin(), settings.parts.end());
     options.queryTokens = settings.queryTokens;
     if (options.queryTokens <= 0) {   // keep the user's query as the sweep's query
         options.queryTokens = 1;
@@ -442,16 +417,20 @@ void AnalysisController::runSweep(const SweepSettings& settings) {
     }
     options.sinkText = context_.prefix;
     options.settings = method_;   // K, score, positions and BOS as on the toolbar
-    const std::string text = toStd(sweepText());
-    QStringList partsKey;
-    for (int p : settings.parts) partsKey << QString::number(p);
-    const QString key = QString::number(sessionId_) + '#' + partsKey.join(',') + '#' +
-                        QString::number(options.queryTokens) + '#' + optionsKey(methodOptions(Method::Both, method_)) + '#' +
-                        fromStd(options.sinkText) + '#' +
-                        fromStd(text);
-    if (auto it = sweepCache_.constFind(key); it != sweepCache_.constEnd()) {
+    return options;
+}
+
+void AnalysisController::runSweep(const SweepSettings& settings) {
+    if (!hasModel()) return;
+    sweepSettings_ = settings;
+    const SweepOptions options = sweepOptions(settings);
+    // The shared settings as every sweep line uses them (the toggles do not matter).
+    const SweepKey key{toStd(sweepText()), options.sinkText, options.queryTokens, options.parts,
+                       settingsFor(Method::Both, method_)};
+    auto hit = std::find_if(sweepCache_.begin(), sweepCache_.end(), [&](const auto& e) { return e.first == key; });
+    if (hit != sweepCache_.end()) {
         worker_->cancel(JobTag::Sweep);
-        sweepRows_ = *it;
+        sweepRows_ = hit->second;
         sweepRunning_ = false;
         emit sweepChanged();
         return;
@@ -459,48 +438,54 @@ void AnalysisController::runSweep(const SweepSettings& settings) {
     sweepRows_.clear();
     sweepRunning_ = true;
     emit sweepChanged();
-    const std::vector<int> parts(settings.parts.begin(), settings.parts.end());
-    worker_->submit(
-        JobTag::Sweep, tr("P sweep"), this,
-        [this, options, text, parts, key](EngineContext& ctx, std::stop_token stop) -> Deliver {
-            std::vector<SweepRow> rows;
-            const quint64 sessionId = ctx.sessionId;
-            for (std::size_t i = 0; i < parts.size(); ++i) {
-                ctx.yieldToInteractive();   // keep toggles responsive while the sweep runs
-                if (stop.stop_requested()) return {};
-                if (!ctx.session || ctx.sessionId != sessionId) return {};
-                SweepOptions one = options;
-                one.parts = {parts[i]};
-                const int total = static_cast<int>(parts.size());
-                auto r = attnscope::runSweep(*ctx.session, text, one, stop, [&](int d, int t) {
-                    if (ctx.progress && t > 0) ctx.progress(static_cast<int>(i) * 1000 + d * 1000 / t, total * 1000);
-                });
-                if (!r) {
-                    if (r.error().kind == ErrorKind::Cancelled) return {};
-                    const QString message = fromStd(r.error().describe());
-                    // Rows done so far stay (e.g. the text is too short for the largest P).
-                    const QString where = rows.empty() ? message : tr("stopped at P = %1: %2").arg(parts[i]).arg(message);
-                    return [this, where, rows] {
-                        sweepRunning_ = false;
-                        sweepRows_ = rows;
-                        emit sweepChanged();
-                        emit sweepFailed(where);
-                    };
-                }
-                rows.insert(rows.end(), r->begin(), r->end());
-                if (i + 1 < parts.size())
-                    ctx.post([this, rows] {
-                        sweepRows_ = rows;
-                        emit sweepChanged();
-                    });
-            }
-            return [this, rows, key] {
-                sweepRows_ = rows;
-                sweepRunning_ = false;
-                sweepCache_.insert(key, rows);
-                emit sweepChanged();
-            };
+    worker_->submit(JobTag::Sweep, tr("P sweep"), this, [this, options, key](EngineContext& ctx, std::stop_token stop) {
+        return runSweepSteps(ctx, stop, options, key);
+    });
+}
+
+// Runs on the engine thread: one P value at a time, yielding to interactive work in between and
+// showing the rows done so far.
+Deliver AnalysisController::runSweepSteps(EngineContext& ctx, std::stop_token stop, const SweepOptions& options,
+                                          const SweepKey& key) {
+    std::vector<SweepRow> rows;
+    const quint64 sessionId = ctx.sessionId;
+    const auto& parts = options.parts;
+    const int total = static_cast<int>(parts.size());
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        ctx.yieldToInteractive();   // keep toggles responsive while the sweep runs
+        if (stop.stop_requested()) return {};
+        if (!ctx.session || ctx.sessionId != sessionId) return {};
+        SweepOptions one = options;
+        one.parts = {parts[i]};
+        auto r = attnscope::runSweep(*ctx.session, key.text, one, stop, [&](int d, int t) {
+            if (ctx.progress && t > 0) ctx.progress(static_cast<int>(i) * 1000 + d * 1000 / t, total * 1000);
         });
+        if (!r) {
+            if (r.error().kind == ErrorKind::Cancelled) return {};
+            const QString message = fromStd(r.error().describe());
+            // Rows done so far stay (e.g. the text is too short for the largest P).
+            const QString where = rows.empty() ? message : tr("stopped at P = %1: %2").arg(parts[i]).arg(message);
+            return [this, where, rows] {
+                sweepRunning_ = false;
+                sweepRows_ = rows;
+                emit sweepChanged();
+                emit sweepFailed(where);
+            };
+        }
+        rows.insert(rows.end(), r->begin(), r->end());
+        if (i + 1 < parts.size())
+            ctx.post([this, rows] {
+                sweepRows_ = rows;
+                emit sweepChanged();
+            });
+    }
+    return [this, rows, key] {
+        sweepRows_ = rows;
+        sweepRunning_ = false;
+        sweepCache_.emplace_front(key, rows);
+        trim(sweepCache_, kSweepCacheEntries);
+        emit sweepChanged();
+    };
 }
 
 void AnalysisController::cancelSweep() {

@@ -3,23 +3,29 @@
 // engine requests, and the results that came back. Lives on the GUI thread; all engine work goes
 // through the EngineWorker. Results are immutable bundles shared by every view.
 //
-// Toggling back to a configuration seen recently is served from a small cache here without a
-// round trip to the engine thread (the Session caches more, by plan hash).
-#include <QHash>
+// Results are cached by the engine's plan hash (EncodingPlan::hash()). The plan is built on the
+// engine thread, so the controller also remembers which plan hash each request (context, method
+// settings) produced: toggling back to a configuration seen recently is served from the cache
+// here without a round trip to the engine thread (the Session caches more, by the same hash).
 #include <QObject>
 #include <QString>
 #include <QStringList>
 #include <QVector>
 
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
 #include <vector>
 
 #include "analysis/attention_tile.h"
 #include "session/sweep.h"
 #include "app_state.h"
 #include "backend/backend.h"
+#include "engine_worker.h"
 #include "plan/encoding_plan.h"
 
 namespace attnscope {
@@ -28,14 +34,13 @@ class Tokenizer;
 
 namespace attnscope::gui {
 
-class EngineWorker;
-
 // One analysed configuration: the plan, the engine's run output and the token texts.
 struct AnalysisBundle {
     EncodingPlan plan;
     std::shared_ptr<const RunOutput> run;
     QStringList tokenTexts;          // [token] display text
     quint64 sessionId = 0;
+    std::string planHash;            // plan.hash(), computed on the engine thread
     const AnalysisResult& stats() const { return run->stats; }
 };
 using BundlePtr = std::shared_ptr<const AnalysisBundle>;
@@ -120,11 +125,24 @@ signals:
     void sweepFailed(const QString& message);
 
 private:
-    QString cacheKey(const EncodingOptions& options) const;
-    BundlePtr cached(const QString& key) const;
-    void remember(const QString& key, BundlePtr bundle);
+    // One analysis as the GUI asks for it. Equal contexts share an id (contextIdOf), so a request
+    // compares cheaply; the session id keeps requests of an earlier model apart.
+    struct Request {
+        quint64 sessionId = 0;
+        quint64 contextId = 0;
+        MethodSettings method;
+        bool operator==(const Request&) const = default;
+    };
+    Request request(const MethodSettings& method) const { return {sessionId_, contextId_, method}; }
+    quint64 contextIdOf(const ContextSpec& context);
+    // The cached result of a request, through the plan hash the engine gave it; null when unknown.
+    BundlePtr cached(const Request& request) const;
+    // Remembers a request's plan hash and caches its result. Returns the bundle to show: the one
+    // already cached for the same plan (its tiles are cached too), else `bundle`.
+    BundlePtr remember(const Request& request, BundlePtr bundle);
     void scheduleAnalysis();
     void scheduleMethods();
+    void setMethods(const std::vector<BundlePtr>& bundles);   // kMethods order, then the full reference
     void setCurrent(BundlePtr bundle, QString error);
 
     EngineWorker* worker_;
@@ -135,21 +153,26 @@ private:
     QString loadingPath_;
 
     ContextSpec context_;
-    QString contextKey_;             // JSON of context_, part of every cache key
+    quint64 contextId_ = 0;
+    std::list<std::pair<ContextSpec, quint64>> contextIds_;   // recent contexts, most recent first
+    quint64 nextContextId_ = 1;
     MethodSettings method_;
     ViewSelection selection_;
 
     BundlePtr current_;
     QString currentError_;
-    QString currentKey_;
+    std::optional<Request> currentRequest_;
     bool analysisPending_ = false;
     std::map<Method, BundlePtr> methods_;
     BundlePtr fullReference_;
-    QString methodsKey_;
+    std::vector<Request> methodsRequests_;   // the five methods, then the full reference
     bool methodsReady_ = false;
 
-    std::list<std::pair<QString, BundlePtr>> cache_;   // most recent first
+    std::list<BundlePtr> cache_;                            // by planHash, most recent first
+    std::list<std::pair<Request, std::string>> planHashes_;  // request → plan hash, most recent first
     static constexpr std::size_t kCacheEntries = 24;
+    static constexpr std::size_t kPlanHashEntries = 64;
+    static constexpr std::size_t kContextIds = 16;
     // Tiles already computed (attention map and token shading), so toggling back needs no engine
     // round trip. Keyed by the bundle (weakly: the tile cache never keeps a result alive).
     struct CachedTile {
@@ -161,11 +184,27 @@ private:
     static constexpr std::size_t kTileCacheEntries = 48;
     const AttentionTile* cachedTile(const BundlePtr& bundle, const AttentionTileRequest& request) const;
     void rememberTile(const BundlePtr& bundle, const AttentionTile& tile);
+    // Asks for a tile of the current bundle; `deliver` gets it on the GUI thread while that bundle
+    // is still current (at once when cached).
+    void requestCurrentTile(JobTag tag, const QString& label, const AttentionTileRequest& request,
+                            std::function<void(const AttentionTile&)> deliver);
+
+    // A sweep is determined by its text, sink text, query length, P values and the shared settings.
+    struct SweepKey {
+        std::string text, sinkText;
+        int queryTokens = 0;
+        std::vector<int> parts;
+        MethodSettings settings;
+        bool operator==(const SweepKey&) const = default;
+    };
+    SweepOptions sweepOptions(const SweepSettings& settings) const;
+    Deliver runSweepSteps(EngineContext& ctx, std::stop_token stop, const SweepOptions& options, const SweepKey& key);
 
     std::vector<SweepRow> sweepRows_;
     SweepSettings sweepSettings_;
     bool sweepRunning_ = false;
-    QHash<QString, std::vector<SweepRow>> sweepCache_;
+    std::list<std::pair<SweepKey, std::vector<SweepRow>>> sweepCache_;   // most recent first
+    static constexpr std::size_t kSweepCacheEntries = 16;
 };
 
 }  // namespace attnscope::gui
