@@ -45,7 +45,8 @@ const char* kUsage =
     "      [--sink-text TEXT | --sink-tokens N] [--select K] [--select-score-top N] [--bos none|shared]\n"
     "  bench --model MODEL [--tokens N] [--chunks P] [--queries Q] [--repeat R] [--out FILE.json]\n"
     "\n"
-    "common options: --threads N (default: all cores), --device auto|cpu|cuda (default auto)\n"
+    "common options: --threads N (default: all cores), --device auto|cpu|NAME[:N] (default auto; NAME names a\n"
+    "  backend plugin libattnscope_NAME.so, e.g. cuda)\n"
     "MODEL is a .gguf file, a Hugging Face folder, or a file name inside the models folder\n"
     "($ATTNSCOPE_MODELS, else ../shared/models).\n";
 
@@ -127,9 +128,7 @@ void writeOutput(const std::string& path, const std::string& content) {
 std::unique_ptr<Session> openSession(const Args& a, const std::string& model) {
     SessionOptions so;
     so.threads = a.getInt("threads", 0);
-    so.device = a.get("device", "auto");
-    if (so.device != "auto" && so.device != "cpu" && so.device != "cuda")
-        throw UsageError{"--device must be auto, cpu or cuda"};
+    so.device = a.get("device", "auto");  // the backend registry names what is wrong with it
     return orFail(Session::open(model, so, [](const std::string& m) { std::fprintf(stderr, "attnscope-cli: %s\n", m.c_str()); }));
 }
 
@@ -160,40 +159,45 @@ EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
     return s.toOptions();
 }
 
+// A JSON object of key/value pairs, in their order.
+template <typename Pairs>
+Json objectOf(const Pairs& pairs) {
+    Json o = Json::object();
+    for (const auto& [k, v] : pairs) o[k] = v;
+    return o;
+}
+
 int cmdInfo(const Args& a) {
     if (a.positional.size() != 1) throw UsageError{"info takes exactly one MODEL argument"};
     auto model = orFail(loadModel(resolveModelPath(a.positional[0])));
     const auto& c = model->config;
-    Json j = Json::object();
-    j["path"] = model->path;
-    j["format"] = model->format;
-    j["architecture"] = architectureName(c.arch);
-    j["name"] = c.name;
-    j["summary"] = c.summary();
-    j["parameters"] = static_cast<double>(model->parameterCount);
-    j["weight_bytes"] = static_cast<double>(model->weightBytes);
-    j["dim"] = c.dim;
-    j["layers"] = c.nLayers;
-    j["heads"] = c.nHeads;
-    j["kv_heads"] = c.nKvHeads;
-    j["head_dim"] = c.headDim;
-    j["ffn_dim"] = c.ffnDim;
-    j["vocab_size"] = c.vocabSize;
-    j["context_length"] = c.contextLength;
-    j["rope_theta"] = c.ropeTheta;
-    j["rope_dim"] = c.ropeDim;
-    j["rope_layout"] = c.ropeLayout == RopeLayout::AdjacentPairs ? "adjacent-pairs" : "rotate-half";
-    j["rms_eps"] = c.normEps;
-    j["tied_output"] = c.tiedOutput;
-    Json types = Json::object();
-    for (const auto& [k, v] : model->tensorTypeCounts) types[k] = v;
-    j["tensor_types"] = std::move(types);
+    Json j = Json::Object{
+        {"path", model->path},
+        {"format", model->format},
+        {"architecture", architectureName(c.arch)},
+        {"name", c.name},
+        {"summary", c.summary()},
+        {"parameters", static_cast<double>(model->parameterCount)},
+        {"weight_bytes", static_cast<double>(model->weightBytes)},
+        {"dim", c.dim},
+        {"layers", c.nLayers},
+        {"heads", c.nHeads},
+        {"kv_heads", c.nKvHeads},
+        {"head_dim", c.headDim},
+        {"ffn_dim", c.ffnDim},
+        {"vocab_size", c.vocabSize},
+        {"context_length", c.contextLength},
+        {"rope_theta", c.ropeTheta},
+        {"rope_dim", c.ropeDim},
+        {"rope_layout", c.ropeLayout == RopeLayout::AdjacentPairs ? "adjacent-pairs" : "rotate-half"},
+        {"rms_eps", c.normEps},
+        {"tied_output", c.tiedOutput},
+        {"tensor_types", objectOf(model->tensorTypeCounts)},
+    };
     auto tok = makeTokenizer(model->tokenizer, model->path);
     j["tokenizer"] = tok ? Json((*tok)->kind() + " (" + std::to_string((*tok)->vocabSize()) + " pieces)")
                          : Json("unavailable: " + tok.error().message);
-    Json meta = Json::object();
-    for (const auto& [k, v] : model->metadata) meta[k] = v;
-    j["metadata"] = std::move(meta);
+    j["metadata"] = objectOf(model->metadata);
     writeOutput(a.get("out"), j.dump(2));
     return 0;
 }
@@ -299,16 +303,11 @@ double median(std::vector<double> v) {
     return v.empty() ? 0 : v[v.size() / 2];
 }
 
-int cmdBench(const Args& a) {
-    const int tokens = a.getInt("tokens", 512), chunks = a.getInt("chunks", 8), queries = a.getInt("queries", 64);
-    const int repeat = std::max(1, a.getInt("repeat", 5));
-    if (tokens <= queries || chunks <= 0 || queries <= 0) throw UsageError{"need --tokens > --queries > 0 and --chunks > 0"};
-    auto session = openSession(a, a.need("model"));
-    const auto& cfg = session->model().config;
-    // Random ids (fixed seed): the speed does not depend on the text.
+// Random ids (fixed seed; the speed does not depend on the text): `tokens - queries` context
+// tokens in `chunks` chunks of equal length (the last one shorter), then `queries` query tokens.
+ContextSpec benchContext(int vocabSize, int tokens, int chunks, int queries) {
     std::mt19937 rng(1234);
-    std::uniform_int_distribution<int> pick(3, cfg.vocabSize - 1);
-    ContextSpec spec;
+    std::uniform_int_distribution<int> pick(3, vocabSize - 1);
     const int ctx = tokens - queries, per = (ctx + chunks - 1) / chunks;
     std::vector<std::vector<std::int32_t>> chunkIds;
     for (int b = 0; b < ctx; b += per) {
@@ -316,12 +315,52 @@ int cmdBench(const Args& a) {
         for (int i = b; i < std::min(ctx, b + per); ++i) c.push_back(pick(rng));
         chunkIds.push_back(std::move(c));
     }
-    spec.chunkIds = chunkIds;
     std::vector<std::int32_t> q;
     for (int i = 0; i < queries; ++i) q.push_back(pick(rng));
+    ContextSpec spec;
+    spec.chunkIds = chunkIds;
     spec.queryIds = q;
     spec.prefixIds = std::vector<std::int32_t>{};
+    return spec;
+}
 
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Seconds of each full analysis of `plan` (state kept), and of each query pass of `toggled` (a
+// query-side change of `plan`) reusing that analysis' context.
+struct BenchTimes {
+    std::vector<double> full, queryPass;
+};
+
+BenchTimes timeRuns(Session& session, const EncodingPlan& plan, const EncodingPlan& toggled, int repeat) {
+    BenchTimes t;
+    for (int r = 0; r < repeat; ++r) {
+        RunRequest req;
+        req.plan = &plan;
+        req.keepState = true;
+        auto t0 = std::chrono::steady_clock::now();
+        auto out = orFail(session.run(req));
+        t.full.push_back(secondsSince(t0));
+        RunRequest rq;
+        rq.plan = &toggled;
+        rq.reuse = out.kept;
+        auto t1 = std::chrono::steady_clock::now();
+        auto outSel = orFail(session.run(rq));
+        t.queryPass.push_back(secondsSince(t1));
+        if (!outSel.stats.reusedContext) std::fprintf(stderr, "attnscope-cli: warning: query pass did not reuse the context\n");
+    }
+    return t;
+}
+
+int cmdBench(const Args& a) {
+    const int tokens = a.getInt("tokens", 512), chunks = a.getInt("chunks", 8), queries = a.getInt("queries", 64);
+    const int repeat = std::max(1, a.getInt("repeat", 5));
+    if (tokens <= queries || chunks <= 0 || queries <= 0) throw UsageError{"need --tokens > --queries > 0 and --chunks > 0"};
+    auto session = openSession(a, a.need("model"));
+    const auto& cfg = session->model().config;
+    const ContextSpec spec = benchContext(cfg.vocabSize, tokens, chunks, queries);
     EncodingOptions opt;
     opt.mode = EncodingMode::Parallel;
     auto plan = orFail(session->plan(spec, opt));
@@ -329,26 +368,11 @@ int cmdBench(const Args& a) {
     optSel.selective.topK = 2;
     auto planSel = orFail(session->plan(spec, optSel));
 
-    std::vector<double> prefill, queryPass;
-    for (int r = 0; r < repeat; ++r) {
-        RunRequest req;
-        req.plan = &plan;
-        req.keepState = true;
-        auto t0 = std::chrono::steady_clock::now();
-        auto out = orFail(session->backend().run(req, {}, nullptr));
-        prefill.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        RunRequest rq;
-        rq.plan = &planSel;
-        rq.reuse = out.kept;
-        auto t1 = std::chrono::steady_clock::now();
-        auto outSel = orFail(session->backend().run(rq, {}, nullptr));
-        queryPass.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
-        if (!outSel.stats.reusedContext) std::fprintf(stderr, "attnscope-cli: warning: query pass did not reuse the context\n");
-    }
+    const BenchTimes times = timeRuns(*session, plan, planSel, repeat);
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
     const double peakMiB = static_cast<double>(ru.ru_maxrss) / 1024.0;
-    const double med = median(prefill), medQ = median(queryPass);
+    const double med = median(times.full), medQ = median(times.queryPass);
     std::printf("model        %s\n", cfg.summary().c_str());
     std::printf("backend      %s\n", session->backendName().c_str());
     std::printf("context      %d tokens (%d chunks + %d query tokens), %d runs\n", tokens, plan.chunkCount(), queries, repeat);
@@ -356,17 +380,13 @@ int cmdBench(const Args& a) {
     std::printf("query pass (selective K=2 toggled, context reused): median %.1f ms\n", medQ * 1000);
     std::printf("peak RSS     %.0f MiB\n", peakMiB);
     if (a.has("out")) {
-        Json j = Json::object();
-        j["model"] = cfg.summary();
-        j["backend"] = session->backendName();
-        j["tokens"] = tokens;
-        j["chunks"] = plan.chunkCount();
-        j["queries"] = queries;
-        j["runs"] = repeat;
-        j["prefill_median_s"] = med;
-        j["prefill_tokens_per_s"] = tokens / med;
-        j["query_pass_median_ms"] = medQ * 1000;
-        j["peak_rss_mib"] = peakMiB;
+        const Json j = Json::Object{
+            {"model", cfg.summary()},           {"backend", session->backendName()},
+            {"tokens", tokens},                 {"chunks", plan.chunkCount()},
+            {"queries", queries},               {"runs", repeat},
+            {"prefill_median_s", med},          {"prefill_tokens_per_s", tokens / med},
+            {"query_pass_median_ms", medQ * 1000}, {"peak_rss_mib", peakMiB},
+        };
         orFail(writeFileAtomic(a.get("out"), j.dump(2)));
     }
     return 0;

@@ -2,8 +2,8 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "model/model_loader.h"
-#include "session/result_cache.h"
 #include "backend/backend_registry.h"
+#include "session/result_cache.h"
 
 namespace attnscope {
 
@@ -22,17 +22,16 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& modelPath, con
 
     s->log_ = log ? std::move(log) : [](const std::string&) {};
     s->threads_ = options.threads;
+    s->cache_ = std::make_unique<ResultCache>(options.cacheEntries);
     auto backend = createBackend(options.device, options.threads, s->log_);
     if (!backend) return backend.takeError();
     s->backend_ = std::move(*backend);
     auto loaded = s->backend_->loadWeights(s->model_);
     if (!loaded) {
-        if (s->backend_->name().rfind("cpu", 0) == 0) return loaded.takeError();
-        s->log_("backend " + s->backend_->name() + " failed (" + loaded.error().describe() + "); using the CPU");
-        s->backend_ = makeCpuBackend(options.threads);
-        ATTN_TRY(s->backend_->loadWeights(s->model_));
+        if (s->onCpu()) return loaded.takeError();
+        const std::string why = loaded.error().describe();
+        ATTN_TRY(s->switchToCpu("backend " + s->backendName() + " failed (" + why + "); using the CPU"));
     }
-    s->cache_ = std::make_unique<ResultCache>(options.cacheEntries);
     return s;
 }
 
@@ -48,21 +47,21 @@ Result<std::shared_ptr<const RunOutput>> Session::analyze(const EncodingPlan& pl
     req.plan = &plan;
     req.keepState = true;
     if (auto same = cache_->findContext(ctx)) req.reuse = same->kept;
-    auto out = backend_->run(req, stop, progress);
-    if (!out && out.error().kind == ErrorKind::Backend && backend_->name().rfind("cpu", 0) != 0) {
-        // A GPU failure (out of memory, a failed kernel): say so and continue on the CPU.
-        log_("backend " + backend_->name() + " failed (" + out.error().describe() + "); switching to the CPU");
-        auto cpu = makeCpuBackend(threads_);
-        ATTN_TRY(cpu->loadWeights(model_));
-        backend_ = std::move(cpu);
-        cache_->clear();  // kept states belong to the old backend
-        req.reuse.reset();
-        out = backend_->run(req, stop, progress);
-    }
-    if (!out) return out.takeError();
-    auto shared = std::make_shared<const RunOutput>(std::move(*out));
+    ATTN_ASSIGN(out, run(req, stop, progress));
+    auto shared = std::make_shared<const RunOutput>(std::move(out));
     cache_->put(hash, ctx, shared);
     return shared;
+}
+
+Result<RunOutput> Session::run(const RunRequest& request, std::stop_token stop, Progress* progress) {
+    auto out = backend_->run(request, stop, progress);
+    if (out || out.error().kind != ErrorKind::Backend || onCpu()) return out;
+    // A GPU failure (out of memory, a failed kernel): say so and continue on the CPU.
+    const std::string why = out.error().describe();
+    ATTN_TRY(switchToCpu("backend " + backendName() + " failed (" + why + "); switching to the CPU"));
+    RunRequest full = request;
+    full.reuse.reset();
+    return backend_->run(full, stop, progress);
 }
 
 Result<AttentionTile> Session::tile(const RunOutput& run, const AttentionTileRequest& request, std::stop_token stop) {
@@ -71,5 +70,16 @@ Result<AttentionTile> Session::tile(const RunOutput& run, const AttentionTileReq
 }
 
 void Session::clearCache() { cache_->clear(); }
+
+bool Session::onCpu() const { return backendName().rfind("cpu", 0) == 0; }
+
+Result<void> Session::switchToCpu(const std::string& notice) {
+    log_(notice);
+    auto cpu = makeCpuBackend(threads_);
+    ATTN_TRY(cpu->loadWeights(model_));
+    backend_ = std::move(cpu);
+    cache_->clear();
+    return {};
+}
 
 }  // namespace attnscope

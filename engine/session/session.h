@@ -21,7 +21,7 @@ namespace attnscope {
 
 struct SessionOptions {
     int threads = 0;                   // CPU threads; 0 = all cores
-    std::string device = "auto";       // auto | cpu | cuda
+    std::string device = "auto";       // auto | cpu | NAME | NAME:N of a backend plugin (backend_registry.h)
     std::size_t cacheEntries = 32;     // results kept for instant toggling back
 };
 
@@ -30,7 +30,7 @@ class ResultCache;
 class Session {
 public:
     // Loads the model and its tokenizer and prepares the backend. `log` receives one-line
-    // notices (e.g. "CUDA unavailable: …; using CPU").
+    // notices (e.g. "CUDA unavailable: …; using the CPU").
     static Result<std::unique_ptr<Session>> open(const std::string& modelPath, const SessionOptions& options = {},
                                                  std::function<void(const std::string&)> log = {});
     ~Session();
@@ -39,7 +39,6 @@ public:
     std::shared_ptr<const LoadedModel> modelPtr() const { return model_; }
     const Tokenizer& tokenizer() const { return *tokenizer_; }
     std::shared_ptr<const Tokenizer> tokenizerPtr() const { return tokenizer_; }
-    Backend& backend() { return *backend_; }
     std::string backendName() const { return backend_->name(); }
 
     Result<EncodingPlan> plan(const ContextSpec& spec, const EncodingOptions& options) const;
@@ -49,12 +48,21 @@ public:
     // (out of memory, a kernel error) the session logs it and continues on the CPU backend.
     Result<std::shared_ptr<const RunOutput>> analyze(const EncodingPlan& plan, std::stop_token stop = {},
                                                      Progress* progress = nullptr);
+    // Runs one request as given, outside the cache (benchmarks, parity tests): keepState, reuse
+    // and keepQueryLogProbs are honoured. A GPU failure falls back to the CPU as analyze does; the
+    // rerun is then a full run (a kept state of the failed backend cannot be reused).
+    Result<RunOutput> run(const RunRequest& request, std::stop_token stop = {}, Progress* progress = nullptr);
     Result<AttentionTile> tile(const RunOutput& run, const AttentionTileRequest& request, std::stop_token stop = {});
 
     void clearCache();
 
 private:
     Session() = default;
+    bool onCpu() const;
+    // Logs `notice` and continues on a fresh CPU backend; the cache is emptied, its kept states
+    // belonging to the old backend.
+    Result<void> switchToCpu(const std::string& notice);
+
     std::shared_ptr<const LoadedModel> model_;
     std::shared_ptr<const Tokenizer> tokenizer_;
     std::unique_ptr<Backend> backend_;

@@ -93,7 +93,7 @@ Result<RunOutput> runCase(Session& s, const EncodingPlan& plan) {
     req.plan = &plan;
     req.keepState = true;
     req.keepQueryLogProbs = true;
-    return s.backend().run(req, {}, nullptr);
+    return s.run(req);
 }
 
 struct Worst {
