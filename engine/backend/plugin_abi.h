@@ -1,9 +1,11 @@
 #pragma once
-// The C boundary of a dynamically loaded compute backend (libattnscope_cuda.so).
+// The C boundary of a dynamically loaded compute backend, a library libattnscope_NAME.so (e.g.
+// libattnscope_cuda.so).
 //
 // A plugin exports one symbol, ATTNSCOPE_PLUGIN_ENTRY ("attnscope_backend_plugin"), a function
 // returning a pointer to a static AttnscopeBackendPlugin. The registry (backend_registry.cpp)
-// dlopen()s the library, checks apiVersion and abiTag, calls probe(), and only then create().
+// dlopen()s the library, checks apiVersion, abiTag and that `name` is the NAME of its file, calls
+// probe(), and only then create().
 //
 // Constraint: create() returns a C++ object (attnscope::Backend*) that the host uses and
 // deletes through its virtual destructor, and results cross the boundary as C++ values
@@ -25,7 +27,7 @@ extern "C" {
 typedef struct AttnscopeBackendPlugin {
     uint32_t apiVersion;  // ATTNSCOPE_PLUGIN_API_VERSION of the plugin
     uint32_t structSize;  // sizeof(AttnscopeBackendPlugin) in the plugin
-    const char* name;     // device family, e.g. "cuda"
+    const char* name;     // device family, e.g. "cuda": devices "cuda" and "cuda:N", file libattnscope_cuda.so
     const char* abiTag;   // attnscopePluginAbiTag() as compiled into the plugin
     // Number of usable devices; 0 when the hardware or driver is missing, with a one-line reason
     // written to `reason` (NUL-terminated, truncated to reasonSize). Must never abort.

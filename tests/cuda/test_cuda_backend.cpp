@@ -51,7 +51,7 @@ std::string cudaSkipReason() {
 #ifdef ATTNSCOPE_CUDA_EMULATION
     return {};
 #else
-    return cudaUnavailableReason();
+    return backendUnavailableReason("cuda");
 #endif
 }
 
@@ -68,7 +68,7 @@ Result<std::unique_ptr<Backend>> makeCuda(const std::string& options) {
     return cuda::makeCudaBackend(*o);
 #else
     BackendOptions bo;
-    bo.cudaOptions = options;
+    bo.pluginOptions["cuda"] = options;
     return createBackend("cuda", 2, {}, bo);
 #endif
 }
