@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "plan/visibility.h"
 #include "tokenizer/tokenizer.h"
 
 namespace attnscope {
@@ -17,31 +18,11 @@ const char* toString(SegmentKind k) {
 }
 
 bool EncodingPlan::visible(int i, int j) const {
-    if (j > i || j < 0) return false;
-    if (options.mode == EncodingMode::Full) return true;
-    if (segment[static_cast<std::size_t>(i)] != SegmentKind::Chunk) return true;  // prefix and query see all before them
-    return segment[static_cast<std::size_t>(j)] == SegmentKind::Prefix || chunk[static_cast<std::size_t>(j)] == chunk[static_cast<std::size_t>(i)];
+    const RowKeys k = rowKeys(*this, i);
+    return keyVisible(i, j, k.a, k.b, 0);
 }
 
-void EncodingPlan::visibleRanges(int i, std::vector<KeyRange>& out) const {
-    out.clear();
-    if (options.mode == EncodingMode::Parallel && segment[static_cast<std::size_t>(i)] == SegmentKind::Chunk) {
-        const KeyRange& c = chunkRanges[static_cast<std::size_t>(chunk[static_cast<std::size_t>(i)])];
-        if (prefixLength > 0) out.push_back({0, prefixLength});
-        out.push_back({c.begin, i + 1});
-        return;
-    }
-    out.push_back({0, i + 1});
-}
-
-bool EncodingPlan::sameVisibilityBlock(int rowBegin, int rowEnd) const {
-    if (rowEnd <= rowBegin) return true;
-    auto seg = segment[static_cast<std::size_t>(rowBegin)];
-    auto ch = chunk[static_cast<std::size_t>(rowBegin)];
-    for (int i = rowBegin + 1; i < rowEnd; ++i)
-        if (segment[static_cast<std::size_t>(i)] != seg || chunk[static_cast<std::size_t>(i)] != ch) return false;
-    return true;
-}
+void EncodingPlan::visibleRanges(int i, std::vector<KeyRange>& out) const { visibleKeyRanges(*this, i, 0, out); }
 
 namespace {
 
@@ -97,6 +78,42 @@ std::string EncodingPlan::hash() const {
     return h.hex();
 }
 
+namespace {
+
+Error layoutError(const std::string& why) {
+    return makeError(ErrorKind::Internal, "the encoding plan is not laid out as [prefix | chunks | query]: " + why);
+}
+
+}  // namespace
+
+Result<void> EncodingPlan::validateLayout() const {
+    const EncodingPlan& p = *this;
+    const int N = p.tokenCount();
+    const auto n = static_cast<std::size_t>(N);
+    if (p.segment.size() != n || p.chunk.size() != n || p.positions.size() != n)
+        return layoutError("per-token arrays differ in length");
+    if (p.prefixLength < 0 || p.queryBegin < p.prefixLength || p.queryBegin > N)
+        return layoutError("prefix length " + std::to_string(p.prefixLength) + " / query start " +
+                           std::to_string(p.queryBegin) + " out of order");
+    int expect = p.prefixLength;
+    for (int c = 0; c < p.chunkCount(); ++c) {
+        const KeyRange& r = p.chunkRanges[static_cast<std::size_t>(c)];
+        if (r.begin != expect || r.end < r.begin) return layoutError("chunk " + std::to_string(c) + " is not contiguous");
+        expect = r.end;
+    }
+    if (expect != p.queryBegin) return layoutError("chunks do not end where the query starts");
+    for (int i = 0, c = 0; i < N; ++i) {
+        const auto si = static_cast<std::size_t>(i);
+        const SegmentKind want = i < p.prefixLength ? SegmentKind::Prefix : i < p.queryBegin ? SegmentKind::Chunk : SegmentKind::Query;
+        if (p.segment[si] != want) return layoutError("token " + std::to_string(i) + " is in the wrong segment");
+        while (want == SegmentKind::Chunk && i >= p.chunkRanges[static_cast<std::size_t>(c)].end) ++c;
+        if (p.chunk[si] != (want == SegmentKind::Chunk ? c : -1))
+            return layoutError("token " + std::to_string(i) + " has chunk id " + std::to_string(p.chunk[si]) +
+                               " outside its chunk range");
+    }
+    return {};
+}
+
 Result<void> EncodingPlan::validate(int vocabSize) const {
     for (std::size_t i = 0; i < ids.size(); ++i)
         if (ids[i] < 0 || ids[i] >= vocabSize)
@@ -104,7 +121,7 @@ Result<void> EncodingPlan::validate(int vocabSize) const {
                                                           std::to_string(i) + " is outside the vocabulary (size " +
                                                           std::to_string(vocabSize) + ")");
     if (queryCount() <= 0) return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
-    return {};
+    return validateLayout();
 }
 
 Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok,

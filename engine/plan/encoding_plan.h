@@ -34,13 +34,11 @@ struct EncodingPlan {
     int chunkCount() const { return static_cast<int>(chunkRanges.size()); }
     int queryCount() const { return tokenCount() - queryBegin; }
 
-    // Visibility (before selective attention): may token i attend to key j?
+    // Visibility before selective attention and without a sliding window (the rule lives in
+    // plan/visibility.h): may token i attend to key j? Which keys does it see, as sorted
+    // disjoint ranges?
     bool visible(int i, int j) const;
-    // The keys token i may see, as sorted disjoint ranges (what backends iterate over).
     void visibleRanges(int i, std::vector<KeyRange>& out) const;
-    // True when tokens [rowBegin,rowEnd) all see the same keys apart from causality, i.e. they
-    // lie in one segment (one chunk in parallel mode). Backends process rows in such blocks.
-    bool sameVisibilityBlock(int rowBegin, int rowEnd) const;
 
     // Stable 128-bit hash (hex) of everything that affects a run: ids, segments, positions and
     // options. `contextHash` leaves out the query-side options (selective attention), so runs that
@@ -48,7 +46,11 @@ struct EncodingPlan {
     std::string hash() const;
     std::string contextHash() const;
 
+    // Ids inside the vocabulary, a query, and a valid layout. Every backend run calls it.
     Result<void> validate(int vocabSize) const;
+    // The layout [prefix | chunk 0 | ... | chunk P-1 | query], consistent across segment, chunk
+    // and chunkRanges; an Internal error names what is not.
+    Result<void> validateLayout() const;
 };
 
 // Builds the plan. Text parts are tokenised with `tok` (each part on its own, no BOS unless the

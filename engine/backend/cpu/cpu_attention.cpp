@@ -5,7 +5,10 @@
 #include <cstring>
 #include <limits>
 
+#include "analysis/online_stats.h"
+#include "analysis/selective_attention.h"
 #include "backend/cpu/cpu_kernels.h"
+#include "plan/visibility.h"
 
 namespace attnscope::cpu {
 
@@ -64,13 +67,7 @@ int colOf(const RowScratch& sc, int j) {
 // Scores of one row, exponentiated: fills sc.ranges, sc.s, sc.e; returns the total sum l.
 double rowExp(const EncodingPlan& plan, const Geometry& g, int window, const float* q, const float* k, int head,
               int row, RowScratch& sc) {
-    plan.visibleRanges(row, sc.ranges);
-    if (window > 0) {
-        int lo = row - window + 1;
-        for (auto& r : sc.ranges) r.begin = std::max(r.begin, lo);
-        sc.ranges.erase(std::remove_if(sc.ranges.begin(), sc.ranges.end(), [](const KeyRange& r) { return r.end <= r.begin; }),
-                        sc.ranges.end());
-    }
+    visibleKeyRanges(plan, row, window, sc.ranges);
     const float* qv = q + static_cast<std::size_t>(row) * g.qStride + static_cast<std::size_t>(head) * g.hd;
     const int kvh = head / g.groups;
     float m = -std::numeric_limits<float>::infinity();
@@ -116,14 +113,7 @@ ATTN_CLONES void expShifted(const float* x, float* y, int n) {
 // sc.block[r][col] = scale · q_{i0+r} · k_j, via a small GEMM per contiguous key range.
 void blockScores(const EncodingPlan& plan, const Geometry& g, int window, const float* q, const float* k, int head,
                  int i0, int i1, RowScratch& sc) {
-    plan.visibleRanges(i1 - 1, sc.blockRanges);
-    if (window > 0) {
-        int lo = i0 - window + 1;
-        for (auto& r : sc.blockRanges) r.begin = std::max(r.begin, lo);
-        sc.blockRanges.erase(std::remove_if(sc.blockRanges.begin(), sc.blockRanges.end(),
-                                            [](const KeyRange& r) { return r.end <= r.begin; }),
-                             sc.blockRanges.end());
-    }
+    blockKeyRanges(plan, RowBlock{i0, i1}, window, sc.blockRanges);
     sc.blockOffsets.clear();
     sc.cols = 0;
     for (const auto& r : sc.blockRanges) {
@@ -145,13 +135,7 @@ void blockScores(const EncodingPlan& plan, const Geometry& g, int window, const 
 // Row `row` of the current block: its visible keys (causal end, window start) go into
 // sc.ranges, s_j − m into sc.s and e^(s_j − m) into sc.e. Returns l = Σ e.
 double rowFromBlock(const EncodingPlan& plan, int window, int i0, int row, RowScratch& sc) {
-    plan.visibleRanges(row, sc.ranges);
-    if (window > 0) {
-        int lo = row - window + 1;
-        for (auto& r : sc.ranges) r.begin = std::max(r.begin, lo);
-        sc.ranges.erase(std::remove_if(sc.ranges.begin(), sc.ranges.end(), [](const KeyRange& r) { return r.end <= r.begin; }),
-                        sc.ranges.end());
-    }
+    visibleKeyRanges(plan, row, window, sc.ranges);
     const float* srow = sc.block.data() + static_cast<std::size_t>(row - i0) * sc.cols;
     float m = -std::numeric_limits<float>::infinity();
     for (const auto& r : sc.ranges) {
@@ -170,39 +154,17 @@ double rowFromBlock(const EncodingPlan& plan, int window, int i0, int row, RowSc
     return l;
 }
 
-// Chunk scores of one query row from its unfiltered probabilities: sum of the top-n
-// probabilities inside each chunk (n <= 0: the chunk's mean probability). out = [P].
-// Keys outside the row's visible ranges (e.g. beyond a sliding window) count as probability 0.
+// Chunk scores of one query row from its unfiltered probabilities (selective_attention.h);
+// keys outside the row's visible ranges (beyond a sliding window) count as probability 0.
+// out = [P].
 void chunkScores(const EncodingPlan& plan, const Geometry& g, int topN, double l, RowScratch& sc, float* out) {
     for (int c = 0; c < g.P; ++c) {
         const KeyRange& r = plan.chunkRanges[static_cast<std::size_t>(c)];
-        const int len = r.end - r.begin;
         sc.tmp.clear();
         for (const auto& v : sc.ranges)
             for (int j = std::max(v.begin, r.begin); j < std::min(v.end, r.end); ++j) sc.tmp.push_back(sc.e[static_cast<std::size_t>(j)]);
-        if (len <= 0 || sc.tmp.empty()) { out[c] = 0; continue; }
-        if (topN <= 0) {
-            double s = 0;
-            for (float e : sc.tmp) s += e;
-            out[c] = static_cast<float>(s / l / len);
-            continue;
-        }
-        int n = std::min(topN, static_cast<int>(sc.tmp.size()));
-        std::nth_element(sc.tmp.begin(), sc.tmp.begin() + (n - 1), sc.tmp.end(), std::greater<float>());
-        double s = 0;
-        for (int i = 0; i < n; ++i) s += sc.tmp[static_cast<std::size_t>(i)];
-        out[c] = static_cast<float>(s / l);
+        out[c] = static_cast<float>(chunkScore(sc.tmp, topN, r.end - r.begin) / l);
     }
-}
-
-// Top-K chunk indices by score (ties: lower index first) → keep mask [P].
-void topKMask(const float* scores, int P, int K, std::uint8_t* keep, std::vector<int>& order) {
-    if (K >= P) { std::fill(keep, keep + P, std::uint8_t{1}); return; }
-    order.resize(static_cast<std::size_t>(P));
-    for (int c = 0; c < P; ++c) order[static_cast<std::size_t>(c)] = c;
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return scores[a] > scores[b]; });
-    std::fill(keep, keep + P, std::uint8_t{0});
-    for (int i = 0; i < K; ++i) keep[order[static_cast<std::size_t>(i)]] = 1;
 }
 
 // Final pass of one row of a block: applies the keep mask, writes its statistics and leaves its
@@ -221,11 +183,9 @@ void finishRow(const EncodingPlan& plan, const Geometry& g, const AttentionLayer
             lKept += e;
             tKept += static_cast<double>(e) * sc.s[static_cast<std::size_t>(j)];
         }
-    // p' = e / D with D = max(l_kept, 1e-5 · l_total) (PAPER.md: p <- p / max(Σp, 1e-5)).
-    const double D = std::max(lKept, 1e-5 * lTotal);
-    if (io.entropy)
-        io.entropy[static_cast<std::size_t>(head) * g.n + row] =
-            static_cast<float>(lKept / D * std::log(D) - tKept / D);
+    // p' = e / D with D = max(l_kept, 1e-5 · l_total) (online_stats.h).
+    const double D = renormaliser(lKept, lTotal);
+    if (io.entropy) io.entropy[static_cast<std::size_t>(head) * g.n + row] = static_cast<float>(entropyNats(lKept, tKept, D));
 
     const int q = row - g.queryBegin;
     if (q >= 0) {
@@ -262,23 +222,7 @@ void finishRow(const EncodingPlan& plan, const Geometry& g, const AttentionLayer
 
 namespace {
 
-// Rows [begin, end) that share their key ranges (one segment, one chunk), cut to ≤ kBlockRows.
-struct RowBlock { int begin, end; };
-constexpr int kBlockRows = 32;
-
-std::vector<RowBlock> rowBlocks(const EncodingPlan& plan, int from, int to) {
-    std::vector<RowBlock> out;
-    int i = from;
-    while (i < to) {
-        int j = i + 1;
-        while (j < to && j - i < kBlockRows && plan.segment[static_cast<std::size_t>(j)] == plan.segment[static_cast<std::size_t>(i)] &&
-               plan.chunk[static_cast<std::size_t>(j)] == plan.chunk[static_cast<std::size_t>(i)])
-            ++j;
-        out.push_back({i, j});
-        i = j;
-    }
-    return out;
-}
+constexpr int kBlockRows = 32;  // rows of one visibility block scored together
 
 // out rows of the block = P_block · V over the block's key ranges.
 void valueMix(const Geometry& g, const AttentionLayerIo& io, int head, int i0, int i1, RowScratch& sc) {
@@ -300,7 +244,7 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     const EncodingPlan& plan = *io.plan;
     const Geometry g = geometry(plan, *io.cfg);
     const auto& sel = plan.options.selective;
-    const bool selecting = sel.enabled() && g.P > sel.topK && g.Q > 0;
+    const bool selecting = selectionActive(sel, g.P, g.Q);
     const int selectFrom = selecting ? g.queryBegin : g.n;  // rows handled by the two-pass path
 
     // Runs `perRow(head, i0, row, l)` on every row of `blocks` for every head, one (head, row
@@ -321,7 +265,7 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
 
     // Rows that need no selection.
     if (selectFrom > io.rowBegin)
-        forBlocks(rowBlocks(plan, io.rowBegin, selectFrom), true, [&](int head, int i0, int row, double l, RowScratch& sc) {
+        forBlocks(visibilityBlocks(plan, io.rowBegin, selectFrom, kBlockRows), true, [&](int head, int i0, int row, double l, RowScratch& sc) {
             finishRow(plan, g, io, head, i0, row, l, nullptr, sc);
         });
     if (io.selected) {
@@ -333,35 +277,14 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     // Selective attention for query rows: (A) chunk scores from the unfiltered probabilities,
     // (B) choose chunks per (head, query) or once per layer, (C) final pass with the mask.
     const int Q = g.Q, P = g.P;
-    const auto qBlocks = rowBlocks(plan, g.queryBegin, g.n);
+    const auto qBlocks = visibilityBlocks(plan, g.queryBegin, g.n, kBlockRows);
     std::vector<float> scores(static_cast<std::size_t>(g.nHeads) * Q * P);
     forBlocks(qBlocks, false, [&](int head, int, int row, double l, RowScratch& sc) {
         chunkScores(plan, g, sel.scoreTopN, l, sc, &scores[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P]);
     });
 
     std::vector<std::uint8_t> keep(static_cast<std::size_t>(g.nHeads) * Q * P);
-    std::vector<int> order;
-    if (sel.aggregation == SelectAggregation::None) {
-        for (std::size_t hq = 0; hq < static_cast<std::size_t>(g.nHeads) * Q; ++hq)
-            topKMask(&scores[hq * P], P, sel.topK, &keep[hq * P], order);
-    } else {
-        // Per layer: score of chunk m = sum of its 5 largest per-(head, query) scores.
-        std::vector<float> layerScore(static_cast<std::size_t>(P));
-        std::vector<float> col;
-        for (int c = 0; c < P; ++c) {
-            col.clear();
-            for (std::size_t hq = 0; hq < static_cast<std::size_t>(g.nHeads) * Q; ++hq) col.push_back(scores[hq * P + c]);
-            int n = std::min<int>(5, static_cast<int>(col.size()));
-            std::partial_sort(col.begin(), col.begin() + n, col.end(), std::greater<float>());
-            double s = 0;
-            for (int i = 0; i < n; ++i) s += col[static_cast<std::size_t>(i)];
-            layerScore[static_cast<std::size_t>(c)] = static_cast<float>(s);
-        }
-        std::vector<std::uint8_t> layerKeep(static_cast<std::size_t>(P));
-        topKMask(layerScore.data(), P, sel.topK, layerKeep.data(), order);
-        for (std::size_t hq = 0; hq < static_cast<std::size_t>(g.nHeads) * Q; ++hq)
-            std::copy(layerKeep.begin(), layerKeep.end(), keep.begin() + static_cast<std::ptrdiff_t>(hq * P));
-    }
+    selectChunks(scores.data(), g.nHeads, Q, P, sel, keep.data());
     if (io.selected) std::copy(keep.begin(), keep.end(), io.selected);
 
     forBlocks(qBlocks, true, [&](int head, int i0, int row, double l, RowScratch& sc) {
@@ -386,7 +309,7 @@ void attentionRow(const EncodingPlan& plan, const ModelConfig& cfg, int window, 
             probs[static_cast<std::size_t>(j)] = e;
             lKept += e;
         }
-    const double D = std::max(lKept, 1e-5 * l);
+    const double D = renormaliser(lKept, l);
     for (auto& p : probs) p = static_cast<float>(p / D);
 }
 

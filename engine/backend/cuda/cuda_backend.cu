@@ -25,6 +25,7 @@
 #include "backend/cuda/cuda_compat.h"
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels.h"
+#include "analysis/selective_attention.h"
 #include "backend/cuda/plan_view.h"
 #include "core/dtype.h"
 #include "model/rope.h"
@@ -476,13 +477,7 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
     const EncodingPlan& plan = *request.plan;
     const ModelConfig& c = cfg_;
     const DeviceWeights& W = weights_;
-    for (std::size_t i = 0; i < plan.ids.size(); ++i)
-        if (plan.ids[i] < 0 || plan.ids[i] >= c.vocabSize)
-            return makeError(ErrorKind::InvalidInput, "token id " + std::to_string(plan.ids[i]) + " at position " +
-                                                          std::to_string(i) + " is outside the vocabulary (size " +
-                                                          std::to_string(c.vocabSize) + ")");
-    if (plan.queryCount() <= 0)
-        return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
+    ATTN_TRY(plan.validate(c.vocabSize));
     auto viewR = makePlanView(plan);
     if (!viewR) return viewR.takeError();
     PlanView v = std::move(*viewR);

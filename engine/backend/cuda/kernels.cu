@@ -6,6 +6,9 @@
 
 #include <type_traits>
 
+#include "analysis/online_stats.h"
+#include "plan/visibility.h"
+
 namespace attnscope::cuda {
 
 namespace {
@@ -28,13 +31,6 @@ template <typename T>
 ATTN_DEV const T* rowPtr(const TokenRows& r, int t) {
     return t < r.split ? static_cast<const T*>(r.head) + static_cast<std::size_t>(t) * r.stride
                        : static_cast<const T*>(r.tail) + static_cast<std::size_t>(t - r.split) * r.stride;
-}
-
-// Row i may see key j (before selection): j in [0, a) ∪ [b, i], inside the sliding window.
-ATTN_DEV bool keyVisible(int i, int j, int a, int b, int window) {
-    if (j > i || j < 0) return false;
-    if (window > 0 && i - j >= window) return false;
-    return j < a || j >= b;
 }
 
 // Kept chunks of query row i for head h (null: no selection for this row).
@@ -241,7 +237,8 @@ __global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(Attent
     int rowI[kRowsPerWarp], rowA[kRowsPerWarp], rowB[kRowsPerWarp];
     bool rowValid[kRowsPerWarp];
     const std::uint8_t* rowSel[kRowsPerWarp];
-    float m[kRowsPerWarp], l[kRowsPerWarp], t[kRowsPerWarp], o[kRowsPerWarp][DPL];
+    OnlineStats row[kRowsPerWarp];
+    float o[kRowsPerWarp][DPL];
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
         const int i = row0 + warp * kRowsPerWarp + rr;
         rowI[rr] = i;
@@ -249,9 +246,6 @@ __global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(Attent
         rowA[rr] = rowValid[rr] ? a.vis.rowKeys[2 * i] : 0;
         rowB[rr] = rowValid[rr] ? a.vis.rowKeys[2 * i + 1] : 0;
         rowSel[rr] = rowValid[rr] ? selectionRow(a.vis, g.tokens, h, i) : nullptr;
-        m[rr] = -INFINITY;
-        l[rr] = 0;
-        t[rr] = 0;
         for (int u = 0; u < DPL; ++u) o[rr][u] = 0;
     }
 
@@ -307,7 +301,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(Attent
         for (int rr = 0; rr < kRowsPerWarp; ++rr) {
             float tileMax = -INFINITY;
             for (int jj = 0; jj < 32; ++jj) tileMax = fmaxf(tileMax, sS[rr * 32 + jj]);
-            mNew[rr] = fmaxf(m[rr], tileMax);
+            mNew[rr] = fmaxf(row[rr].m, tileMax);
             float e = 0, es = 0;
             if ((bits >> rr) & 1u) {
                 const float sm = sS[rr * 32 + lane] - mNew[rr];
@@ -326,12 +320,8 @@ __global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(Attent
                 sumE += sE[rr * 32 + jj];
                 sumES += sES[rr * 32 + jj];
             }
-            const float c = m[rr] == -INFINITY ? 0.0f : expf(m[rr] - mNew[rr]);
-            // Σ e^(s-m')(s-m') over old keys = c · (t + l · (m - m'))
-            t[rr] = (l[rr] > 0 ? c * (t[rr] + l[rr] * (m[rr] - mNew[rr])) : 0.0f) + sumES;
-            l[rr] = l[rr] * c + sumE;
+            const float c = row[rr].absorb(mNew[rr], sumE, sumES);  // online_stats.h
             for (int u = 0; u < DPL; ++u) o[rr][u] *= c;
-            m[rr] = mNew[rr];
         }
         for (int jj = 0; jj < kKeyTile; ++jj) {
             const float* vr = vs + jj * hd;
@@ -348,13 +338,13 @@ __global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(Attent
     }
 
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-        if (!rowValid[rr] || !(l[rr] > 0)) continue;
+        if (!rowValid[rr] || !(row[rr].l > 0)) continue;
         const int i = rowI[rr];
         const std::size_t hi = static_cast<std::size_t>(h) * g.tokens + i;
-        // ln D, D = l or max(l, 1e-5 · e^(lseBefore - m)), in logs so that nothing overflows.
-        const float logL = logf(l[rr]);
-        float logD = logL;
-        if (a.lseBefore) logD = fmaxf(logL, -11.512925465f /* ln 1e-5 */ + a.lseBefore[hi] - m[rr]);
+        // ln D, D = l or max(l, 1e-5 · e^(lseBefore - m)) (online_stats.h), in logs so that
+        // nothing overflows.
+        const float logL = logf(row[rr].l);
+        const float logD = a.lseBefore ? logRenormaliser(logL, a.lseBefore[hi] - row[rr].m) : logL;
         const float invD = expf(-logD);
         T* orow = static_cast<T*>(a.out) + static_cast<std::size_t>(i - a.outRowOffset) * g.heads * hd +
                   static_cast<std::size_t>(h) * hd;
@@ -363,8 +353,8 @@ __global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(Attent
             if (d < hd) st(orow + d, o[rr][u] * invD);
         }
         if (lane == 0) {
-            a.entropy[hi] = expf(logL - logD) * logD - t[rr] * invD;
-            a.lse[hi] = m[rr] + logD;
+            a.entropy[hi] = entropyNatsLog(logL, row[rr].t, logD);
+            a.lse[hi] = row[rr].m + logD;
         }
     }
 }
@@ -501,7 +491,7 @@ __global__ void __launch_bounds__(kTileThreads) attentionTileKernel(TileArgs a) 
             qsm[idx] = ld(rowPtr<T>(a.q, i) + static_cast<std::size_t>(h0) * hd + idx) * g.scale;
         __syncthreads();
         const int rowA = a.vis.rowKeys[2 * i], rowB = a.vis.rowKeys[2 * i + 1];
-        const int lo = g.window > 0 ? i - g.window + 1 : 0;
+        const int lo = windowStart(i, g.window);
         // Visible columns of row i inside [cLo, cHi): [r1b, r1e) ∪ [r2b, r2e).
         const int r1b = imax(cLo, lo), r1e = imin(imin(cHi, rowA), i + 1);
         const int r2b = imax(imax(imax(cLo, rowB), lo), r1e), r2e = imin(cHi, i + 1);

@@ -7,7 +7,10 @@
 #include <limits>
 #include <vector>
 
+#include "analysis/online_stats.h"
+#include "analysis/selective_attention.h"
 #include "core/dtype.h"
+#include "plan/visibility.h"
 
 namespace attnscope::cuda::reference {
 
@@ -127,9 +130,7 @@ float elem(const TokenRows& r, ElemType type, int t, std::size_t offset) {
 }
 
 bool visible(const AttentionGeometry& g, const VisibilityArgs& v, int i, int j) {
-    if (j > i || j < 0) return false;
-    if (g.window > 0 && i - j >= g.window) return false;
-    return j < v.rowKeys[2 * i] || j >= v.rowKeys[2 * i + 1];
+    return keyVisible(i, j, v.rowKeys[2 * i], v.rowKeys[2 * i + 1], g.window);
 }
 
 bool kept(const AttentionGeometry& g, const VisibilityArgs& v, int h, int i, int j) {
@@ -150,8 +151,8 @@ double score(ElemType type, const AttentionGeometry& g, const TokenRows& q, cons
 }
 
 // Probabilities of row i, head h over keys [0, i]: 0 where invisible or dropped. With `floor`,
-// p = e / max(Σ_kept e, 1e-5 · Σ_visible e) (PAPER.md renormalisation); else a plain softmax over
-// the kept keys. Returns ln of the normaliser relative to the raw scores (the row's lse).
+// p = e / max(Σ_kept e, 1e-5 · Σ_visible e) (renormaliser, online_stats.h); else a plain
+// softmax over the kept keys. Returns ln of the normaliser relative to the raw scores (the row's lse).
 double rowProbabilities(ElemType type, const AttentionGeometry& g, const VisibilityArgs& v, const TokenRows& q,
                         const TokenRows& k, int h, int i, bool floor, std::vector<double>& p) {
     p.assign(static_cast<std::size_t>(i) + 1, 0.0);
@@ -172,7 +173,7 @@ double rowProbabilities(ElemType type, const AttentionGeometry& g, const Visibil
             keptSum += e;
         }
     }
-    const double D = floor ? std::max(keptSum, 1e-5 * all) : keptSum;
+    const double D = floor ? renormaliser(keptSum, all) : keptSum;
     for (auto& x : p) x /= D;
     return m + std::log(D);
 }
@@ -220,20 +221,20 @@ void queryStats(const QueryStatsArgs& a) {
             const std::size_t hq = static_cast<std::size_t>(h) * Q + q;
             for (int c = 0; c < P; ++c) {
                 const int c0 = a.chunkBegin[c], c1 = a.chunkBegin[c + 1];
-                std::vector<double> in;
-                for (int j = c0; j < c1 && j <= i; ++j)
-                    if (visible(g, a.vis, i, j) && kept(g, a.vis, h, i, j)) in.push_back(p[static_cast<std::size_t>(j)]);
+                std::vector<float> in;
                 double mass = 0;
-                for (double x : in) mass += x;
+                for (int j = c0; j < c1 && j <= i; ++j)
+                    if (visible(g, a.vis, i, j) && kept(g, a.vis, h, i, j)) {
+                        in.push_back(static_cast<float>(p[static_cast<std::size_t>(j)]));
+                        mass += p[static_cast<std::size_t>(j)];
+                    }
                 if (a.chunkMass) a.chunkMass[hq * P + c] = static_cast<float>(mass);
                 if (a.score) {
+                    // The selective-attention rule itself (analysis/selective_attention.h); Sum
+                    // is the chunk's mass.
                     double s = mass;
-                    if (a.scoreMode == ChunkScore::Mean) s = c1 > c0 ? mass / (c1 - c0) : 0.0;
-                    if (a.scoreMode == ChunkScore::TopN) {
-                        std::sort(in.begin(), in.end(), std::greater<double>());
-                        s = 0;
-                        for (std::size_t e = 0; e < in.size() && e < static_cast<std::size_t>(a.scoreTopN); ++e) s += in[e];
-                    }
+                    if (a.scoreMode == ChunkScore::Mean) s = chunkScore(in, 0, c1 - c0);
+                    if (a.scoreMode == ChunkScore::TopN) s = chunkScore(in, a.scoreTopN, c1 - c0);
                     a.score[hq * P + c] = static_cast<float>(s);
                 }
             }
