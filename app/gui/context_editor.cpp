@@ -17,8 +17,9 @@
 #include "color_maps.h"
 #include "app_state.h"
 #include "context_text.h"
-#include "resources.h"
+#include "split_dialog.h"
 #include "tokenizer/tokenizer.h"
+#include "ui_helpers.h"
 
 namespace attnscope::gui {
 
@@ -86,7 +87,8 @@ public:
         QFont bold = option.font;
         bold.setBold(true);
         const QString text = index.data(Qt::DisplayRole).toString();
-        const int textHeight = fm.boundingRect(QRect(0, 0, width, 100000), Qt::TextWordWrap, text.isEmpty() ? QStringLiteral("x") : text).height();
+        const QString sample = text.isEmpty() ? QStringLiteral("x") : text;
+        const int textHeight = fm.boundingRect(QRect(0, 0, width, 100000), Qt::TextWordWrap, sample).height();
         const int lines = std::clamp((textHeight + fm.lineSpacing() - 1) / fm.lineSpacing(), 1, kPreviewLines);
         return {width, QFontMetrics(bold).height() + 2 + lines * fm.lineSpacing() + 8};
     }
@@ -114,7 +116,7 @@ public:
 
 QToolButton* toolButton(const QString& iconName, const QString& tip, QWidget* parent) {
     auto* b = new QToolButton(parent);
-    b->setIcon(QIcon(QStringLiteral(":/icons/%1.svg").arg(iconName)));
+    b->setIcon(appIcon(iconName));
     b->setToolTip(tip);
     b->setAutoRaise(true);
     return b;
@@ -127,45 +129,66 @@ QLabel* countLabel(QWidget* parent) {
     return l;
 }
 
+QLabel* sectionLabel(const QString& text, QWidget* parent) {
+    auto* l = new QLabel(text, parent);
+    QFont f = l->font();
+    f.setBold(true);
+    l->setFont(f);
+    return l;
+}
+
 }  // namespace
 
 ContextEditor::ContextEditor(QWidget* parent) : QWidget(parent) {
-    ensureResources();
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(6, 6, 6, 6);
     layout->setSpacing(4);
+    buildPrefix(layout);
+    buildChunks(layout);
+    buildQuery(layout);
+    totals_ = new QLabel(this);
+    totals_->setWordWrap(true);
+    totals_->setForegroundRole(QPalette::PlaceholderText);
+    layout->addWidget(totals_);
 
-    // Sink prefix.
-    auto* prefixRow = new QHBoxLayout;
+    recountTimer_.setSingleShot(true);
+    recountTimer_.setInterval(120);
+    connect(&recountTimer_, &QTimer::timeout, this, &ContextEditor::recount);
+    connectEdits();
+    lastSnapshot_ = context();
+    renumber();
+    updateTotals();
+}
+
+void ContextEditor::buildPrefix(QVBoxLayout* layout) {
+    auto* row = new QHBoxLayout;
     sinkCheck_ = new QCheckBox(tr("Sink prefix"), this);
     sinkCheck_->setChecked(true);
     sinkCheck_->setToolTip(tr("Encode the prefix once, shared by every chunk, as an attention sink"));
     prefixCount_ = countLabel(this);
-    prefixRow->addWidget(sinkCheck_);
-    prefixRow->addStretch();
-    prefixRow->addWidget(prefixCount_);
-    layout->addLayout(prefixRow);
+    row->addWidget(sinkCheck_);
+    row->addStretch();
+    row->addWidget(prefixCount_);
+    layout->addLayout(row);
     prefixEdit_ = new QLineEdit(this);
     prefixEdit_->setPlaceholderText(tr("Shared prefix, e.g. “Once upon a time”"));
     prefixEdit_->setClearButtonEnabled(true);
     layout->addWidget(prefixEdit_);
+}
 
-    // Chunks.
-    auto* chunkRow = new QHBoxLayout;
-    chunksHeader_ = new QLabel(tr("Chunks"), this);
-    QFont hf = chunksHeader_->font();
-    hf.setBold(true);
-    chunksHeader_->setFont(hf);
-    chunkRow->addWidget(chunksHeader_);
-    chunkRow->addStretch();
+void ContextEditor::buildChunks(QVBoxLayout* layout) {
+    auto* row = new QHBoxLayout;
+    chunksHeader_ = sectionLabel(tr("Chunks"), this);
+    row->addWidget(chunksHeader_);
+    row->addStretch();
     addButton_ = toolButton(QStringLiteral("add"), tr("Add a chunk"), this);
     dupButton_ = toolButton(QStringLiteral("duplicate"), tr("Duplicate the selected chunk"), this);
     removeButton_ = toolButton(QStringLiteral("remove"), tr("Remove the selected chunk"), this);
     upButton_ = toolButton(QStringLiteral("up"), tr("Move the selected chunk up"), this);
     downButton_ = toolButton(QStringLiteral("down"), tr("Move the selected chunk down"), this);
     splitButton_ = toolButton(QStringLiteral("split"), tr("Split a long text into chunks…"), this);
-    for (auto* b : {addButton_, dupButton_, removeButton_, upButton_, downButton_, splitButton_}) chunkRow->addWidget(b);
-    layout->addLayout(chunkRow);
+    for (auto* b : {addButton_, dupButton_, removeButton_, upButton_, downButton_, splitButton_}) row->addWidget(b);
+    layout->addLayout(row);
 
     list_ = new QListWidget(this);
     list_->setObjectName(QStringLiteral("chunkList"));
@@ -180,32 +203,24 @@ ContextEditor::ContextEditor(QWidget* parent) : QWidget(parent) {
     list_->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
     list_->setToolTip(tr("Double-click or F2 to edit a chunk; drag to reorder"));
     layout->addWidget(list_, 1);
+}
 
-    // Query.
-    auto* queryRow = new QHBoxLayout;
-    auto* queryLabel = new QLabel(tr("Query"), this);
-    queryLabel->setFont(hf);
+void ContextEditor::buildQuery(QVBoxLayout* layout) {
+    auto* row = new QHBoxLayout;
     queryCount_ = countLabel(this);
-    queryRow->addWidget(queryLabel);
-    queryRow->addStretch();
-    queryRow->addWidget(queryCount_);
-    layout->addLayout(queryRow);
+    row->addWidget(sectionLabel(tr("Query"), this));
+    row->addStretch();
+    row->addWidget(queryCount_);
+    layout->addLayout(row);
     queryEdit_ = new QPlainTextEdit(this);
     queryEdit_->setObjectName(QStringLiteral("queryEdit"));
     queryEdit_->setPlaceholderText(tr("The query: the tokens whose attention is measured"));
     queryEdit_->setTabChangesFocus(true);
     queryEdit_->setFixedHeight(queryEdit_->fontMetrics().lineSpacing() * 4 + 12);
     layout->addWidget(queryEdit_);
+}
 
-    totals_ = new QLabel(this);
-    totals_->setWordWrap(true);
-    totals_->setForegroundRole(QPalette::PlaceholderText);
-    layout->addWidget(totals_);
-
-    recountTimer_.setSingleShot(true);
-    recountTimer_.setInterval(120);
-    connect(&recountTimer_, &QTimer::timeout, this, &ContextEditor::recount);
-
+void ContextEditor::connectEdits() {
     connect(sinkCheck_, &QCheckBox::toggled, this, [this](bool on) {
         prefixEdit_->setEnabled(on);
         updateTotals();
@@ -234,11 +249,7 @@ ContextEditor::ContextEditor(QWidget* parent) : QWidget(parent) {
         const int c = currentChunk();
         if (c >= 0 && c + 1 < chunkCount()) moveChunk(c, c + 1);
     });
-    connect(splitButton_, &QToolButton::clicked, this, &ContextEditor::splitRequested);
-
-    lastSnapshot_ = context();
-    renumber();
-    updateTotals();
+    connect(splitButton_, &QToolButton::clicked, this, [this] { splitText(); });
 }
 
 ContextEditor::~ContextEditor() = default;
@@ -349,6 +360,20 @@ void ContextEditor::setChunks(const QStringList& chunks, bool append) {
     setContext(spec);
 }
 
+void ContextEditor::splitText(const QString& initialText) {
+    SplitDialog d(this);
+    d.setText(initialText);
+    d.setParts(std::max(2, chunkCount()));
+    if (d.exec() != QDialog::Accepted) return;
+    const QStringList chunks = d.chunks();
+    if (chunks.isEmpty() && d.query().isEmpty()) return;
+    ContextSpec spec = context();
+    if (!d.append()) spec.chunks.clear();
+    for (const QString& c : chunks) spec.chunks.push_back(toStd(c));
+    if (!d.query().isEmpty()) spec.query = toStd(d.query());
+    setContext(spec);   // one undo step
+}
+
 void ContextEditor::setQuery(const QString& query) { queryEdit_->setPlainText(query); }
 void ContextEditor::setPrefix(const QString& prefix) { prefixEdit_->setText(prefix); }
 
@@ -429,7 +454,8 @@ void ContextEditor::updateTotals() {
     chunksHeader_->setText(tr("Chunks (%1)").arg(list_->count()));
     if (!known) totals_->setText(tr("%1 · open a model to count tokens").arg(chunksLabel(list_->count())));
     else
-        totals_->setText(tr("%1 in all · %2, the longest %3").arg(tokensLabel(total), chunksLabel(list_->count()), tokensLabel(longest)));
+        totals_->setText(tr("%1 in all · %2, the longest %3")
+                             .arg(tokensLabel(total), chunksLabel(list_->count()), tokensLabel(longest)));
 }
 
 }  // namespace attnscope::gui

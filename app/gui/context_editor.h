@@ -17,6 +17,7 @@ class QLineEdit;
 class QListWidget;
 class QPlainTextEdit;
 class QToolButton;
+class QVBoxLayout;
 
 namespace attnscope {
 class Tokenizer;
@@ -48,6 +49,8 @@ public:
     void setChunkText(int index, const QString& text);
     // Replaces (or appends) the chunks, e.g. from the split dialog.
     void setChunks(const QStringList& chunks, bool append = false);
+    // "Split text into chunks" (SplitDialog) on `initialText`; the result is one undo step.
+    void splitText(const QString& initialText = {});
     void setQuery(const QString& query);
     void setPrefix(const QString& prefix);
 
@@ -65,10 +68,13 @@ signals:
     // The context changed through the user (text, order, chunks) or setContext.
     void contextEdited();
     void sinkToggled(bool on);
-    void splitRequested();
     void undoAvailable(bool available);
 
 private:
+    void buildPrefix(QVBoxLayout* layout);
+    void buildChunks(QVBoxLayout* layout);
+    void buildQuery(QVBoxLayout* layout);
+    void connectEdits();
     void changed(bool structural);
     void recount();
     void updateTotals();

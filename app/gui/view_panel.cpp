@@ -8,6 +8,7 @@
 #include <QVBoxLayout>
 
 #include "figure_view.h"
+#include "ui_helpers.h"
 
 namespace attnscope::gui {
 
@@ -22,7 +23,7 @@ ViewPanel::ViewPanel(const QString& key, const QString& title, widgets::FigureVi
     header_->setContentsMargins(2, 0, 0, 0);
     header_->setSpacing(6);
     exportButton_ = new QToolButton(this);
-    exportButton_->setIcon(QIcon(QStringLiteral(":/icons/export.svg")));
+    exportButton_->setIcon(appIcon(QStringLiteral("export")));
     exportButton_->setToolTip(tr("Export this view"));
     exportButton_->setAutoRaise(true);
     exportButton_->setPopupMode(QToolButton::InstantPopup);
@@ -59,6 +60,11 @@ void ViewPanel::addControl(QWidget* control) {
 }
 
 void ViewPanel::addStretch() { header_->insertStretch(controlsEnd_++); }
+
+void ViewPanel::addControls(const QList<QWidget*>& controls) {
+    for (QWidget* c : controls) addControl(c);
+    addStretch();
+}
 
 void ViewPanel::showView() { stack_->setCurrentWidget(view_); }
 

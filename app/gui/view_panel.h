@@ -28,6 +28,8 @@ public:
     // Adds a control to the header (left of the export button).
     void addControl(QWidget* control);
     void addStretch();
+    // Adds the controls, then a stretch (the export button stays on the right).
+    void addControls(const QList<QWidget*>& controls);
 
     void showView();
     void showPlaceholder(const QString& text, bool isError = false);
