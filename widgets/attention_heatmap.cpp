@@ -67,9 +67,27 @@ const char* kBandIndex = "attnscopeBandIndex";
 }  // namespace
 
 AttentionHeatmap::AttentionHeatmap(QWidget* parent) : PlotView(parent) {
-    QCustomPlot* p = plot();
-    p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    plot()->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    buildLayout();
+    setUpAxes();
+    QCPAxis* x = dataRect_->axis(QCPAxis::atBottom);
+    QCPAxis* y = dataRect_->axis(QCPAxis::atLeft);
+    overviewMap_ = new QCPColorMap(x, y);
+    detailMap_ = new QCPColorMap(x, y);
+    for (QCPColorMap* m : {overviewMap_, detailMap_}) {
+        m->setInterpolate(false);
+        m->setTightBoundary(false);
+        m->setVisible(false);
+    }
+    connectInteraction();
+    setGradient(ColorMapKind::Viridis);
+    applyStyle();
+}
 
+// The matrix with a band strip above (keys) and left (rows), and the colour scale on the right;
+// strips and matrix share their margins so bands line up with the cells.
+void AttentionHeatmap::buildLayout() {
+    QCustomPlot* p = plot();
     dataRect_ = new QCPAxisRect(p, true);
     topStrip_ = makeStrip(p);
     leftStrip_ = makeStrip(p);
@@ -97,35 +115,33 @@ AttentionHeatmap::AttentionHeatmap(QWidget* parent) : PlotView(parent) {
     leftStrip_->setMarginGroup(QCP::msTop | QCP::msBottom, rows);
     colorScale_->setMarginGroup(QCP::msTop | QCP::msBottom, rows);
     dataRect_->setMarginGroup(QCP::msTop | QCP::msBottom, rows);
+}
 
+// Keys across, rows down (token 0 at the top), token ticks; wheel and drag zoom and pan.
+void AttentionHeatmap::setUpAxes() {
     QCPAxis* x = dataRect_->axis(QCPAxis::atBottom);
     QCPAxis* y = dataRect_->axis(QCPAxis::atLeft);
     y->setRangeReversed(true);
     leftStrip_->axis(QCPAxis::atLeft)->setRangeReversed(true);
     x->setLabel(QStringLiteral("key token (attended to)"));
     y->setLabel(QStringLiteral("attending token"));
-    x->setTicker(QSharedPointer<QCPAxisTickerText>::create());
-    y->setTicker(QSharedPointer<QCPAxisTickerText>::create());
-    x->setSubTicks(false);
-    y->setSubTicks(false);
-    x->grid()->setVisible(false);
-    y->grid()->setVisible(false);
+    for (QCPAxis* a : {x, y}) {
+        a->setTicker(QSharedPointer<QCPAxisTickerText>::create());
+        a->setSubTicks(false);
+        a->grid()->setVisible(false);
+    }
     dataRect_->setRangeDrag(Qt::Horizontal | Qt::Vertical);
     dataRect_->setRangeZoom(Qt::Horizontal | Qt::Vertical);
     dataRect_->setRangeZoomFactor(0.85);
     topStrip_->axis(QCPAxis::atLeft)->setRange(0, 1);
     leftStrip_->axis(QCPAxis::atBottom)->setRange(0, 1);
+}
 
-    overviewMap_ = new QCPColorMap(x, y);
-    detailMap_ = new QCPColorMap(x, y);
-    for (QCPColorMap* m : {overviewMap_, detailMap_}) {
-        m->setInterpolate(false);
-        m->setTightBoundary(false);
-        m->setVisible(false);
-    }
-
-    connect(x, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] { onRangeChanged(); });
-    connect(y, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] { onRangeChanged(); });
+// Range changes, hover and clicks; the viewport signal is debounced (50 ms).
+void AttentionHeatmap::connectInteraction() {
+    QCustomPlot* p = plot();
+    for (QCPAxis* a : {dataRect_->axis(QCPAxis::atBottom), dataRect_->axis(QCPAxis::atLeft)})
+        connect(a, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] { onRangeChanged(); });
     connect(p, &QCustomPlot::beforeReplot, this, [this] { updateTicks(); });
     connect(p, &QCustomPlot::afterLayout, this, [this] { rebuildDecorations(); });
     connect(p, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) { onMouseMove(e); });
@@ -138,7 +154,6 @@ AttentionHeatmap::AttentionHeatmap(QWidget* parent) : PlotView(parent) {
         const int r = static_cast<int>(std::lround(dataRect_->axis(QCPAxis::atLeft)->pixelToCoord(e->position().y())));
         if (k >= 0 && r >= 0 && k < info_.tokenCount() && r < info_.tokenCount()) Q_EMIT cellClicked(r, k);
     });
-
     viewportTimer_.setSingleShot(true);
     viewportTimer_.setInterval(50);
     connect(&viewportTimer_, &QTimer::timeout, this, [this] {
@@ -147,9 +162,6 @@ AttentionHeatmap::AttentionHeatmap(QWidget* parent) : PlotView(parent) {
         if (r.end > r.begin && c.end > c.begin)
             Q_EMIT viewportChanged(r.begin, r.end, c.begin, c.end, px.width(), px.height());
     });
-
-    setGradient(ColorMapKind::Viridis);
-    applyStyle();
 }
 
 AttentionHeatmap::~AttentionHeatmap() = default;
@@ -165,30 +177,6 @@ void AttentionHeatmap::setAxisInfo(const TokenAxisInfo& info) {
     for (QCPAxisRect* strip : {topStrip_, leftStrip_})
         for (QCPAbstractItem* item : strip->items()) plot()->removeItem(item);
     for (QCPAbstractItem* item : dataRect_->items()) plot()->removeItem(item);
-
-    auto addBand = [this](QCPAxisRect* strip, const AxisBand& band, int index, bool horizontal) {
-        auto* rect = new QCPItemRect(plot());
-        rect->setClipAxisRect(strip);
-        rect->setClipToAxisRect(true);
-        rect->topLeft->setAxes(strip->axis(QCPAxis::atBottom), strip->axis(QCPAxis::atLeft));
-        rect->bottomRight->setAxes(strip->axis(QCPAxis::atBottom), strip->axis(QCPAxis::atLeft));
-        if (horizontal) {
-            rect->topLeft->setCoords(band.lower, 1);
-            rect->bottomRight->setCoords(band.upper, 0);
-        } else {
-            rect->topLeft->setCoords(0, band.lower);
-            rect->bottomRight->setCoords(1, band.upper);
-        }
-        rect->setProperty(kBandIndex, index);
-        auto* text = new QCPItemText(plot());
-        text->setClipAxisRect(strip);
-        text->setClipToAxisRect(true);
-        text->position->setAxes(strip->axis(QCPAxis::atBottom), strip->axis(QCPAxis::atLeft));
-        text->setPositionAlignment(Qt::AlignCenter);
-        if (!horizontal) text->setRotation(-90);
-        text->setProperty(kBandIndex, index);
-        text->setText(band.label);
-    };
     const QVector<AxisBand> bands = axisBands(info_, 0, n);
     for (int i = 0; i < bands.size(); ++i) {
         addBand(topStrip_, bands[i], i, true);
@@ -197,23 +185,49 @@ void AttentionHeatmap::setAxisInfo(const TokenAxisInfo& info) {
     // Segment boundaries across the matrix.
     for (int i = 1; i < bands.size(); ++i) {
         const double b = bands[i].lower;
-        auto* v = new QCPItemStraightLine(plot());
-        v->setClipAxisRect(dataRect_);
-        v->point1->setAxes(dataRect_->axis(QCPAxis::atBottom), dataRect_->axis(QCPAxis::atLeft));
-        v->point2->setAxes(dataRect_->axis(QCPAxis::atBottom), dataRect_->axis(QCPAxis::atLeft));
-        v->point1->setCoords(b, 0);
-        v->point2->setCoords(b, 1);
-        auto* h = new QCPItemStraightLine(plot());
-        h->setClipAxisRect(dataRect_);
-        h->point1->setAxes(dataRect_->axis(QCPAxis::atBottom), dataRect_->axis(QCPAxis::atLeft));
-        h->point2->setAxes(dataRect_->axis(QCPAxis::atBottom), dataRect_->axis(QCPAxis::atLeft));
-        h->point1->setCoords(0, b);
-        h->point2->setCoords(1, b);
+        addBoundaryLine(QPointF(b, 0), QPointF(b, 1));
+        addBoundaryLine(QPointF(0, b), QPointF(1, b));
     }
     rebuildMaps();
     applyStyle();
     resetView();
     Q_EMIT dataChanged();
+}
+
+// One band of a strip (a coloured rect and its label), along the keys (horizontal) or rows.
+void AttentionHeatmap::addBand(QCPAxisRect* strip, const AxisBand& band, int index, bool horizontal) {
+    QCPAxis* sx = strip->axis(QCPAxis::atBottom);
+    QCPAxis* sy = strip->axis(QCPAxis::atLeft);
+    auto* rect = new QCPItemRect(plot());
+    rect->setClipAxisRect(strip);
+    rect->setClipToAxisRect(true);
+    rect->topLeft->setAxes(sx, sy);
+    rect->bottomRight->setAxes(sx, sy);
+    if (horizontal) {
+        rect->topLeft->setCoords(band.lower, 1);
+        rect->bottomRight->setCoords(band.upper, 0);
+    } else {
+        rect->topLeft->setCoords(0, band.lower);
+        rect->bottomRight->setCoords(1, band.upper);
+    }
+    rect->setProperty(kBandIndex, index);
+    auto* text = new QCPItemText(plot());
+    text->setClipAxisRect(strip);
+    text->setClipToAxisRect(true);
+    text->position->setAxes(sx, sy);
+    text->setPositionAlignment(Qt::AlignCenter);
+    if (!horizontal) text->setRotation(-90);
+    text->setProperty(kBandIndex, index);
+    text->setText(band.label);
+}
+
+void AttentionHeatmap::addBoundaryLine(const QPointF& from, const QPointF& to) {
+    auto* line = new QCPItemStraightLine(plot());
+    line->setClipAxisRect(dataRect_);
+    for (QCPItemPosition* point : {line->point1, line->point2})
+        point->setAxes(dataRect_->axis(QCPAxis::atBottom), dataRect_->axis(QCPAxis::atLeft));
+    line->point1->setCoords(from);
+    line->point2->setCoords(to);
 }
 
 void AttentionHeatmap::setTile(const AttentionTile& tile) {

@@ -73,6 +73,11 @@ protected:
     void resizeEvent(QResizeEvent* event) override;
 
 private:
+    void buildLayout();
+    void setUpAxes();
+    void connectInteraction();
+    void addBand(QCPAxisRect* strip, const AxisBand& band, int index, bool horizontal);
+    void addBoundaryLine(const QPointF& from, const QPointF& to);   // through two points (tokens)
     void rebuildMaps();
     void rebuildDecorations();   // bands, boundary lines, ticks
     void updateTicks();

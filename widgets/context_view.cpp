@@ -145,19 +145,8 @@ ContextView::ContextView(QWidget* parent) : FigureView(parent) {
 
 ContextView::~ContextView() = default;
 
-QSize ContextView::sizeHint() const { return {640, 420}; }
-
-QFont ContextView::tokenFont() const {
-    QFont f = font();
-    f.setPointSizeF(baseFontPointSize());
-    return f;
-}
-
-QFont ContextView::labelFont() const {
-    QFont f = font();
-    f.setPointSizeF(baseFontPointSize() * 0.85);
-    return f;
-}
+QFont ContextView::tokenFont() const { return scaledFont(1.0); }
+QFont ContextView::labelFont() const { return scaledFont(0.85); }
 
 void ContextView::setTokens(const TokenAxisInfo& info, const QVector<int>& ids) {
     info_ = info;
@@ -221,11 +210,16 @@ void ContextView::applyStyle() {
     if (canvas_) invalidateLayout();
 }
 
-double ContextView::shadePosition(int token) const {
-    if (token < 0 || token >= weights_.size()) return std::numeric_limits<double>::quiet_NaN();
+double ContextView::maxWeight() const {
     double maxW = 0;
     for (double w : weights_)
         if (std::isfinite(w)) maxW = std::max(maxW, w);
+    return maxW;
+}
+
+double ContextView::shadePosition(int token) const {
+    if (token < 0 || token >= weights_.size()) return std::numeric_limits<double>::quiet_NaN();
+    const double maxW = maxWeight();
     const double w = weights_[token];
     if (!(maxW > 0) || !std::isfinite(w) || w <= 0) return 0;
     if (log_) {
@@ -237,13 +231,14 @@ double ContextView::shadePosition(int token) const {
 
 QColor ContextView::tokenShade(int token) const {
     const double t = shadePosition(token);
-    if (std::isnan(t)) return {};
-    const QColor bg = palette().color(QPalette::Base);
-    const bool dark = darkPalette();
+    return std::isnan(t) ? QColor() : shadeAt(t);
+}
+
+QColor ContextView::shadeAt(double t) const {
     // Light palettes: high attention is dark; dark palettes: high attention is bright. Low
     // attention fades into the background so the few strong tokens stand out.
-    const QColor heat = sampleGradient(gradientKind_, dark ? 0.25 + 0.75 * t : 1.0 - 0.85 * t);
-    return mix(bg, heat, std::min(1.0, t * 4));
+    const QColor heat = sampleGradient(gradientKind_, darkPalette() ? 0.25 + 0.75 * t : 1.0 - 0.85 * t);
+    return mix(palette().color(QPalette::Base), heat, std::min(1.0, t * 4));
 }
 
 QSize ContextView::contentSize() const {
@@ -255,6 +250,13 @@ void ContextView::relayout(int width) const {
     width = std::max(width, 200);
     if (layoutWidth_ == width) return;
     layoutWidth_ = width;
+    const double y = layoutHeader(width);
+    const double bottom = layoutTokens(width, y);
+    contentSize_ = QSize(width, static_cast<int>(std::ceil(bottom)));
+}
+
+// Caption, mass bars and shading legend, top to bottom; returns where the text starts.
+double ContextView::layoutHeader(int width) const {
     const QFontMetricsF fm(tokenFont()), lfm(labelFont());
     const double right = width - kMargin;
     double y = kMargin;
@@ -275,18 +277,25 @@ void ContextView::relayout(int width) const {
         y += legendRect_.height() + 8;
     }
     textTop_ = y;
+    return y;
+}
+
+// The tokens as running text from `y` down: each segment starts a line with its label, and its
+// continuation lines start where its first token did. Returns the content's bottom.
+double ContextView::layoutTokens(int width, double y) const {
+    const QFontMetricsF fm(tokenFont()), lfm(labelFont());
+    const double right = width - kMargin;
     const double lineH = fm.height() + 8;
     tokenRects_.resize(info_.tokenCount());
     segmentLabels_.clear();
     double x = kMargin;
-    double indent = kMargin;   // continuation lines of a segment start where its first token did
+    double indent = kMargin;
     int lastSegmentKey = std::numeric_limits<int>::min();
     for (int t = 0; t < info_.tokenCount(); ++t) {
         const int key = info_.segments[t] == SegmentKind::Chunk ? info_.chunkOfToken.value(t, 0)
                         : info_.segments[t] == SegmentKind::Prefix ? -2
                                                                    : -3;
         if (key != lastSegmentKey) {
-            // Each segment starts on a new line with its label.
             if (t > 0) {
                 y += lineH + 6;
                 x = kMargin;
@@ -313,8 +322,7 @@ void ContextView::relayout(int width) const {
             x = indent;
         }
     }
-    const double bottom = info_.tokenCount() > 0 ? y + lineH + kMargin : y + kMargin;
-    contentSize_ = QSize(width, static_cast<int>(std::ceil(bottom)));
+    return info_.tokenCount() > 0 ? y + lineH + kMargin : y + kMargin;
 }
 
 QRectF ContextView::tokenRect(int token) const {
@@ -340,99 +348,100 @@ void ContextView::ensureTokenVisible(int token) {
 
 void ContextView::paintContent(QPainter& p, const QRectF& clip, int width) const {
     relayout(width);
-    const QColor fg = palette().color(QPalette::Text);
-    const QColor bg = palette().color(QPalette::Base);
-    const QFont tf = tokenFont(), lf = labelFont();
-    const QFontMetricsF fm(tf), lfm(lf);
-
     if (!captionRect_.isNull() && captionRect_.intersects(clip)) {
-        QFont f = tf;
+        QFont f = tokenFont();
         f.setBold(true);
         p.setFont(f);
-        p.setPen(fg);
+        p.setPen(palette().color(QPalette::Text));
         p.drawText(captionRect_, Qt::AlignLeft | Qt::AlignVCenter,
                    QFontMetricsF(f).elidedText(caption_, Qt::ElideRight, captionRect_.width()));
     }
-
-    if (!massRect_.isNull() && massRect_.intersects(clip)) {
-        // Attention mass per segment: prefix, chunk 1..P, query.
-        struct Entry { QString label, shortLabel; double mass; QColor color; };
-        QVector<Entry> entries;
-        if (info_.prefixLength > 0 || prefixMass_ > 0) entries.push_back({QStringLiteral("prefix"), QStringLiteral("P"), prefixMass_, prefixColor()});
-        for (int m = 0; m < chunkMass_.size(); ++m)
-            entries.push_back({QStringLiteral("chunk %1").arg(m + 1), QString::number(m + 1), chunkMass_[m], chunkColor(m)});
-        entries.push_back({QStringLiteral("query"), QStringLiteral("Q"), queryMass_, queryColor()});
-        double maxMass = 0;
-        for (const Entry& e : entries) maxMass = std::max(maxMass, e.mass);
-        if (!(maxMass > 0)) maxMass = 1;
-        p.setFont(lf);
-        p.setPen(fg);
-        const QRectF title(massRect_.left(), massRect_.top(), massRect_.width(), lfm.height());
-        p.drawText(title, Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("attention mass by segment (sums to 1)"));
-        const double barTop = title.bottom() + lfm.height() + 4;          // room for value labels
-        const double labelH = lfm.height() + 2;
-        const double barBottom = massRect_.bottom() - labelH - 2;
-        const double colW = std::min(56.0, massRect_.width() / std::max<qsizetype>(1, entries.size()));
-        const double barW = std::max(2.0, colW * 0.72);
-        p.setPen(QPen(withAlpha(fg, 120), 1));
-        p.drawLine(QPointF(massRect_.left(), barBottom + 0.5), QPointF(massRect_.left() + colW * entries.size(), barBottom + 0.5));
-        for (int i = 0; i < entries.size(); ++i) {
-            const Entry& e = entries[i];
-            const double cx = massRect_.left() + colW * (i + 0.5);
-            const double h = (barBottom - barTop) * std::clamp(e.mass / maxMass, 0.0, 1.0);
-            const QRectF bar(cx - barW / 2, barBottom - h, barW, h);
-            p.fillRect(bar, e.color);
-            p.setPen(fg);
-            const QString value = QString::number(e.mass, 'f', 2);
-            if (lfm.horizontalAdvance(value) + 2 <= colW)
-                p.drawText(QRectF(cx - colW / 2, bar.top() - lfm.height() - 1, colW, lfm.height()), Qt::AlignCenter, value);
-            const QString label = lfm.horizontalAdvance(e.label) + 4 <= colW ? e.label
-                                  : lfm.horizontalAdvance(e.shortLabel) + 2 <= colW ? e.shortLabel
-                                                                                   : QString();
-            if (!label.isEmpty())
-                p.drawText(QRectF(cx - colW / 2, barBottom + 2, colW, labelH), Qt::AlignHCenter | Qt::AlignTop, label);
-        }
-    }
-
-    if (!legendRect_.isNull() && legendRect_.intersects(clip)) {
-        double maxW = 0;
-        for (double w : weights_)
-            if (std::isfinite(w)) maxW = std::max(maxW, w);
-        p.setFont(lf);
-        p.setPen(fg);
-        const QString name = log_ ? QStringLiteral("attention received (log scale)") : QStringLiteral("attention received");
-        const double nameW = lfm.horizontalAdvance(name) + 10;
-        p.drawText(QRectF(legendRect_.left(), legendRect_.top(), nameW, lfm.height() + 4), Qt::AlignLeft | Qt::AlignVCenter, name);
-        const QRectF bar(legendRect_.left() + nameW, legendRect_.top() + 2, std::max(60.0, legendRect_.width() - nameW), lfm.height());
-        const bool dark = darkPalette();
-        const int steps = 64;
-        for (int i = 0; i < steps; ++i) {
-            const double t = (i + 0.5) / steps;
-            const QColor heat = sampleGradient(gradientKind_, dark ? 0.25 + 0.75 * t : 1.0 - 0.85 * t);
-            p.fillRect(QRectF(bar.left() + bar.width() * i / steps, bar.top(), bar.width() / steps + 0.5, bar.height()),
-                       mix(bg, heat, std::min(1.0, t * 4)));
-        }
-        p.setPen(QPen(withAlpha(fg, 120), 1));
-        p.setBrush(Qt::NoBrush);
-        p.drawRect(bar);
-        p.setPen(fg);
-        const QString lo = log_ ? QString::number(maxW * kLogFloor, 'g', 2) : QStringLiteral("0");
-        const QString hi = QString::number(maxW, 'g', 3);
-        p.drawText(QRectF(bar.left(), bar.bottom() + 2, bar.width() / 2, lfm.height()), Qt::AlignLeft | Qt::AlignTop, lo);
-        p.drawText(QRectF(bar.center().x(), bar.bottom() + 2, bar.width() / 2, lfm.height()), Qt::AlignRight | Qt::AlignTop, hi);
-    }
-
+    if (!massRect_.isNull() && massRect_.intersects(clip)) paintMassBars(p);
+    if (!legendRect_.isNull() && legendRect_.intersects(clip)) paintLegend(p);
     for (const SegmentLabel& s : segmentLabels_) {
         if (!s.rect.intersects(clip)) continue;
         QPainterPath path;
         path.addRoundedRect(s.rect, 4, 4);
         p.fillPath(path, s.color);
-        p.setFont(lf);
+        p.setFont(labelFont());
         p.setPen(contrastingTextColor(s.color));
         p.drawText(s.rect, Qt::AlignCenter, s.text);
     }
+    paintTokens(p, clip);
+}
 
-    p.setFont(tf);
+// Attention mass per segment: prefix, chunk 1..P, query, as bars with their values.
+void ContextView::paintMassBars(QPainter& p) const {
+    struct Entry { QString label, shortLabel; double mass; QColor color; };
+    QVector<Entry> entries;
+    if (info_.prefixLength > 0 || prefixMass_ > 0)
+        entries.push_back({QStringLiteral("prefix"), QStringLiteral("P"), prefixMass_, prefixColor()});
+    for (int m = 0; m < chunkMass_.size(); ++m)
+        entries.push_back({QStringLiteral("chunk %1").arg(m + 1), QString::number(m + 1), chunkMass_[m], chunkColor(m)});
+    entries.push_back({QStringLiteral("query"), QStringLiteral("Q"), queryMass_, queryColor()});
+    double maxMass = 0;
+    for (const Entry& e : entries) maxMass = std::max(maxMass, e.mass);
+    if (!(maxMass > 0)) maxMass = 1;
+    const QColor fg = palette().color(QPalette::Text);
+    const QFontMetricsF lfm(labelFont());
+    p.setFont(labelFont());
+    p.setPen(fg);
+    const QRectF title(massRect_.left(), massRect_.top(), massRect_.width(), lfm.height());
+    p.drawText(title, Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("attention mass by segment (sums to 1)"));
+    const double barTop = title.bottom() + lfm.height() + 4;          // room for value labels
+    const double labelH = lfm.height() + 2;
+    const double barBottom = massRect_.bottom() - labelH - 2;
+    const double colW = std::min(56.0, massRect_.width() / std::max<qsizetype>(1, entries.size()));
+    const double barW = std::max(2.0, colW * 0.72);
+    p.setPen(QPen(withAlpha(fg, 120), 1));
+    p.drawLine(QPointF(massRect_.left(), barBottom + 0.5), QPointF(massRect_.left() + colW * entries.size(), barBottom + 0.5));
+    for (int i = 0; i < entries.size(); ++i) {
+        const Entry& e = entries[i];
+        const double cx = massRect_.left() + colW * (i + 0.5);
+        const double h = (barBottom - barTop) * std::clamp(e.mass / maxMass, 0.0, 1.0);
+        const QRectF bar(cx - barW / 2, barBottom - h, barW, h);
+        p.fillRect(bar, e.color);
+        p.setPen(fg);
+        const QString value = QString::number(e.mass, 'f', 2);
+        if (lfm.horizontalAdvance(value) + 2 <= colW)
+            p.drawText(QRectF(cx - colW / 2, bar.top() - lfm.height() - 1, colW, lfm.height()), Qt::AlignCenter, value);
+        const QString label = lfm.horizontalAdvance(e.label) + 4 <= colW ? e.label
+                              : lfm.horizontalAdvance(e.shortLabel) + 2 <= colW ? e.shortLabel
+                                                                               : QString();
+        if (!label.isEmpty())
+            p.drawText(QRectF(cx - colW / 2, barBottom + 2, colW, labelH), Qt::AlignHCenter | Qt::AlignTop, label);
+    }
+}
+
+// The shading's colour bar, from no attention to the largest weight shown.
+void ContextView::paintLegend(QPainter& p) const {
+    const double maxW = maxWeight();
+    const QColor fg = palette().color(QPalette::Text);
+    const QFontMetricsF lfm(labelFont());
+    p.setFont(labelFont());
+    p.setPen(fg);
+    const QString name = log_ ? QStringLiteral("attention received (log scale)") : QStringLiteral("attention received");
+    const double nameW = lfm.horizontalAdvance(name) + 10;
+    p.drawText(QRectF(legendRect_.left(), legendRect_.top(), nameW, lfm.height() + 4), Qt::AlignLeft | Qt::AlignVCenter, name);
+    const QRectF bar(legendRect_.left() + nameW, legendRect_.top() + 2, std::max(60.0, legendRect_.width() - nameW), lfm.height());
+    const int steps = 64;
+    for (int i = 0; i < steps; ++i)
+        p.fillRect(QRectF(bar.left() + bar.width() * i / steps, bar.top(), bar.width() / steps + 0.5, bar.height()),
+                   shadeAt((i + 0.5) / steps));
+    p.setPen(QPen(withAlpha(fg, 120), 1));
+    p.setBrush(Qt::NoBrush);
+    p.drawRect(bar);
+    p.setPen(fg);
+    const QString lo = log_ ? QString::number(maxW * kLogFloor, 'g', 2) : QStringLiteral("0");
+    const QString hi = QString::number(maxW, 'g', 3);
+    p.drawText(QRectF(bar.left(), bar.bottom() + 2, bar.width() / 2, lfm.height()), Qt::AlignLeft | Qt::AlignTop, lo);
+    p.drawText(QRectF(bar.center().x(), bar.bottom() + 2, bar.width() / 2, lfm.height()), Qt::AlignRight | Qt::AlignTop, hi);
+}
+
+// Every token in `clip`: its shade, its segment's underline, its text, the selection ring.
+void ContextView::paintTokens(QPainter& p, const QRectF& clip) const {
+    const QColor fg = palette().color(QPalette::Text);
+    p.setFont(tokenFont());
     const int selectedToken = selectedQuery_ >= 0 ? info_.queryBegin + selectedQuery_ : -1;
     const double underline = presentationMode() ? 3 : 2;
     for (int t = 0; t < tokenRects_.size(); ++t) {

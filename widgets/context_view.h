@@ -54,7 +54,6 @@ public:
     // Exports the whole content at the current width (height = contentSize().height()).
     bool exportFigure(const QString& path, double scale = 2.0, QString* error = nullptr) override;
     void renderFigure(QPainter& painter, const QSize& size) override;
-    QSize sizeHint() const override;
 
 signals:
     void queryTokenClicked(int q);
@@ -67,9 +66,16 @@ protected:
 private:
     friend class ContextCanvas;
     void relayout(int width) const;
+    double layoutHeader(int width) const;
+    double layoutTokens(int width, double top) const;
     void paintContent(QPainter& painter, const QRectF& clip, int width) const;
+    void paintMassBars(QPainter& painter) const;
+    void paintLegend(QPainter& painter) const;
+    void paintTokens(QPainter& painter, const QRectF& clip) const;
     void invalidateLayout();
+    double maxWeight() const;
     double shadePosition(int token) const;   // t ∈ [0, 1] for the token's weight, NaN if none
+    QColor shadeAt(double t) const;          // the shade drawn for position t
     QFont tokenFont() const;
     QFont labelFont() const;
 

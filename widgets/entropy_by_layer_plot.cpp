@@ -18,20 +18,8 @@ EntropyByLayerPlot::EntropyByLayerPlot(QWidget* parent) : PlotView(parent) {
     QCPAxis* y = rect_->axis(QCPAxis::atLeft);
     x->setLabel(QStringLiteral("layer"));
     y->setLabel(QStringLiteral("query attention entropy (nats)"));
-    auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
-    ticker->setTickStep(1);
-    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-    x->setTicker(ticker);
-    x->setSubTicks(false);
-    x->grid()->setVisible(false);
-
-    // Legend below the axes, never over the data.
-    legend_ = new QCPLegend;
-    contentLayout()->addElement(1, 0, legend_);
-    contentLayout()->setRowStretchFactor(1, 0.001);
-    legend_->setFillOrder(QCPLegend::foColumnsFirst);
-    legend_->setWrap(3);
-    legend_->setLayer(QStringLiteral("legend"));
+    setIntegerTicks(x);
+    legend_ = addLegendBelow(3);
     applyStyle();
 }
 
@@ -70,10 +58,22 @@ void EntropyByLayerPlot::rebuild() {
     p->clearGraphs();
     p->clearItems();
     legend_->clearItems();
+    const ValueSpan span = addSeriesGraphs();
+    addLocalLayerBands();
+    int layers = 0;
+    for (const MethodSeries& s : series_) layers = std::max(layers, static_cast<int>(s.perLayer.size()));
     QCPAxis* x = rect_->axis(QCPAxis::atBottom);
-    QCPAxis* y = rect_->axis(QCPAxis::atLeft);
+    if (layers > 0) x->setRange(-0.5, layers - 0.5);
+    else x->setRange(-0.5, 0.5);
+    fitValueAxis(rect_->axis(QCPAxis::atLeft), span, 0.08, 0, 1);
+    if (auto ticker = x->ticker().dynamicCast<QCPAxisTickerFixed>())
+        ticker->setTickStep(layers > 60 ? 10 : layers > 24 ? 4 : layers > 12 ? 2 : 1);
+    applyStyle();
+}
 
-    // Legend order: fixed method order; the active method is drawn last (on top).
+// One line per method; the legend in the fixed method order, the active method drawn last (on
+// top). Returns the span of the values.
+PlotView::ValueSpan EntropyByLayerPlot::addSeriesGraphs() {
     QList<int> order;
     for (int i = 0; i < series_.size(); ++i) order.push_back(i);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
@@ -82,12 +82,11 @@ void EntropyByLayerPlot::rebuild() {
     QList<int> drawOrder = order;
     std::stable_partition(drawOrder.begin(), drawOrder.end(), [&](int i) { return !series_[i].active; });
 
-    int layers = 0;
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    ValueSpan span;
     QHash<int, QCPGraph*> graphs;
     for (int i : drawOrder) {
         const MethodSeries& s = series_[i];
-        QCPGraph* g = p->addGraph(x, y);
+        QCPGraph* g = plot()->addGraph(rect_->axis(QCPAxis::atBottom), rect_->axis(QCPAxis::atLeft));
         g->setProperty("method", s.method);
         g->setProperty("active", s.active);
         g->setName(legendText(s));
@@ -95,71 +94,50 @@ void EntropyByLayerPlot::rebuild() {
         for (int l = 0; l < s.perLayer.size(); ++l) {
             keys.push_back(l);
             values.push_back(s.perLayer[l]);
-            if (std::isfinite(s.perLayer[l])) {
-                lo = std::min(lo, s.perLayer[l]);
-                hi = std::max(hi, s.perLayer[l]);
-            }
+            span.add(s.perLayer[l]);
         }
         g->setData(keys, values, true);
-        layers = std::max(layers, static_cast<int>(s.perLayer.size()));
         graphs.insert(i, g);
     }
     for (int i : order) graphs[i]->addToLegend(legend_);
     legend_->setVisible(!series_.isEmpty());
+    return span;
+}
 
-    // Local (sliding-window) layers: light bands behind the lines.
+// Local (sliding-window) layers: light bands behind the lines, and a note saying so.
+void EntropyByLayerPlot::addLocalLayerBands() {
+    QCPAxis* x = rect_->axis(QCPAxis::atBottom);
+    QCPAxis* y = rect_->axis(QCPAxis::atLeft);
     bool anyLocal = false;
     for (int l = 0; l < local_.size(); ++l) {
         if (!local_[l]) continue;
         anyLocal = true;
-        auto* band = new QCPItemRect(p);
+        auto* band = new QCPItemRect(plot());
         band->setClipAxisRect(rect_);
         band->setLayer(QStringLiteral("background"));
-        band->topLeft->setAxes(x, y);
-        band->bottomRight->setAxes(x, y);
-        band->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
-        band->bottomRight->setTypeY(QCPItemPosition::ptAxisRectRatio);
-        band->topLeft->setAxisRect(rect_);
-        band->bottomRight->setAxisRect(rect_);
+        for (QCPItemPosition* corner : {band->topLeft, band->bottomRight}) {
+            corner->setAxes(x, y);
+            corner->setTypeY(QCPItemPosition::ptAxisRectRatio);
+            corner->setAxisRect(rect_);
+        }
         band->topLeft->setCoords(l - 0.5, 0);
         band->bottomRight->setCoords(l + 0.5, 1);
         band->setProperty("localLayer", true);
     }
-    if (anyLocal) {
-        auto* note = new QCPItemText(p);
-        note->setClipAxisRect(rect_);
-        note->position->setType(QCPItemPosition::ptAxisRectRatio);
-        note->position->setAxisRect(rect_);
-        note->position->setCoords(0.99, 0.02);
-        note->setPositionAlignment(Qt::AlignTop | Qt::AlignRight);
-        note->setText(QStringLiteral("shaded: local (sliding-window) layers"));
-        note->setProperty("localNote", true);
-    }
-
-    if (layers > 0) x->setRange(-0.5, layers - 0.5);
-    else x->setRange(-0.5, 0.5);
-    if (std::isfinite(lo)) {
-        const double pad = std::max(0.05, (hi - lo) * 0.08);
-        y->setRange(std::max(0.0, lo - pad), hi + pad);   // entropy is never negative
-    } else {
-        y->setRange(0, 1);
-    }
-    if (layers > 24) {
-        auto ticker = x->ticker().dynamicCast<QCPAxisTickerFixed>();
-        if (ticker) ticker->setTickStep(layers > 60 ? 10 : 4);
-    } else if (auto ticker = x->ticker().dynamicCast<QCPAxisTickerFixed>()) {
-        ticker->setTickStep(layers > 12 ? 2 : 1);
-    }
-    applyStyle();
+    if (!anyLocal) return;
+    auto* note = new QCPItemText(plot());
+    note->setClipAxisRect(rect_);
+    note->position->setType(QCPItemPosition::ptAxisRectRatio);
+    note->position->setAxisRect(rect_);
+    note->position->setCoords(0.99, 0.02);
+    note->setPositionAlignment(Qt::AlignTop | Qt::AlignRight);
+    note->setText(QStringLiteral("shaded: local (sliding-window) layers"));
+    note->setProperty("localNote", true);
 }
 
 void EntropyByLayerPlot::applyStyle() {
     PlotView::applyStyle();
-    styleAxisRect(rect_);
-    rect_->axis(QCPAxis::atBottom)->grid()->setVisible(false);
-    styleLegend(legend_);
-    legend_->setBorderPen(Qt::NoPen);
-    legend_->setBrush(Qt::NoBrush);
+    styleLinePlot({rect_}, legend_);
     const double w = lineWidth();
     QCustomPlot* p = plot();
     for (int i = 0; i < p->graphCount(); ++i) {

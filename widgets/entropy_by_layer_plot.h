@@ -44,6 +44,8 @@ protected:
 
 private:
     void rebuild();
+    ValueSpan addSeriesGraphs();
+    void addLocalLayerBands();
 
     QList<MethodSeries> series_;
     QVector<bool> local_;

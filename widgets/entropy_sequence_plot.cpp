@@ -20,12 +20,7 @@ EntropySequencePlot::EntropySequencePlot(QWidget* parent) : PlotView(parent) {
     QCustomPlot* p = plot();
     rect_ = new QCPAxisRect(p, true);
     contentLayout()->addElement(0, 0, rect_);
-    legend_ = new QCPLegend;
-    contentLayout()->addElement(1, 0, legend_);
-    contentLayout()->setRowStretchFactor(1, 0.001);
-    legend_->setFillOrder(QCPLegend::foColumnsFirst);
-    legend_->setWrap(3);
-    legend_->setLayer(QStringLiteral("legend"));
+    legend_ = addLegendBelow(3);
 
     QCPAxis* x = rect_->axis(QCPAxis::atBottom);
     QCPAxis* y = rect_->axis(QCPAxis::atLeft);
@@ -206,11 +201,7 @@ void EntropySequencePlot::fitBandLabels() {
 
 void EntropySequencePlot::applyStyle() {
     PlotView::applyStyle();
-    styleAxisRect(rect_);
-    rect_->axis(QCPAxis::atBottom)->grid()->setVisible(false);
-    styleLegend(legend_);
-    legend_->setBorderPen(Qt::NoPen);
-    legend_->setBrush(Qt::NoBrush);
+    styleLinePlot({rect_}, legend_);
     const double w = lineWidth();
     if (full_) {
         QColor c = methodColor(fullMethod_);

@@ -36,6 +36,31 @@ int screenDpi() {
     return dpi > 0 ? dpi : 96;
 }
 
+// An in-memory file the renderers write to.
+struct MemoryFile {
+    QByteArray bytes;
+    QBuffer buffer{&bytes};
+    MemoryFile() { buffer.open(QIODevice::WriteOnly); }
+};
+
+QString figureTitle(const FigureInfo& info) { return info.title.isEmpty() ? QStringLiteral("attnscope figure") : info.title; }
+
+// Paints onto a vector device (SVG generator, PDF writer): vectorised, uncached, antialiased.
+// `draw` sets up what is particular to the device and paints. `name` labels the error.
+bool paintVector(QPaintDevice* device, const char* name, QString* error, const std::function<void(QCPPainter&)>& draw) {
+    QCPPainter painter;
+    if (!painter.begin(device)) {
+        setError(error, QStringLiteral("cannot start the %1 painter").arg(QLatin1String(name)));
+        return false;
+    }
+    painter.setMode(QCPPainter::pmVectorized);
+    painter.setMode(QCPPainter::pmNoCaching);
+    painter.setRenderHint(QPainter::Antialiasing);
+    draw(painter);
+    painter.end();
+    return true;
+}
+
 }  // namespace
 
 FigureFormat figureFormatForPath(const QString& path) {
@@ -69,80 +94,57 @@ QByteArray renderPng(const PaintFunction& paint, QSize size, double scale, QStri
         painter.scale(scale, scale);
         paint(painter, size);
     }
-    QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
-    if (!image.save(&buffer, "PNG")) {
+    MemoryFile out;
+    if (!image.save(&out.buffer, "PNG")) {
         setError(error, QStringLiteral("PNG encoding failed"));
         return {};
     }
-    return bytes;
+    return out.bytes;
 }
 
 QByteArray renderSvg(const PaintFunction& paint, QSize size, const FigureInfo& info, QString* error) {
     if (!validSize(size, error)) return {};
-    QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
+    MemoryFile out;
     QSvgGenerator generator;
-    generator.setOutputDevice(&buffer);
+    generator.setOutputDevice(&out.buffer);
     generator.setSize(size);
     generator.setViewBox(QRect(QPoint(0, 0), size));
     generator.setResolution(screenDpi());
-    generator.setTitle(info.title.isEmpty() ? QStringLiteral("attnscope figure") : info.title);
+    generator.setTitle(figureTitle(info));
     generator.setDescription(info.description.isEmpty() ? QStringLiteral("Created by %1").arg(info.creator)
                                                         : info.description);
-    {
-        QCPPainter painter;
-        if (!painter.begin(&generator)) {
-            setError(error, QStringLiteral("cannot start the SVG painter"));
-            return {};
-        }
-        painter.setMode(QCPPainter::pmVectorized);
-        painter.setMode(QCPPainter::pmNoCaching);
-        painter.setRenderHint(QPainter::Antialiasing);
-        paint(painter, size);
-        painter.end();
-    }
-    if (bytes.isEmpty()) setError(error, QStringLiteral("SVG rendering produced no output"));
-    return bytes;
+    if (!paintVector(&generator, "SVG", error, [&](QCPPainter& painter) { paint(painter, size); })) return {};
+    if (out.bytes.isEmpty()) setError(error, QStringLiteral("SVG rendering produced no output"));
+    return out.bytes;
 }
 
 QByteArray renderPdf(const PaintFunction& paint, QSize size, const FigureInfo& info, QString* error) {
     if (!validSize(size, error)) return {};
-    QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
+    MemoryFile out;
     {
-        QPdfWriter writer(&buffer);
+        QPdfWriter writer(&out.buffer);
         const int dpi = screenDpi();
         writer.setResolution(dpi);
         writer.setCreator(info.creator);
-        writer.setTitle(info.title.isEmpty() ? QStringLiteral("attnscope figure") : info.title);
+        writer.setTitle(figureTitle(info));
         // Page = the figure, in points (1/72 inch) at the same DPI the painter uses.
         const QSizeF points(size.width() * 72.0 / dpi, size.height() * 72.0 / dpi);
         writer.setPageLayout(QPageLayout(QPageSize(points, QPageSize::Point, QString(), QPageSize::ExactMatch),
                                          QPageLayout::Portrait, QMarginsF(0, 0, 0, 0)));
-        QCPPainter painter;
-        if (!painter.begin(&writer)) {
-            setError(error, QStringLiteral("cannot start the PDF painter"));
-            return {};
-        }
-        painter.setMode(QCPPainter::pmVectorized);
-        painter.setMode(QCPPainter::pmNoCaching);
-        painter.setMode(QCPPainter::pmNonCosmetic);
-        painter.setRenderHint(QPainter::Antialiasing);
-        // The device may round the page to whole device pixels; map the figure onto it exactly.
-        painter.setWindow(QRect(QPoint(0, 0), size));
-        painter.setViewport(QRect(QPoint(0, 0), QSize(writer.width(), writer.height())));
-        paint(painter, size);
-        painter.end();
+        const bool painted = paintVector(&writer, "PDF", error, [&](QCPPainter& painter) {
+            painter.setMode(QCPPainter::pmNonCosmetic);
+            // The device may round the page to whole device pixels; map the figure onto it exactly.
+            painter.setWindow(QRect(QPoint(0, 0), size));
+            painter.setViewport(QRect(QPoint(0, 0), QSize(writer.width(), writer.height())));
+            paint(painter, size);
+        });
+        if (!painted) return {};
     }
-    if (!bytes.startsWith("%PDF")) {
+    if (!out.bytes.startsWith("%PDF")) {
         setError(error, QStringLiteral("PDF rendering produced no output"));
         return {};
     }
-    return bytes;
+    return out.bytes;
 }
 
 bool saveFigure(const PaintFunction& paint, const QString& path, QSize size, double scale, const FigureInfo& info,

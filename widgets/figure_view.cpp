@@ -46,6 +46,14 @@ double FigureView::baseFontPointSize() const {
     return presentation_ ? base * 1.5 : base;
 }
 
+QFont FigureView::scaledFont(double factor) const {
+    QFont f = font();
+    f.setPointSizeF(baseFontPointSize() * factor);
+    return f;
+}
+
+QSize FigureView::sizeHint() const { return {640, 420}; }
+
 double FigureView::lineWidth() const { return presentation_ ? 3.0 : 1.6; }
 
 bool FigureView::darkPalette() const { return luminance(palette().color(QPalette::Window)) < 0.25; }

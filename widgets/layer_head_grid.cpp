@@ -28,14 +28,8 @@ LayerHeadGrid::LayerHeadGrid(QWidget* parent) : PlotView(parent), valueLabel_(QS
     QCPAxis* y = rect_->axis(QCPAxis::atLeft);
     x->setLabel(QStringLiteral("head"));
     y->setLabel(QStringLiteral("layer"));
-    for (QCPAxis* a : {x, y}) {
-        auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
-        ticker->setTickStep(1);
-        ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-        a->setTicker(ticker);
-        a->setSubTicks(false);
-        a->grid()->setVisible(false);
-    }
+    setIntegerTicks(x);
+    setIntegerTicks(y);
 
     map_ = new QCPColorMap(x, y);
     map_->setInterpolate(false);
@@ -55,29 +49,31 @@ LayerHeadGrid::LayerHeadGrid(QWidget* parent) : PlotView(parent), valueLabel_(QS
         setSelected(layer, head);
         Q_EMIT headSelected(layer, head);
     });
-    connect(p, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) {
-        int layer, head;
-        if (!cellAt(e->position(), &layer, &head)) {
-            if (property("attnscopeHovering").toBool()) {
-                setProperty("attnscopeHovering", false);
-                QToolTip::hideText();
-                Q_EMIT headHovered(-1, -1, std::numeric_limits<double>::quiet_NaN());
-            }
-            return;
-        }
-        setProperty("attnscopeHovering", true);
-        const double v = valueAt(layer, head);
-        QToolTip::showText(e->globalPosition().toPoint(),
-                           QStringLiteral("layer %1, head %2<br>%3: <b>%4</b>")
-                               .arg(layer)
-                               .arg(head)
-                               .arg(valueLabel_.toHtmlEscaped(),
-                                    std::isnan(v) ? QStringLiteral("—") : QString::number(v, 'f', 3)),
-                           plot());
-        Q_EMIT headHovered(layer, head, v);
-    });
+    connect(p, &QCustomPlot::mouseMove, this, &LayerHeadGrid::onMouseMove);
     setGradient(ColorMapKind::Viridis);
     applyStyle();
+}
+
+// A tooltip with the cell's layer, head and value; headHovered(-1, -1, NaN) on leaving the cells.
+void LayerHeadGrid::onMouseMove(QMouseEvent* e) {
+    int layer, head;
+    if (!cellAt(e->position(), &layer, &head)) {
+        if (property("attnscopeHovering").toBool()) {
+            setProperty("attnscopeHovering", false);
+            QToolTip::hideText();
+            Q_EMIT headHovered(-1, -1, std::numeric_limits<double>::quiet_NaN());
+        }
+        return;
+    }
+    setProperty("attnscopeHovering", true);
+    const double v = valueAt(layer, head);
+    QToolTip::showText(e->globalPosition().toPoint(),
+                       QStringLiteral("layer %1, head %2<br>%3: <b>%4</b>")
+                           .arg(layer)
+                           .arg(head)
+                           .arg(valueLabel_.toHtmlEscaped(), std::isnan(v) ? QStringLiteral("—") : QString::number(v, 'f', 3)),
+                       plot());
+    Q_EMIT headHovered(layer, head, v);
 }
 
 LayerHeadGrid::~LayerHeadGrid() = default;

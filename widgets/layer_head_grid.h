@@ -50,6 +50,7 @@ protected:
 
 private:
     void rebuild();
+    void onMouseMove(QMouseEvent* event);
     void updateMarker();
     bool cellAt(const QPointF& pixel, int* layer, int* head) const;
 

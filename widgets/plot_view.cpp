@@ -63,26 +63,11 @@ bool PlotView::exportFigure(const QString& path, double scale, QString* error) {
     return ok;
 }
 
-QSize PlotView::sizeHint() const { return {640, 420}; }
 QSize PlotView::minimumSizeHint() const { return {260, 200}; }
 
-QFont PlotView::labelFont() const {
-    QFont f = font();
-    f.setPointSizeF(baseFontPointSize());
-    return f;
-}
-
-QFont PlotView::tickFont() const {
-    QFont f = font();
-    f.setPointSizeF(baseFontPointSize() * 0.9);
-    return f;
-}
-
-QFont PlotView::smallFont() const {
-    QFont f = font();
-    f.setPointSizeF(baseFontPointSize() * 0.85);
-    return f;
-}
+QFont PlotView::labelFont() const { return scaledFont(1.0); }
+QFont PlotView::tickFont() const { return scaledFont(0.9); }
+QFont PlotView::smallFont() const { return scaledFont(0.85); }
 
 QColor PlotView::foreground() const { return palette().color(QPalette::Text); }
 QColor PlotView::background() const { return palette().color(QPalette::Base); }
@@ -138,6 +123,44 @@ void PlotView::styleLegend(QCPLegend* legend) const {
     legend->setIconSize(presentationMode() ? QSize(40, 18) : QSize(28, 12));
     legend->setRowSpacing(presentationMode() ? 2 : 0);
     legend->setMargins(QMargins(6, 4, 8, 4));
+}
+
+void PlotView::styleLinePlot(std::initializer_list<QCPAxisRect*> rects, QCPLegend* legend) const {
+    for (QCPAxisRect* rect : rects) {
+        styleAxisRect(rect);
+        rect->axis(QCPAxis::atBottom)->grid()->setVisible(false);
+    }
+    styleLegend(legend);
+    legend->setBorderPen(Qt::NoPen);
+    legend->setBrush(Qt::NoBrush);
+}
+
+QCPLegend* PlotView::addLegendBelow(int columns) {
+    auto* legend = new QCPLegend;
+    content_->addElement(1, 0, legend);
+    content_->setRowStretchFactor(1, 0.001);
+    legend->setFillOrder(QCPLegend::foColumnsFirst);
+    legend->setWrap(columns);
+    legend->setLayer(QStringLiteral("legend"));
+    return legend;
+}
+
+void PlotView::setIntegerTicks(QCPAxis* axis) {
+    auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+    ticker->setTickStep(1);
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    axis->setTicker(ticker);
+    axis->setSubTicks(false);
+    axis->grid()->setVisible(false);
+}
+
+void PlotView::fitValueAxis(QCPAxis* axis, const ValueSpan& span, double padding, double fallbackLo, double fallbackHi) {
+    if (span.empty()) {
+        axis->setRange(fallbackLo, fallbackHi);
+        return;
+    }
+    const double pad = std::max(0.05, (span.hi - span.lo) * padding);
+    axis->setRange(std::max(0.0, span.lo - pad), span.hi + pad);
 }
 
 void PlotView::applyStyle() {

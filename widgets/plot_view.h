@@ -4,6 +4,11 @@
 #include <QJsonObject>
 #include <QString>
 
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
+#include <limits>
+
 #include "figure_view.h"
 
 class QCustomPlot;
@@ -28,7 +33,6 @@ public:
     void setTitle(const QString& title) override;
     void renderFigure(QPainter& painter, const QSize& size) override;
 
-    QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
 protected:
@@ -39,6 +43,23 @@ protected:
     void styleAxisRect(QCPAxisRect* rect) const;   // all four axes + background
     void styleColorScale(QCPColorScale* scale) const;
     void styleLegend(QCPLegend* legend) const;
+    // Line plots: axis rects without vertical grid lines, the legend below them without a frame.
+    void styleLinePlot(std::initializer_list<QCPAxisRect*> rects, QCPLegend* legend) const;
+    // A legend in the bottom row of contentLayout(), below the axes (never over the data), filled
+    // column by column, at most `columns` wide.
+    QCPLegend* addLegendBelow(int columns);
+    // Integer ticks at a step of 1 (layers, heads), no sub-ticks, no grid lines.
+    static void setIntegerTicks(QCPAxis* axis);
+    // Fits `axis` to the finite values seen, with `padding` × their span (at least 0.05) on both
+    // sides and never below zero (entropy, perplexity); [fallbackLo, fallbackHi] when none is finite.
+    struct ValueSpan {
+        double lo = std::numeric_limits<double>::infinity(), hi = -std::numeric_limits<double>::infinity();
+        void add(double v) {
+            if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+        }
+        bool empty() const { return !(lo <= hi); }
+    };
+    static void fitValueAxis(QCPAxis* axis, const ValueSpan& span, double padding, double fallbackLo, double fallbackHi);
     QFont labelFont() const;      // axis labels
     QFont tickFont() const;       // tick labels
     QFont smallFont() const;      // annotations (chunk labels)

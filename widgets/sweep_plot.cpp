@@ -17,9 +17,7 @@ SweepPlot::SweepPlot(QWidget* parent) : PlotView(parent) {
     QCustomPlot* p = plot();
     entropyRect_ = new QCPAxisRect(p, true);
     perplexityRect_ = new QCPAxisRect(p, true);
-    legend_ = new QCPLegend;
-    legend_->setFillOrder(QCPLegend::foColumnsFirst);
-    legend_->setWrap(5);
+    legend_ = addLegendBelow(5);   // rebuildLayout puts the panels above it
     for (QCPAxisRect* r : {entropyRect_, perplexityRect_}) {
         QCPAxis* x = r->axis(QCPAxis::atBottom);
         x->setScaleType(QCPAxis::stLogarithmic);
@@ -30,7 +28,6 @@ SweepPlot::SweepPlot(QWidget* parent) : PlotView(parent) {
     entropyRect_->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("mean query attention entropy (nats)"));
     perplexityRect_->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("query perplexity"));
     rebuildLayout();
-    legend_->setLayer(QStringLiteral("legend"));
     applyStyle();
 }
 
@@ -107,8 +104,7 @@ QCPGraph* SweepPlot::perplexityGraph(const QString& method) const {
 }
 
 void SweepPlot::rebuild() {
-    QCustomPlot* p = plot();
-    p->clearGraphs();
+    plot()->clearGraphs();
     legend_->clearItems();
     // method → P → row (the last row wins for duplicates).
     std::map<int, std::pair<QString, std::map<int, SweepRow>>> byMethod;
@@ -121,30 +117,41 @@ void SweepPlot::rebuild() {
         entry.second[r.parts] = r;
         parts.insert(r.parts);
     }
-    double eLo = INFINITY, eHi = -INFINITY, pLo = INFINITY, pHi = -INFINITY;
+    ValueSpan entropy, perplexity;
     for (const auto& [key, entry] : byMethod) {
         const auto& [method, byP] = entry;
-        QVector<double> ps, es, ppl;
         for (const auto& [P, row] : byP) {
-            ps.push_back(P);
-            es.push_back(row.meanEntropy);
-            ppl.push_back(row.perplexity);
-            if (std::isfinite(row.meanEntropy)) eLo = std::min(eLo, row.meanEntropy), eHi = std::max(eHi, row.meanEntropy);
-            if (std::isfinite(row.perplexity) && row.perplexity > 0)
-                pLo = std::min(pLo, row.perplexity), pHi = std::max(pHi, row.perplexity);
+            entropy.add(row.meanEntropy);
+            if (row.perplexity > 0) perplexity.add(row.perplexity);
         }
-        QCPGraph* ge = p->addGraph(entropyRect_->axis(QCPAxis::atBottom), entropyRect_->axis(QCPAxis::atLeft));
-        QCPGraph* gp = p->addGraph(perplexityRect_->axis(QCPAxis::atBottom), perplexityRect_->axis(QCPAxis::atLeft));
-        ge->setData(ps, es, true);
-        gp->setData(ps, ppl, true);
-        for (QCPGraph* g : {ge, gp}) {
-            g->setProperty("method", method);
-            g->setName(method);
-        }
-        ge->addToLegend(legend_);
+        addMethodGraphs(method, byP);
     }
     legend_->setVisible(legend_->itemCount() > 0);
+    fitAxes(parts, entropy, perplexity);
+    applyStyle();
+}
 
+// One line per method in each panel: entropy and perplexity against P.
+void SweepPlot::addMethodGraphs(const QString& method, const std::map<int, SweepRow>& byP) {
+    QVector<double> ps, es, ppl;
+    for (const auto& [P, row] : byP) {
+        ps.push_back(P);
+        es.push_back(row.meanEntropy);
+        ppl.push_back(row.perplexity);
+    }
+    QCPGraph* ge = plot()->addGraph(entropyRect_->axis(QCPAxis::atBottom), entropyRect_->axis(QCPAxis::atLeft));
+    QCPGraph* gp = plot()->addGraph(perplexityRect_->axis(QCPAxis::atBottom), perplexityRect_->axis(QCPAxis::atLeft));
+    ge->setData(ps, es, true);
+    gp->setData(ps, ppl, true);
+    for (QCPGraph* g : {ge, gp}) {
+        g->setProperty("method", method);
+        g->setName(method);
+    }
+    ge->addToLegend(legend_);
+}
+
+// P axes: a tick at every P swept (log scale); value axes fitted to the rows.
+void SweepPlot::fitAxes(const std::set<int>& parts, const ValueSpan& entropy, const ValueSpan& perplexity) {
     QVector<double> ticks;
     QVector<QString> labels;
     for (int P : parts) {
@@ -157,42 +164,18 @@ void SweepPlot::rebuild() {
         if (!parts.empty()) x->setRange(*parts.begin() / 1.35, *parts.rbegin() * 1.35);
         else x->setRange(0.75, 20);
     }
-    QCPAxis* ey = entropyRect_->axis(QCPAxis::atLeft);
+    fitValueAxis(entropyRect_->axis(QCPAxis::atLeft), entropy, 0.1, 0, 1);
     QCPAxis* py = perplexityRect_->axis(QCPAxis::atLeft);
-    if (std::isfinite(eLo)) {
-        const double pad = std::max(0.05, (eHi - eLo) * 0.1);
-        ey->setRange(std::max(0.0, eLo - pad), eHi + pad);
-    } else {
-        ey->setRange(0, 1);
-    }
-    if (logPpl_) {
-        py->setScaleType(QCPAxis::stLogarithmic);
-        py->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
-    } else {
-        py->setScaleType(QCPAxis::stLinear);
-        py->setTicker(QSharedPointer<QCPAxisTicker>::create());
-    }
-    if (std::isfinite(pLo)) {
-        if (logPpl_) {
-            py->setRange(pLo / 1.15, pHi * 1.15);
-        } else {
-            const double pad = std::max(0.05, (pHi - pLo) * 0.1);
-            py->setRange(std::max(0.0, pLo - pad), pHi + pad);
-        }
-    } else {
-        py->setRange(1, 10);
-    }
-    applyStyle();
+    py->setScaleType(logPpl_ ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    if (logPpl_) py->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+    else py->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    if (logPpl_ && !perplexity.empty()) py->setRange(perplexity.lo / 1.15, perplexity.hi * 1.15);
+    else fitValueAxis(py, perplexity, 0.1, 1, 10);
 }
 
 void SweepPlot::applyStyle() {
     PlotView::applyStyle();
-    styleAxisRect(entropyRect_);
-    styleAxisRect(perplexityRect_);
-    for (QCPAxisRect* r : {entropyRect_, perplexityRect_}) r->axis(QCPAxis::atBottom)->grid()->setVisible(false);
-    styleLegend(legend_);
-    legend_->setBorderPen(Qt::NoPen);
-    legend_->setBrush(Qt::NoBrush);
+    styleLinePlot({entropyRect_, perplexityRect_}, legend_);
     const double w = lineWidth();
     for (int i = 0; i < plot()->graphCount(); ++i) {
         QCPGraph* g = plot()->graph(i);

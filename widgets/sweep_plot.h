@@ -1,6 +1,8 @@
 #pragma once
 // SweepPlot: the P sweep. Two panels — mean query attention entropy (nats) vs P and query
 // perplexity vs P — one line per method, x on a log2 axis with ticks at the P values.
+#include <map>
+#include <set>
 #include <vector>
 
 #include <QString>
@@ -41,6 +43,8 @@ protected:
 private:
     void rebuildLayout();
     void rebuild();
+    void addMethodGraphs(const QString& method, const std::map<int, attnscope::SweepRow>& byP);
+    void fitAxes(const std::set<int>& parts, const ValueSpan& entropy, const ValueSpan& perplexity);
 
     std::vector<attnscope::SweepRow> rows_;
     Qt::Orientation orientation_ = Qt::Horizontal;
