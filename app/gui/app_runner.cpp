@@ -91,22 +91,20 @@ BenchResult measureToggles(const StartupOptions& options, int toggles, bool show
         *ms = t.nsecsElapsed() / 1e6;
         return true;
     };
-    for (int i = 0; i < toggles; ++i) {
-        double ms = 0;
-        if (!timeToggle(w.sinkAction(), &ms)) {
-            out.error = QStringLiteral("a sink toggle did not settle: %1").arg(w.lastError());
-            return out;
+    const struct {
+        QAction* action;
+        const char* name;
+        QList<double>& times;
+    } kinds[] = {{w.sinkAction(), "sink", out.sinkMs}, {w.selectiveAction(), "selective", out.selectiveMs}};
+    for (const auto& kind : kinds)
+        for (int i = 0; i < toggles; ++i) {
+            double ms = 0;
+            if (!timeToggle(kind.action, &ms)) {
+                out.error = QStringLiteral("a %1 toggle did not settle: %2").arg(QLatin1String(kind.name), w.lastError());
+                return out;
+            }
+            kind.times << ms;
         }
-        out.sinkMs << ms;
-    }
-    for (int i = 0; i < toggles; ++i) {
-        double ms = 0;
-        if (!timeToggle(w.selectiveAction(), &ms)) {
-            out.error = QStringLiteral("a selective toggle did not settle: %1").arg(w.lastError());
-            return out;
-        }
-        out.selectiveMs << ms;
-    }
     out.medianMs = median(out.sinkMs + out.selectiveMs);
     return out;
 }

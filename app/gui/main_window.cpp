@@ -90,14 +90,6 @@ MainWindow::~MainWindow() {
     controller_ = nullptr;
 }
 
-widgets::AttentionHeatmap* MainWindow::heatmap() const { return views_->heatmap(); }
-widgets::EntropyByLayerPlot* MainWindow::entropyByLayer() const { return views_->entropyByLayer(); }
-widgets::LayerHeadGrid* MainWindow::layerHeadGrid() const { return views_->layerHeadGrid(); }
-widgets::EntropySequencePlot* MainWindow::sequencePlot() const { return views_->sequencePlot(); }
-widgets::SweepPlot* MainWindow::sweepPlot() const { return views_->sweepPlot(); }
-widgets::ContextView* MainWindow::contextView() const { return views_->contextView(); }
-QList<ViewPanel*> MainWindow::panels() const { return views_->panels(); }
-ViewPanel* MainWindow::panel(const QString& key) const { return views_->panel(key); }
 QAction* MainWindow::sinkAction() const { return methodBar_->sinkAction(); }
 QAction* MainWindow::selectiveAction() const { return methodBar_->selectiveAction(); }
 QAction* MainWindow::fullAction() const { return methodBar_->fullAction(); }

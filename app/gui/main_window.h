@@ -9,24 +9,15 @@
 #include <QTimer>
 
 #include "analysis_controller.h"
+#include "analysis_views.h"
 #include "app_state.h"
 
 class QAction;
 class QMenu;
 class QStackedWidget;
 
-namespace attnscope::widgets {
-class AttentionHeatmap;
-class ContextView;
-class EntropyByLayerPlot;
-class EntropySequencePlot;
-class LayerHeadGrid;
-class SweepPlot;
-}  // namespace attnscope::widgets
-
 namespace attnscope::gui {
 
-class AnalysisViews;
 class ContextEditor;
 class DockLayout;
 class EmptyState;
@@ -57,14 +48,14 @@ public:
     AnalysisController* controller() const { return controller_; }
     EngineWorker* worker() const { return worker_; }
     ContextEditor* contextEditor() const { return editor_; }
-    widgets::AttentionHeatmap* heatmap() const;
-    widgets::EntropyByLayerPlot* entropyByLayer() const;
-    widgets::LayerHeadGrid* layerHeadGrid() const;
-    widgets::EntropySequencePlot* sequencePlot() const;
-    widgets::SweepPlot* sweepPlot() const;
-    widgets::ContextView* contextView() const;
-    QList<ViewPanel*> panels() const;
-    ViewPanel* panel(const QString& key) const;
+    widgets::AttentionHeatmap* heatmap() const { return views_->heatmap(); }
+    widgets::EntropyByLayerPlot* entropyByLayer() const { return views_->entropyByLayer(); }
+    widgets::LayerHeadGrid* layerHeadGrid() const { return views_->layerHeadGrid(); }
+    widgets::EntropySequencePlot* sequencePlot() const { return views_->sequencePlot(); }
+    widgets::SweepPlot* sweepPlot() const { return views_->sweepPlot(); }
+    widgets::ContextView* contextView() const { return views_->contextView(); }
+    QList<ViewPanel*> panels() const { return views_->panels(); }
+    ViewPanel* panel(const QString& key) const { return views_->panel(key); }
 
     // ---- files (interactive variants show dialogs; these return errors)
     // Opens a model in the background; with `reportFailure` (the user asked for it) a failure is

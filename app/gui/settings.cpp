@@ -8,38 +8,39 @@ namespace attnscope::gui {
 
 namespace {
 
-QStringList pushRecent(QStringList list, const QString& path) {
+const QString kRecentModels = QStringLiteral("recent/models");
+const QString kRecentFiles = QStringLiteral("recent/files");
+
+QStringList recent(const QString& key) { return QSettings().value(key).toStringList(); }
+
+// Puts `path` first in the list (once), keeping at most kMaxRecent.
+void addRecent(const QString& key, const QString& path) {
+    QStringList list = recent(key);
     const QString abs = QFileInfo(path).absoluteFilePath();
     list.removeAll(abs);
     list.prepend(abs);
     while (list.size() > Settings::kMaxRecent) list.removeLast();
-    return list;
+    QSettings().setValue(key, list);
+}
+
+void removeRecent(const QString& key, const QString& path) {
+    QStringList list = recent(key);
+    list.removeAll(path);
+    QSettings().setValue(key, list);
 }
 
 }  // namespace
 
-QStringList Settings::recentModels() { return QSettings().value(QStringLiteral("recent/models")).toStringList(); }
-void Settings::addRecentModel(const QString& path) {
-    QSettings().setValue(QStringLiteral("recent/models"), pushRecent(recentModels(), path));
-}
-void Settings::removeRecentModel(const QString& path) {
-    QStringList l = recentModels();
-    l.removeAll(path);
-    QSettings().setValue(QStringLiteral("recent/models"), l);
-}
-QStringList Settings::recentFiles() { return QSettings().value(QStringLiteral("recent/files")).toStringList(); }
-void Settings::addRecentFile(const QString& path) {
-    QSettings().setValue(QStringLiteral("recent/files"), pushRecent(recentFiles(), path));
-}
-void Settings::removeRecentFile(const QString& path) {
-    QStringList l = recentFiles();
-    l.removeAll(path);
-    QSettings().setValue(QStringLiteral("recent/files"), l);
-}
+QStringList Settings::recentModels() { return recent(kRecentModels); }
+void Settings::addRecentModel(const QString& path) { addRecent(kRecentModels, path); }
+void Settings::removeRecentModel(const QString& path) { removeRecent(kRecentModels, path); }
+QStringList Settings::recentFiles() { return recent(kRecentFiles); }
+void Settings::addRecentFile(const QString& path) { addRecent(kRecentFiles, path); }
+void Settings::removeRecentFile(const QString& path) { removeRecent(kRecentFiles, path); }
 void Settings::clearRecent() {
     QSettings s;
-    s.remove(QStringLiteral("recent/models"));
-    s.remove(QStringLiteral("recent/files"));
+    s.remove(kRecentModels);
+    s.remove(kRecentFiles);
 }
 
 double Settings::pngScale() {

@@ -28,27 +28,7 @@ SplitDialog::SplitDialog(QWidget* parent) : QDialog(parent) {
     text_->setMinimumSize(520, 260);
     layout->addWidget(text_, 1);
 
-    auto* grid = new QGridLayout;
-    byParts_ = new QRadioButton(tr("Into P equal chunks:"), this);
-    byParts_->setChecked(true);
-    parts_ = new QSpinBox(this);
-    parts_->setRange(1, 256);
-    parts_->setValue(4);
-    grid->addWidget(byParts_, 0, 0);
-    grid->addWidget(parts_, 0, 1);
-    byDelimiter_ = new QRadioButton(tr("At a delimiter:"), this);
-    delimiter_ = new QComboBox(this);
-    delimiter_->addItem(tr("Blank lines (paragraphs)"));
-    delimiter_->addItem(tr("Every line"));
-    delimiter_->addItem(tr("Custom text…"));
-    custom_ = new QLineEdit(this);
-    custom_->setPlaceholderText(tr("e.g. ---"));
-    custom_->setEnabled(false);
-    grid->addWidget(byDelimiter_, 1, 0);
-    grid->addWidget(delimiter_, 1, 1);
-    grid->addWidget(custom_, 1, 2);
-    grid->setColumnStretch(2, 1);
-    layout->addLayout(grid);
+    layout->addLayout(buildSplitChoices());
 
     lastIsQuery_ = new QCheckBox(tr("Use the last piece as the query"), this);
     append_ = new QCheckBox(tr("Append to the existing chunks (instead of replacing them)"), this);
@@ -79,6 +59,31 @@ SplitDialog::SplitDialog(QWidget* parent) : QDialog(parent) {
     connect(custom_, &QLineEdit::textChanged, this, update);
     connect(lastIsQuery_, &QCheckBox::toggled, this, update);
     updatePreview();
+}
+
+// How to split: into P near-equal chunks, or at blank lines, line breaks or a custom string.
+QGridLayout* SplitDialog::buildSplitChoices() {
+    auto* grid = new QGridLayout;
+    byParts_ = new QRadioButton(tr("Into P equal chunks:"), this);
+    byParts_->setChecked(true);
+    parts_ = new QSpinBox(this);
+    parts_->setRange(1, 256);
+    parts_->setValue(4);
+    grid->addWidget(byParts_, 0, 0);
+    grid->addWidget(parts_, 0, 1);
+    byDelimiter_ = new QRadioButton(tr("At a delimiter:"), this);
+    delimiter_ = new QComboBox(this);
+    delimiter_->addItem(tr("Blank lines (paragraphs)"));
+    delimiter_->addItem(tr("Every line"));
+    delimiter_->addItem(tr("Custom text…"));
+    custom_ = new QLineEdit(this);
+    custom_->setPlaceholderText(tr("e.g. ---"));
+    custom_->setEnabled(false);
+    grid->addWidget(byDelimiter_, 1, 0);
+    grid->addWidget(delimiter_, 1, 1);
+    grid->addWidget(custom_, 1, 2);
+    grid->setColumnStretch(2, 1);
+    return grid;
 }
 
 void SplitDialog::setText(const QString& text) { text_->setPlainText(text); }

@@ -6,6 +6,7 @@
 
 class QCheckBox;
 class QComboBox;
+class QGridLayout;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -29,6 +30,7 @@ public:
     bool append() const;               // append to the existing chunks instead of replacing
 
 private:
+    QGridLayout* buildSplitChoices();
     QStringList pieces() const;
     void updatePreview();
 
