@@ -195,7 +195,7 @@ BundlePtr AnalysisController::cached(const Request& request) const {
     for (const auto& [r, hash] : planHashes_)
         if (r == request) {
             for (const BundlePtr& b : cache_)
-                if (b->planHash == hash) return b;
+                if (b->planHash == hash && b->sessionId == request.sessionId) return b;
             return nullptr;
         }
     return nullptr;
@@ -206,7 +206,9 @@ BundlePtr AnalysisController::remember(const Request& request, BundlePtr bundle)
     std::erase_if(planHashes_, [&](const auto& e) { return e.first == request; });
     planHashes_.emplace_front(request, bundle->planHash);
     trim(planHashes_, kPlanHashEntries);
-    auto same = std::find_if(cache_.begin(), cache_.end(), [&](const BundlePtr& b) { return b->planHash == bundle->planHash; });
+    auto same = std::find_if(cache_.begin(), cache_.end(), [&](const BundlePtr& b) {
+        return b->planHash == bundle->planHash && b->sessionId == bundle->sessionId;
+    });
     if (same != cache_.end()) {
         bundle = *same;   // the same plan as a cached result: keep that one (and its tiles)
         cache_.erase(same);
