@@ -87,11 +87,11 @@ bool parseChoice(Reader& r, const char* key, T& out, Result<T> (*parse)(const st
 
 // The context is the engine's ContextSpec JSON (the CLI's context format); Qt's JSON and the
 // engine's meet through the serialised text.
-QJsonObject contextToJson(const ContextSpec& context) {
+QJsonObject contextSpecToQJson(const ContextSpec& context) {
     return QJsonDocument::fromJson(QByteArray::fromStdString(context.toJson().dump())).object();
 }
 
-std::optional<ContextSpec> contextFromJson(const QJsonObject& json, QString* reason) {
+std::optional<ContextSpec> contextSpecFromQJson(const QJsonObject& json, QString* reason) {
     const std::string text = QJsonDocument(json).toJson(QJsonDocument::Compact).toStdString();
     auto parsed = Json::parse(text);
     auto context = parsed ? ContextSpec::fromJson(*parsed) : Result<ContextSpec>(parsed.takeError());
@@ -138,7 +138,7 @@ QJsonObject sessionToJson(const SessionState& s) {
     o[QStringLiteral("format")] = QString::fromLatin1(kSessionFormat);
     o[QStringLiteral("version")] = kSessionVersion;
     o[QStringLiteral("model")] = s.modelPath;
-    o[QStringLiteral("context")] = contextToJson(s.context);
+    o[QStringLiteral("context")] = contextSpecToQJson(s.context);
     o[QStringLiteral("method")] = methodToJson(s.method);
 
     QJsonObject sel;
@@ -239,7 +239,7 @@ std::optional<SessionState> sessionFromJson(const QJsonObject& json, const QStri
     if (r.failed()) return failWith(reason);
 
     if (!json.value(QStringLiteral("context")).isObject()) return failWith(QStringLiteral("'context' must be an object"));
-    auto ctx = contextFromJson(json.value(QStringLiteral("context")).toObject(), &reason);
+    auto ctx = contextSpecFromQJson(json.value(QStringLiteral("context")).toObject(), &reason);
     if (!ctx) return failWith(reason);
     s.context = std::move(*ctx);
 
