@@ -1,5 +1,6 @@
 #include "core/dtype.h"
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -61,31 +62,23 @@ float f16ToF32(std::uint16_t h) {
     std::uint32_t bits;
     if (exp == 0) {
         if (mant == 0) bits = sign;
-        else {  // subnormal
-            float f = std::ldexp(static_cast<float>(mant), -24);
-            std::memcpy(&bits, &f, 4);
-            bits |= sign;
-        }
+        else bits = sign | std::bit_cast<std::uint32_t>(std::ldexp(static_cast<float>(mant), -24));  // subnormal
     } else if (exp == 31) {
         bits = sign | 0x7F800000u | (mant << 13);
     } else {
         bits = sign | ((exp + 112) << 23) | (mant << 13);
     }
-    float out;
-    std::memcpy(&out, &bits, 4);
-    return out;
+    return std::bit_cast<float>(bits);
 }
 
 std::uint16_t f32ToF16(float f) {
-    std::uint32_t x;
-    std::memcpy(&x, &f, 4);
+    const auto x = std::bit_cast<std::uint32_t>(f);
     std::uint32_t sign = (x >> 16) & 0x8000u;
     std::uint32_t absx = x & 0x7FFFFFFFu;
     if (absx >= 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7C00u | (absx > 0x7F800000u ? 0x200u : 0u));
     if (absx >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u);  // overflow → inf
     if (absx < 0x38800000u) {  // subnormal or zero in half
-        float a;
-        std::memcpy(&a, &absx, 4);
+        const auto a = std::bit_cast<float>(absx);
         auto m = static_cast<std::uint32_t>(std::nearbyint(a * 16777216.0f));  // a / 2^-24
         return static_cast<std::uint16_t>(sign | m);
     }
@@ -97,16 +90,10 @@ std::uint16_t f32ToF16(float f) {
     return static_cast<std::uint16_t>(sign | h);
 }
 
-float bf16ToF32(std::uint16_t h) {
-    std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
-    float out;
-    std::memcpy(&out, &bits, 4);
-    return out;
-}
+float bf16ToF32(std::uint16_t h) { return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16); }
 
 std::uint16_t f32ToBf16(float f) {
-    std::uint32_t x;
-    std::memcpy(&x, &f, 4);
+    auto x = std::bit_cast<std::uint32_t>(f);
     if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);  // quiet NaN
     x += 0x7FFFu + ((x >> 16) & 1u);
     return static_cast<std::uint16_t>(x >> 16);

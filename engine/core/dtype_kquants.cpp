@@ -51,52 +51,55 @@ inline void unpackScaleMin(const std::uint8_t* s, int j, std::uint8_t& sc, std::
     }
 }
 
-void dequantQ4_K(const std::uint8_t* p, float* y, std::size_t n) {
-    for (std::size_t b = 0; b < n / kQK; ++b, p += 144) {
+// Effective scale and min of sub-blocks 2*pair and 2*pair+1: x = d0 * q - min0 (resp. d1, min1).
+struct PairScales {
+    float d0, min0, d1, min1;
+};
+inline PairScales pairScales(float d, float dmin, const std::uint8_t* scales, int pair) {
+    std::uint8_t sc0, m0, sc1, m1;
+    unpackScaleMin(scales, 2 * pair, sc0, m0);
+    unpackScaleMin(scales, 2 * pair + 1, sc1, m1);
+    return {d * static_cast<float>(sc0), dmin * static_cast<float>(m0), d * static_cast<float>(sc1),
+            dmin * static_cast<float>(m1)};
+}
+
+// Q4_K and Q5_K: blocks of `BlockBytes` starting f16 d | f16 dmin | scales[12], 8 sub-blocks
+// taken in pairs. quants(block, pair, l) returns the two quants of element l of sub-blocks
+// 2*pair and 2*pair+1.
+template <std::size_t BlockBytes, typename Quants>
+void dequantScaleMinBlocks(const std::uint8_t* p, float* y, std::size_t n, Quants quants) {
+    for (std::size_t b = 0; b < n / kQK; ++b, p += BlockBytes) {
         const float d = loadF16(p);
         const float dmin = loadF16(p + 2);
-        const std::uint8_t* scales = p + 4;
-        const std::uint8_t* qs = p + 16;
         float* out = y + b * kQK;
-        for (int pair = 0; pair < 4; ++pair) {  // sub-blocks 2*pair (low nibbles), 2*pair+1 (high)
-            std::uint8_t sc0, m0, sc1, m1;
-            unpackScaleMin(scales, 2 * pair, sc0, m0);
-            unpackScaleMin(scales, 2 * pair + 1, sc1, m1);
-            const float d0 = d * static_cast<float>(sc0), min0 = dmin * static_cast<float>(m0);
-            const float d1 = d * static_cast<float>(sc1), min1 = dmin * static_cast<float>(m1);
-            const std::uint8_t* q = qs + 32 * pair;
+        for (int pair = 0; pair < 4; ++pair) {
+            const PairScales s = pairScales(d, dmin, p + 4, pair);
             for (int l = 0; l < 32; ++l) {
-                out[64 * pair + l] = d0 * static_cast<float>(q[l] & 0x0F) - min0;
-                out[64 * pair + 32 + l] = d1 * static_cast<float>(q[l] >> 4) - min1;
+                const auto [v0, v1] = quants(p, pair, l);
+                out[64 * pair + l] = s.d0 * static_cast<float>(v0) - s.min0;
+                out[64 * pair + 32 + l] = s.d1 * static_cast<float>(v1) - s.min1;
             }
         }
     }
 }
 
+struct QuantPair {
+    int v0, v1;
+};
+
+void dequantQ4_K(const std::uint8_t* p, float* y, std::size_t n) {
+    dequantScaleMinBlocks<144>(p, y, n, [](const std::uint8_t* block, int pair, int l) {
+        const std::uint8_t q = block[16 + 32 * pair + l];  // qs: low nibble sub-block 2*pair, high 2*pair+1
+        return QuantPair{q & 0x0F, q >> 4};
+    });
+}
+
 void dequantQ5_K(const std::uint8_t* p, float* y, std::size_t n) {
-    for (std::size_t b = 0; b < n / kQK; ++b, p += 176) {
-        const float d = loadF16(p);
-        const float dmin = loadF16(p + 2);
-        const std::uint8_t* scales = p + 4;
-        const std::uint8_t* qh = p + 16;
-        const std::uint8_t* qs = p + 48;
-        float* out = y + b * kQK;
-        for (int pair = 0; pair < 4; ++pair) {
-            std::uint8_t sc0, m0, sc1, m1;
-            unpackScaleMin(scales, 2 * pair, sc0, m0);
-            unpackScaleMin(scales, 2 * pair + 1, sc1, m1);
-            const float d0 = d * static_cast<float>(sc0), min0 = dmin * static_cast<float>(m0);
-            const float d1 = d * static_cast<float>(sc1), min1 = dmin * static_cast<float>(m1);
-            const std::uint8_t* q = qs + 32 * pair;
-            const int bit0 = 2 * pair, bit1 = 2 * pair + 1;
-            for (int l = 0; l < 32; ++l) {
-                const int v0 = (q[l] & 0x0F) | (((qh[l] >> bit0) & 1) << 4);
-                const int v1 = (q[l] >> 4) | (((qh[l] >> bit1) & 1) << 4);
-                out[64 * pair + l] = d0 * static_cast<float>(v0) - min0;
-                out[64 * pair + 32 + l] = d1 * static_cast<float>(v1) - min1;
-            }
-        }
-    }
+    dequantScaleMinBlocks<176>(p, y, n, [](const std::uint8_t* block, int pair, int l) {
+        const std::uint8_t q = block[48 + 32 * pair + l];  // qs as Q4_K
+        const std::uint8_t h = block[16 + l];              // qh: bit s is the fifth bit of sub-block s
+        return QuantPair{(q & 0x0F) | (((h >> (2 * pair)) & 1) << 4), (q >> 4) | (((h >> (2 * pair + 1)) & 1) << 4)};
+    });
 }
 
 void dequantQ6_K(const std::uint8_t* p, float* y, std::size_t n) {

@@ -272,44 +272,47 @@ private:
         return out;
     }
 
-    Result<Json> parseArray(int depth) {
+    // An array's or object's items, from its opening bracket to `close`, separated by commas;
+    // `parseItem` reads one item (white space around items is skipped here).
+    template <typename ParseItem>
+    Result<void> parseItems(char close, const char* what, ParseItem parseItem) {
+        const std::string_view closing(&close, 1);
         ++pos_;
-        Json arr = Json::array();
         skipWs();
-        if (consume("]")) return arr;
+        if (consume(closing)) return {};
         while (true) {
             skipWs();
-            auto v = parseValue(depth + 1);
-            if (!v) return v;
-            arr.asArray().push_back(std::move(*v));
+            ATTN_TRY(parseItem());
             skipWs();
             if (consume(",")) continue;
-            if (consume("]")) return arr;
-            return fail("expected ',' or ']' in array");
+            if (consume(closing)) return {};
+            return fail(std::string("expected ',' or '") + close + "' in " + what);
         }
     }
 
+    Result<Json> parseArray(int depth) {
+        Json arr = Json::array();
+        ATTN_TRY(parseItems(']', "array", [&]() -> Result<void> {
+            ATTN_ASSIGN(v, parseValue(depth + 1));
+            arr.asArray().push_back(std::move(v));
+            return {};
+        }));
+        return arr;
+    }
+
     Result<Json> parseObject(int depth) {
-        ++pos_;
         Json obj = Json::object();
-        skipWs();
-        if (consume("}")) return obj;
-        while (true) {
-            skipWs();
+        ATTN_TRY(parseItems('}', "object", [&]() -> Result<void> {
             if (pos_ >= text_.size() || text_[pos_] != '"') return fail("expected a string key in object");
-            auto key = parseString();
-            if (!key) return key.takeError();
+            ATTN_ASSIGN(key, parseString());
             skipWs();
             if (!consume(":")) return fail("expected ':' after object key");
             skipWs();
-            auto v = parseValue(depth + 1);
-            if (!v) return v;
-            obj.asObject().emplace_back(std::move(*key), std::move(*v));
-            skipWs();
-            if (consume(",")) continue;
-            if (consume("}")) return obj;
-            return fail("expected ',' or '}' in object");
-        }
+            ATTN_ASSIGN(v, parseValue(depth + 1));
+            obj.asObject().emplace_back(std::move(key), std::move(v));
+            return {};
+        }));
+        return obj;
     }
 };
 

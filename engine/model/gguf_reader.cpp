@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <numeric>
 #include <sstream>
+
+#include "model/byte_ranges.h"
 
 namespace attnscope {
 
@@ -243,6 +244,21 @@ private:
     }
 
     Result<GgufValue> readValue(GgufType type, const std::string& key, int depth);
+    Result<void> readArray(GgufValue& v, const std::string& key, int depth);
+
+    // The steps of run(), in file order.
+    Result<std::uint32_t> readMagicAndVersion();
+    struct Counts {
+        std::uint64_t tensors = 0, keys = 0;
+    };
+    Result<Counts> readCounts();
+    Result<void> readMetadata(GgufFile& out, std::uint64_t nKeys);
+    Result<void> readAlignment(GgufFile& out) const;
+    Result<void> readTensorInfos(GgufFile& out, std::uint64_t nTensors);
+    Result<GgufTensorInfo> readTensorInfo(const GgufFile& out, std::uint64_t index);
+    Result<void> readTensorShape(GgufTensorInfo& t);
+    Result<void> readTensorType(GgufTensorInfo& t, std::uint64_t dimsAt);
+    Result<void> placeTensorData(GgufFile& out) const;
 };
 
 Result<GgufValue> GgufParser::readValue(GgufType type, const std::string& key, int depth) {
@@ -252,65 +268,63 @@ Result<GgufValue> GgufParser::readValue(GgufType type, const std::string& key, i
         auto s = readString("string value", lim_.maxStringLength);
         if (!s) return s.takeError();
         v.s = std::move(*s);
-        return v;
-    }
-    if (type != GgufType::Array) {
+    } else if (type == GgufType::Array) {
+        ATTN_TRY(readArray(v, key, depth));
+    } else {
         std::size_t sz = ggufTypeSize(type);
         ATTN_TRY(need(sz, "metadata value"));
         decodeScalar(type, base_ + pos_, v.u, v.i, v.f);
         pos_ += sz;
-        return v;
     }
+    return v;
+}
+
+// u32 element type + u64 count + elements; the count is checked against the cap and against
+// the bytes left (at the smallest size an element can take) before anything is allocated.
+Result<void> GgufParser::readArray(GgufValue& v, const std::string& key, int depth) {
     std::uint64_t at = pos_;
     if (depth >= lim_.maxArrayDepth)
         return format("metadata '" + key + "': arrays nested deeper than " + std::to_string(lim_.maxArrayDepth) +
                           " levels",
                       at);
-    auto et = readType("array element type");
-    if (!et) return et.takeError();
+    ATTN_ASSIGN(et, readType("array element type"));
     std::uint64_t countAt = pos_;
-    auto n = read<std::uint64_t>("array length");
-    if (!n) return n.takeError();
-    v.elemType = *et;
-    v.count = *n;
-    if (*n > lim_.maxArrayLength)
-        return format("metadata '" + key + "': array length " + std::to_string(*n) + " exceeds the limit of " +
+    ATTN_ASSIGN(n, read<std::uint64_t>("array length"));
+    v.elemType = et;
+    v.count = n;
+    if (n > lim_.maxArrayLength)
+        return format("metadata '" + key + "': array length " + std::to_string(n) + " exceeds the limit of " +
                           std::to_string(lim_.maxArrayLength),
                       countAt);
     // Smallest encoding of one element: its size, a bare string length, or an empty array header.
-    std::uint64_t minElem = *et == GgufType::String ? 8 : *et == GgufType::Array ? 12 : ggufTypeSize(*et);
-    if (*n > left() / minElem)
-        return format("metadata '" + key + "': array of " + std::to_string(*n) + " " + ggufTypeName(*et) +
-                          " elements needs at least " + std::to_string(*n) + " × " + std::to_string(minElem) +
+    std::uint64_t minElem = et == GgufType::String ? 8 : et == GgufType::Array ? 12 : ggufTypeSize(et);
+    if (n > left() / minElem)
+        return format("metadata '" + key + "': array of " + std::to_string(n) + " " + ggufTypeName(et) +
+                          " elements needs at least " + std::to_string(n) + " × " + std::to_string(minElem) +
                           " bytes but only " + std::to_string(left()) + " remain",
                       countAt);
-    if (*et == GgufType::String) {
-        v.strings.reserve(static_cast<std::size_t>(*n));
-        for (std::uint64_t k = 0; k < *n; ++k) {
-            auto s = readString("array string", lim_.maxStringLength);
-            if (!s) return s.takeError();
-            v.strings.push_back(std::move(*s));
+    if (et == GgufType::String) {
+        v.strings.reserve(static_cast<std::size_t>(n));
+        for (std::uint64_t k = 0; k < n; ++k) {
+            ATTN_ASSIGN(s, readString("array string", lim_.maxStringLength));
+            v.strings.push_back(std::move(s));
         }
-    } else if (*et == GgufType::Array) {
-        v.nested.reserve(static_cast<std::size_t>(*n));
-        for (std::uint64_t k = 0; k < *n; ++k) {
-            auto inner = readValue(GgufType::Array, key, depth + 1);
-            if (!inner) return inner.takeError();
-            v.nested.push_back(std::move(*inner));
+    } else if (et == GgufType::Array) {
+        v.nested.reserve(static_cast<std::size_t>(n));
+        for (std::uint64_t k = 0; k < n; ++k) {
+            ATTN_ASSIGN(inner, readValue(GgufType::Array, key, depth + 1));
+            v.nested.push_back(std::move(inner));
         }
     } else {
-        std::uint64_t bytes = *n * minElem;  // cannot overflow: checked against left() above
+        std::uint64_t bytes = n * minElem;  // cannot overflow: checked against left() above
         v.raw.assign(base_ + pos_, base_ + pos_ + bytes);
         pos_ += bytes;
     }
-    return v;
+    return {};
 }
 
-Result<GgufFile> GgufParser::run() {
-    GgufFile out;
-    out.file_ = file_;
-
-    // --- header ---
+// "GGUF", then version 2 or 3 (1, big-endian files and others are Unsupported).
+Result<std::uint32_t> GgufParser::readMagicAndVersion() {
     if (size_ < 4) return format("truncated file: " + std::to_string(size_) + " bytes is too short for a GGUF header", 0);
     if (std::memcmp(base_, "GGUF", 4) != 0) {
         std::string got;
@@ -327,136 +341,156 @@ Result<GgufFile> GgufParser::run() {
         return format("bad magic '" + got + "': not a GGUF file", 0);
     }
     pos_ = 4;
-    auto version = read<std::uint32_t>("version");
-    if (!version) return version.takeError();
-    if (*version == 1)
-        return fail(ErrorKind::Unsupported, "GGUF version 1 is not supported (only versions 2 and 3)", 4);
-    if (*version != 2 && *version != 3) {
-        if ((*version & 0xFFFFu) == 0 && (*version >> 16) != 0)
+    ATTN_ASSIGN(version, read<std::uint32_t>("version"));
+    if (version == 1) return fail(ErrorKind::Unsupported, "GGUF version 1 is not supported (only versions 2 and 3)", 4);
+    if (version != 2 && version != 3) {
+        if ((version & 0xFFFFu) == 0 && (version >> 16) != 0)
             return fail(ErrorKind::Unsupported, "big-endian GGUF files are not supported", 4);
         return fail(ErrorKind::Unsupported,
-                    "unsupported GGUF version " + std::to_string(*version) + " (only versions 2 and 3)", 4);
+                    "unsupported GGUF version " + std::to_string(version) + " (only versions 2 and 3)", 4);
     }
-    out.version_ = *version;
+    return version;
+}
 
+// Tensor and metadata counts, each against its cap and against the bytes left.
+Result<GgufParser::Counts> GgufParser::readCounts() {
+    Counts n;
     std::uint64_t nTensorsAt = pos_;
-    auto nTensors = read<std::uint64_t>("tensor count");
-    if (!nTensors) return nTensors.takeError();
+    ATTN_SET(n.tensors, read<std::uint64_t>("tensor count"));
     std::uint64_t nKvAt = pos_;
-    auto nKv = read<std::uint64_t>("metadata count");
-    if (!nKv) return nKv.takeError();
+    ATTN_SET(n.keys, read<std::uint64_t>("metadata count"));
 
     // Smallest records: tensor info = name length 8 + 1 name byte + n_dims 4 + ne 8 + type 4 +
     // offset 8; kv = key length 8 + 1 key byte + type 4 + 1 value byte.
     constexpr std::uint64_t kMinTensorInfo = 33, kMinKv = 14;
-    if (*nTensors > lim_.maxTensors)
-        return format("tensor count " + std::to_string(*nTensors) + " exceeds the limit of " +
-                          std::to_string(lim_.maxTensors),
-                      nTensorsAt);
-    if (*nTensors > left() / kMinTensorInfo)
-        return format("tensor count " + std::to_string(*nTensors) + " cannot fit in the " + std::to_string(left()) +
-                          " bytes that remain",
-                      nTensorsAt);
-    if (*nKv > lim_.maxKeys)
-        return format("metadata count " + std::to_string(*nKv) + " exceeds the limit of " + std::to_string(lim_.maxKeys),
-                      nKvAt);
-    if (*nKv > left() / kMinKv)
-        return format("metadata count " + std::to_string(*nKv) + " cannot fit in the " + std::to_string(left()) +
-                          " bytes that remain",
-                      nKvAt);
+    auto check = [&](const char* what, std::uint64_t count, std::uint64_t cap, std::uint64_t minRecord,
+                     std::uint64_t at) -> Result<void> {
+        if (count > cap)
+            return format(std::string(what) + " " + std::to_string(count) + " exceeds the limit of " + std::to_string(cap),
+                          at);
+        if (count > left() / minRecord)
+            return format(std::string(what) + " " + std::to_string(count) + " cannot fit in the " +
+                              std::to_string(left()) + " bytes that remain",
+                          at);
+        return {};
+    };
+    ATTN_TRY(check("tensor count", n.tensors, lim_.maxTensors, kMinTensorInfo, nTensorsAt));
+    ATTN_TRY(check("metadata count", n.keys, lim_.maxKeys, kMinKv, nKvAt));
+    return n;
+}
 
-    // --- metadata ---
-    out.kv_.reserve(static_cast<std::size_t>(*nKv));
-    out.kvOffsets_.reserve(static_cast<std::size_t>(*nKv));
-    for (std::uint64_t k = 0; k < *nKv; ++k) {
+// Key/value records: non-empty, unique keys.
+Result<void> GgufParser::readMetadata(GgufFile& out, std::uint64_t nKeys) {
+    out.kv_.reserve(static_cast<std::size_t>(nKeys));
+    out.kvOffsets_.reserve(static_cast<std::size_t>(nKeys));
+    for (std::uint64_t k = 0; k < nKeys; ++k) {
         std::uint64_t at = pos_;
-        auto key = readString("metadata key", lim_.maxKeyLength);
-        if (!key) return key.takeError();
-        if (key->empty()) return format("empty metadata key (entry " + std::to_string(k) + ")", at);
-        if (out.kvIndex_.count(*key)) return format("duplicate metadata key '" + *key + "'", at);
-        auto type = readType("metadata value type");
-        if (!type) return type.takeError();
-        auto value = readValue(*type, *key, 0);
-        if (!value) return value.takeError();
-        out.kvIndex_.emplace(*key, out.kv_.size());
-        out.kv_.emplace_back(std::move(*key), std::move(*value));
+        ATTN_ASSIGN(key, readString("metadata key", lim_.maxKeyLength));
+        if (key.empty()) return format("empty metadata key (entry " + std::to_string(k) + ")", at);
+        if (out.kvIndex_.count(key)) return format("duplicate metadata key '" + key + "'", at);
+        ATTN_ASSIGN(type, readType("metadata value type"));
+        ATTN_ASSIGN(value, readValue(type, key, 0));
+        out.kvIndex_.emplace(key, out.kv_.size());
+        out.kv_.emplace_back(std::move(key), std::move(value));
         out.kvOffsets_.push_back(at);
     }
+    return {};
+}
 
-    if (const GgufValue* a = out.find("general.alignment")) {
-        std::uint64_t at = out.keyOffset("general.alignment");
-        auto v = a->toUint();
-        if (!a->isInteger() || !v)
-            return format("general.alignment must be an unsigned integer, not " + std::string(ggufTypeName(a->type)), at);
-        if (*v == 0 || (*v & (*v - 1)) != 0 || *v > lim_.maxAlignment)
-            return format("general.alignment " + std::to_string(*v) + " is not a power of two up to " +
-                              std::to_string(lim_.maxAlignment),
-                          at);
-        out.alignment_ = *v;
-    }
+// general.alignment, when present: a power of two up to the cap.
+Result<void> GgufParser::readAlignment(GgufFile& out) const {
+    const GgufValue* a = out.find("general.alignment");
+    if (!a) return {};
+    std::uint64_t at = out.keyOffset("general.alignment");
+    auto v = a->toUint();
+    if (!a->isInteger() || !v)
+        return format("general.alignment must be an unsigned integer, not " + std::string(ggufTypeName(a->type)), at);
+    if (*v == 0 || (*v & (*v - 1)) != 0 || *v > lim_.maxAlignment)
+        return format("general.alignment " + std::to_string(*v) + " is not a power of two up to " +
+                          std::to_string(lim_.maxAlignment),
+                      at);
+    out.alignment_ = *v;
+    return {};
+}
 
-    // --- tensor infos ---
-    out.tensors_.reserve(static_cast<std::size_t>(*nTensors));
-    for (std::uint64_t k = 0; k < *nTensors; ++k) {
-        GgufTensorInfo t;
-        t.infoOffset = pos_;
-        auto name = readString("tensor name", lim_.maxKeyLength);
-        if (!name) return name.takeError();
-        if (name->empty()) return format("empty tensor name (tensor " + std::to_string(k) + ")", t.infoOffset);
-        if (out.tensorIndex_.count(*name)) return format("duplicate tensor name '" + *name + "'", t.infoOffset);
-        t.name = std::move(*name);
-        std::uint64_t dimsAt = pos_;
-        auto nDims = read<std::uint32_t>("tensor dimension count");
-        if (!nDims) return nDims.takeError();
-        if (*nDims > 4)
-            return format("tensor '" + t.name + "' has " + std::to_string(*nDims) + " dimensions (at most 4)", dimsAt);
-        t.nDims = *nDims;
-        std::uint64_t elements = 1;
-        bool overflow = false;
-        for (std::uint32_t d = 0; d < *nDims; ++d) {
-            std::uint64_t neAt = pos_;
-            auto ne = read<std::uint64_t>("tensor dimension");
-            if (!ne) return ne.takeError();
-            if (*ne > static_cast<std::uint64_t>(INT64_MAX))
-                return format("tensor '" + t.name + "' dimension " + std::to_string(d) + " is negative", neAt);
-            t.ne[d] = *ne;
-            if (*ne != 0 && elements > static_cast<std::uint64_t>(INT64_MAX) / *ne) overflow = true;
-            elements *= *ne;
-        }
-        if (overflow) return format("tensor '" + t.name + "' element count overflows", dimsAt);
-        t.elements = elements;
-        std::uint64_t typeAt = pos_;
-        auto type = read<std::uint32_t>("tensor type");
-        if (!type) return type.takeError();
-        t.ggmlType = *type;
-        auto dt = dtypeFromGgml(*type);
-        if (!dt)
-            return fail(ErrorKind::Unsupported,
-                        "tensor '" + t.name + "' has unsupported ggml type " + ggmlTypeName(*type), typeAt);
-        t.dtype = *dt;
-        auto block = static_cast<std::uint64_t>(dtypeInfo(*dt).blockSize);
-        if (t.ne[0] % block != 0)
-            return format("tensor '" + t.name + "' row length " + std::to_string(t.ne[0]) + " is not a multiple of the " +
-                              dtypeName(*dt) + " block size " + std::to_string(block),
-                          dimsAt);
-        auto bytes = dtypeBytes(*dt, elements);
-        if (!bytes) return format("tensor '" + t.name + "' byte size overflows", dimsAt);
-        t.bytes = *bytes;
-        std::uint64_t offAt = pos_;
-        auto off = read<std::uint64_t>("tensor offset");
-        if (!off) return off.takeError();
-        if (*off % out.alignment_ != 0)
-            return format("tensor '" + t.name + "' data offset " + std::to_string(*off) + " is not a multiple of the alignment " +
-                              std::to_string(out.alignment_),
-                          offAt);
-        t.offset = *off;
+Result<void> GgufParser::readTensorInfos(GgufFile& out, std::uint64_t nTensors) {
+    out.tensors_.reserve(static_cast<std::size_t>(nTensors));
+    for (std::uint64_t k = 0; k < nTensors; ++k) {
+        ATTN_ASSIGN(t, readTensorInfo(out, k));
         out.tensorIndex_.emplace(t.name, out.tensors_.size());
         out.tensors_.push_back(std::move(t));
     }
+    return {};
+}
 
-    // --- data section ---
+// One tensor info record: unique name, shape, type, aligned offset.
+Result<GgufTensorInfo> GgufParser::readTensorInfo(const GgufFile& out, std::uint64_t index) {
+    GgufTensorInfo t;
+    t.infoOffset = pos_;
+    ATTN_SET(t.name, readString("tensor name", lim_.maxKeyLength));
+    if (t.name.empty()) return format("empty tensor name (tensor " + std::to_string(index) + ")", t.infoOffset);
+    if (out.tensorIndex_.count(t.name)) return format("duplicate tensor name '" + t.name + "'", t.infoOffset);
+    const std::uint64_t dimsAt = pos_;
+    ATTN_TRY(readTensorShape(t));
+    ATTN_TRY(readTensorType(t, dimsAt));
+    std::uint64_t offAt = pos_;
+    ATTN_SET(t.offset, read<std::uint64_t>("tensor offset"));
+    if (t.offset % out.alignment_ != 0)
+        return format("tensor '" + t.name + "' data offset " + std::to_string(t.offset) +
+                          " is not a multiple of the alignment " + std::to_string(out.alignment_),
+                      offAt);
+    return t;
+}
+
+// u32 n_dims (at most 4) + u64 ne[n_dims]; the element count must not overflow.
+Result<void> GgufParser::readTensorShape(GgufTensorInfo& t) {
+    const std::uint64_t dimsAt = pos_;
+    ATTN_SET(t.nDims, read<std::uint32_t>("tensor dimension count"));
+    if (t.nDims > 4)
+        return format("tensor '" + t.name + "' has " + std::to_string(t.nDims) + " dimensions (at most 4)", dimsAt);
+    std::uint64_t elements = 1;
+    bool overflow = false;
+    for (std::uint32_t d = 0; d < t.nDims; ++d) {
+        std::uint64_t neAt = pos_;
+        ATTN_ASSIGN(ne, read<std::uint64_t>("tensor dimension"));
+        if (ne > static_cast<std::uint64_t>(INT64_MAX))
+            return format("tensor '" + t.name + "' dimension " + std::to_string(d) + " is negative", neAt);
+        t.ne[d] = ne;
+        if (ne != 0 && elements > static_cast<std::uint64_t>(INT64_MAX) / ne) overflow = true;
+        elements *= ne;
+    }
+    if (overflow) return format("tensor '" + t.name + "' element count overflows", dimsAt);
+    t.elements = elements;
+    return {};
+}
+
+// u32 ggml type: one we can read, whose block size divides the rows; sets the byte size.
+Result<void> GgufParser::readTensorType(GgufTensorInfo& t, std::uint64_t dimsAt) {
+    std::uint64_t typeAt = pos_;
+    ATTN_SET(t.ggmlType, read<std::uint32_t>("tensor type"));
+    auto dt = dtypeFromGgml(t.ggmlType);
+    if (!dt)
+        return fail(ErrorKind::Unsupported, "tensor '" + t.name + "' has unsupported ggml type " + ggmlTypeName(t.ggmlType),
+                    typeAt);
+    t.dtype = *dt;
+    auto block = static_cast<std::uint64_t>(dtypeInfo(*dt).blockSize);
+    if (t.ne[0] % block != 0)
+        return format("tensor '" + t.name + "' row length " + std::to_string(t.ne[0]) + " is not a multiple of the " +
+                          dtypeName(*dt) + " block size " + std::to_string(block),
+                      dimsAt);
+    auto bytes = dtypeBytes(*dt, t.elements);
+    if (!bytes) return format("tensor '" + t.name + "' byte size overflows", dimsAt);
+    t.bytes = *bytes;
+    return {};
+}
+
+// The data section starts at the next alignment boundary; every tensor's bytes lie inside the
+// file and overlap no other tensor's.
+Result<void> GgufParser::placeTensorData(GgufFile& out) const {
     std::uint64_t rem = pos_ % out.alignment_;
     out.dataOffset_ = pos_ + (rem ? out.alignment_ - rem : 0);  // pos_ <= size_, no overflow
+    std::vector<ByteRange> ranges;
+    ranges.reserve(out.tensors_.size());
     for (auto& t : out.tensors_) {
         if (t.offset > UINT64_MAX - out.dataOffset_ || t.offset + out.dataOffset_ > UINT64_MAX - t.bytes)
             return format("tensor '" + t.name + "' data offset overflows", t.infoOffset);
@@ -466,19 +500,25 @@ Result<GgufFile> GgufParser::run() {
                               std::to_string(t.fileOffset + t.bytes) + ") runs past the end of the file (" +
                               std::to_string(size_) + " bytes; truncated?)",
                           t.fileOffset);
+        ranges.push_back({t.offset, t.bytes});
     }
-    std::vector<std::size_t> order(out.tensors_.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) { return out.tensors_[a].offset < out.tensors_[b].offset; });
-    const GgufTensorInfo* prev = nullptr;
-    for (std::size_t idx : order) {
-        const auto& t = out.tensors_[idx];
-        if (t.bytes == 0) continue;
-        if (prev && t.offset < prev->offset + prev->bytes)
-            return format("tensor '" + t.name + "' data overlaps tensor '" + prev->name + "'", t.fileOffset);
-        prev = &t;
+    if (auto o = findOverlap(ranges)) {
+        const GgufTensorInfo& t = out.tensors_[o->later];
+        return format("tensor '" + t.name + "' data overlaps tensor '" + out.tensors_[o->earlier].name + "'",
+                      t.fileOffset);
     }
+    return {};
+}
+
+Result<GgufFile> GgufParser::run() {
+    GgufFile out;
+    out.file_ = file_;
+    ATTN_SET(out.version_, readMagicAndVersion());
+    ATTN_ASSIGN(counts, readCounts());
+    ATTN_TRY(readMetadata(out, counts.keys));
+    ATTN_TRY(readAlignment(out));
+    ATTN_TRY(readTensorInfos(out, counts.tensors));
+    ATTN_TRY(placeTensorData(out));
     return out;
 }
 

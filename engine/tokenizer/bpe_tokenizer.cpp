@@ -552,6 +552,20 @@ private:
     Result<void> encodeSpan(std::string_view span, std::vector<std::int32_t>& out) const;
     Result<void> encodePreToken(std::string_view bytes, std::vector<std::int32_t>& out) const;
 
+    // Building steps of create().
+    void indexTokens();
+    Result<void> indexMerges(const std::vector<std::string>& merges);
+    void indexSpecials();
+
+    // Symbols form a doubly linked list over a pre-token's bytes; a merge folds the right symbol
+    // into the left one.
+    struct Symbol {
+        std::int32_t id;
+        int prev, next;  // -1 at the ends
+    };
+    Result<std::vector<Symbol>> byteSymbols(std::string_view bytes) const;
+    void applyMerges(std::vector<Symbol>& sym) const;
+
     std::string path_;
     std::vector<std::string> tokens_;
     std::vector<std::int32_t> types_;
@@ -585,45 +599,56 @@ Result<std::shared_ptr<const Tokenizer>> BpeTokenizer::create(const TokenizerSpe
     tok->bosId_ = checkedId(spec.bosId);
     tok->eosId_ = checkedId(spec.eosId);
     tok->unkId_ = checkedId(spec.unkId);
+    tok->indexTokens();
+    ATTN_TRY(tok->indexMerges(spec.merges));
+    tok->indexSpecials();
+    return std::shared_ptr<const Tokenizer>(std::move(tok));
+}
 
-    tok->ids_.reserve(tok->tokens_.size());
-    for (std::size_t i = 0; i < tok->tokens_.size(); ++i)
-        tok->ids_.emplace(std::string_view(tok->tokens_[i]), static_cast<std::int32_t>(i));  // first id wins
-
+// Token text → id (the first id wins), and the id of each byte's alphabet token.
+void BpeTokenizer::indexTokens() {
+    ids_.reserve(tokens_.size());
+    for (std::size_t i = 0; i < tokens_.size(); ++i)
+        ids_.emplace(std::string_view(tokens_[i]), static_cast<std::int32_t>(i));  // first id wins
     const auto& ab = byteAlphabet();
     for (int b = 0; b < 256; ++b) {
-        auto it = tok->ids_.find(ab.toUtf8[b]);
-        tok->byteIds_[b] = it == tok->ids_.end() ? -1 : it->second;
+        auto it = ids_.find(ab.toUtf8[b]);
+        byteIds_[b] = it == ids_.end() ? -1 : it->second;
     }
+}
 
-    tok->merges_.reserve(spec.merges.size());
-    for (std::size_t rank = 0; rank < spec.merges.size(); ++rank) {
-        const std::string& m = spec.merges[rank];
+// "left right" by rank → (left id, right id) → rank, merged id. Merges naming tokens the
+// vocabulary lacks can never apply and are skipped; the first rank of a pair wins.
+Result<void> BpeTokenizer::indexMerges(const std::vector<std::string>& merges) {
+    merges_.reserve(merges.size());
+    for (std::size_t rank = 0; rank < merges.size(); ++rank) {
+        const std::string& m = merges[rank];
         const std::size_t sp = m.size() > 1 ? m.find(' ', 1) : std::string::npos;
         if (sp == std::string::npos || sp + 1 >= m.size())
             return makeError(ErrorKind::Format,
                              "merge " + std::to_string(rank) + " (\"" + displayable(m) +
                                  "\") is not two tokens separated by a space (tokenizer.ggml.merges)",
-                             path);
+                             path_);
         const std::string_view left(m.data(), sp), right(m.data() + sp + 1, m.size() - sp - 1);
-        auto l = tok->ids_.find(left), r = tok->ids_.find(right);
-        auto merged = tok->ids_.find(std::string(left) + std::string(right));
-        // Merges naming tokens the vocabulary lacks can never apply; skip them.
-        if (l == tok->ids_.end() || r == tok->ids_.end() || merged == tok->ids_.end()) continue;
-        tok->merges_.emplace(pairKey(l->second, r->second),
-                             Merge{static_cast<std::uint32_t>(rank), merged->second});  // first rank wins
+        auto l = ids_.find(left), r = ids_.find(right);
+        auto merged = ids_.find(std::string(left) + std::string(right));
+        if (l == ids_.end() || r == ids_.end() || merged == ids_.end()) continue;
+        merges_.emplace(pairKey(l->second, r->second), Merge{static_cast<std::uint32_t>(rank), merged->second});
     }
+    return {};
+}
 
-    for (std::size_t i = 0; i < tok->tokens_.size(); ++i) {
+// Special (control and user-defined) tokens by first byte, longest first.
+void BpeTokenizer::indexSpecials() {
+    for (std::size_t i = 0; i < tokens_.size(); ++i) {
         const auto id = static_cast<std::int32_t>(i);
-        if (!tok->isSpecial(id) || tok->tokens_[i].empty()) continue;
-        tok->specialsByFirstByte_[static_cast<unsigned char>(tok->tokens_[i][0])].push_back(id);
+        if (!isSpecial(id) || tokens_[i].empty()) continue;
+        specialsByFirstByte_[static_cast<unsigned char>(tokens_[i][0])].push_back(id);
     }
-    for (auto& list : tok->specialsByFirstByte_)
+    for (auto& list : specialsByFirstByte_)
         std::stable_sort(list.begin(), list.end(), [&](std::int32_t a, std::int32_t b) {
-            return tok->tokens_[static_cast<std::size_t>(a)].size() > tok->tokens_[static_cast<std::size_t>(b)].size();
+            return tokens_[static_cast<std::size_t>(a)].size() > tokens_[static_cast<std::size_t>(b)].size();
         });
-    return std::shared_ptr<const Tokenizer>(std::move(tok));
 }
 
 Result<std::vector<std::int32_t>> BpeTokenizer::encode(std::string_view text) const {
@@ -667,8 +692,8 @@ Result<void> BpeTokenizer::encodeSpan(std::string_view span, std::vector<std::in
 }
 
 Result<void> BpeTokenizer::encodePreToken(std::string_view bytes, std::vector<std::int32_t>& out) const {
-    const auto& ab = byteAlphabet();
     if (pre_.ignoreMerges) {
+        const auto& ab = byteAlphabet();
         std::string mapped;
         for (char ch : bytes) mapped += ab.toUtf8[static_cast<unsigned char>(ch)];
         if (auto it = ids_.find(mapped); it != ids_.end()) {
@@ -676,28 +701,35 @@ Result<void> BpeTokenizer::encodePreToken(std::string_view bytes, std::vector<st
             return {};
         }
     }
+    ATTN_ASSIGN(sym, byteSymbols(bytes));
+    applyMerges(sym);
+    for (int k = sym.empty() ? -1 : 0; k >= 0; k = sym[static_cast<std::size_t>(k)].next)
+        out.push_back(sym[static_cast<std::size_t>(k)].id);
+    return {};
+}
 
-    // Symbols form a doubly linked list over the bytes; a merge folds the right symbol into the
-    // left one. Candidate pairs wait in a heap ordered by (rank, position); an entry whose symbols
-    // changed since it was pushed is stale and skipped.
-    struct Symbol {
-        std::int32_t id;
-        int prev, next;  // -1 at the ends
-    };
+// One symbol per byte: its alphabet token, else the unknown token.
+Result<std::vector<BpeTokenizer::Symbol>> BpeTokenizer::byteSymbols(std::string_view bytes) const {
     const int n = static_cast<int>(bytes.size());
     std::vector<Symbol> sym(static_cast<std::size_t>(n));
     for (int k = 0; k < n; ++k) {
-        std::int32_t id = byteIds_[static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)])];
+        const auto byte = static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
+        std::int32_t id = byteIds_[byte];
         if (id < 0) id = unkId_;
         if (id < 0)
             return makeError(ErrorKind::Unsupported,
-                             "the byte-level vocabulary has no token for byte " +
-                                 std::to_string(static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)])) +
+                             "the byte-level vocabulary has no token for byte " + std::to_string(byte) +
                                  " and no unknown token",
                              path_);
         sym[static_cast<std::size_t>(k)] = Symbol{id, k - 1, k + 1 < n ? k + 1 : -1};
     }
+    return sym;
+}
 
+// Merges the lowest-ranked adjacent pair (leftmost on ties) until none applies. Candidate pairs
+// wait in a heap ordered by (rank, position); an entry whose symbols changed since it was pushed
+// is stale and skipped.
+void BpeTokenizer::applyMerges(std::vector<Symbol>& sym) const {
     struct Candidate {
         std::uint32_t rank;
         int left;
@@ -713,9 +745,10 @@ Result<void> BpeTokenizer::encodePreToken(std::string_view bytes, std::vector<st
         if (auto it = merges_.find(pairKey(a, b)); it != merges_.end())
             heap.push(Candidate{it->second.rank, left, a, b, it->second.result});
     };
+    const int n = static_cast<int>(sym.size());
     for (int k = 0; k + 1 < n; ++k) consider(k);
 
-    std::vector<bool> gone(static_cast<std::size_t>(n), false);
+    std::vector<bool> gone(sym.size(), false);
     while (!heap.empty()) {
         const Candidate c = heap.top();
         heap.pop();
@@ -730,9 +763,6 @@ Result<void> BpeTokenizer::encodePreToken(std::string_view bytes, std::vector<st
         consider(l.prev);
         consider(c.left);
     }
-    for (int k = n > 0 ? 0 : -1; k >= 0; k = sym[static_cast<std::size_t>(k)].next)
-        out.push_back(sym[static_cast<std::size_t>(k)].id);
-    return {};
 }
 
 std::string BpeTokenizer::decode(const std::vector<std::int32_t>& ids) const {

@@ -204,108 +204,152 @@ int bytePieceValue(std::string_view piece) {
 
 std::string tokenLabel(std::size_t i) { return "token " + std::to_string(i); }
 
-}  // namespace
+Error vocabularyError(const std::string& message) {
+    return makeError(ErrorKind::Format, "embedded SentencePiece vocabulary: " + message);
+}
 
-// ---- embedded vocabulary → ModelProto --------------------------------------------------------
-
-Result<std::string> serializeSentencePieceModel(const TokenizerSpec& spec, const SentencePieceVocabOptions& options) {
+// One score and one type per token when they are recorded at all.
+Result<void> checkVocabularySizes(const TokenizerSpec& spec) {
     const std::size_t n = spec.tokens.size();
-    auto bad = [](std::string message) { return makeError(ErrorKind::Format, "embedded SentencePiece vocabulary: " + std::move(message)); };
-    if (n == 0) return bad("it has no tokens");
-    if (n > 0x7fffffff) return bad("too many tokens");
+    if (n == 0) return vocabularyError("it has no tokens");
+    if (n > 0x7fffffff) return vocabularyError("too many tokens");
     if (!spec.scores.empty() && spec.scores.size() != n)
-        return bad(std::to_string(spec.scores.size()) + " scores for " + std::to_string(n) + " tokens");
+        return vocabularyError(std::to_string(spec.scores.size()) + " scores for " + std::to_string(n) + " tokens");
     if (!spec.tokenTypes.empty() && spec.tokenTypes.size() != n)
-        return bad(std::to_string(spec.tokenTypes.size()) + " token types for " + std::to_string(n) + " tokens");
-    auto inRange = [n](int id) { return id >= 0 && static_cast<std::size_t>(id) < n; };
+        return vocabularyError(std::to_string(spec.tokenTypes.size()) + " token types for " + std::to_string(n) +
+                               " tokens");
+    return {};
+}
 
-    // Piece types: as recorded (GGUF uses SentencePiece's numbering; 0 means "undefined" and is
-    // read as normal), else derived from the special ids and the "<0xXX>" spelling.
+bool isTokenId(const TokenizerSpec& spec, int id) { return id >= 0 && static_cast<std::size_t>(id) < spec.tokens.size(); }
+
+// Piece types: as recorded (GGUF uses SentencePiece's numbering; 0 means "undefined" and is
+// read as normal), else derived from the special ids and the "<0xXX>" spelling. Exactly one
+// piece ends up unknown.
+Result<std::vector<std::int32_t>> pieceTypes(const TokenizerSpec& spec) {
+    const std::size_t n = spec.tokens.size();
     std::vector<std::int32_t> types(n, kTypeNormal);
     if (!spec.tokenTypes.empty()) {
         for (std::size_t i = 0; i < n; ++i) {
             const std::int32_t t = spec.tokenTypes[i];
-            if (t < 0 || t > kTypeByte) return bad(tokenLabel(i) + " has unknown token type " + std::to_string(t));
+            if (t < 0 || t > kTypeByte) return vocabularyError(tokenLabel(i) + " has unknown token type " + std::to_string(t));
             types[i] = t == 0 ? kTypeNormal : t;
         }
     } else {
         for (std::size_t i = 0; i < n; ++i)
             if (bytePieceValue(spec.tokens[i]) >= 0) types[i] = kTypeByte;
         for (int id : {spec.bosId, spec.eosId, spec.padId})
-            if (inRange(id)) types[static_cast<std::size_t>(id)] = kTypeControl;
+            if (isTokenId(spec, id)) types[static_cast<std::size_t>(id)] = kTypeControl;
     }
-    std::size_t unknowns = 0;
-    for (auto t : types) unknowns += t == kTypeUnknown;
+    const auto unknowns = std::count(types.begin(), types.end(), kTypeUnknown);
     if (unknowns == 0) {
-        if (!inRange(spec.unkId)) return bad("it has no unknown token (SentencePiece needs one)");
+        if (!isTokenId(spec, spec.unkId)) return vocabularyError("it has no unknown token (SentencePiece needs one)");
         types[static_cast<std::size_t>(spec.unkId)] = kTypeUnknown;
     } else if (unknowns > 1) {
-        return bad("it has " + std::to_string(unknowns) + " unknown tokens (SentencePiece allows one)");
+        return vocabularyError("it has " + std::to_string(unknowns) + " unknown tokens (SentencePiece allows one)");
     }
+    return types;
+}
 
-    // Byte fallback needs all 256 byte pieces, each spelled "<0xXX>".
+// Every piece non-empty and free of NUL; byte fallback (the result) needs all 256 byte pieces,
+// each spelled "<0xXX>".
+Result<bool> checkPiecesForByteFallback(const TokenizerSpec& spec, const std::vector<std::int32_t>& types) {
     std::vector<bool> byteSeen(256, false);
     std::size_t bytePieces = 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < spec.tokens.size(); ++i) {
         const std::string& piece = spec.tokens[i];
-        if (piece.empty()) return bad(tokenLabel(i) + " is empty");
-        if (piece.find('\0') != std::string::npos) return bad(tokenLabel(i) + " contains a NUL byte");
+        if (piece.empty()) return vocabularyError(tokenLabel(i) + " is empty");
+        if (piece.find('\0') != std::string::npos) return vocabularyError(tokenLabel(i) + " contains a NUL byte");
         if (types[i] != kTypeByte) continue;
         const int v = bytePieceValue(piece);
-        if (v < 0) return bad(tokenLabel(i) + " is typed as a byte but is not spelled <0xXX>: \"" + piece + "\"");
+        if (v < 0)
+            return vocabularyError(tokenLabel(i) + " is typed as a byte but is not spelled <0xXX>: \"" + piece + "\"");
         if (!byteSeen[static_cast<std::size_t>(v)]) ++bytePieces;
         byteSeen[static_cast<std::size_t>(v)] = true;
     }
-    const bool byteFallback = bytePieces > 0;
-    if (byteFallback && bytePieces != 256)
-        return bad("it has " + std::to_string(bytePieces) + " distinct byte tokens; byte fallback needs all 256");
+    if (bytePieces > 0 && bytePieces != 256)
+        return vocabularyError("it has " + std::to_string(bytePieces) + " distinct byte tokens; byte fallback needs all 256");
+    return bytePieces > 0;
+}
 
-    // BPE scores are merge ranks (integers: 0, -1, -2, ...); unigram scores are log-probabilities.
-    int modelType = kModelBpe;
-    for (std::size_t i = 0; i < n && !spec.scores.empty(); ++i) {
+// BPE scores are merge ranks (integers: 0, -1, -2, ...); unigram scores are log-probabilities.
+int modelTypeOf(const TokenizerSpec& spec, const std::vector<std::int32_t>& types) {
+    for (std::size_t i = 0; i < spec.tokens.size() && !spec.scores.empty(); ++i) {
         const float s = spec.scores[i];
-        if ((types[i] == kTypeNormal || types[i] == kTypeUserDefined) && std::isfinite(s) && std::floor(s) != s) {
-            modelType = kModelUnigram;
-            break;
-        }
+        if ((types[i] == kTypeNormal || types[i] == kTypeUserDefined) && std::isfinite(s) && std::floor(s) != s)
+            return kModelUnigram;
     }
+    return kModelBpe;
+}
 
-    ProtoWriter w;
-    for (std::size_t i = 0; i < n; ++i) {
-        ProtoWriter p;
-        p.bytes(field::kPiece, spec.tokens[i]);
-        p.float32(field::kScore, spec.scores.empty() ? 0.0f : spec.scores[i]);
-        p.int32(field::kType, types[i]);
-        w.bytes(field::kPieces, p.take());
-    }
-
+// TrainerSpec: model type, byte fallback, special ids and the pieces SentencePieceProcessor
+// looks special tokens up by.
+std::string trainerSpec(const TokenizerSpec& spec, const std::vector<std::int32_t>& types, bool byteFallback) {
     ProtoWriter t;
-    t.int32(field::kModelType, modelType);
-    t.int32(field::kVocabSize, static_cast<std::int32_t>(n));
+    t.int32(field::kModelType, modelTypeOf(spec, types));
+    t.int32(field::kVocabSize, static_cast<std::int32_t>(spec.tokens.size()));
     // Runs of "▁" stay one word, so whitespace-only pieces ("▁▁", "▁▁▁▁") can match, as in the
     // Llama 2 / Mistral / tok512 models and in llama.cpp's tokenizer.
     t.boolean(field::kAllowWhitespaceOnlyPieces, true);
     t.boolean(field::kByteFallback, byteFallback);
     const int unkId = static_cast<int>(std::find(types.begin(), types.end(), kTypeUnknown) - types.begin());
     t.int32(field::kUnkId, unkId);
-    t.int32(field::kBosId, inRange(spec.bosId) ? spec.bosId : -1);
-    t.int32(field::kEosId, inRange(spec.eosId) ? spec.eosId : -1);
-    t.int32(field::kPadId, inRange(spec.padId) ? spec.padId : -1);
-    // SentencePieceProcessor looks special tokens up by these names.
+    auto idOrNone = [&](int id) { return isTokenId(spec, id) ? id : -1; };
+    t.int32(field::kBosId, idOrNone(spec.bosId));
+    t.int32(field::kEosId, idOrNone(spec.eosId));
+    t.int32(field::kPadId, idOrNone(spec.padId));
     t.bytes(field::kUnkPiece, spec.tokens[static_cast<std::size_t>(unkId)]);
-    if (inRange(spec.bosId)) t.bytes(field::kBosPiece, spec.tokens[static_cast<std::size_t>(spec.bosId)]);
-    if (inRange(spec.eosId)) t.bytes(field::kEosPiece, spec.tokens[static_cast<std::size_t>(spec.eosId)]);
-    if (inRange(spec.padId)) t.bytes(field::kPadPiece, spec.tokens[static_cast<std::size_t>(spec.padId)]);
-    w.bytes(field::kTrainerSpec, t.take());
+    for (auto [id, f] : {std::pair{spec.bosId, field::kBosPiece}, {spec.eosId, field::kEosPiece}, {spec.padId, field::kPadPiece}})
+        if (isTokenId(spec, id)) t.bytes(f, spec.tokens[static_cast<std::size_t>(id)]);
+    return t.take();
+}
 
+// NormalizerSpec: identity normalization, escaped whitespace, the dummy prefix as recorded.
+std::string normalizerSpec(const TokenizerSpec& spec, const SentencePieceVocabOptions& options) {
     ProtoWriter norm;
     norm.bytes(field::kName, "identity");
     norm.boolean(field::kAddDummyPrefix, spec.addSpacePrefix);
     norm.boolean(field::kRemoveExtraWhitespaces, options.removeExtraWhitespaces);
     norm.boolean(field::kEscapeWhitespaces, true);
-    w.bytes(field::kNormalizerSpec, norm.take());
+    return norm.take();
+}
+
+}  // namespace
+
+// ---- embedded vocabulary → ModelProto --------------------------------------------------------
+
+Result<std::string> serializeSentencePieceModel(const TokenizerSpec& spec, const SentencePieceVocabOptions& options) {
+    ATTN_TRY(checkVocabularySizes(spec));
+    ATTN_ASSIGN(types, pieceTypes(spec));
+    ATTN_ASSIGN(byteFallback, checkPiecesForByteFallback(spec, types));
+    ProtoWriter w;
+    for (std::size_t i = 0; i < spec.tokens.size(); ++i) {
+        ProtoWriter p;
+        p.bytes(field::kPiece, spec.tokens[i]);
+        p.float32(field::kScore, spec.scores.empty() ? 0.0f : spec.scores[i]);
+        p.int32(field::kType, types[i]);
+        w.bytes(field::kPieces, p.take());
+    }
+    w.bytes(field::kTrainerSpec, trainerSpec(spec, types, byteFallback));
+    w.bytes(field::kNormalizerSpec, normalizerSpec(spec, options));
     return w.take();
 }
+
+namespace {
+
+// serializeSentencePieceModel, with errors naming the model file.
+Result<std::string> serializeForFile(const TokenizerSpec& spec, const std::string& modelPath,
+                                     const SentencePieceVocabOptions& options) {
+    auto proto = serializeSentencePieceModel(spec, options);
+    if (!proto) {
+        Error e = proto.takeError();
+        e.file = modelPath;
+        return e;
+    }
+    return proto;
+}
+
+}  // namespace
 
 // ---- the tokenizer ---------------------------------------------------------------------------
 
@@ -400,13 +444,8 @@ Result<std::shared_ptr<const Tokenizer>> makeSentencePieceTokenizer(std::string_
 Result<std::shared_ptr<const Tokenizer>> makeSentencePieceTokenizer(const TokenizerSpec& spec,
                                                                     const std::string& modelPath,
                                                                     const SentencePieceVocabOptions& options) {
-    auto proto = serializeSentencePieceModel(spec, options);
-    if (!proto) {
-        Error e = proto.takeError();
-        e.file = modelPath;
-        return e;
-    }
-    auto sp = loadProcessor(*proto, modelPath, "embedded SentencePiece vocabulary is not usable");
+    ATTN_ASSIGN(proto, serializeForFile(spec, modelPath, options));
+    auto sp = loadProcessor(proto, modelPath, "embedded SentencePiece vocabulary is not usable");
     if (!sp) return sp.takeError();
     const int n = sp.value()->GetPieceSize();
     const int bos = spec.bosId >= 0 && spec.bosId < n ? spec.bosId : -1;
@@ -436,12 +475,7 @@ Result<std::shared_ptr<const Tokenizer>> makeSentencePieceTokenizer(std::string_
 Result<std::shared_ptr<const Tokenizer>> makeSentencePieceTokenizer(const TokenizerSpec& spec,
                                                                     const std::string& modelPath,
                                                                     const SentencePieceVocabOptions& options) {
-    auto proto = serializeSentencePieceModel(spec, options);
-    if (!proto) {
-        Error e = proto.takeError();
-        e.file = modelPath;
-        return e;
-    }
+    ATTN_TRY(serializeForFile(spec, modelPath, options));
     return noSentencePiece(modelPath);
 }
 
