@@ -3,8 +3,7 @@
 namespace attnscope {
 
 Result<Method> parseMethod(const std::string& s) {
-    for (Method m : kMethods)
-        if (s == toString(m)) return m;
+    if (auto m = enumFromName<Method>(s, kMethodNames)) return *m;
     return makeError(ErrorKind::InvalidInput,
                      "unknown method '" + s + "' (expected full, parallel, sink, selective or both)");
 }

@@ -5,6 +5,7 @@
 // method.cpp only.
 #include <string>
 
+#include "core/enum_names.h"
 #include "core/error.h"
 #include "plan/encoding_options.h"
 
@@ -20,16 +21,8 @@ inline constexpr Method kMethods[] = {Method::Full, Method::Parallel, Method::Si
 
 // "full" | "parallel" | "sink" | "selective" | "both" (inline: views name methods without
 // linking the engine).
-inline constexpr const char* toString(Method m) {
-    switch (m) {
-        case Method::Full: return "full";
-        case Method::Parallel: return "parallel";
-        case Method::Sink: return "sink";
-        case Method::Selective: return "selective";
-        case Method::Both: return "both";
-    }
-    return "?";
-}
+inline constexpr const char* kMethodNames[] = {"full", "parallel", "sink", "selective", "both"};  // Method order
+inline constexpr const char* toString(Method m) { return enumName(m, kMethodNames); }
 Result<Method> parseMethod(const std::string& s);
 
 constexpr int kDefaultSelectK = 2;     // PAPER.md: K = 2

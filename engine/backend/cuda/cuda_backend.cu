@@ -674,30 +674,23 @@ Result<LayerQkv> CudaRun::layerQkv(int layer) {
     KeptLayer* qryKept = req_.keepState ? &queryKept_[l] : nullptr;
     RunBuffers& u = buf_;
     LayerQkv d{u.workQc.get(), u.workKc.get(), u.workVc.get(), u.workQq.get(), u.workKq.get(), u.workVq.get()};
-    if (keepOnDevice_ && ctxKept && qb_ > 0) {
-        ATTN_TRY(ctxKept->q.device.allocate(dev, rowBytes(qb_, qDim_), "kept context Q"));
-        ATTN_TRY(ctxKept->k.device.allocate(dev, rowBytes(qb_, kvDim_), "kept context K"));
-        ATTN_TRY(ctxKept->v.device.allocate(dev, rowBytes(qb_, kvDim_), "kept context V"));
-        d.Qc = ctxKept->q.device.get();
-        d.Kc = ctxKept->k.device.get();
-        d.Vc = ctxKept->v.device.get();
-    }
-    if (keepOnDevice_ && qryKept) {
-        ATTN_TRY(qryKept->q.device.allocate(dev, rowBytes(Q_, qDim_), "kept query Q"));
-        ATTN_TRY(qryKept->k.device.allocate(dev, rowBytes(Q_, kvDim_), "kept query K"));
-        ATTN_TRY(qryKept->v.device.allocate(dev, rowBytes(Q_, kvDim_), "kept query V"));
-        d.Qq = qryKept->q.device.get();
-        d.Kq = qryKept->k.device.get();
-        d.Vq = qryKept->v.device.get();
-    }
-    if (ctxKept) {
-        ctxKept->q.bytes = rowBytes(qb_, qDim_);
-        ctxKept->k.bytes = ctxKept->v.bytes = rowBytes(qb_, kvDim_);
-    }
-    if (qryKept) {
-        qryKept->q.bytes = rowBytes(Q_, qDim_);
-        qryKept->k.bytes = qryKept->v.bytes = rowBytes(Q_, kvDim_);
-    }
+    // Kept buffers of `rows` rows on the GPU; Q/K/V are written straight into them.
+    auto allocateKept = [&](KeptLayer& k, int rows, const std::string& what, void*& q, void*& kk, void*& v) -> Result<void> {
+        ATTN_TRY(k.q.device.allocate(dev, rowBytes(rows, qDim_), "kept " + what + " Q"));
+        ATTN_TRY(k.k.device.allocate(dev, rowBytes(rows, kvDim_), "kept " + what + " K"));
+        ATTN_TRY(k.v.device.allocate(dev, rowBytes(rows, kvDim_), "kept " + what + " V"));
+        q = k.q.device.get();
+        kk = k.k.device.get();
+        v = k.v.device.get();
+        return {};
+    };
+    if (keepOnDevice_ && ctxKept && qb_ > 0) ATTN_TRY(allocateKept(*ctxKept, qb_, "context", d.Qc, d.Kc, d.Vc));
+    if (keepOnDevice_ && qryKept) ATTN_TRY(allocateKept(*qryKept, Q_, "query", d.Qq, d.Kq, d.Vq));
+    for (auto [k, rows] : {std::pair{ctxKept, qb_}, std::pair{qryKept, Q_}})
+        if (k) {
+            k->q.bytes = rowBytes(rows, qDim_);
+            k->k.bytes = k->v.bytes = rowBytes(rows, kvDim_);
+        }
     d.Kctx = d.Kc;
     d.Vctx = d.Vc;
     if (prev_) {  // the reused context's K and V
@@ -780,15 +773,8 @@ Result<void> CudaRun::attention(int layer, const LayerQkv& qkv) {
     a.lse = u.lse.as<float>();
     CU_TRY(launchAttentionForward(a, stream));
 
-    QueryStatsArgs s;
-    s.type = b_.type_;
-    s.g = a.g;
-    s.vis = a.vis;
-    s.q = a.q;
-    s.k = a.k;
-    s.prefixLength = v_.prefixLength;
-    s.chunkBegin = u.chunkBegin.as<int>();
-    s.lse = u.lse.as<float>();
+    QueryStatsArgs s{.type = b_.type_, .g = a.g, .vis = a.vis, .q = a.q, .k = a.k, .prefixLength = v_.prefixLength,
+                     .chunkBegin = u.chunkBegin.as<int>(), .lse = u.lse.as<float>()};
     if (selecting_) {
         std::uint8_t* keep = res_.selected.data() + static_cast<std::size_t>(layer) * hq_ * P_;
         QueryStatsArgs sa = s;  // (A)
@@ -1043,22 +1029,18 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
     ATTN_TRY(dOut.allocate(device_, tile.values.size() * 4, "tile"));
     CU_TRY(cudaMemsetAsync(dOut.get(), 0, tile.values.size() * 4, stream_));
 
-    TileArgs t;
-    t.type = type_;
-    t.g = AttentionGeometry{N, H, c.nKvHeads, hd, c.attentionScale(), c.slidingWindowFor(l)};
-    t.vis = VisibilityArgs{dRowKeys.as<int>(), dKeyChunk.as<int>(), s->selected.empty() ? nullptr : dSel.as<std::uint8_t>(), qb, P};
-    t.q = TokenRows{*qc, *qq, qb, H * hd};
-    t.k = TokenRows{*kc, *kq, qb, c.nKvHeads * hd};
-    t.lse = dLse.as<float>();
-    t.head = req.head;
-    t.rowBegin = req.rowBegin;
-    t.rowEnd = req.rowEnd;
-    t.colBegin = req.colBegin;
-    t.colEnd = req.colEnd;
-    t.outRows = tile.rows;
-    t.outCols = tile.cols;
-    t.maxPool = req.pooling == TilePooling::Max;
-    t.out = dOut.as<float>();
+    const TileArgs t{.type = type_,
+                     .g = AttentionGeometry{N, H, c.nKvHeads, hd, c.attentionScale(), c.slidingWindowFor(l)},
+                     .vis = VisibilityArgs{dRowKeys.as<int>(), dKeyChunk.as<int>(),
+                                           s->selected.empty() ? nullptr : dSel.as<std::uint8_t>(), qb, P},
+                     .q = TokenRows{*qc, *qq, qb, H * hd},
+                     .k = TokenRows{*kc, *kq, qb, c.nKvHeads * hd},
+                     .lse = dLse.as<float>(),
+                     .head = req.head,
+                     .rowBegin = req.rowBegin, .rowEnd = req.rowEnd, .colBegin = req.colBegin, .colEnd = req.colEnd,
+                     .outRows = tile.rows, .outCols = tile.cols,
+                     .maxPool = req.pooling == TilePooling::Max,
+                     .out = dOut.as<float>()};
     CU_TRY(launchAttentionTile(t, prop_.multiProcessorCount, stream_));
     CU_TRY(cudaMemcpyAsync(tile.values.data(), dOut.get(), tile.values.size() * 4, cudaMemcpyDeviceToHost, stream_));
     CU_TRY(cudaStreamSynchronize(stream_));
