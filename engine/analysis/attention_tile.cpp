@@ -28,4 +28,14 @@ Result<AttentionTile> prepareAttentionTile(const AttentionTileRequest& in, int t
     return tile;
 }
 
+void divideBinsByCellCount(AttentionTile& tile) {
+    for (int r = 0; r < tile.rows; ++r)
+        for (int c = 0; c < tile.cols; ++c) {
+            const long long cells =
+                static_cast<long long>(tile.rowEdges[static_cast<std::size_t>(r) + 1] - tile.rowEdges[static_cast<std::size_t>(r)]) *
+                (tile.colEdges[static_cast<std::size_t>(c) + 1] - tile.colEdges[static_cast<std::size_t>(c)]);
+            if (cells > 0) tile.values[static_cast<std::size_t>(r) * tile.cols + c] /= static_cast<float>(cells);
+        }
+}
+
 }  // namespace attnscope

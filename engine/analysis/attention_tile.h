@@ -34,4 +34,8 @@ struct AttentionTile {
 // an empty tile with its bin edges set and all values 0. Shared by every backend.
 Result<AttentionTile> prepareAttentionTile(const AttentionTileRequest& request, int tokens, int layers, int heads);
 
+// Mean pooling, last step: backends add up each bin's cell values; this divides every bin by
+// its number of cells. (Max pooling needs no last step.)
+void divideBinsByCellCount(AttentionTile& tile);
+
 }  // namespace attnscope

@@ -2,15 +2,13 @@
 
 #include <cmath>
 
+#include "core/enum_names.h"
+
 namespace attnscope {
 
 const char* architectureName(Architecture a) {
-    switch (a) {
-        case Architecture::Llama: return "llama";
-        case Architecture::Qwen2: return "qwen2";
-        case Architecture::Gemma3: return "gemma3";
-    }
-    return "?";
+    static constexpr const char* kNames[] = {"llama", "qwen2", "gemma3"};  // Architecture order
+    return enumName(a, kNames);
 }
 
 float ModelConfig::attentionScale() const {

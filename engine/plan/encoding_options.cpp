@@ -1,53 +1,41 @@
 #include "plan/encoding_options.h"
 
+#include "core/enum_names.h"
+
 namespace attnscope {
 
-const char* toString(EncodingMode m) { return m == EncodingMode::Full ? "full" : "parallel"; }
-const char* toString(PositionPolicy p) {
-    switch (p) {
-        case PositionPolicy::Stretch: return "stretch";
-        case PositionPolicy::Restart: return "restart";
-        case PositionPolicy::Sequential: return "sequential";
-    }
-    return "?";
-}
-const char* toString(BosPolicy b) {
-    switch (b) {
-        case BosPolicy::None: return "none";
-        case BosPolicy::Shared: return "shared";
-        case BosPolicy::PerChunk: return "per-chunk";
-    }
-    return "?";
-}
-const char* toString(SelectAggregation a) { return a == SelectAggregation::None ? "none" : "heads-queries"; }
-
 namespace {
-Error badChoice(const std::string& what, const std::string& got, const std::string& allowed) {
-    return makeError(ErrorKind::InvalidInput, "unknown " + what + " '" + got + "' (expected " + allowed + ")");
+
+// Names in enum order.
+constexpr const char* kModeNames[] = {"full", "parallel"};
+constexpr const char* kPositionNames[] = {"stretch", "restart", "sequential"};
+constexpr const char* kBosNames[] = {"none", "shared", "per-chunk"};
+constexpr const char* kAggregationNames[] = {"none", "heads-queries"};
+
+template <typename E, std::size_t N>
+Result<E> parseName(const std::string& s, const char* const (&names)[N], const std::string& what, const std::string& allowed) {
+    if (auto e = enumFromName<E>(s, names)) return *e;
+    return makeError(ErrorKind::InvalidInput, "unknown " + what + " '" + s + "' (expected " + allowed + ")");
 }
+
 }  // namespace
 
+const char* toString(EncodingMode m) { return enumName(m, kModeNames); }
+const char* toString(PositionPolicy p) { return enumName(p, kPositionNames); }
+const char* toString(BosPolicy b) { return enumName(b, kBosNames); }
+const char* toString(SelectAggregation a) { return enumName(a, kAggregationNames); }
+
 Result<EncodingMode> parseEncodingMode(const std::string& s) {
-    if (s == "full") return EncodingMode::Full;
-    if (s == "parallel") return EncodingMode::Parallel;
-    return badChoice("mode", s, "full or parallel");
+    return parseName<EncodingMode>(s, kModeNames, "mode", "full or parallel");
 }
 Result<PositionPolicy> parsePositionPolicy(const std::string& s) {
-    if (s == "stretch") return PositionPolicy::Stretch;
-    if (s == "restart") return PositionPolicy::Restart;
-    if (s == "sequential") return PositionPolicy::Sequential;
-    return badChoice("positions rule", s, "stretch, restart or sequential");
+    return parseName<PositionPolicy>(s, kPositionNames, "positions rule", "stretch, restart or sequential");
 }
 Result<BosPolicy> parseBosPolicy(const std::string& s) {
-    if (s == "none") return BosPolicy::None;
-    if (s == "shared") return BosPolicy::Shared;
-    if (s == "per-chunk") return BosPolicy::PerChunk;
-    return badChoice("BOS policy", s, "none, shared or per-chunk");
+    return parseName<BosPolicy>(s, kBosNames, "BOS policy", "none, shared or per-chunk");
 }
 Result<SelectAggregation> parseSelectAggregation(const std::string& s) {
-    if (s == "none") return SelectAggregation::None;
-    if (s == "heads-queries") return SelectAggregation::HeadsQueries;
-    return badChoice("selection aggregation", s, "none or heads-queries");
+    return parseName<SelectAggregation>(s, kAggregationNames, "selection aggregation", "none or heads-queries");
 }
 
 std::string describe(const EncodingOptions& o) {

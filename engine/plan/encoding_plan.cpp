@@ -3,18 +3,15 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/enum_names.h"
 #include "plan/visibility.h"
 #include "tokenizer/tokenizer.h"
 
 namespace attnscope {
 
 const char* toString(SegmentKind k) {
-    switch (k) {
-        case SegmentKind::Prefix: return "prefix";
-        case SegmentKind::Chunk: return "chunk";
-        case SegmentKind::Query: return "query";
-    }
-    return "?";
+    static constexpr const char* kNames[] = {"prefix", "chunk", "query"};  // SegmentKind order
+    return enumName(k, kNames);
 }
 
 bool EncodingPlan::visible(int i, int j) const {

@@ -3,10 +3,13 @@
 namespace attnscope {
 
 Result<Method> parseMethod(const std::string& s) {
-    for (Method m : kMethods)
-        if (s == toString(m)) return m;
-    return makeError(ErrorKind::InvalidInput,
-                     "unknown method '" + s + "' (expected full, parallel, sink, selective or both)");
+    std::string expected;  // "full, parallel, ... or both"
+    for (std::size_t i = 0; i < std::size(kMethodDefinitions); ++i) {
+        const MethodDefinition& d = kMethodDefinitions[i];
+        if (s == d.name) return d.method;
+        expected += std::string(i == 0 ? "" : i + 1 == std::size(kMethodDefinitions) ? " or " : ", ") + d.name;
+    }
+    return makeError(ErrorKind::InvalidInput, "unknown method '" + s + "' (expected " + expected + ")");
 }
 
 EncodingOptions MethodSettings::toOptions() const {
@@ -22,10 +25,11 @@ EncodingOptions MethodSettings::toOptions() const {
 }
 
 MethodSettings settingsFor(Method m, const MethodSettings& base) {
+    const MethodDefinition& d = definition(m);
     MethodSettings s = base;
-    s.mode = m == Method::Full ? EncodingMode::Full : EncodingMode::Parallel;
-    s.sink = m == Method::Full || m == Method::Sink || m == Method::Both;
-    s.selective = m == Method::Selective || m == Method::Both;
+    s.mode = d.mode;
+    s.sink = d.sink;
+    s.selective = d.selective;
     if (s.selective && s.selectK <= 0) s.selectK = kDefaultSelectK;
     return s;
 }
@@ -33,10 +37,9 @@ MethodSettings settingsFor(Method m, const MethodSettings& base) {
 EncodingOptions methodOptions(Method m, const MethodSettings& base) { return settingsFor(m, base).toOptions(); }
 
 Method methodOf(const MethodSettings& s) {
-    if (s.mode == EncodingMode::Full) return Method::Full;
-    if (s.sink && s.selective) return Method::Both;
-    if (s.sink) return Method::Sink;
-    if (s.selective) return Method::Selective;
+    for (const MethodDefinition& d : kMethodDefinitions)
+        if (d.mode == s.mode && (d.mode == EncodingMode::Full || (d.sink == s.sink && d.selective == s.selective)))
+            return d.method;
     return Method::Parallel;
 }
 

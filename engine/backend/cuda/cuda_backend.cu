@@ -27,6 +27,7 @@
 #include "backend/cuda/kernels.h"
 #include "analysis/selective_attention.h"
 #include "backend/cuda/plan_view.h"
+#include "backend/run_steps.h"
 #include "core/dtype.h"
 #include "model/rope.h"
 
@@ -130,11 +131,8 @@ struct ContextState {
     int device = 0;
     std::uint64_t modelUid = 0;
     ElemType type = ElemType::BF16;
-    EncodingMode mode = EncodingMode::Parallel;
-    int queryBegin = 0, prefixLength = 0, chunks = 0;
-    std::vector<std::int32_t> ids, positions;  // [queryBegin]
-    std::vector<int> rowKeys;                  // [queryBegin][2]
-    std::vector<int> keyChunk;                 // [queryBegin]
+    std::string contextHash;                   // EncodingPlan::contextHash of the run
+    int queryBegin = 0;
     std::vector<KeptLayer> layers;             // rows [0, queryBegin)
     std::vector<float> lse;                    // [layer][head][queryBegin]
     std::vector<float> entropy;                // [layer][head][queryBegin]
@@ -228,6 +226,7 @@ public:
     }
 
 private:
+    friend class CudaRun;
     Result<RunOutput> runImpl(const RunRequest& request, std::stop_token stop, Progress* progress);
     Result<void> uploadMatrix(const TensorView& t, std::int64_t rows, std::int64_t cols, const std::string& what,
                               DeviceBuffer& out);
@@ -241,8 +240,7 @@ private:
         if (!v.empty()) CU_TRY(cudaMemcpyAsync(buf.get(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, stream_));
         return {};
     }
-    const CudaRunState* reusable(const std::shared_ptr<const RunState>& s, const EncodingPlan& plan,
-                                 const PlanView& v) const;
+    const CudaRunState* reusable(const std::shared_ptr<const RunState>& s, const EncodingPlan& plan) const;
     int hostThreads() const {
         return opt_.hostThreads > 0 ? opt_.hostThreads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     }
@@ -444,22 +442,15 @@ Result<void> CudaBackend::loadWeights(std::shared_ptr<const LoadedModel> model) 
     return {};
 }
 
-const CudaRunState* CudaBackend::reusable(const std::shared_ptr<const RunState>& s, const EncodingPlan& plan,
-                                          const PlanView& v) const {
+// A previous run whose encoded context this plan may share: same EncodingPlan::contextHash
+// (the rule every backend follows), same device, weights and storage type.
+const CudaRunState* CudaBackend::reusable(const std::shared_ptr<const RunState>& s, const EncodingPlan& plan) const {
     const auto* st = dynamic_cast<const CudaRunState*>(s.get());
     if (!st || !st->context) return nullptr;
     const ContextState& c = *st->context;
-    const int qb = v.queryBegin;
-    if (c.device != device_ || c.modelUid != modelUid_ || c.type != type_ || st->layers != cfg_.nLayers ||
-        c.mode != plan.options.mode || c.queryBegin != qb || c.prefixLength != v.prefixLength || c.chunks != v.chunks ||
-        static_cast<int>(c.layers.size()) != cfg_.nLayers)
-        return nullptr;
-    if (!std::equal(c.ids.begin(), c.ids.end(), plan.ids.begin()) ||
-        !std::equal(c.positions.begin(), c.positions.end(), plan.positions.begin()) ||
-        !std::equal(c.keyChunk.begin(), c.keyChunk.end(), v.keyChunk.begin()) ||
-        !std::equal(c.rowKeys.begin(), c.rowKeys.end(), v.rowKeys.begin()))
-        return nullptr;
-    return st;
+    const bool same = c.device == device_ && c.modelUid == modelUid_ && c.type == type_ && st->layers == cfg_.nLayers &&
+                      static_cast<int>(c.layers.size()) == cfg_.nLayers && c.contextHash == plan.contextHash();
+    return same ? st : nullptr;
 }
 
 Result<RunOutput> CudaBackend::run(const RunRequest& request, std::stop_token stop, Progress* progress) {
@@ -472,412 +463,526 @@ Result<RunOutput> CudaBackend::run(const RunRequest& request, std::stop_token st
     }
 }
 
-Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_token stop, Progress* progress) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const EncodingPlan& plan = *request.plan;
-    const ModelConfig& c = cfg_;
-    const DeviceWeights& W = weights_;
-    ATTN_TRY(plan.validate(c.vocabSize));
-    auto viewR = makePlanView(plan);
-    if (!viewR) return viewR.takeError();
-    PlanView v = std::move(*viewR);
+// ---- one run ------------------------------------------------------------------------------------
+// A run goes through the stages every backend shares (backend/run_steps.h): embed → for each
+// layer: attention block, FFN block → logits and NLL of the query rows. The active rows [R] are
+// all tokens, or only the query rows when a previous run's context is reused; projections and
+// the FFN go in blocks of B rows (bounded scratch), attention in one fused kernel over all
+// active rows, then for query rows the selective-attention steps and the query statistics.
 
-    const int N = v.tokens, d = c.dim, hd = c.headDim, H = c.nHeads, Hkv = c.nKvHeads, L = c.nLayers;
-    const int Q = v.queries, P = v.chunks, qb = v.queryBegin, ffn = c.ffnDim, V = c.vocabSize;
-    const int qDim = H * hd, kvDim = Hkv * hd, half = c.ropeDim / 2;
-    const std::size_t es = elemSize(type_);
-    const SelectiveAttention& sel = plan.options.selective;
-    const bool selecting = selectionActive(sel, P, Q);
-    ChunkScore scoreMode = ChunkScore::TopN;
-    if (selecting) {
-        if (sel.scoreTopN <= 0) scoreMode = ChunkScore::Mean;
-        else if (sel.scoreTopN > kMaxScoreTopN) {
-            if (sel.scoreTopN < v.maxChunkLength)
-                return makeError(ErrorKind::Unsupported,
-                                 "the CUDA backend scores chunks by at most the top " + std::to_string(kMaxScoreTopN) +
-                                     " probabilities (asked for " + std::to_string(sel.scoreTopN) + "); use the CPU");
-            scoreMode = ChunkScore::Sum;  // n covers every chunk: the score is the chunk's mass
-        }
+// The run's device buffers, allocated once per run.
+struct RunBuffers {
+    DeviceBuffer x, xn, qf, kf, vf, proj, gate, up, act, attnOut;                          // activations
+    DeviceBuffer entropy, lse, lseBefore, score, selected, chunkMass, prefixMass, queryMass;  // statistics
+    DeviceBuffer rowKeys, keyChunk, chunkBegin, ids, ropeGlobal, ropeLocal, targets;         // the plan
+    DeviceBuffer nll, argmax, logits;                                                         // the query rows' logits
+    // Q/K/V when the state is not kept on the GPU: context rows, query rows, a reused context's K/V.
+    DeviceBuffer workQc, workKc, workVc, workQq, workKq, workVq, reusedK, reusedV;
+};
+
+// Where one layer's post-RoPE Q/K/V go: context rows [0, qb) to *c, query rows to *q; Kctx and
+// Vctx are the context keys and values attention reads (this run's, or the reused run's).
+struct LayerQkv {
+    void *Qc = nullptr, *Kc = nullptr, *Vc = nullptr, *Qq = nullptr, *Kq = nullptr, *Vq = nullptr;
+    const void *Kctx = nullptr, *Vctx = nullptr;
+};
+
+class CudaRun {
+public:
+    CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, const CudaRunState* prev);
+    Result<void> prepare();
+    Result<void> embed();
+    Result<void> attentionBlock(int layer);
+    Result<void> ffnBlock(int layer);
+    Result<void> logitsAndNll();
+    RunOutput finish(std::chrono::steady_clock::time_point start);
+
+private:
+    Result<void> chooseScoreMode();
+    Result<void> allocateBuffers();
+    Result<void> uploadPlan();
+    Result<void> placeKeptState();
+    Result<LayerQkv> layerQkv(int layer);
+    Result<void> projectQkv(int layer, const LayerQkv& dst);
+    Result<void> storeRotated(const float* src, int b0, int nb, int heads, int ropeDim, const float* cs, void* ctxDst,
+                              void* qryDst);
+    Result<void> attention(int layer, const LayerQkv& qkv);
+    Result<void> statsToHost(int layer);
+    Result<void> keepLayer(int layer, const LayerQkv& qkv);
+    Result<void> logProbsToHost(int q0, int nq);
+    std::size_t rowBytes(int rows, int width) const { return static_cast<std::size_t>(rows) * width * es_; }
+
+    CudaBackend& b_;
+    const RunRequest& req_;
+    const EncodingPlan& plan_;
+    const ModelConfig& c_;
+    PlanView v_;
+    const CudaRunState* prev_;
+    const RunRows rows_;
+    const int N_, H_, Q_, P_, qb_, qDim_, kvDim_, B_;
+    const std::size_t es_, hq_, hqp_;
+    const bool selecting_;
+    ChunkScore scoreMode_ = ChunkScore::TopN;
+    int logitRows_ = 1;
+    bool keepOnDevice_ = false;
+    RunBuffers buf_;
+    AnalysisResult res_;
+    std::shared_ptr<ContextState> ctxState_;  // this run's context state (null when reused or not kept)
+    std::vector<KeptLayer> queryKept_;         // [layer]
+    std::vector<float> queryLse_;              // [layer][head][Q]
+    std::vector<float> queryLogProbs_;         // [Q][vocab] when asked for
+    std::vector<float> hostHN_, hostHQP_, hostHQ_;
+};
+
+CudaRun::CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, const CudaRunState* prev)
+    : b_(b), req_(request), plan_(*request.plan), c_(b.cfg_), v_(std::move(view)), prev_(prev),
+      rows_(runRows(plan_, prev != nullptr)), N_(v_.tokens), H_(c_.nHeads), Q_(v_.queries), P_(v_.chunks),
+      qb_(v_.queryBegin), qDim_(c_.nHeads * c_.headDim), kvDim_(c_.nKvHeads * c_.headDim),
+      B_(std::max(1, std::min(rows_.count, b.opt_.rowBlock))), es_(elemSize(b.type_)),
+      hq_(static_cast<std::size_t>(H_) * Q_), hqp_(std::max<std::size_t>(1, hq_ * P_)),
+      selecting_(selectionActive(plan_.options.selective, P_, Q_)),
+      res_(AnalysisResult::shaped(plan_, c_.nLayers, c_.nHeads)) {
+    res_.reusedContext = prev_ != nullptr;
+    if (prev_)  // the context rows' entropy is unchanged
+        copyLeadingTokens(prev_->context->entropy, static_cast<std::size_t>(qb_), res_.entropy, static_cast<std::size_t>(N_),
+                          static_cast<std::size_t>(c_.nLayers) * H_, qb_);
+}
+
+// The device scores chunks by the top n ≤ kMaxScoreTopN probabilities, the mean (n <= 0), or
+// the whole mass when n covers every chunk.
+Result<void> CudaRun::chooseScoreMode() {
+    const SelectiveAttention& sel = plan_.options.selective;
+    if (!selecting_) return {};
+    if (sel.scoreTopN <= 0) scoreMode_ = ChunkScore::Mean;
+    else if (sel.scoreTopN > kMaxScoreTopN) {
+        if (sel.scoreTopN < v_.maxChunkLength)
+            return makeError(ErrorKind::Unsupported, "the CUDA backend scores chunks by at most the top " +
+                                                         std::to_string(kMaxScoreTopN) + " probabilities (asked for " +
+                                                         std::to_string(sel.scoreTopN) + "); use the CPU");
+        scoreMode_ = ChunkScore::Sum;
     }
+    return {};
+}
 
-    const CudaRunState* prev = request.reuse ? reusable(request.reuse, plan, v) : nullptr;
-    const int r0 = prev ? qb : 0;  // first active row
-    const int R = N - r0;          // active rows
-    const int B = std::max(1, std::min(R, opt_.rowBlock));
-    CU_TRY(cudaSetDevice(device_));
+Result<void> CudaRun::prepare() {
+    ATTN_TRY(chooseScoreMode());
+    CU_TRY(cudaSetDevice(b_.device_));
+    ATTN_TRY(allocateBuffers());
+    ATTN_TRY(uploadPlan());
+    ATTN_TRY(placeKeptState());
+    hostHN_.resize(static_cast<std::size_t>(H_) * N_);
+    hostHQP_.resize(hqp_);
+    hostHQ_.resize(hq_);
+    return {};
+}
 
-    AnalysisResult res = AnalysisResult::shaped(plan, L, H);
-    res.reusedContext = prev != nullptr;
-    if (prev)
-        for (int l = 0; l < L; ++l)
-            for (int h = 0; h < H; ++h)
-                std::copy_n(prev->context->entropy.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(l) * H + h) * qb), qb,
-                            res.entropy.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(l) * H + h) * N));
-
-    // ---- per-run device buffers
-    DeviceBuffer x, xn, qf, kf, vf, proj, gate, up, act, attnOut, entropy, lse, lseBefore, score, chunkMass, prefixMass,
-        queryMass, selDev, rowKeys, keyChunk, chunkBegin, ids, ropeGlobal, ropeLocal, targets, nll, argmax, logits;
-    ATTN_TRY(x.allocate(device_, static_cast<std::size_t>(R) * d * 4, "residual stream"));
-    ATTN_TRY(xn.allocate(device_, static_cast<std::size_t>(B) * d * es, "normalised rows"));
-    ATTN_TRY(qf.allocate(device_, static_cast<std::size_t>(B) * qDim * 4, "Q projection"));
-    ATTN_TRY(kf.allocate(device_, static_cast<std::size_t>(B) * kvDim * 4, "K projection"));
-    ATTN_TRY(vf.allocate(device_, static_cast<std::size_t>(B) * kvDim * 4, "V projection"));
-    if (c.postAttnNorm || c.postFfnNorm) ATTN_TRY(proj.allocate(device_, static_cast<std::size_t>(B) * d * 4, "projection"));
-    ATTN_TRY(gate.allocate(device_, static_cast<std::size_t>(B) * ffn * 4, "FFN gate"));
-    ATTN_TRY(up.allocate(device_, static_cast<std::size_t>(B) * ffn * 4, "FFN up"));
-    ATTN_TRY(act.allocate(device_, static_cast<std::size_t>(B) * ffn * es, "FFN activation"));
-    ATTN_TRY(attnOut.allocate(device_, static_cast<std::size_t>(R) * qDim * es, "attention output"));
-    ATTN_TRY(entropy.allocate(device_, static_cast<std::size_t>(H) * N * 4, "entropy"));
-    ATTN_TRY(lse.allocate(device_, static_cast<std::size_t>(H) * N * 4, "log-sum-exp"));
-    const std::size_t hqp = std::max<std::size_t>(1, static_cast<std::size_t>(H) * Q * P), hq = static_cast<std::size_t>(H) * Q;
-    if (selecting) {
-        ATTN_TRY(lseBefore.allocate(device_, static_cast<std::size_t>(H) * N * 4, "log-sum-exp before selection"));
-        ATTN_TRY(score.allocate(device_, hqp * 4, "chunk scores"));
-        ATTN_TRY(selDev.allocate(device_, hqp, "selected chunks"));
+Result<void> CudaRun::allocateBuffers() {
+    const int dev = b_.device_, R = rows_.count, d = c_.dim, ffn = c_.ffnDim;
+    const std::size_t f4 = 4, hn = static_cast<std::size_t>(H_) * N_ * 4;
+    RunBuffers& u = buf_;
+    ATTN_TRY(u.x.allocate(dev, static_cast<std::size_t>(R) * d * f4, "residual stream"));
+    ATTN_TRY(u.xn.allocate(dev, rowBytes(B_, d), "normalised rows"));
+    ATTN_TRY(u.qf.allocate(dev, static_cast<std::size_t>(B_) * qDim_ * f4, "Q projection"));
+    ATTN_TRY(u.kf.allocate(dev, static_cast<std::size_t>(B_) * kvDim_ * f4, "K projection"));
+    ATTN_TRY(u.vf.allocate(dev, static_cast<std::size_t>(B_) * kvDim_ * f4, "V projection"));
+    if (c_.postAttnNorm || c_.postFfnNorm) ATTN_TRY(u.proj.allocate(dev, static_cast<std::size_t>(B_) * d * f4, "projection"));
+    ATTN_TRY(u.gate.allocate(dev, static_cast<std::size_t>(B_) * ffn * f4, "FFN gate"));
+    ATTN_TRY(u.up.allocate(dev, static_cast<std::size_t>(B_) * ffn * f4, "FFN up"));
+    ATTN_TRY(u.act.allocate(dev, rowBytes(B_, ffn), "FFN activation"));
+    ATTN_TRY(u.attnOut.allocate(dev, rowBytes(R, qDim_), "attention output"));
+    ATTN_TRY(u.entropy.allocate(dev, hn, "entropy"));
+    ATTN_TRY(u.lse.allocate(dev, hn, "log-sum-exp"));
+    if (selecting_) {
+        ATTN_TRY(u.lseBefore.allocate(dev, hn, "log-sum-exp before selection"));
+        ATTN_TRY(u.score.allocate(dev, hqp_ * 4, "chunk scores"));
+        ATTN_TRY(u.selected.allocate(dev, hqp_, "selected chunks"));
     }
-    ATTN_TRY(chunkMass.allocate(device_, hqp * 4, "chunk mass"));
-    ATTN_TRY(prefixMass.allocate(device_, hq * 4, "prefix mass"));
-    ATTN_TRY(queryMass.allocate(device_, hq * 4, "query mass"));
-    ATTN_TRY(upload(rowKeys, v.rowKeys, "visibility"));
-    ATTN_TRY(upload(keyChunk, v.keyChunk, "chunk ids"));
-    ATTN_TRY(upload(chunkBegin, v.chunkBegin, "chunk ranges"));
-    ATTN_TRY(upload(ids, std::vector<int>(plan.ids.begin() + r0, plan.ids.end()), "token ids"));
-    {
-        const RopeTables rope(c, plan.positions.data() + r0, R);
-        ATTN_TRY(upload(ropeGlobal, rope.global(), "rotary table"));
-        if (rope.hasLocal()) ATTN_TRY(upload(ropeLocal, rope.local(), "rotary table (local layers)"));
-        std::vector<int> tg(static_cast<std::size_t>(Q), -1);
-        for (int q = 0; q + 1 < Q; ++q) tg[static_cast<std::size_t>(q)] = plan.ids[static_cast<std::size_t>(qb + q + 1)];
-        ATTN_TRY(upload(targets, tg, "next tokens"));
-    }
-    const int logitRows = std::max(1, std::min({Q, B, static_cast<int>((256ll << 20) / (static_cast<long long>(V) * 4))}));
-    ATTN_TRY(nll.allocate(device_, static_cast<std::size_t>(Q) * 4, "NLL"));
-    ATTN_TRY(argmax.allocate(device_, static_cast<std::size_t>(Q) * 4, "arg-max"));
-    ATTN_TRY(logits.allocate(device_, static_cast<std::size_t>(logitRows) * V * 4, "logits"));
+    ATTN_TRY(u.chunkMass.allocate(dev, hqp_ * 4, "chunk mass"));
+    ATTN_TRY(u.prefixMass.allocate(dev, hq_ * 4, "prefix mass"));
+    ATTN_TRY(u.queryMass.allocate(dev, hq_ * 4, "query mass"));
+    const int V = c_.vocabSize;
+    logitRows_ = std::max(1, std::min({Q_, B_, static_cast<int>((256ll << 20) / (static_cast<long long>(V) * 4))}));
+    ATTN_TRY(u.nll.allocate(dev, static_cast<std::size_t>(Q_) * 4, "NLL"));
+    ATTN_TRY(u.argmax.allocate(dev, static_cast<std::size_t>(Q_) * 4, "arg-max"));
+    ATTN_TRY(u.logits.allocate(dev, static_cast<std::size_t>(logitRows_) * V * 4, "logits"));
+    return {};
+}
 
-    // ---- where Q/K/V of each layer go: kept state on the GPU if it fits, else scratch (+ host copy)
-    const bool keep = request.keepState;
-    const std::size_t rowBytesQKV = static_cast<std::size_t>(qDim + 2 * kvDim) * es;
-    bool keepOnDevice = false;
+Result<void> CudaRun::uploadPlan() {
+    RunBuffers& u = buf_;
+    ATTN_TRY(b_.upload(u.rowKeys, v_.rowKeys, "visibility"));
+    ATTN_TRY(b_.upload(u.keyChunk, v_.keyChunk, "chunk ids"));
+    ATTN_TRY(b_.upload(u.chunkBegin, v_.chunkBegin, "chunk ranges"));
+    ATTN_TRY(b_.upload(u.ids, std::vector<int>(plan_.ids.begin() + rows_.first, plan_.ids.end()), "token ids"));
+    const RopeTables rope(c_, plan_.positions.data() + rows_.first, rows_.count);
+    ATTN_TRY(b_.upload(u.ropeGlobal, rope.global(), "rotary table"));
+    if (rope.hasLocal()) ATTN_TRY(b_.upload(u.ropeLocal, rope.local(), "rotary table (local layers)"));
+    ATTN_TRY(b_.upload(u.targets, nextTokenTargets(plan_), "next tokens"));
+    return {};
+}
+
+// Kept state on the GPU when it fits (with a reserve), else working buffers on the GPU and a
+// copy in host memory; no kept state at all when the request does not keep it.
+Result<void> CudaRun::placeKeptState() {
+    const int dev = b_.device_, L = c_.nLayers;
+    const bool keep = req_.keepState;
     if (keep) {
         std::size_t freeB = 0, totalB = 0;
         CU_TRY(cudaMemGetInfo(&freeB, &totalB));
-        const std::size_t keptBytes = static_cast<std::size_t>(L) * R * rowBytesQKV;
+        const std::size_t keptBytes = static_cast<std::size_t>(L) * rowBytes(rows_.count, qDim_ + 2 * kvDim_);
         const std::size_t reserve = std::max<std::size_t>(std::size_t{512} << 20, totalB / 20);
-        keepOnDevice = opt_.keep == "device" || (opt_.keep == "auto" && keptBytes + reserve < freeB);
+        keepOnDevice_ = b_.opt_.keep == "device" || (b_.opt_.keep == "auto" && keptBytes + reserve < freeB);
     }
-    const bool scratchQKV = !keep || !keepOnDevice;
-    DeviceBuffer wQc, wKc, wVc, wQq, wKq, wVq, uKc, uVc;  // working buffers when not kept on the GPU
-    if (scratchQKV) {
-        if (!prev && qb > 0) {
-            ATTN_TRY(wQc.allocate(device_, static_cast<std::size_t>(qb) * qDim * es, "context Q"));
-            ATTN_TRY(wKc.allocate(device_, static_cast<std::size_t>(qb) * kvDim * es, "context K"));
-            ATTN_TRY(wVc.allocate(device_, static_cast<std::size_t>(qb) * kvDim * es, "context V"));
+    RunBuffers& u = buf_;
+    if (!keepOnDevice_) {
+        if (!prev_ && qb_ > 0) {
+            ATTN_TRY(u.workQc.allocate(dev, rowBytes(qb_, qDim_), "context Q"));
+            ATTN_TRY(u.workKc.allocate(dev, rowBytes(qb_, kvDim_), "context K"));
+            ATTN_TRY(u.workVc.allocate(dev, rowBytes(qb_, kvDim_), "context V"));
         }
-        ATTN_TRY(wQq.allocate(device_, static_cast<std::size_t>(Q) * qDim * es, "query Q"));
-        ATTN_TRY(wKq.allocate(device_, static_cast<std::size_t>(Q) * kvDim * es, "query K"));
-        ATTN_TRY(wVq.allocate(device_, static_cast<std::size_t>(Q) * kvDim * es, "query V"));
+        ATTN_TRY(u.workQq.allocate(dev, rowBytes(Q_, qDim_), "query Q"));
+        ATTN_TRY(u.workKq.allocate(dev, rowBytes(Q_, kvDim_), "query K"));
+        ATTN_TRY(u.workVq.allocate(dev, rowBytes(Q_, kvDim_), "query V"));
     }
-
-    std::shared_ptr<ContextState> ctxState;
-    std::vector<KeptLayer> queryKept;
-    std::vector<float> queryLse;
-    if (keep) {
-        if (!prev) {
-            ctxState = std::make_shared<ContextState>();
-            ctxState->device = device_;
-            ctxState->modelUid = modelUid_;
-            ctxState->type = type_;
-            ctxState->mode = plan.options.mode;
-            ctxState->queryBegin = qb;
-            ctxState->prefixLength = v.prefixLength;
-            ctxState->chunks = P;
-            ctxState->ids.assign(plan.ids.begin(), plan.ids.begin() + qb);
-            ctxState->positions.assign(plan.positions.begin(), plan.positions.begin() + qb);
-            ctxState->rowKeys.assign(v.rowKeys.begin(), v.rowKeys.begin() + 2 * qb);
-            ctxState->keyChunk.assign(v.keyChunk.begin(), v.keyChunk.begin() + qb);
-            ctxState->layers.resize(static_cast<std::size_t>(L));
-            ctxState->lse.resize(static_cast<std::size_t>(L) * H * qb);
-        }
-        queryKept.resize(static_cast<std::size_t>(L));
-        queryLse.resize(static_cast<std::size_t>(L) * H * Q);
+    if (!keep) return {};
+    if (!prev_) {
+        ctxState_ = std::make_shared<ContextState>();
+        ctxState_->device = dev;
+        ctxState_->modelUid = b_.modelUid_;
+        ctxState_->type = b_.type_;
+        ctxState_->contextHash = plan_.contextHash();
+        ctxState_->queryBegin = qb_;
+        ctxState_->layers.resize(static_cast<std::size_t>(L));
+        ctxState_->lse.resize(static_cast<std::size_t>(L) * H_ * qb_);
     }
+    queryKept_.resize(static_cast<std::size_t>(L));
+    queryLse_.resize(static_cast<std::size_t>(L) * hq_);
+    return {};
+}
 
-    // ---- embeddings
-    CU_TRY(launchEmbed(type_, W.embedding.get(), d, ids.as<int>(), R, c.embedScale, x.as<float>(), stream_));
+Result<void> CudaRun::embed() {
+    CU_TRY(launchEmbed(b_.type_, b_.weights_.embedding.get(), c_.dim, buf_.ids.as<int>(), rows_.count, c_.embedScale,
+                       buf_.x.as<float>(), b_.stream_));
+    return {};
+}
 
-    std::vector<float> hostHN(static_cast<std::size_t>(H) * N), hostScore, hostMass(hqp), hostPre(hq), hostQry(hq);
-    std::vector<std::uint8_t> hostKeep;
-    const AttentionGeometry geom{N, H, Hkv, hd, c.attentionScale(), 0};
-    const bool adjacent = c.ropeLayout == RopeLayout::AdjacentPairs;
-
-    for (int l = 0; l < L; ++l) {
-        if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
-        const DeviceLayer& lw = W.layers[static_cast<std::size_t>(l)];
-
-        // Destinations of this layer's Q/K/V rows.
-        KeptLayer* ctxKept = ctxState ? &ctxState->layers[static_cast<std::size_t>(l)] : nullptr;
-        KeptLayer* qryKept = keep ? &queryKept[static_cast<std::size_t>(l)] : nullptr;
-        void *Qc = wQc.get(), *Kc = wKc.get(), *Vc = wVc.get(), *Qq = wQq.get(), *Kq = wKq.get(), *Vq = wVq.get();
-        if (keep && keepOnDevice) {
-            if (ctxKept && qb > 0) {
-                ATTN_TRY(ctxKept->q.device.allocate(device_, static_cast<std::size_t>(qb) * qDim * es, "kept context Q"));
-                ATTN_TRY(ctxKept->k.device.allocate(device_, static_cast<std::size_t>(qb) * kvDim * es, "kept context K"));
-                ATTN_TRY(ctxKept->v.device.allocate(device_, static_cast<std::size_t>(qb) * kvDim * es, "kept context V"));
-                Qc = ctxKept->q.device.get();
-                Kc = ctxKept->k.device.get();
-                Vc = ctxKept->v.device.get();
-            }
-            ATTN_TRY(qryKept->q.device.allocate(device_, static_cast<std::size_t>(Q) * qDim * es, "kept query Q"));
-            ATTN_TRY(qryKept->k.device.allocate(device_, static_cast<std::size_t>(Q) * kvDim * es, "kept query K"));
-            ATTN_TRY(qryKept->v.device.allocate(device_, static_cast<std::size_t>(Q) * kvDim * es, "kept query V"));
-            Qq = qryKept->q.device.get();
-            Kq = qryKept->k.device.get();
-            Vq = qryKept->v.device.get();
+// Destinations of this layer's Q/K/V rows: kept buffers on the GPU, or the working buffers.
+Result<LayerQkv> CudaRun::layerQkv(int layer) {
+    const auto l = static_cast<std::size_t>(layer);
+    const int dev = b_.device_;
+    KeptLayer* ctxKept = ctxState_ ? &ctxState_->layers[l] : nullptr;
+    KeptLayer* qryKept = req_.keepState ? &queryKept_[l] : nullptr;
+    RunBuffers& u = buf_;
+    LayerQkv d{u.workQc.get(), u.workKc.get(), u.workVc.get(), u.workQq.get(), u.workKq.get(), u.workVq.get()};
+    // Kept buffers of `rows` rows on the GPU; Q/K/V are written straight into them.
+    auto allocateKept = [&](KeptLayer& k, int rows, const std::string& what, void*& q, void*& kk, void*& v) -> Result<void> {
+        ATTN_TRY(k.q.device.allocate(dev, rowBytes(rows, qDim_), "kept " + what + " Q"));
+        ATTN_TRY(k.k.device.allocate(dev, rowBytes(rows, kvDim_), "kept " + what + " K"));
+        ATTN_TRY(k.v.device.allocate(dev, rowBytes(rows, kvDim_), "kept " + what + " V"));
+        q = k.q.device.get();
+        kk = k.k.device.get();
+        v = k.v.device.get();
+        return {};
+    };
+    if (keepOnDevice_ && ctxKept && qb_ > 0) ATTN_TRY(allocateKept(*ctxKept, qb_, "context", d.Qc, d.Kc, d.Vc));
+    if (keepOnDevice_ && qryKept) ATTN_TRY(allocateKept(*qryKept, Q_, "query", d.Qq, d.Kq, d.Vq));
+    for (auto [k, rows] : {std::pair{ctxKept, qb_}, std::pair{qryKept, Q_}})
+        if (k) {
+            k->q.bytes = rowBytes(rows, qDim_);
+            k->k.bytes = k->v.bytes = rowBytes(rows, kvDim_);
         }
-        if (ctxKept) {
-            ctxKept->q.bytes = static_cast<std::size_t>(qb) * qDim * es;
-            ctxKept->k.bytes = ctxKept->v.bytes = static_cast<std::size_t>(qb) * kvDim * es;
-        }
-        if (qryKept) {
-            qryKept->q.bytes = static_cast<std::size_t>(Q) * qDim * es;
-            qryKept->k.bytes = qryKept->v.bytes = static_cast<std::size_t>(Q) * kvDim * es;
-        }
-        const void *Kctx = Kc, *Vctx = Vc;
-        if (prev) {  // the reused context's K and V
-            const KeptLayer& pl = prev->context->layers[static_cast<std::size_t>(l)];
-            auto k = pl.k.view(device_, uKc, stream_);
-            if (!k) return k.takeError();
-            auto vv = pl.v.view(device_, uVc, stream_);
-            if (!vv) return vv.takeError();
-            Kctx = *k;
-            Vctx = *vv;
-        }
-
-        // 1. Norm, projections, biases, QK-norm, rotary: active rows in blocks.
-        const float* cs = c.isLocalLayer(l) && ropeLocal.get() ? ropeLocal.as<float>() : ropeGlobal.as<float>();
-        for (int b0 = 0; b0 < R; b0 += B) {
-            const int nb = std::min(B, R - b0);
-            CU_TRY(launchRmsNorm(type_, x.as<float>() + static_cast<std::size_t>(b0) * d, nb, d, lw.attnNorm.as<float>(),
-                                 c.normAddOne, c.normEps, xn.get(), false, stream_));
-            ATTN_TRY(gemm(xn.get(), nb, d, lw.wq.get(), qDim, qf.as<float>(), false));
-            ATTN_TRY(gemm(xn.get(), nb, d, lw.wk.get(), kvDim, kf.as<float>(), false));
-            ATTN_TRY(gemm(xn.get(), nb, d, lw.wv.get(), kvDim, vf.as<float>(), false));
-            if (lw.bq.get()) CU_TRY(launchAddBias(qf.as<float>(), nb, qDim, lw.bq.as<float>(), stream_));
-            if (lw.bk.get()) CU_TRY(launchAddBias(kf.as<float>(), nb, kvDim, lw.bk.as<float>(), stream_));
-            if (lw.bv.get()) CU_TRY(launchAddBias(vf.as<float>(), nb, kvDim, lw.bv.as<float>(), stream_));
-            if (c.qkNorm) {
-                CU_TRY(launchRmsNorm(ElemType::F32, qf.as<float>(), nb * H, hd, lw.qNorm.as<float>(), c.normAddOne, c.normEps,
-                                     qf.get(), false, stream_));
-                CU_TRY(launchRmsNorm(ElemType::F32, kf.as<float>(), nb * Hkv, hd, lw.kNorm.as<float>(), c.normAddOne,
-                                     c.normEps, kf.get(), false, stream_));
-            }
-            // Rows [t0, t1) of the plan: the context part goes to *c, the query part to *q.
-            const int t0 = r0 + b0, t1 = t0 + nb;
-            auto store = [&](const float* src, int heads, int ropeDim, void* ctxDst, void* qryDst) -> Result<void> {
-                const int stride = heads * hd;
-                const int ca = t0, cb = std::min(t1, qb);
-                if (cb > ca)
-                    CU_TRY(launchRope(type_, src, cb - ca, heads, hd, ropeDim, adjacent, cs + static_cast<std::size_t>(b0) * half * 2,
-                                      static_cast<std::uint8_t*>(ctxDst) + static_cast<std::size_t>(ca) * stride * es, stream_));
-                const int qa = std::max(t0, qb);
-                if (t1 > qa)
-                    CU_TRY(launchRope(type_, src + static_cast<std::size_t>(qa - t0) * stride, t1 - qa, heads, hd, ropeDim, adjacent,
-                                      cs + static_cast<std::size_t>(qa - r0) * half * 2,
-                                      static_cast<std::uint8_t*>(qryDst) + static_cast<std::size_t>(qa - qb) * stride * es, stream_));
-                return {};
-            };
-            ATTN_TRY(store(qf.as<float>(), H, c.ropeDim, Qc, Qq));
-            ATTN_TRY(store(kf.as<float>(), Hkv, c.ropeDim, Kc, Kq));
-            ATTN_TRY(store(vf.as<float>(), Hkv, 0, Vc, Vq));
-        }
-
-        // 2. Attention over the active rows, then the query rows' selection and statistics.
-        AttentionForwardArgs a;
-        a.type = type_;
-        a.g = geom;
-        a.g.window = c.slidingWindowFor(l);
-        a.vis = VisibilityArgs{rowKeys.as<int>(), keyChunk.as<int>(), nullptr, qb, P};
-        a.q = TokenRows{Qc, Qq, qb, qDim};
-        a.k = TokenRows{Kctx, Kq, qb, kvDim};
-        a.v = TokenRows{Vctx, Vq, qb, kvDim};
-        a.rowBegin = r0;
-        a.rowEnd = N;
-        a.out = attnOut.get();
-        a.outRowOffset = r0;
-        a.entropy = entropy.as<float>();
-        a.lse = lse.as<float>();
-        CU_TRY(launchAttentionForward(a, stream_));
-
-        QueryStatsArgs s;
-        s.type = type_;
-        s.g = a.g;
-        s.vis = a.vis;
-        s.q = a.q;
-        s.k = a.k;
-        s.prefixLength = v.prefixLength;
-        s.chunkBegin = chunkBegin.as<int>();
-        s.lse = lse.as<float>();
-        std::uint8_t* selLayer = res.selected.data() + static_cast<std::size_t>(l) * H * Q * P;
-        if (selecting) {
-            QueryStatsArgs sa = s;  // (A) chunk scores from the unselected probabilities
-            sa.scoreMode = scoreMode;
-            sa.scoreTopN = sel.scoreTopN;
-            sa.score = score.as<float>();
-            CU_TRY(launchQueryStats(sa, stream_));
-            hostScore.resize(static_cast<std::size_t>(H) * Q * P);
-            CU_TRY(cudaMemcpyAsync(hostScore.data(), score.get(), hostScore.size() * 4, cudaMemcpyDeviceToHost, stream_));
-            CU_TRY(cudaStreamSynchronize(stream_));
-            selectChunks(hostScore.data(), H, Q, P, sel, selLayer);  // (B) on the host
-            CU_TRY(cudaMemcpyAsync(selDev.get(), selLayer, static_cast<std::size_t>(H) * Q * P, cudaMemcpyHostToDevice, stream_));
-            CU_TRY(cudaMemcpyAsync(lseBefore.get(), lse.get(), static_cast<std::size_t>(H) * N * 4, cudaMemcpyDeviceToDevice, stream_));
-            AttentionForwardArgs aq = a;  // (C) the query rows again, other chunks masked
-            aq.vis.selected = selDev.as<std::uint8_t>();
-            aq.rowBegin = qb;
-            aq.lseBefore = lseBefore.as<float>();
-            CU_TRY(launchAttentionForward(aq, stream_));
-            s.vis.selected = selDev.as<std::uint8_t>();
-            CU_TRY(cudaStreamSynchronize(stream_));  // selLayer is read by the copy above
-        }
-        s.chunkMass = chunkMass.as<float>();
-        s.prefixMass = prefixMass.as<float>();
-        s.queryMass = queryMass.as<float>();
-        CU_TRY(launchQueryStats(s, stream_));
-
-        // Results of this layer to the host.
-        CU_TRY(cudaMemcpyAsync(hostHN.data(), entropy.get(), hostHN.size() * 4, cudaMemcpyDeviceToHost, stream_));
-        CU_TRY(cudaStreamSynchronize(stream_));
-        for (int h = 0; h < H; ++h)
-            std::copy_n(hostHN.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(h) * N + r0), R,
-                        res.entropy.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(l) * H + h) * N + r0));
-        if (P > 0) {
-            CU_TRY(cudaMemcpyAsync(hostMass.data(), chunkMass.get(), hostMass.size() * 4, cudaMemcpyDeviceToHost, stream_));
-            CU_TRY(cudaStreamSynchronize(stream_));
-            std::copy_n(hostMass.begin(), static_cast<std::size_t>(H) * Q * P,
-                        res.chunkMass.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(l) * H * Q * P));
-        }
-        CU_TRY(cudaMemcpyAsync(hostPre.data(), prefixMass.get(), hq * 4, cudaMemcpyDeviceToHost, stream_));
-        CU_TRY(cudaMemcpyAsync(hostQry.data(), queryMass.get(), hq * 4, cudaMemcpyDeviceToHost, stream_));
-        CU_TRY(cudaStreamSynchronize(stream_));
-        std::copy(hostPre.begin(), hostPre.end(), res.prefixMass.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(l) * hq));
-        std::copy(hostQry.begin(), hostQry.end(), res.queryMass.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(l) * hq));
-        if (keep) {
-            CU_TRY(cudaMemcpyAsync(hostHN.data(), lse.get(), hostHN.size() * 4, cudaMemcpyDeviceToHost, stream_));
-            CU_TRY(cudaStreamSynchronize(stream_));
-            for (int h = 0; h < H; ++h) {
-                const auto row = hostHN.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(h) * N);
-                std::copy_n(row + qb, Q, queryLse.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(l) * H + h) * Q));
-                if (ctxState)
-                    std::copy_n(row, qb, ctxState->lse.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(l) * H + h) * qb));
-            }
-            if (!keepOnDevice) {  // kept state in host memory
-                auto toHost = [&](KeptBuffer& kb, const void* src) -> Result<void> {
-                    kb.host.resize(kb.bytes);
-                    if (kb.bytes) CU_TRY(cudaMemcpyAsync(kb.host.data(), src, kb.bytes, cudaMemcpyDeviceToHost, stream_));
-                    return {};
-                };
-                if (ctxKept) {
-                    ATTN_TRY(toHost(ctxKept->q, Qc));
-                    ATTN_TRY(toHost(ctxKept->k, Kc));
-                    ATTN_TRY(toHost(ctxKept->v, Vc));
-                }
-                ATTN_TRY(toHost(qryKept->q, Qq));
-                ATTN_TRY(toHost(qryKept->k, Kq));
-                ATTN_TRY(toHost(qryKept->v, Vq));
-                CU_TRY(cudaStreamSynchronize(stream_));
-            }
-        }
-
-        // 3. Output projection and FFN, in blocks of active rows (post-norms for gemma).
-        for (int b0 = 0; b0 < R; b0 += B) {
-            const int nb = std::min(B, R - b0);
-            float* xb = x.as<float>() + static_cast<std::size_t>(b0) * d;
-            const void* ob = static_cast<const std::uint8_t*>(attnOut.get()) + static_cast<std::size_t>(b0) * qDim * es;
-            if (c.postAttnNorm) {
-                ATTN_TRY(gemm(ob, nb, qDim, lw.wo.get(), d, proj.as<float>(), false));
-                CU_TRY(launchRmsNorm(ElemType::F32, proj.as<float>(), nb, d, lw.postAttnNorm.as<float>(), c.normAddOne,
-                                     c.normEps, xb, true, stream_));
-            } else {
-                ATTN_TRY(gemm(ob, nb, qDim, lw.wo.get(), d, xb, true));
-            }
-            CU_TRY(launchRmsNorm(type_, xb, nb, d, lw.ffnNorm.as<float>(), c.normAddOne, c.normEps, xn.get(), false, stream_));
-            ATTN_TRY(gemm(xn.get(), nb, d, lw.wGate.get(), ffn, gate.as<float>(), false));
-            ATTN_TRY(gemm(xn.get(), nb, d, lw.wUp.get(), ffn, up.as<float>(), false));
-            CU_TRY(launchGatedActivation(type_, gate.as<float>(), up.as<float>(), static_cast<std::size_t>(nb) * ffn,
-                                         c.gegluTanh, act.get(), stream_));
-            if (c.postFfnNorm) {
-                ATTN_TRY(gemm(act.get(), nb, ffn, lw.wDown.get(), d, proj.as<float>(), false));
-                CU_TRY(launchRmsNorm(ElemType::F32, proj.as<float>(), nb, d, lw.postFfnNorm.as<float>(), c.normAddOne,
-                                     c.normEps, xb, true, stream_));
-            } else {
-                ATTN_TRY(gemm(act.get(), nb, ffn, lw.wDown.get(), d, xb, true));
-            }
-        }
-        CU_TRY(cudaStreamSynchronize(stream_));  // surfaces kernel failures layer by layer
-        if (progress) progress->step(l + 1, L);
+    d.Kctx = d.Kc;
+    d.Vctx = d.Vc;
+    if (prev_) {  // the reused context's K and V
+        const KeptLayer& pl = prev_->context->layers[l];
+        auto k = pl.k.view(dev, u.reusedK, b_.stream_);
+        if (!k) return k.takeError();
+        auto vv = pl.v.view(dev, u.reusedV, b_.stream_);
+        if (!vv) return vv.takeError();
+        d.Kctx = *k;
+        d.Vctx = *vv;
     }
-    if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
+    return d;
+}
 
-    // ---- final norm and logits of the query rows: NLL of the next query token, arg-max
+// Rows [b0, b0 + nb) of the active rows, rotated and stored: the context part to ctxDst, the
+// query part to qryDst (ropeDim 0: values, only converted).
+Result<void> CudaRun::storeRotated(const float* src, int b0, int nb, int heads, int ropeDim, const float* cs, void* ctxDst,
+                                   void* qryDst) {
+    const int hd = c_.headDim, half = c_.ropeDim / 2, stride = heads * hd, t0 = rows_.first + b0, t1 = t0 + nb;
+    const bool adjacent = c_.ropeLayout == RopeLayout::AdjacentPairs;
+    const int ca = t0, cb = std::min(t1, qb_);
+    if (cb > ca)
+        CU_TRY(launchRope(b_.type_, src, cb - ca, heads, hd, ropeDim, adjacent, cs + static_cast<std::size_t>(b0) * half * 2,
+                          static_cast<std::uint8_t*>(ctxDst) + static_cast<std::size_t>(ca) * stride * es_, b_.stream_));
+    const int qa = std::max(t0, qb_);
+    if (t1 > qa)
+        CU_TRY(launchRope(b_.type_, src + static_cast<std::size_t>(qa - t0) * stride, t1 - qa, heads, hd, ropeDim, adjacent,
+                          cs + static_cast<std::size_t>(qa - rows_.first) * half * 2,
+                          static_cast<std::uint8_t*>(qryDst) + static_cast<std::size_t>(qa - qb_) * stride * es_, b_.stream_));
+    return {};
+}
+
+// Norm, projections, biases, QK-norm and rotary embedding of the active rows, in blocks.
+Result<void> CudaRun::projectQkv(int layer, const LayerQkv& dst) {
+    const DeviceLayer& lw = b_.weights_.layers[static_cast<std::size_t>(layer)];
+    RunBuffers& u = buf_;
+    const int d = c_.dim, hd = c_.headDim, Hkv = c_.nKvHeads;
+    const float* cs = c_.isLocalLayer(layer) && u.ropeLocal.get() ? u.ropeLocal.as<float>() : u.ropeGlobal.as<float>();
+    for (int b0 = 0; b0 < rows_.count; b0 += B_) {
+        const int nb = std::min(B_, rows_.count - b0);
+        CU_TRY(launchRmsNorm(b_.type_, u.x.as<float>() + static_cast<std::size_t>(b0) * d, nb, d, lw.attnNorm.as<float>(),
+                             c_.normAddOne, c_.normEps, u.xn.get(), false, b_.stream_));
+        ATTN_TRY(b_.gemm(u.xn.get(), nb, d, lw.wq.get(), qDim_, u.qf.as<float>(), false));
+        ATTN_TRY(b_.gemm(u.xn.get(), nb, d, lw.wk.get(), kvDim_, u.kf.as<float>(), false));
+        ATTN_TRY(b_.gemm(u.xn.get(), nb, d, lw.wv.get(), kvDim_, u.vf.as<float>(), false));
+        if (lw.bq.get()) CU_TRY(launchAddBias(u.qf.as<float>(), nb, qDim_, lw.bq.as<float>(), b_.stream_));
+        if (lw.bk.get()) CU_TRY(launchAddBias(u.kf.as<float>(), nb, kvDim_, lw.bk.as<float>(), b_.stream_));
+        if (lw.bv.get()) CU_TRY(launchAddBias(u.vf.as<float>(), nb, kvDim_, lw.bv.as<float>(), b_.stream_));
+        if (c_.qkNorm) {
+            CU_TRY(launchRmsNorm(ElemType::F32, u.qf.as<float>(), nb * H_, hd, lw.qNorm.as<float>(), c_.normAddOne,
+                                 c_.normEps, u.qf.get(), false, b_.stream_));
+            CU_TRY(launchRmsNorm(ElemType::F32, u.kf.as<float>(), nb * Hkv, hd, lw.kNorm.as<float>(), c_.normAddOne,
+                                 c_.normEps, u.kf.get(), false, b_.stream_));
+        }
+        ATTN_TRY(storeRotated(u.qf.as<float>(), b0, nb, H_, c_.ropeDim, cs, dst.Qc, dst.Qq));
+        ATTN_TRY(storeRotated(u.kf.as<float>(), b0, nb, Hkv, c_.ropeDim, cs, dst.Kc, dst.Kq));
+        ATTN_TRY(storeRotated(u.vf.as<float>(), b0, nb, Hkv, 0, cs, dst.Vc, dst.Vq));
+    }
+    return {};
+}
+
+// Fused attention over the active rows; for query rows with selective attention: (A) chunk
+// scores from the unselected probabilities, (B) the choice on the host (selective_attention.h),
+// (C) the query rows again with the other chunks masked; then the query statistics.
+Result<void> CudaRun::attention(int layer, const LayerQkv& qkv) {
+    RunBuffers& u = buf_;
+    const cudaStream_t stream = b_.stream_;
+    AttentionForwardArgs a;
+    a.type = b_.type_;
+    a.g = AttentionGeometry{N_, H_, c_.nKvHeads, c_.headDim, c_.attentionScale(), c_.slidingWindowFor(layer)};
+    a.vis = VisibilityArgs{u.rowKeys.as<int>(), u.keyChunk.as<int>(), nullptr, qb_, P_};
+    a.q = TokenRows{qkv.Qc, qkv.Qq, qb_, qDim_};
+    a.k = TokenRows{qkv.Kctx, qkv.Kq, qb_, kvDim_};
+    a.v = TokenRows{qkv.Vctx, qkv.Vq, qb_, kvDim_};
+    a.rowBegin = rows_.first;
+    a.rowEnd = N_;
+    a.out = u.attnOut.get();
+    a.outRowOffset = rows_.first;
+    a.entropy = u.entropy.as<float>();
+    a.lse = u.lse.as<float>();
+    CU_TRY(launchAttentionForward(a, stream));
+
+    QueryStatsArgs s{.type = b_.type_, .g = a.g, .vis = a.vis, .q = a.q, .k = a.k, .prefixLength = v_.prefixLength,
+                     .chunkBegin = u.chunkBegin.as<int>(), .lse = u.lse.as<float>()};
+    if (selecting_) {
+        std::uint8_t* keep = res_.selected.data() + static_cast<std::size_t>(layer) * hq_ * P_;
+        QueryStatsArgs sa = s;  // (A)
+        sa.scoreMode = scoreMode_;
+        sa.scoreTopN = plan_.options.selective.scoreTopN;
+        sa.score = u.score.as<float>();
+        CU_TRY(launchQueryStats(sa, stream));
+        CU_TRY(cudaMemcpyAsync(hostHQP_.data(), u.score.get(), hq_ * P_ * 4, cudaMemcpyDeviceToHost, stream));
+        CU_TRY(cudaStreamSynchronize(stream));
+        selectChunks(hostHQP_.data(), H_, Q_, P_, plan_.options.selective, keep);  // (B)
+        CU_TRY(cudaMemcpyAsync(u.selected.get(), keep, hq_ * P_, cudaMemcpyHostToDevice, stream));
+        CU_TRY(cudaMemcpyAsync(u.lseBefore.get(), u.lse.get(), static_cast<std::size_t>(H_) * N_ * 4, cudaMemcpyDeviceToDevice,
+                               stream));
+        AttentionForwardArgs aq = a;  // (C)
+        aq.vis.selected = u.selected.as<std::uint8_t>();
+        aq.rowBegin = qb_;
+        aq.lseBefore = u.lseBefore.as<float>();
+        CU_TRY(launchAttentionForward(aq, stream));
+        s.vis.selected = u.selected.as<std::uint8_t>();
+        CU_TRY(cudaStreamSynchronize(stream));  // `keep` is read by the copy above
+    }
+    s.chunkMass = u.chunkMass.as<float>();
+    s.prefixMass = u.prefixMass.as<float>();
+    s.queryMass = u.queryMass.as<float>();
+    CU_TRY(launchQueryStats(s, stream));
+    return {};
+}
+
+// This layer's entropy, chunk/prefix/query masses into the result.
+Result<void> CudaRun::statsToHost(int layer) {
+    const auto l = static_cast<std::size_t>(layer);
+    const cudaStream_t stream = b_.stream_;
+    RunBuffers& u = buf_;
+    CU_TRY(cudaMemcpyAsync(hostHN_.data(), u.entropy.get(), hostHN_.size() * 4, cudaMemcpyDeviceToHost, stream));
+    CU_TRY(cudaStreamSynchronize(stream));
+    for (int h = 0; h < H_; ++h)
+        std::copy_n(hostHN_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(h) * N_ + rows_.first), rows_.count,
+                    res_.entropy.begin() + static_cast<std::ptrdiff_t>((l * H_ + h) * N_ + rows_.first));
+    auto toResult = [&](const DeviceBuffer& from, std::size_t n, std::vector<float>& to) -> Result<void> {
+        CU_TRY(cudaMemcpyAsync(to.data() + l * n, from.get(), n * 4, cudaMemcpyDeviceToHost, stream));
+        return {};
+    };
+    if (P_ > 0) ATTN_TRY(toResult(u.chunkMass, hq_ * P_, res_.chunkMass));
+    ATTN_TRY(toResult(u.prefixMass, hq_, res_.prefixMass));
+    ATTN_TRY(toResult(u.queryMass, hq_, res_.queryMass));
+    CU_TRY(cudaStreamSynchronize(stream));
+    return {};
+}
+
+// What the run state keeps of this layer: each row's log-sum-exp, and Q/K/V in host memory
+// when they are not kept on the GPU.
+Result<void> CudaRun::keepLayer(int layer, const LayerQkv& qkv) {
+    if (!req_.keepState) return {};
+    const auto l = static_cast<std::size_t>(layer);
+    const cudaStream_t stream = b_.stream_;
+    CU_TRY(cudaMemcpyAsync(hostHN_.data(), buf_.lse.get(), hostHN_.size() * 4, cudaMemcpyDeviceToHost, stream));
+    CU_TRY(cudaStreamSynchronize(stream));
+    for (int h = 0; h < H_; ++h) {
+        const auto row = hostHN_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(h) * N_);
+        std::copy_n(row + qb_, Q_, queryLse_.begin() + static_cast<std::ptrdiff_t>((l * H_ + h) * Q_));
+        if (ctxState_) std::copy_n(row, qb_, ctxState_->lse.begin() + static_cast<std::ptrdiff_t>((l * H_ + h) * qb_));
+    }
+    if (keepOnDevice_) return {};
+    auto toHost = [&](KeptBuffer& kb, const void* src) -> Result<void> {
+        kb.host.resize(kb.bytes);
+        if (kb.bytes) CU_TRY(cudaMemcpyAsync(kb.host.data(), src, kb.bytes, cudaMemcpyDeviceToHost, stream));
+        return {};
+    };
+    if (ctxState_) {
+        KeptLayer& k = ctxState_->layers[l];
+        ATTN_TRY(toHost(k.q, qkv.Qc));
+        ATTN_TRY(toHost(k.k, qkv.Kc));
+        ATTN_TRY(toHost(k.v, qkv.Vc));
+    }
+    ATTN_TRY(toHost(queryKept_[l].q, qkv.Qq));
+    ATTN_TRY(toHost(queryKept_[l].k, qkv.Kq));
+    ATTN_TRY(toHost(queryKept_[l].v, qkv.Vq));
+    CU_TRY(cudaStreamSynchronize(stream));
+    return {};
+}
+
+Result<void> CudaRun::attentionBlock(int layer) {
+    auto qkv = layerQkv(layer);
+    if (!qkv) return qkv.takeError();
+    ATTN_TRY(projectQkv(layer, *qkv));
+    ATTN_TRY(attention(layer, *qkv));
+    ATTN_TRY(statsToHost(layer));
+    return keepLayer(layer, *qkv);
+}
+
+// Output projection and FFN, in blocks of active rows (post-norms for gemma).
+Result<void> CudaRun::ffnBlock(int layer) {
+    const DeviceLayer& lw = b_.weights_.layers[static_cast<std::size_t>(layer)];
+    RunBuffers& u = buf_;
+    const int d = c_.dim, ffn = c_.ffnDim;
+    // y = W·in added to xb, through the post-norm when the model has one.
+    auto addProjected = [&](const void* in, int nb, int inDim, const DeviceBuffer& w, const DeviceBuffer& postNorm,
+                            bool hasPostNorm, float* xb) -> Result<void> {
+        if (!hasPostNorm) return b_.gemm(in, nb, inDim, w.get(), d, xb, true);
+        ATTN_TRY(b_.gemm(in, nb, inDim, w.get(), d, u.proj.as<float>(), false));
+        CU_TRY(launchRmsNorm(ElemType::F32, u.proj.as<float>(), nb, d, postNorm.as<float>(), c_.normAddOne, c_.normEps, xb,
+                             true, b_.stream_));
+        return {};
+    };
+    for (int b0 = 0; b0 < rows_.count; b0 += B_) {
+        const int nb = std::min(B_, rows_.count - b0);
+        float* xb = u.x.as<float>() + static_cast<std::size_t>(b0) * d;
+        const void* ob = static_cast<const std::uint8_t*>(u.attnOut.get()) + rowBytes(b0, qDim_);
+        ATTN_TRY(addProjected(ob, nb, qDim_, lw.wo, lw.postAttnNorm, c_.postAttnNorm, xb));
+        CU_TRY(launchRmsNorm(b_.type_, xb, nb, d, lw.ffnNorm.as<float>(), c_.normAddOne, c_.normEps, u.xn.get(), false,
+                             b_.stream_));
+        ATTN_TRY(b_.gemm(u.xn.get(), nb, d, lw.wGate.get(), ffn, u.gate.as<float>(), false));
+        ATTN_TRY(b_.gemm(u.xn.get(), nb, d, lw.wUp.get(), ffn, u.up.as<float>(), false));
+        CU_TRY(launchGatedActivation(b_.type_, u.gate.as<float>(), u.up.as<float>(), static_cast<std::size_t>(nb) * ffn,
+                                     c_.gegluTanh, u.act.get(), b_.stream_));
+        ATTN_TRY(addProjected(u.act.get(), nb, ffn, lw.wDown, lw.postFfnNorm, c_.postFfnNorm, xb));
+    }
+    CU_TRY(cudaStreamSynchronize(b_.stream_));  // surfaces kernel failures layer by layer
+    return {};
+}
+
+// ln softmax of logits rows [q0, q0 + nq), finished on the host (parity tests only).
+Result<void> CudaRun::logProbsToHost(int q0, int nq) {
+    const int V = c_.vocabSize;
+    float* dst = queryLogProbs_.data() + static_cast<std::size_t>(q0) * V;
+    CU_TRY(cudaMemcpyAsync(dst, buf_.logits.get(), static_cast<std::size_t>(nq) * V * 4, cudaMemcpyDeviceToHost, b_.stream_));
+    CU_TRY(cudaStreamSynchronize(b_.stream_));
+    for (int r = 0; r < nq; ++r) {
+        float* lg = dst + static_cast<std::size_t>(r) * V;
+        writeLogProbs(lg, V, summarizeLogits(lg, V).logSumExp, lg);
+    }
+    return {};
+}
+
+// Final norm and logits of the query rows: NLL of the next query token and the arg-max.
+Result<void> CudaRun::logitsAndNll() {
+    const DeviceWeights& W = b_.weights_;
+    RunBuffers& u = buf_;
+    const int d = c_.dim, V = c_.vocabSize;
     const void* outW = W.tiedOutput ? W.embedding.get() : W.output.get();
-    std::vector<float> queryLogProbs;
-    if (request.keepQueryLogProbs) queryLogProbs.resize(static_cast<std::size_t>(Q) * V);
-    for (int q0 = 0; q0 < Q; q0 += logitRows) {
-        const int nq = std::min(logitRows, Q - q0);
-        CU_TRY(launchRmsNorm(type_, x.as<float>() + static_cast<std::size_t>(qb - r0 + q0) * d, nq, d, W.outputNorm.as<float>(),
-                             c.normAddOne, c.normEps, xn.get(), false, stream_));
-        ATTN_TRY(gemm(xn.get(), nq, d, outW, V, logits.as<float>(), false));
-        CU_TRY(launchNllArgmax(logits.as<float>(), nq, V, targets.as<int>() + q0, nll.as<float>() + q0, argmax.as<int>() + q0,
-                               stream_));
-        if (request.keepQueryLogProbs) {  // ln softmax of each row, finished on the host (parity tests only)
-            float* dst = queryLogProbs.data() + static_cast<std::size_t>(q0) * V;
-            CU_TRY(cudaMemcpyAsync(dst, logits.get(), static_cast<std::size_t>(nq) * V * 4, cudaMemcpyDeviceToHost, stream_));
-            CU_TRY(cudaStreamSynchronize(stream_));
-            for (int r = 0; r < nq; ++r) {
-                float* lg = dst + static_cast<std::size_t>(r) * V;
-                const float mx = *std::max_element(lg, lg + V);
-                double z = 0;
-                for (int t = 0; t < V; ++t) z += std::exp(static_cast<double>(lg[t]) - mx);
-                const auto lse = static_cast<float>(mx + std::log(z));
-                for (int t = 0; t < V; ++t) lg[t] -= lse;
-            }
-        }
+    if (req_.keepQueryLogProbs) queryLogProbs_.resize(static_cast<std::size_t>(Q_) * V);
+    for (int q0 = 0; q0 < Q_; q0 += logitRows_) {
+        const int nq = std::min(logitRows_, Q_ - q0);
+        CU_TRY(launchRmsNorm(b_.type_, u.x.as<float>() + static_cast<std::size_t>(qb_ - rows_.first + q0) * d, nq, d,
+                             W.outputNorm.as<float>(), c_.normAddOne, c_.normEps, u.xn.get(), false, b_.stream_));
+        ATTN_TRY(b_.gemm(u.xn.get(), nq, d, outW, V, u.logits.as<float>(), false));
+        CU_TRY(launchNllArgmax(u.logits.as<float>(), nq, V, u.targets.as<int>() + q0, u.nll.as<float>() + q0,
+                               u.argmax.as<int>() + q0, b_.stream_));
+        if (req_.keepQueryLogProbs) ATTN_TRY(logProbsToHost(q0, nq));
     }
-    res.nllNext.assign(static_cast<std::size_t>(Q), 0.0f);
-    res.argmaxNext.assign(static_cast<std::size_t>(Q), -1);
-    CU_TRY(cudaMemcpyAsync(res.nllNext.data(), nll.get(), static_cast<std::size_t>(Q) * 4, cudaMemcpyDeviceToHost, stream_));
-    CU_TRY(cudaMemcpyAsync(res.argmaxNext.data(), argmax.get(), static_cast<std::size_t>(Q) * 4, cudaMemcpyDeviceToHost, stream_));
-    CU_TRY(cudaStreamSynchronize(stream_));
-    res.nllNext[static_cast<std::size_t>(Q) - 1] = std::numeric_limits<float>::quiet_NaN();
+    res_.nllNext.assign(static_cast<std::size_t>(Q_), 0.0f);
+    res_.argmaxNext.assign(static_cast<std::size_t>(Q_), -1);
+    CU_TRY(cudaMemcpyAsync(res_.nllNext.data(), u.nll.get(), static_cast<std::size_t>(Q_) * 4, cudaMemcpyDeviceToHost, b_.stream_));
+    CU_TRY(cudaMemcpyAsync(res_.argmaxNext.data(), u.argmax.get(), static_cast<std::size_t>(Q_) * 4, cudaMemcpyDeviceToHost,
+                           b_.stream_));
+    CU_TRY(cudaStreamSynchronize(b_.stream_));
+    res_.nllNext[static_cast<std::size_t>(Q_) - 1] = std::numeric_limits<float>::quiet_NaN();
+    return {};
+}
 
-    res.backend = name();
-    res.elapsedMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+RunOutput CudaRun::finish(std::chrono::steady_clock::time_point start) {
+    std::vector<float> discarded;
+    finishRun(res_, b_.name(), start, discarded);
     RunOutput out;
-    if (keep) {
+    if (req_.keepState) {
         auto st = std::make_shared<CudaRunState>();
-        if (ctxState) {
-            ctxState->entropy.resize(static_cast<std::size_t>(L) * H * qb);
-            for (int l = 0; l < L; ++l)
-                for (int h = 0; h < H; ++h)
-                    std::copy_n(res.entropy.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(l) * H + h) * N), qb,
-                                ctxState->entropy.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(l) * H + h) * qb));
-            st->context = std::move(ctxState);
+        if (ctxState_) {
+            const auto L = static_cast<std::size_t>(c_.nLayers);
+            ctxState_->entropy.resize(L * H_ * qb_);
+            copyLeadingTokens(res_.entropy, static_cast<std::size_t>(N_), ctxState_->entropy, static_cast<std::size_t>(qb_), L * H_,
+                              qb_);
+            st->context = std::move(ctxState_);
         } else {
-            st->context = prev->context;
+            st->context = prev_->context;
         }
-        st->tokens = N;
-        st->queries = Q;
-        st->layers = L;
-        st->heads = H;
-        st->view = std::move(v);
-        st->query = std::move(queryKept);
-        st->queryLse = std::move(queryLse);
-        if (selecting) st->selected = res.selected;
+        st->tokens = N_;
+        st->queries = Q_;
+        st->layers = c_.nLayers;
+        st->heads = H_;
+        st->view = std::move(v_);
+        st->query = std::move(queryKept_);
+        st->queryLse = std::move(queryLse_);
+        if (selecting_) st->selected = res_.selected;
         out.kept = std::move(st);
     }
-    out.stats = std::move(res);
-    out.stats.queryLogProbs = std::move(queryLogProbs);  // returned, never kept in the run state
+    out.stats = std::move(res_);
+    out.stats.queryLogProbs = std::move(queryLogProbs_);  // returned, never kept in the run state
     return out;
+}
+
+Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_token stop, Progress* progress) {
+    const auto start = std::chrono::steady_clock::now();
+    const EncodingPlan& plan = *request.plan;
+    ATTN_TRY(plan.validate(cfg_.vocabSize));
+    auto view = makePlanView(plan);
+    if (!view) return view.takeError();
+    CudaRun run(*this, request, std::move(*view), reusable(request.reuse, plan));
+    ATTN_TRY(run.prepare());
+    ATTN_TRY(run.embed());
+    for (int l = 0; l < cfg_.nLayers; ++l) {
+        if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
+        ATTN_TRY(run.attentionBlock(l));
+        ATTN_TRY(run.ffnBlock(l));
+        if (progress) progress->step(l + 1, cfg_.nLayers);
+    }
+    if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
+    ATTN_TRY(run.logitsAndNll());
+    return run.finish(start);
 }
 
 Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const AttentionTileRequest& reqIn,
@@ -924,22 +1029,18 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
     ATTN_TRY(dOut.allocate(device_, tile.values.size() * 4, "tile"));
     CU_TRY(cudaMemsetAsync(dOut.get(), 0, tile.values.size() * 4, stream_));
 
-    TileArgs t;
-    t.type = type_;
-    t.g = AttentionGeometry{N, H, c.nKvHeads, hd, c.attentionScale(), c.slidingWindowFor(l)};
-    t.vis = VisibilityArgs{dRowKeys.as<int>(), dKeyChunk.as<int>(), s->selected.empty() ? nullptr : dSel.as<std::uint8_t>(), qb, P};
-    t.q = TokenRows{*qc, *qq, qb, H * hd};
-    t.k = TokenRows{*kc, *kq, qb, c.nKvHeads * hd};
-    t.lse = dLse.as<float>();
-    t.head = req.head;
-    t.rowBegin = req.rowBegin;
-    t.rowEnd = req.rowEnd;
-    t.colBegin = req.colBegin;
-    t.colEnd = req.colEnd;
-    t.outRows = tile.rows;
-    t.outCols = tile.cols;
-    t.maxPool = req.pooling == TilePooling::Max;
-    t.out = dOut.as<float>();
+    const TileArgs t{.type = type_,
+                     .g = AttentionGeometry{N, H, c.nKvHeads, hd, c.attentionScale(), c.slidingWindowFor(l)},
+                     .vis = VisibilityArgs{dRowKeys.as<int>(), dKeyChunk.as<int>(),
+                                           s->selected.empty() ? nullptr : dSel.as<std::uint8_t>(), qb, P},
+                     .q = TokenRows{*qc, *qq, qb, H * hd},
+                     .k = TokenRows{*kc, *kq, qb, c.nKvHeads * hd},
+                     .lse = dLse.as<float>(),
+                     .head = req.head,
+                     .rowBegin = req.rowBegin, .rowEnd = req.rowEnd, .colBegin = req.colBegin, .colEnd = req.colEnd,
+                     .outRows = tile.rows, .outCols = tile.cols,
+                     .maxPool = req.pooling == TilePooling::Max,
+                     .out = dOut.as<float>()};
     CU_TRY(launchAttentionTile(t, prop_.multiProcessorCount, stream_));
     CU_TRY(cudaMemcpyAsync(tile.values.data(), dOut.get(), tile.values.size() * 4, cudaMemcpyDeviceToHost, stream_));
     CU_TRY(cudaStreamSynchronize(stream_));

@@ -210,46 +210,67 @@ constexpr int kKeyTile = 32;                              // keys per tile: lane
 //  2. K and V of the tile go to shared memory as float;
 //  3. lane j computes s = q·k_j for the warp's 4 rows; the warp takes the tile maximum, lane j
 //     forms e = e^(s - m_new) and e·(s - m_new); each lane sums the 32 entries of both;
-//  4. online update of (m, l, t) and of the output accumulator o (lane owns dims lane + 32u).
+//  4. online update of (m, l, t) (online_stats.h) and of the output accumulator o.
 // DPL = ceil(hd / 32) output dims per lane.
+
+// One row of a warp: its token, key ranges and kept chunks, its running statistics and its
+// share of the output accumulator (lane owns dims lane + 32u). Identical in all 32 lanes.
+template <int DPL>
+struct AttentionRow {
+    int i = 0, a = 0, b = 0;  // token; keys [0, a) ∪ [b, i] (plan/visibility.h)
+    bool valid = false;
+    const std::uint8_t* sel = nullptr;
+    OnlineStats stats;
+    float o[DPL];
+};
+
+// The block's shared memory.
+struct AttentionShared {
+    float* qs;   // [kAttnRows][hd] queries · scale
+    float* ks;   // [kKeyTile][hd + 1] keys (padded: no bank conflicts)
+    float* vs;   // [kKeyTile][hd] values
+    float* sS;   // this warp's [kRowsPerWarp][32] scores
+    float* sE;   // e^(s - m_new)
+    float* sES;  // e^(s - m_new) · (s - m_new)
+};
+
+ATTN_DEV AttentionShared attentionShared(int hd, int warp) {
+    AttentionShared s;
+    s.qs = dynamicShared<float>();
+    s.ks = s.qs + kAttnRows * hd;
+    s.vs = s.ks + kKeyTile * (hd + 1);
+    s.sS = s.vs + kKeyTile * hd + warp * 3 * kRowsPerWarp * 32;
+    s.sE = s.sS + kRowsPerWarp * 32;
+    s.sES = s.sE + kRowsPerWarp * 32;
+    return s;
+}
+
 template <typename T, int DPL>
-__global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(AttentionForwardArgs a) {
-    const AttentionGeometry& g = a.g;
-    const int hd = g.headDim;
-    const int h = static_cast<int>(blockIdx.y);
-    const int kvh = h / (g.heads / g.kvHeads);
-    const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
-    const int row0 = a.rowBegin + static_cast<int>(blockIdx.x) * kAttnRows;
-
-    float* qs = dynamicShared<float>();            // [kAttnRows][hd] queries · scale
-    float* ks = qs + kAttnRows * hd;               // [kKeyTile][hd + 1] keys (padded: no bank conflicts)
-    float* vs = ks + kKeyTile * (hd + 1);          // [kKeyTile][hd] values
-    float* sS = vs + kKeyTile * hd + warp * 3 * kRowsPerWarp * 32;  // [kRowsPerWarp][32] scores
-    float* sE = sS + kRowsPerWarp * 32;            // e^(s - m_new)
-    float* sES = sE + kRowsPerWarp * 32;           // e^(s - m_new) · (s - m_new)
-
-    for (int idx = tid; idx < kAttnRows * hd; idx += static_cast<int>(blockDim.x)) {
+ATTN_DEV void loadRows(const AttentionForwardArgs& a, int h, int row0, int warp, const AttentionShared& sh,
+                       AttentionRow<DPL>* rows) {
+    const int hd = a.g.headDim;
+    for (int idx = static_cast<int>(threadIdx.x); idx < kAttnRows * hd; idx += static_cast<int>(blockDim.x)) {
         const int r = idx / hd, d = idx % hd, i = row0 + r;
-        qs[idx] = i < a.rowEnd ? ld(rowPtr<T>(a.q, i) + static_cast<std::size_t>(h) * hd + d) * g.scale : 0.0f;
+        sh.qs[idx] = i < a.rowEnd ? ld(rowPtr<T>(a.q, i) + static_cast<std::size_t>(h) * hd + d) * a.g.scale : 0.0f;
     }
-
-    // This warp's rows; the state is kept identically in all 32 lanes.
-    int rowI[kRowsPerWarp], rowA[kRowsPerWarp], rowB[kRowsPerWarp];
-    bool rowValid[kRowsPerWarp];
-    const std::uint8_t* rowSel[kRowsPerWarp];
-    OnlineStats row[kRowsPerWarp];
-    float o[kRowsPerWarp][DPL];
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-        const int i = row0 + warp * kRowsPerWarp + rr;
-        rowI[rr] = i;
-        rowValid[rr] = i < a.rowEnd;
-        rowA[rr] = rowValid[rr] ? a.vis.rowKeys[2 * i] : 0;
-        rowB[rr] = rowValid[rr] ? a.vis.rowKeys[2 * i + 1] : 0;
-        rowSel[rr] = rowValid[rr] ? selectionRow(a.vis, g.tokens, h, i) : nullptr;
-        for (int u = 0; u < DPL; ++u) o[rr][u] = 0;
+        AttentionRow<DPL>& row = rows[rr];
+        row.i = row0 + warp * kRowsPerWarp + rr;
+        row.valid = row.i < a.rowEnd;
+        row.a = row.valid ? a.vis.rowKeys[2 * row.i] : 0;
+        row.b = row.valid ? a.vis.rowKeys[2 * row.i + 1] : 0;
+        row.sel = row.valid ? selectionRow(a.vis, a.g.tokens, h, row.i) : nullptr;
+        for (int u = 0; u < DPL; ++u) row.o[u] = 0;
     }
+}
 
-    // Keys any row of the block may see: [0, A) ∪ [B, E); visit only the tiles that cover them.
+// The key tiles a block visits: those covering [0, A) ∪ [B, E), the keys any of its rows may see.
+struct KeyTiles {
+    int first = 0, secondBegin = 0, count = 0;
+    ATTN_DEV int start(int ti) const { return (ti < first ? ti : secondBegin + (ti - first)) * kKeyTile; }
+};
+
+ATTN_DEV KeyTiles blockKeyTiles(const AttentionForwardArgs& a, int row0) {
     int A = 0, B = 0x7fffffff, E = 0;
     for (int r = 0; r < kAttnRows; ++r) {
         const int i = row0 + r;
@@ -258,105 +279,145 @@ __global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(Attent
         B = imin(B, a.vis.rowKeys[2 * i + 1]);
         E = i + 1;
     }
-    const int firstTiles = (A + kKeyTile - 1) / kKeyTile;
-    const int secondBegin = imax(B / kKeyTile, firstTiles);
-    const int secondEnd = (E + kKeyTile - 1) / kKeyTile;
-    const int tiles = firstTiles + imax(0, secondEnd - secondBegin);
+    KeyTiles t;
+    t.first = (A + kKeyTile - 1) / kKeyTile;
+    t.secondBegin = imax(B / kKeyTile, t.first);
+    t.count = t.first + imax(0, (E + kKeyTile - 1) / kKeyTile - t.secondBegin);
+    return t;
+}
+
+// Bit rr set when row rr of the warp sees key j and keeps it.
+template <int DPL>
+ATTN_DEV unsigned keyRowBits(const AttentionForwardArgs& a, const AttentionRow<DPL>* rows, int j) {
+    unsigned bits = 0;
+    for (int rr = 0; rr < kRowsPerWarp; ++rr)
+        if (rows[rr].valid && j < a.g.tokens && keyVisible(rows[rr].i, j, rows[rr].a, rows[rr].b, a.g.window) &&
+            keyKept(a.vis, rows[rr].sel, j))
+            bits |= 1u << rr;
+    return bits;
+}
+
+template <typename T>
+ATTN_DEV void loadKeyTile(const AttentionForwardArgs& a, int kvh, int k0, const AttentionShared& sh) {
+    const int hd = a.g.headDim;
+    for (int idx = static_cast<int>(threadIdx.x); idx < kKeyTile * hd; idx += static_cast<int>(blockDim.x)) {
+        const int jj = idx / hd, d = idx % hd, key = k0 + jj;
+        float kv = 0, vv = 0;
+        if (key < a.g.tokens) {
+            kv = ld(rowPtr<T>(a.k, key) + static_cast<std::size_t>(kvh) * hd + d);
+            vv = ld(rowPtr<T>(a.v, key) + static_cast<std::size_t>(kvh) * hd + d);
+        }
+        sh.ks[jj * (hd + 1) + d] = kv;
+        sh.vs[jj * hd + d] = vv;
+    }
+}
+
+// sS[rr][lane] = q_rr · k_(k0 + lane), or −∞ where row rr does not see that key.
+ATTN_DEV void scoreTile(int hd, int warp, int lane, unsigned bits, const AttentionShared& sh) {
+    float acc[kRowsPerWarp];
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) acc[rr] = 0;
+    const float* kr = sh.ks + lane * (hd + 1);
+    const float* qw = sh.qs + warp * kRowsPerWarp * hd;
+    for (int d = 0; d < hd; ++d) {
+        const float kd = kr[d];
+        for (int rr = 0; rr < kRowsPerWarp; ++rr) acc[rr] += qw[rr * hd + d] * kd;
+    }
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) sh.sS[rr * 32 + lane] = ((bits >> rr) & 1u) ? acc[rr] : -INFINITY;
+}
+
+// New running maxima, and per key e = e^(s − m_new) and e·(s − m_new) into sE, sES.
+template <int DPL>
+ATTN_DEV void exponentiateTile(const AttentionRow<DPL>* rows, int lane, unsigned bits, const AttentionShared& sh,
+                               float* mNew) {
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+        float tileMax = -INFINITY;
+        for (int jj = 0; jj < 32; ++jj) tileMax = fmaxf(tileMax, sh.sS[rr * 32 + jj]);
+        mNew[rr] = fmaxf(rows[rr].stats.m, tileMax);
+        float e = 0, es = 0;
+        if ((bits >> rr) & 1u) {
+            const float sm = sh.sS[rr * 32 + lane] - mNew[rr];
+            e = expf(sm);
+            es = e * sm;
+        }
+        sh.sE[rr * 32 + lane] = e;
+        sh.sES[rr * 32 + lane] = es;
+    }
+}
+
+// The tile into each row's (m, l, t), and its values into the output accumulator.
+template <int DPL>
+ATTN_DEV void absorbTile(int hd, int lane, const float* mNew, const AttentionShared& sh, AttentionRow<DPL>* rows) {
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+        if (mNew[rr] == -INFINITY) continue;  // the row has seen no key yet
+        float sumE = 0, sumES = 0;
+        for (int jj = 0; jj < 32; ++jj) {
+            sumE += sh.sE[rr * 32 + jj];
+            sumES += sh.sES[rr * 32 + jj];
+        }
+        const float c = rows[rr].stats.absorb(mNew[rr], sumE, sumES);
+        for (int u = 0; u < DPL; ++u) rows[rr].o[u] *= c;
+    }
+    for (int jj = 0; jj < kKeyTile; ++jj) {
+        const float* vr = sh.vs + jj * hd;
+        for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+            const float e = sh.sE[rr * 32 + jj];
+            if (e == 0.0f) continue;
+            for (int u = 0; u < DPL; ++u) {
+                const int d = lane + 32 * u;
+                if (d < hd) rows[rr].o[u] += e * vr[d];
+            }
+        }
+    }
+}
+
+// out = o / D, entropy and lse of one finished row; D = l, or with selection
+// max(l, 1e-5 · e^(lseBefore − m)) (online_stats.h), in logs so that nothing overflows.
+template <typename T, int DPL>
+ATTN_DEV void writeRow(const AttentionForwardArgs& a, int h, int lane, const AttentionRow<DPL>& row) {
+    if (!row.valid || !(row.stats.l > 0)) return;
+    const int hd = a.g.headDim;
+    const std::size_t hi = static_cast<std::size_t>(h) * a.g.tokens + row.i;
+    const float logL = logf(row.stats.l);
+    const float logD = a.lseBefore ? logRenormaliser(logL, a.lseBefore[hi] - row.stats.m) : logL;
+    const float invD = expf(-logD);
+    T* orow = static_cast<T*>(a.out) + static_cast<std::size_t>(row.i - a.outRowOffset) * a.g.heads * hd +
+              static_cast<std::size_t>(h) * hd;
+    for (int u = 0; u < DPL; ++u) {
+        const int d = lane + 32 * u;
+        if (d < hd) st(orow + d, row.o[u] * invD);
+    }
+    if (lane == 0) {
+        a.entropy[hi] = entropyNatsLog(logL, row.stats.t, logD);
+        a.lse[hi] = row.stats.m + logD;
+    }
+}
+
+template <typename T, int DPL>
+__global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(AttentionForwardArgs a) {
+    const int h = static_cast<int>(blockIdx.y), kvh = h / (a.g.heads / a.g.kvHeads), hd = a.g.headDim;
+    const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+    const int row0 = a.rowBegin + static_cast<int>(blockIdx.x) * kAttnRows;
+    const AttentionShared sh = attentionShared(hd, warp);
+    AttentionRow<DPL> rows[kRowsPerWarp];
+    loadRows<T, DPL>(a, h, row0, warp, sh, rows);
+    const KeyTiles tiles = blockKeyTiles(a, row0);
     __syncthreads();
 
-    for (int ti = 0; ti < tiles; ++ti) {
-        const int k0 = (ti < firstTiles ? ti : secondBegin + (ti - firstTiles)) * kKeyTile;
-        const int j = k0 + lane;
-        unsigned bits = 0;
-        for (int rr = 0; rr < kRowsPerWarp; ++rr)
-            if (rowValid[rr] && j < g.tokens && keyVisible(rowI[rr], j, rowA[rr], rowB[rr], g.window) &&
-                keyKept(a.vis, rowSel[rr], j))
-                bits |= 1u << rr;
+    for (int ti = 0; ti < tiles.count; ++ti) {
+        const int k0 = tiles.start(ti);
+        const unsigned bits = keyRowBits(a, rows, k0 + lane);
         if (!__syncthreads_or(bits != 0)) continue;  // no row of the block sees this tile
-
-        for (int idx = tid; idx < kKeyTile * hd; idx += static_cast<int>(blockDim.x)) {
-            const int jj = idx / hd, d = idx % hd, key = k0 + jj;
-            float kv = 0, vv = 0;
-            if (key < g.tokens) {
-                kv = ld(rowPtr<T>(a.k, key) + static_cast<std::size_t>(kvh) * hd + d);
-                vv = ld(rowPtr<T>(a.v, key) + static_cast<std::size_t>(kvh) * hd + d);
-            }
-            ks[jj * (hd + 1) + d] = kv;
-            vs[jj * hd + d] = vv;
-        }
+        loadKeyTile<T>(a, kvh, k0, sh);
         __syncthreads();
-
-        float acc[kRowsPerWarp];
-        for (int rr = 0; rr < kRowsPerWarp; ++rr) acc[rr] = 0;
-        const float* kr = ks + lane * (hd + 1);
-        const float* qw = qs + warp * kRowsPerWarp * hd;
-        for (int d = 0; d < hd; ++d) {
-            const float kd = kr[d];
-            for (int rr = 0; rr < kRowsPerWarp; ++rr) acc[rr] += qw[rr * hd + d] * kd;
-        }
-        for (int rr = 0; rr < kRowsPerWarp; ++rr) sS[rr * 32 + lane] = ((bits >> rr) & 1u) ? acc[rr] : -INFINITY;
+        scoreTile(hd, warp, lane, bits, sh);
         __syncwarp();
-
         float mNew[kRowsPerWarp];
-        for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-            float tileMax = -INFINITY;
-            for (int jj = 0; jj < 32; ++jj) tileMax = fmaxf(tileMax, sS[rr * 32 + jj]);
-            mNew[rr] = fmaxf(row[rr].m, tileMax);
-            float e = 0, es = 0;
-            if ((bits >> rr) & 1u) {
-                const float sm = sS[rr * 32 + lane] - mNew[rr];
-                e = expf(sm);
-                es = e * sm;
-            }
-            sE[rr * 32 + lane] = e;
-            sES[rr * 32 + lane] = es;
-        }
+        exponentiateTile(rows, lane, bits, sh, mNew);
         __syncwarp();
-
-        for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-            if (mNew[rr] == -INFINITY) continue;  // the row has seen no key yet
-            float sumE = 0, sumES = 0;
-            for (int jj = 0; jj < 32; ++jj) {
-                sumE += sE[rr * 32 + jj];
-                sumES += sES[rr * 32 + jj];
-            }
-            const float c = row[rr].absorb(mNew[rr], sumE, sumES);  // online_stats.h
-            for (int u = 0; u < DPL; ++u) o[rr][u] *= c;
-        }
-        for (int jj = 0; jj < kKeyTile; ++jj) {
-            const float* vr = vs + jj * hd;
-            for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-                const float e = sE[rr * 32 + jj];
-                if (e == 0.0f) continue;
-                for (int u = 0; u < DPL; ++u) {
-                    const int d = lane + 32 * u;
-                    if (d < hd) o[rr][u] += e * vr[d];
-                }
-            }
-        }
+        absorbTile(hd, lane, mNew, sh, rows);
         __syncthreads();  // the next tile overwrites ks, vs and the scratch rows
     }
-
-    for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-        if (!rowValid[rr] || !(row[rr].l > 0)) continue;
-        const int i = rowI[rr];
-        const std::size_t hi = static_cast<std::size_t>(h) * g.tokens + i;
-        // ln D, D = l or max(l, 1e-5 · e^(lseBefore - m)) (online_stats.h), in logs so that
-        // nothing overflows.
-        const float logL = logf(row[rr].l);
-        const float logD = a.lseBefore ? logRenormaliser(logL, a.lseBefore[hi] - row[rr].m) : logL;
-        const float invD = expf(-logD);
-        T* orow = static_cast<T*>(a.out) + static_cast<std::size_t>(i - a.outRowOffset) * g.heads * hd +
-                  static_cast<std::size_t>(h) * hd;
-        for (int u = 0; u < DPL; ++u) {
-            const int d = lane + 32 * u;
-            if (d < hd) st(orow + d, o[rr][u] * invD);
-        }
-        if (lane == 0) {
-            a.entropy[hi] = entropyNatsLog(logL, row[rr].t, logD);
-            a.lse[hi] = row[rr].m + logD;
-        }
-    }
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) writeRow<T, DPL>(a, h, lane, rows[rr]);
 }
 
 // Query statistics: one warp per (head, query row); lanes stride over the keys of one segment

@@ -1,0 +1,57 @@
+#include "backend/run_steps.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace attnscope {
+
+RunRows runRows(const EncodingPlan& plan, bool reuseContext) {
+    RunRows r;
+    r.reusedContext = reuseContext;
+    r.first = reuseContext ? plan.queryBegin : 0;
+    r.count = plan.tokenCount() - r.first;
+    return r;
+}
+
+std::vector<int> nextTokenTargets(const EncodingPlan& plan) {
+    const int Q = plan.queryCount();
+    std::vector<int> t(static_cast<std::size_t>(std::max(Q, 0)), -1);
+    for (int q = 0; q + 1 < Q; ++q) t[static_cast<std::size_t>(q)] = plan.ids[static_cast<std::size_t>(plan.queryBegin + q + 1)];
+    return t;
+}
+
+LogitsSummary summarizeLogits(const float* lg, int vocab) {
+    LogitsSummary s;
+    float mx = lg[0];
+    for (int t = 1; t < vocab; ++t)
+        if (lg[t] > mx) {
+            mx = lg[t];
+            s.argmax = t;
+        }
+    double z = 0;
+    for (int t = 0; t < vocab; ++t) z += std::exp(static_cast<double>(lg[t]) - mx);
+    s.logSumExp = mx + std::log(z);
+    return s;
+}
+
+void writeLogProbs(const float* logits, int vocab, double logSumExp, float* out) {
+    const auto lse = static_cast<float>(logSumExp);
+    for (int t = 0; t < vocab; ++t) out[t] = logits[t] - lse;
+}
+
+void copyLeadingTokens(const std::vector<float>& src, std::size_t srcStride, std::vector<float>& dst,
+                       std::size_t dstStride, std::size_t planes, int count) {
+    for (std::size_t p = 0; p < planes; ++p)
+        std::copy_n(src.begin() + static_cast<std::ptrdiff_t>(p * srcStride), count,
+                    dst.begin() + static_cast<std::ptrdiff_t>(p * dstStride));
+}
+
+void finishRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start,
+               std::vector<float>& queryLogProbs) {
+    stats.backend = backend;
+    stats.elapsedMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    queryLogProbs = std::move(stats.queryLogProbs);
+    stats.queryLogProbs.clear();
+}
+
+}  // namespace attnscope

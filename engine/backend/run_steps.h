@@ -1,0 +1,46 @@
+#pragma once
+// Host-side steps that every backend's run shares. Backends run the same stages in the same
+// order, like llama.cpp's graph builders:
+//   embed → for each layer: attention block, FFN block → logits and NLL of the query rows,
+// with their own kernels; what happens on the host around those stages lives here once.
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+
+namespace attnscope {
+
+// The rows a run computes: all tokens, or only the query rows when a previous run's encoded
+// context (same EncodingPlan::contextHash) is reused. Rows [first, first + count).
+struct RunRows {
+    int first = 0;
+    int count = 0;
+    bool reusedContext = false;
+};
+RunRows runRows(const EncodingPlan& plan, bool reuseContext);
+
+// The targets of the query rows' NLL: the id of the next query token, −1 for the last. [Q]
+std::vector<int> nextTokenTargets(const EncodingPlan& plan);
+
+// One row of logits: the first arg-max and the log-sum-exp (accumulated in double).
+struct LogitsSummary {
+    int argmax = 0;
+    double logSumExp = 0;
+};
+LogitsSummary summarizeLogits(const float* logits, int vocab);
+// out[t] = logits[t] − lse (ln softmax; out may equal logits).
+void writeLogProbs(const float* logits, int vocab, double logSumExp, float* out);
+
+// dst[p][0, count) = src[p][0, count) for `planes` rows of the given strides (in floats): the
+// context tokens' entropy that a query-only rerun takes from the run it reuses.
+void copyLeadingTokens(const std::vector<float>& src, std::size_t srcStride, std::vector<float>& dst,
+                       std::size_t dstStride, std::size_t planes, int count);
+
+// Stamps the result with the backend's name and the wall time since `start`, and moves the
+// query log-probabilities out of `stats` (they are returned, never kept in a run state).
+void finishRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start,
+               std::vector<float>& queryLogProbs);
+
+}  // namespace attnscope
