@@ -94,12 +94,9 @@ QJsonObject contextSpecToQJson(const ContextSpec& context) {
 std::optional<ContextSpec> contextSpecFromQJson(const QJsonObject& json, QString* reason) {
     const std::string text = QJsonDocument(json).toJson(QJsonDocument::Compact).toStdString();
     auto parsed = Json::parse(text);
-    auto context = parsed ? ContextSpec::fromJson(*parsed) : Result<ContextSpec>(parsed.takeError());
+    auto context = parsed ? ContextSpec::fromJson(*parsed, {}, "context.") : Result<ContextSpec>(parsed.takeError());
     if (context) return std::move(*context);
-    // The engine names a field as in a context file ('chunks'); in a session it is 'context.chunks'.
-    QString message = fromStd(context.error().message);
-    if (message.startsWith(QLatin1Char('\''))) message.insert(1, QStringLiteral("context."));
-    if (reason) *reason = message;
+    if (reason) *reason = fromStd(context.error().message);
     return std::nullopt;
 }
 

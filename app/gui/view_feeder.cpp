@@ -16,15 +16,12 @@ namespace attnscope::gui {
 
 namespace {
 
+// The method's legend label (plan/method.h), with K for selective attention alone.
 QString methodLegend(Method m, const MethodSettings& s) {
-    switch (m) {
-        case Method::Full: return QObject::tr("full");
-        case Method::Parallel: return QObject::tr("parallel");
-        case Method::Sink: return QObject::tr("+ sink");
-        case Method::Selective: return QObject::tr("+ selective K=%1").arg(s.selectK);
-        case Method::Both: return QObject::tr("+ sink + sel.");
-    }
-    return {};
+    const MethodDefinition& d = definition(m);
+    QString label = QString::fromUtf8(d.legend);
+    if (d.selective && !d.sink) label += QStringLiteral(" K=%1").arg(s.selectK);
+    return label;
 }
 
 QString sweepInvitation() {

@@ -18,14 +18,14 @@ Result<std::vector<std::int32_t>> idsFrom(const Json& j, const std::string& key,
 
 }  // namespace
 
-Result<ContextSpec> ContextSpec::fromJson(const Json& j, const std::string& file) {
+Result<ContextSpec> ContextSpec::fromJson(const Json& j, const std::string& file, const std::string& keyPrefix) {
     if (!j.isObject())
         return makeError(ErrorKind::InvalidInput, "a context must be a JSON object with \"chunks\" and \"query\"", file);
     ContextSpec c;
     auto str = [&](const char* key, std::string& out) -> Result<void> {
         if (const Json* v = j.find(key)) {
             if (v->isNull()) return {};
-            if (!v->isString()) return makeError(ErrorKind::InvalidInput, std::string("'") + key + "' must be a string", file);
+            if (!v->isString()) return makeError(ErrorKind::InvalidInput, "'" + keyPrefix + key + "' must be a string", file);
             out = v->asString();
         }
         return {};
@@ -33,27 +33,29 @@ Result<ContextSpec> ContextSpec::fromJson(const Json& j, const std::string& file
     ATTN_TRY(str("prefix", c.prefix));
     ATTN_TRY(str("query", c.query));
     if (const Json* v = j.find("chunks")) {
-        if (!v->isArray()) return makeError(ErrorKind::InvalidInput, "'chunks' must be an array of strings", file);
+        const std::string notStrings = "'" + keyPrefix + "chunks' must be an array of strings";
+        if (!v->isArray()) return makeError(ErrorKind::InvalidInput, notStrings, file);
         for (const auto& s : v->asArray()) {
-            if (!s.isString()) return makeError(ErrorKind::InvalidInput, "'chunks' must be an array of strings", file);
+            if (!s.isString()) return makeError(ErrorKind::InvalidInput, notStrings, file);
             c.chunks.push_back(s.asString());
         }
     }
     if (const Json* v = j.find("prefix_ids")) {
-        auto ids = idsFrom(*v, "prefix_ids", file);
+        auto ids = idsFrom(*v, keyPrefix + "prefix_ids", file);
         if (!ids) return ids.takeError();
         c.prefixIds = std::move(*ids);
     }
     if (const Json* v = j.find("query_ids")) {
-        auto ids = idsFrom(*v, "query_ids", file);
+        auto ids = idsFrom(*v, keyPrefix + "query_ids", file);
         if (!ids) return ids.takeError();
         c.queryIds = std::move(*ids);
     }
     if (const Json* v = j.find("chunk_ids")) {
-        if (!v->isArray()) return makeError(ErrorKind::InvalidInput, "'chunk_ids' must be an array of id arrays", file);
+        if (!v->isArray())
+            return makeError(ErrorKind::InvalidInput, "'" + keyPrefix + "chunk_ids' must be an array of id arrays", file);
         std::vector<std::vector<std::int32_t>> all;
         for (const auto& a : v->asArray()) {
-            auto ids = idsFrom(a, "chunk_ids", file);
+            auto ids = idsFrom(a, keyPrefix + "chunk_ids", file);
             if (!ids) return ids.takeError();
             all.push_back(std::move(*ids));
         }

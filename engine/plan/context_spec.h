@@ -20,8 +20,9 @@ struct ContextSpec {
     std::optional<std::vector<std::int32_t>> queryIds;
 
     // The CLI/session JSON: {"prefix": str, "chunks": [str], "query": str} and/or
-    // "prefix_ids", "chunk_ids", "query_ids". `file` labels errors.
-    static Result<ContextSpec> fromJson(const Json& j, const std::string& file = {});
+    // "prefix_ids", "chunk_ids", "query_ids". `file` labels errors; `keyPrefix` goes before
+    // the field names they quote (a session file holds the context as "context.").
+    static Result<ContextSpec> fromJson(const Json& j, const std::string& file = {}, const std::string& keyPrefix = {});
     static Result<ContextSpec> fromFile(const std::string& path);
     Json toJson() const;
 };
