@@ -39,7 +39,7 @@ void fillMap(QCPColorMap* map, const HeatmapCells& cells) {
                                      QCPRange(cells.rowLower() + h / 2, cells.rowUpper() - h / 2));
     for (int r = 0; r < ny; ++r)
         for (int c = 0; c < nx; ++c) data->setCell(c, r, cells.at(r / ky, c / kx));
-    map->setData(data, false);   // takes ownership
+    map->setData(data, false);  // takes ownership
     map->setVisible(true);
 }
 
@@ -150,7 +150,8 @@ void AttentionHeatmap::connectInteraction() {
         const QPointF start = property("attnscopePressPos").toPointF();
         if (e->button() != Qt::LeftButton || (e->position() - start).manhattanLength() > 4) return;
         if (!dataRect_->rect().contains(e->position().toPoint()) || info_.isEmpty()) return;
-        const int k = static_cast<int>(std::lround(dataRect_->axis(QCPAxis::atBottom)->pixelToCoord(e->position().x())));
+        const int k =
+            static_cast<int>(std::lround(dataRect_->axis(QCPAxis::atBottom)->pixelToCoord(e->position().x())));
         const int r = static_cast<int>(std::lround(dataRect_->axis(QCPAxis::atLeft)->pixelToCoord(e->position().y())));
         if (k >= 0 && r >= 0 && k < info_.tokenCount() && r < info_.tokenCount()) Q_EMIT cellClicked(r, k);
     });
@@ -370,7 +371,8 @@ void AttentionHeatmap::clampRanges() {
         QCPRange r = a->range();
         double size = std::clamp(r.size(), minSpan, hi - lo);
         double lower = std::clamp(r.center() - size / 2, lo, hi - size);
-        if (std::abs(lower - r.lower) > 1e-9 || std::abs(lower + size - r.upper) > 1e-9) a->setRange(lower, lower + size);
+        if (std::abs(lower - r.lower) > 1e-9 || std::abs(lower + size - r.upper) > 1e-9)
+            a->setRange(lower, lower + size);
     }
 }
 
@@ -391,8 +393,8 @@ void AttentionHeatmap::updateTicks() {
     for (QCPAxis* a : {dataRect_->axis(QCPAxis::atBottom), dataRect_->axis(QCPAxis::atLeft)}) {
         const bool horizontal = a->orientation() == Qt::Horizontal;
         const double px = horizontal ? dataRect_->width() : dataRect_->height();
-        const TokenTicks t = tokenTicks(info_, a->range().lower, a->range().upper, std::max(px, 50.0), labelPx,
-                                        horizontal ? 70 : 40);
+        const TokenTicks t =
+            tokenTicks(info_, a->range().lower, a->range().upper, std::max(px, 50.0), labelPx, horizontal ? 70 : 40);
         auto ticker = a->ticker().dynamicCast<QCPAxisTickerText>();
         if (ticker) ticker->setTicks(t.positions, t.labels);
         if (horizontal) a->setTickLabelRotation(t.tokenLabels ? -90 : 0);
@@ -458,12 +460,12 @@ void AttentionHeatmap::onMouseMove(QMouseEvent* event) {
                          .arg(c->colEdges[cb + 1] - 1);
         break;
     }
-    const QString text =
-        QStringLiteral("<b>attending</b> #%1 “%2” (%3)<br><b>key</b> #%4 “%5” (%6)<br><b>p</b> = %7%8")
-            .arg(r)
-            .arg(displayToken(info_.tokenText(r), 24).toHtmlEscaped(), info_.segmentLabel(r))
-            .arg(k)
-            .arg(displayToken(info_.tokenText(k), 24).toHtmlEscaped(), info_.segmentLabel(k), probabilityText(p), pooled);
+    const QString text = QStringLiteral("<b>attending</b> #%1 “%2” (%3)<br><b>key</b> #%4 “%5” (%6)<br><b>p</b> = %7%8")
+                             .arg(r)
+                             .arg(displayToken(info_.tokenText(r), 24).toHtmlEscaped(), info_.segmentLabel(r))
+                             .arg(k)
+                             .arg(displayToken(info_.tokenText(k), 24).toHtmlEscaped(), info_.segmentLabel(k),
+                                  probabilityText(p), pooled);
     QToolTip::showText(event->globalPosition().toPoint(), text, plot());
     Q_EMIT cellHovered(r, k, p);
 }
@@ -495,16 +497,16 @@ void AttentionHeatmap::panBy(double dxFraction, double dyFraction) {
 
 void AttentionHeatmap::keyPressEvent(QKeyEvent* event) {
     switch (event->key()) {
-    case Qt::Key_Plus:
-    case Qt::Key_Equal: zoomBy(0.7); break;
-    case Qt::Key_Minus:
-    case Qt::Key_Underscore: zoomBy(1 / 0.7); break;
-    case Qt::Key_Left: panBy(-0.15, 0); break;
-    case Qt::Key_Right: panBy(0.15, 0); break;
-    case Qt::Key_Up: panBy(0, -0.15); break;     // rows grow downwards
-    case Qt::Key_Down: panBy(0, 0.15); break;
-    case Qt::Key_Home: resetView(); break;
-    default: PlotView::keyPressEvent(event); return;
+        case Qt::Key_Plus:
+        case Qt::Key_Equal: zoomBy(0.7); break;
+        case Qt::Key_Minus:
+        case Qt::Key_Underscore: zoomBy(1 / 0.7); break;
+        case Qt::Key_Left: panBy(-0.15, 0); break;
+        case Qt::Key_Right: panBy(0.15, 0); break;
+        case Qt::Key_Up: panBy(0, -0.15); break;  // rows grow downwards
+        case Qt::Key_Down: panBy(0, 0.15); break;
+        case Qt::Key_Home: resetView(); break;
+        default: PlotView::keyPressEvent(event); return;
     }
     event->accept();
 }
@@ -532,9 +534,9 @@ void AttentionHeatmap::applyStyle() {
     auto bandColor = [&](int i) {
         if (i < 0 || i >= bands.size()) return fg;
         switch (bands[i].kind) {
-        case SegmentKind::Prefix: return prefixColor();
-        case SegmentKind::Query: return queryColor();
-        case SegmentKind::Chunk: return chunkColor(bands[i].chunk);
+            case SegmentKind::Prefix: return prefixColor();
+            case SegmentKind::Query: return queryColor();
+            case SegmentKind::Chunk: return chunkColor(bands[i].chunk);
         }
         return fg;
     };
@@ -553,8 +555,7 @@ void AttentionHeatmap::applyStyle() {
     }
     for (QCPAbstractItem* item : dataRect_->items()) {
         if (auto* line = qobject_cast<QCPItemStraightLine*>(item))
-            line->setPen(QPen(withAlpha(QColor(Qt::white), 170),
-                              presentationMode() ? 2 : 1, Qt::DashLine));
+            line->setPen(QPen(withAlpha(QColor(Qt::white), 170), presentationMode() ? 2 : 1, Qt::DashLine));
     }
     replot();
 }

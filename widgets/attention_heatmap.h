@@ -58,7 +58,7 @@ public:
     QCPColorScale* colorScale() const { return colorScale_; }
     QCPAxisRect* dataRect() const { return dataRect_; }
 
-    QString dataCsv() const override;       // the cells shown: row/col token ranges + probability
+    QString dataCsv() const override;  // the cells shown: row/col token ranges + probability
     QJsonObject dataJson() const override;
 
 signals:
@@ -77,9 +77,9 @@ private:
     void setUpAxes();
     void connectInteraction();
     void addBand(QCPAxisRect* strip, const AxisBand& band, int index, bool horizontal);
-    void addBoundaryLine(const QPointF& from, const QPointF& to);   // through two points (tokens)
+    void addBoundaryLine(const QPointF& from, const QPointF& to);  // through two points (tokens)
     void rebuildMaps();
-    void rebuildDecorations();   // bands, boundary lines, ticks
+    void rebuildDecorations();  // bands, boundary lines, ticks
     void updateTicks();
     void onRangeChanged();
     void onMouseMove(QMouseEvent* event);

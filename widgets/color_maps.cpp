@@ -20,8 +20,7 @@ template <std::size_t N>
 QCPColorGradient fromStops(const unsigned (&stops)[N]) {
     QCPColorGradient g;
     QMap<double, QColor> map;
-    for (std::size_t i = 0; i < N; ++i)
-        map.insert(static_cast<double>(i) / (N - 1), QColor::fromRgb(stops[i]));
+    for (std::size_t i = 0; i < N; ++i) map.insert(static_cast<double>(i) / (N - 1), QColor::fromRgb(stops[i]));
     g.setColorStops(map);
     g.setColorInterpolation(QCPColorGradient::ciRGB);
     g.setLevelCount(256);
@@ -43,9 +42,9 @@ QCPColorGradient divergingGradient() { return fromStops(kDiverging); }
 
 QCPColorGradient gradient(ColorMapKind kind) {
     switch (kind) {
-    case ColorMapKind::Viridis: return viridisGradient();
-    case ColorMapKind::Magma: return magmaGradient();
-    case ColorMapKind::Diverging: return divergingGradient();
+        case ColorMapKind::Viridis: return viridisGradient();
+        case ColorMapKind::Magma: return magmaGradient();
+        case ColorMapKind::Diverging: return divergingGradient();
     }
     return viridisGradient();
 }
@@ -64,9 +63,9 @@ QColor sampleGradient(ColorMapKind kind, double t) {
                                 static_cast<float>(a.blueF() + f * (b.blueF() - a.blueF())));
     };
     switch (kind) {
-    case ColorMapKind::Viridis: return sample(kViridis);
-    case ColorMapKind::Magma: return sample(kMagma);
-    case ColorMapKind::Diverging: return sample(kDiverging);
+        case ColorMapKind::Viridis: return sample(kViridis);
+        case ColorMapKind::Magma: return sample(kMagma);
+        case ColorMapKind::Diverging: return sample(kDiverging);
     }
     return sample(kViridis);
 }
@@ -80,7 +79,7 @@ QColor chunkColor(int chunk) {
 }
 
 QColor prefixColor() { return QColor::fromRgb(0xbbbbbb); }
-QColor queryColor() { return QColor::fromRgb(0xee7733); }   // Tol "vibrant" orange
+QColor queryColor() { return QColor::fromRgb(0xee7733); }  // Tol "vibrant" orange
 
 // Method colours: Okabe–Ito (colour-blind safe), readable on light and dark backgrounds.
 QColor methodColor(const QString& method) {

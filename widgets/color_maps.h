@@ -13,7 +13,7 @@
 
 #include <qcustomplot.h>
 
-#include "plan/method.h"   // Method (value type only)
+#include "plan/method.h"  // Method (value type only)
 
 namespace attnscope::widgets {
 
@@ -33,15 +33,15 @@ QColor sampleGradient(ColorMapKind kind, double t);
 // Chunk i (0-based) background/identity colour; cycles after the palette size for many chunks.
 QColor chunkColor(int chunk);
 int chunkPaletteSize();
-QColor prefixColor();   // the shared sink prefix
-QColor queryColor();    // query tokens
+QColor prefixColor();  // the shared sink prefix
+QColor queryColor();   // query tokens
 
 // Method names as the engine writes them: "full", "parallel", "sink", "selective", "both".
 // Unknown names get a neutral grey and a solid pen.
 QColor methodColor(const QString& method);
 Qt::PenStyle methodPenStyle(const QString& method);
 QCPScatterStyle::ScatterShape methodScatterShape(const QString& method);
-QString methodName(Method method);                 // "full" … "both" (same as the engine)
+QString methodName(Method method);  // "full" … "both" (same as the engine)
 // Order in which methods are listed in legends: full, parallel, sink, selective, both, others.
 int methodOrder(const QString& method);
 

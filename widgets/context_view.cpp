@@ -18,7 +18,7 @@ namespace attnscope::widgets {
 namespace {
 
 constexpr double kMargin = 12;
-constexpr double kLogFloor = 1e-3;   // log shading covers three decades below the maximum
+constexpr double kLogFloor = 1e-3;  // log shading covers three decades below the maximum
 
 // Text drawn for a token in running text: SentencePiece '▁' and tabs become spaces, newlines '↵'.
 QString runningText(const QString& raw) {
@@ -44,9 +44,9 @@ QColor mix(const QColor& a, const QColor& b, double t) {
 
 QString segmentKindName(SegmentKind k) {
     switch (k) {
-    case SegmentKind::Prefix: return QStringLiteral("prefix");
-    case SegmentKind::Chunk: return QStringLiteral("chunk");
-    case SegmentKind::Query: return QStringLiteral("query");
+        case SegmentKind::Prefix: return QStringLiteral("prefix");
+        case SegmentKind::Chunk: return QStringLiteral("chunk");
+        case SegmentKind::Query: return QStringLiteral("query");
     }
     return {};
 }
@@ -54,9 +54,9 @@ QString segmentKindName(SegmentKind k) {
 QColor segmentColor(const TokenAxisInfo& info, int token) {
     if (token < 0 || token >= info.tokenCount()) return prefixColor();
     switch (info.segments[token]) {
-    case SegmentKind::Prefix: return prefixColor();
-    case SegmentKind::Query: return queryColor();
-    case SegmentKind::Chunk: return chunkColor(info.chunkOfToken.value(token, 0));
+        case SegmentKind::Prefix: return prefixColor();
+        case SegmentKind::Query: return queryColor();
+        case SegmentKind::Chunk: return chunkColor(info.chunkOfToken.value(token, 0));
     }
     return prefixColor();
 }
@@ -292,7 +292,7 @@ double ContextView::layoutTokens(int width, double y) const {
     double indent = kMargin;
     int lastSegmentKey = std::numeric_limits<int>::min();
     for (int t = 0; t < info_.tokenCount(); ++t) {
-        const int key = info_.segments[t] == SegmentKind::Chunk ? info_.chunkOfToken.value(t, 0)
+        const int key = info_.segments[t] == SegmentKind::Chunk    ? info_.chunkOfToken.value(t, 0)
                         : info_.segments[t] == SegmentKind::Prefix ? -2
                                                                    : -3;
         if (key != lastSegmentKey) {
@@ -302,8 +302,8 @@ double ContextView::layoutTokens(int width, double y) const {
             }
             const QString label = info_.segmentLabel(t);
             const double lw = lfm.horizontalAdvance(label) + 12;
-            segmentLabels_.push_back({QRectF(x, y + (lineH - lfm.height() - 4) / 2, lw, lfm.height() + 4), label,
-                                      segmentColor(info_, t)});
+            segmentLabels_.push_back(
+                {QRectF(x, y + (lineH - lfm.height() - 4) / 2, lw, lfm.height() + 4), label, segmentColor(info_, t)});
             x += lw + 6;
             // Keep the text column after the label unless the label takes most of the line.
             indent = x < width * 0.4 ? x : kMargin;
@@ -343,7 +343,8 @@ int ContextView::tokenAt(const QPointF& pos) const {
 
 void ContextView::ensureTokenVisible(int token) {
     const QRectF r = tokenRect(token);
-    if (!r.isEmpty()) scroll_->ensureVisible(static_cast<int>(r.center().x()), static_cast<int>(r.center().y()), 20, 40);
+    if (!r.isEmpty())
+        scroll_->ensureVisible(static_cast<int>(r.center().x()), static_cast<int>(r.center().y()), 20, 40);
 }
 
 void ContextView::paintContent(QPainter& p, const QRectF& clip, int width) const {
@@ -372,12 +373,17 @@ void ContextView::paintContent(QPainter& p, const QRectF& clip, int width) const
 
 // Attention mass per segment: prefix, chunk 1..P, query, as bars with their values.
 void ContextView::paintMassBars(QPainter& p) const {
-    struct Entry { QString label, shortLabel; double mass; QColor color; };
+    struct Entry {
+        QString label, shortLabel;
+        double mass;
+        QColor color;
+    };
     QVector<Entry> entries;
     if (info_.prefixLength > 0 || prefixMass_ > 0)
         entries.push_back({QStringLiteral("prefix"), QStringLiteral("P"), prefixMass_, prefixColor()});
     for (int m = 0; m < chunkMass_.size(); ++m)
-        entries.push_back({QStringLiteral("chunk %1").arg(m + 1), QString::number(m + 1), chunkMass_[m], chunkColor(m)});
+        entries.push_back(
+            {QStringLiteral("chunk %1").arg(m + 1), QString::number(m + 1), chunkMass_[m], chunkColor(m)});
     entries.push_back({QStringLiteral("query"), QStringLiteral("Q"), queryMass_, queryColor()});
     double maxMass = 0;
     for (const Entry& e : entries) maxMass = std::max(maxMass, e.mass);
@@ -388,13 +394,14 @@ void ContextView::paintMassBars(QPainter& p) const {
     p.setPen(fg);
     const QRectF title(massRect_.left(), massRect_.top(), massRect_.width(), lfm.height());
     p.drawText(title, Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("attention mass by segment (sums to 1)"));
-    const double barTop = title.bottom() + lfm.height() + 4;          // room for value labels
+    const double barTop = title.bottom() + lfm.height() + 4;  // room for value labels
     const double labelH = lfm.height() + 2;
     const double barBottom = massRect_.bottom() - labelH - 2;
     const double colW = std::min(56.0, massRect_.width() / std::max<qsizetype>(1, entries.size()));
     const double barW = std::max(2.0, colW * 0.72);
     p.setPen(QPen(withAlpha(fg, 120), 1));
-    p.drawLine(QPointF(massRect_.left(), barBottom + 0.5), QPointF(massRect_.left() + colW * entries.size(), barBottom + 0.5));
+    p.drawLine(QPointF(massRect_.left(), barBottom + 0.5),
+               QPointF(massRect_.left() + colW * entries.size(), barBottom + 0.5));
     for (int i = 0; i < entries.size(); ++i) {
         const Entry& e = entries[i];
         const double cx = massRect_.left() + colW * (i + 0.5);
@@ -405,9 +412,9 @@ void ContextView::paintMassBars(QPainter& p) const {
         const QString value = QString::number(e.mass, 'f', 2);
         if (lfm.horizontalAdvance(value) + 2 <= colW)
             p.drawText(QRectF(cx - colW / 2, bar.top() - lfm.height() - 1, colW, lfm.height()), Qt::AlignCenter, value);
-        const QString label = lfm.horizontalAdvance(e.label) + 4 <= colW ? e.label
+        const QString label = lfm.horizontalAdvance(e.label) + 4 <= colW        ? e.label
                               : lfm.horizontalAdvance(e.shortLabel) + 2 <= colW ? e.shortLabel
-                                                                               : QString();
+                                                                                : QString();
         if (!label.isEmpty())
             p.drawText(QRectF(cx - colW / 2, barBottom + 2, colW, labelH), Qt::AlignHCenter | Qt::AlignTop, label);
     }
@@ -422,8 +429,10 @@ void ContextView::paintLegend(QPainter& p) const {
     p.setPen(fg);
     const QString name = log_ ? QStringLiteral("attention received (log scale)") : QStringLiteral("attention received");
     const double nameW = lfm.horizontalAdvance(name) + 10;
-    p.drawText(QRectF(legendRect_.left(), legendRect_.top(), nameW, lfm.height() + 4), Qt::AlignLeft | Qt::AlignVCenter, name);
-    const QRectF bar(legendRect_.left() + nameW, legendRect_.top() + 2, std::max(60.0, legendRect_.width() - nameW), lfm.height());
+    p.drawText(QRectF(legendRect_.left(), legendRect_.top(), nameW, lfm.height() + 4), Qt::AlignLeft | Qt::AlignVCenter,
+               name);
+    const QRectF bar(legendRect_.left() + nameW, legendRect_.top() + 2, std::max(60.0, legendRect_.width() - nameW),
+                     lfm.height());
     const int steps = 64;
     for (int i = 0; i < steps; ++i)
         p.fillRect(QRectF(bar.left() + bar.width() * i / steps, bar.top(), bar.width() / steps + 0.5, bar.height()),
@@ -435,7 +444,8 @@ void ContextView::paintLegend(QPainter& p) const {
     const QString lo = log_ ? QString::number(maxW * kLogFloor, 'g', 2) : QStringLiteral("0");
     const QString hi = QString::number(maxW, 'g', 3);
     p.drawText(QRectF(bar.left(), bar.bottom() + 2, bar.width() / 2, lfm.height()), Qt::AlignLeft | Qt::AlignTop, lo);
-    p.drawText(QRectF(bar.center().x(), bar.bottom() + 2, bar.width() / 2, lfm.height()), Qt::AlignRight | Qt::AlignTop, hi);
+    p.drawText(QRectF(bar.center().x(), bar.bottom() + 2, bar.width() / 2, lfm.height()), Qt::AlignRight | Qt::AlignTop,
+               hi);
 }
 
 // Every token in `clip`: its shade, its segment's underline, its text, the selection ring.
@@ -453,7 +463,8 @@ void ContextView::paintTokens(QPainter& p, const QRectF& clip) const {
         // Segment membership: a coloured underline under every token.
         p.fillRect(QRectF(r.left(), r.bottom() - underline, r.width(), underline), segmentColor(info_, t));
         p.setPen(shade.isValid() ? contrastingTextColor(shade) : fg);
-        p.drawText(r.adjusted(1, 0, -1, -underline), Qt::AlignCenter | Qt::TextDontClip, runningText(info_.tokenText(t)));
+        p.drawText(r.adjusted(1, 0, -1, -underline), Qt::AlignCenter | Qt::TextDontClip,
+                   runningText(info_.tokenText(t)));
         if (t == selectedToken) {
             p.setPen(QPen(fg, presentationMode() ? 3 : 2));
             p.setBrush(Qt::NoBrush);
@@ -463,13 +474,15 @@ void ContextView::paintTokens(QPainter& p, const QRectF& clip) const {
 }
 
 bool ContextView::exportFigure(const QString& path, double scale, QString* error) {
-    const int width = std::max(320, isVisible() && this->width() > 50 ? scroll_->viewport()->width() : exportSize().width());
+    const int width =
+        std::max(320, isVisible() && this->width() > 50 ? scroll_->viewport()->width() : exportSize().width());
     relayout(width);
     FigureInfo info;
     info.title = title().isEmpty() ? QStringLiteral("attnscope context view") : title();
     info.description = caption_;
     const QSize size = contentSize_;
-    const bool ok = saveFigure([this](QPainter& p, const QSize& s) { renderFigure(p, s); }, path, size, scale, info, error);
+    const bool ok =
+        saveFigure([this](QPainter& p, const QSize& s) { renderFigure(p, s); }, path, size, scale, info, error);
     relayout(scroll_->viewport()->width());
     return ok;
 }
@@ -501,7 +514,8 @@ QJsonObject ContextView::dataJson() const {
     o[QStringLiteral("caption")] = caption_;
     QJsonArray tokens;
     for (int t = 0; t < info_.tokenCount(); ++t) {
-        QJsonObject tok{{QStringLiteral("text"), info_.tokenText(t)}, {QStringLiteral("segment"), info_.segmentLabel(t)}};
+        QJsonObject tok{{QStringLiteral("text"), info_.tokenText(t)},
+                        {QStringLiteral("segment"), info_.segmentLabel(t)}};
         if (t < info_.tokenIds.size()) tok[QStringLiteral("id")] = info_.tokenIds[t];
         if (t < weights_.size()) tok[QStringLiteral("weight")] = weights_[t];
         tokens.append(tok);

@@ -36,20 +36,20 @@ public:
     // Query token q (0-based among query tokens) drawn selected; −1 clears.
     void setSelectedQuery(int q);
     int selectedQuery() const { return selectedQuery_; }
-    void setLogScale(bool on);     // shade by log probability (default linear)
+    void setLogScale(bool on);  // shade by log probability (default linear)
     bool logScale() const { return log_; }
     void setGradient(ColorMapKind kind);
 
     // Layout queries (widget-independent content coordinates; for tests and the app).
-    QRectF tokenRect(int token) const;      // in content coordinates, empty if not laid out
-    int tokenAt(const QPointF& contentPos) const;   // −1 if none
-    QSize contentSize() const;              // full content size at the current width
+    QRectF tokenRect(int token) const;             // in content coordinates, empty if not laid out
+    int tokenAt(const QPointF& contentPos) const;  // −1 if none
+    QSize contentSize() const;                     // full content size at the current width
     // Scrolls so `token` is visible.
     void ensureTokenVisible(int token);
     // The shade of a token (background colour) as drawn; invalid if no attention is set.
     QColor tokenShade(int token) const;
 
-    QString dataCsv() const override;      // token, id, text, segment, chunk, weight
+    QString dataCsv() const override;  // token, id, text, segment, chunk, weight
     QJsonObject dataJson() const override;
     // Exports the whole content at the current width (height = contentSize().height()).
     bool exportFigure(const QString& path, double scale = 2.0, QString* error = nullptr) override;
@@ -57,7 +57,7 @@ public:
 
 signals:
     void queryTokenClicked(int q);
-    void tokenHovered(int token);          // −1 when leaving
+    void tokenHovered(int token);  // −1 when leaving
 
 protected:
     void applyStyle() override;
@@ -74,8 +74,8 @@ private:
     void paintTokens(QPainter& painter, const QRectF& clip) const;
     void invalidateLayout();
     double maxWeight() const;
-    double shadePosition(int token) const;   // t ∈ [0, 1] for the token's weight, NaN if none
-    QColor shadeAt(double t) const;          // the shade drawn for position t
+    double shadePosition(int token) const;  // t ∈ [0, 1] for the token's weight, NaN if none
+    QColor shadeAt(double t) const;         // the shade drawn for position t
     QFont tokenFont() const;
     QFont labelFont() const;
 
@@ -92,7 +92,11 @@ private:
     // Layout cache (content coordinates at layoutWidth_).
     mutable int layoutWidth_ = -1;
     mutable QVector<QRectF> tokenRects_;
-    struct SegmentLabel { QRectF rect; QString text; QColor color; };
+    struct SegmentLabel {
+        QRectF rect;
+        QString text;
+        QColor color;
+    };
     mutable QVector<SegmentLabel> segmentLabels_;
     mutable QRectF massRect_, legendRect_, captionRect_;
     mutable double textTop_ = 0;

@@ -76,9 +76,8 @@ void EntropyByLayerPlot::rebuild() {
 PlotView::ValueSpan EntropyByLayerPlot::addSeriesGraphs() {
     QList<int> order;
     for (int i = 0; i < series_.size(); ++i) order.push_back(i);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-        return methodOrder(series_[a].method) < methodOrder(series_[b].method);
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return methodOrder(series_[a].method) < methodOrder(series_[b].method); });
     QList<int> drawOrder = order;
     std::stable_partition(drawOrder.begin(), drawOrder.end(), [&](int i) { return !series_[i].active; });
 

@@ -13,11 +13,11 @@ class QCPGraph;
 namespace attnscope::widgets {
 
 struct MethodSeries {
-    QString method;              // "full", "parallel", "sink", "selective", "both" (colour key)
-    QString label;               // legend text; empty: method
-    QVector<double> perLayer;    // [layer] mean query attention entropy, nats
-    double mean = 0;             // over layers, nats (shown in the legend)
-    bool active = false;         // the method the app currently shows elsewhere
+    QString method;            // "full", "parallel", "sink", "selective", "both" (colour key)
+    QString label;             // legend text; empty: method
+    QVector<double> perLayer;  // [layer] mean query attention entropy, nats
+    double mean = 0;           // over layers, nats (shown in the legend)
+    bool active = false;       // the method the app currently shows elsewhere
 };
 
 class EntropyByLayerPlot : public PlotView {
@@ -36,7 +36,7 @@ public:
     // "parallel (mean 2.52 nats)"
     static QString legendText(const MethodSeries& s);
 
-    QString dataCsv() const override;      // layer, one column per method
+    QString dataCsv() const override;  // layer, one column per method
     QJsonObject dataJson() const override;
 
 protected:

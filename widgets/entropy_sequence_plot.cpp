@@ -39,7 +39,8 @@ EntropySequencePlot::EntropySequencePlot(QWidget* parent) : PlotView(parent) {
         const double lo = -0.5, hi = std::max(n, static_cast<int>(currentValues_.size())) - 0.5;
         const double size = std::clamp(r.size(), std::min(8.0, hi - lo), hi - lo);
         const double lower = std::clamp(r.center() - size / 2, lo, hi - size);
-        if (std::abs(lower - r.lower) > 1e-9 || std::abs(lower + size - r.upper) > 1e-9) x->setRange(lower, lower + size);
+        if (std::abs(lower - r.lower) > 1e-9 || std::abs(lower + size - r.upper) > 1e-9)
+            x->setRange(lower, lower + size);
     });
     connect(p, &QCustomPlot::beforeReplot, this, [this] { updateTicks(); });
     connect(p, &QCustomPlot::afterLayout, this, [this] { fitBandLabels(); });
@@ -158,8 +159,8 @@ void EntropySequencePlot::rebuild() {
         if (g) g->addToLegend(legend_);
     legend_->setVisible(legend_->itemCount() > 0);
 
-    const int n = std::max({info_.tokenCount(), static_cast<int>(currentValues_.size()),
-                            static_cast<int>(fullValues_.size())});
+    const int n =
+        std::max({info_.tokenCount(), static_cast<int>(currentValues_.size()), static_cast<int>(fullValues_.size())});
     x->setRange(-0.5, std::max(n, 1) - 0.5);
     // Headroom at the top for the segment labels.
     y->setRange(0, hi > 0 ? hi * 1.18 : 1);
@@ -174,8 +175,8 @@ void EntropySequencePlot::updateTicks() {
         // No token info: numbers only.
         info.segments.resize(std::max(currentValues_.size(), fullValues_.size()));
     }
-    const TokenTicks t = tokenTicks(info, x->range().lower, x->range().upper, std::max(rect_->width(), 50),
-                                    fm.height() + 1, 70);
+    const TokenTicks t =
+        tokenTicks(info, x->range().lower, x->range().upper, std::max(rect_->width(), 50), fm.height() + 1, 70);
     if (auto ticker = x->ticker().dynamicCast<QCPAxisTickerText>()) ticker->setTicks(t.positions, t.labels);
     x->setTickLabelRotation(t.tokenLabels ? -90 : 0);
 }
@@ -243,8 +244,8 @@ QString EntropySequencePlot::dataCsv() const {
     QString out = QStringLiteral("token,text,segment,%1,%2\n")
                       .arg(csvField(currentLabel_.isEmpty() ? currentMethod_ : currentLabel_),
                            csvField(fullLabel_.isEmpty() ? fullMethod_ : fullLabel_));
-    const int n = std::max({info_.tokenCount(), static_cast<int>(currentValues_.size()),
-                            static_cast<int>(fullValues_.size())});
+    const int n =
+        std::max({info_.tokenCount(), static_cast<int>(currentValues_.size()), static_cast<int>(fullValues_.size())});
     for (int i = 0; i < n; ++i) {
         out += QStringLiteral("%1,%2,%3,%4,%5\n")
                    .arg(i)

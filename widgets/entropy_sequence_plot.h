@@ -21,8 +21,8 @@ public:
     void setAxisInfo(const TokenAxisInfo& info);
     const TokenAxisInfo& axisInfo() const { return info_; }
     // [token] entropies in nats (size = token count; NaN gaps allowed). `full` may be empty.
-    void setCurves(const QVector<double>& current, const QString& currentLabel,
-                   const QVector<double>& full = {}, const QString& fullLabel = QStringLiteral("full attention"));
+    void setCurves(const QVector<double>& current, const QString& currentLabel, const QVector<double>& full = {},
+                   const QString& fullLabel = QStringLiteral("full attention"));
     // Method keys for colours (default "parallel" and "full").
     void setCurveMethods(const QString& currentMethod, const QString& fullMethod = QStringLiteral("full"));
     // Moving-average window in tokens drawn over the raw curve (0/1: off).
@@ -30,9 +30,9 @@ public:
 
     QCPGraph* currentGraph() const { return current_; }
     QCPGraph* fullGraph() const { return full_; }
-    QCPGraph* smoothedGraph() const { return smoothed_; }   // null unless smoothing is on
+    QCPGraph* smoothedGraph() const { return smoothed_; }  // null unless smoothing is on
 
-    QString dataCsv() const override;      // token, text, segment, current, full
+    QString dataCsv() const override;  // token, text, segment, current, full
     QJsonObject dataJson() const override;
 
 protected:

@@ -43,7 +43,9 @@ struct MemoryFile {
     MemoryFile() { buffer.open(QIODevice::WriteOnly); }
 };
 
-QString figureTitle(const FigureInfo& info) { return info.title.isEmpty() ? QStringLiteral("attnscope figure") : info.title; }
+QString figureTitle(const FigureInfo& info) {
+    return info.title.isEmpty() ? QStringLiteral("attnscope figure") : info.title;
+}
 
 // Paints onto a vector device (SVG generator, PDF writer): vectorised, uncached, antialiased.
 // `draw` sets up what is particular to the device and paints. `name` labels the error.
@@ -151,13 +153,13 @@ bool saveFigure(const PaintFunction& paint, const QString& path, QSize size, dou
                 QString* error) {
     QByteArray bytes;
     switch (figureFormatForPath(path)) {
-    case FigureFormat::Png: bytes = renderPng(paint, size, scale, error); break;
-    case FigureFormat::Svg: bytes = renderSvg(paint, size, info, error); break;
-    case FigureFormat::Pdf: bytes = renderPdf(paint, size, info, error); break;
-    case FigureFormat::Unknown:
-        setError(error, QStringLiteral("unknown figure format for “%1”: use .png, .svg or .pdf")
-                            .arg(QFileInfo(path).fileName()));
-        return false;
+        case FigureFormat::Png: bytes = renderPng(paint, size, scale, error); break;
+        case FigureFormat::Svg: bytes = renderSvg(paint, size, info, error); break;
+        case FigureFormat::Pdf: bytes = renderPdf(paint, size, info, error); break;
+        case FigureFormat::Unknown:
+            setError(error, QStringLiteral("unknown figure format for “%1”: use .png, .svg or .pdf")
+                                .arg(QFileInfo(path).fileName()));
+            return false;
     }
     if (bytes.isEmpty()) return false;
     return writeTextFileAtomic(path, bytes, error);

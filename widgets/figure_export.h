@@ -25,8 +25,8 @@ FigureFormat figureFormatForPath(const QString& path);
 using PaintFunction = std::function<void(QPainter& painter, const QSize& size)>;
 
 struct FigureInfo {
-    QString title;          // SVG <title>, PDF title
-    QString description;    // SVG <desc>
+    QString title;        // SVG <title>, PDF title
+    QString description;  // SVG <desc>
     QString creator = QStringLiteral("attnscope");
 };
 

@@ -44,13 +44,13 @@ public:
 
     // Paints the figure at `size` (used by export; PlotView paints its QCustomPlot).
     virtual void renderFigure(QPainter& painter, const QSize& size) = 0;
-    QSize sizeHint() const override;   // 640 × 420
+    QSize sizeHint() const override;  // 640 × 420
 
     // Style metrics derived from presentation mode (point sizes, pen widths).
     double baseFontPointSize() const;
-    QFont scaledFont(double factor) const;   // the widget's font at factor × baseFontPointSize()
-    double lineWidth() const;   // regular data line width in pixels
-    bool darkPalette() const;   // palette()'s window colour is dark
+    QFont scaledFont(double factor) const;  // the widget's font at factor × baseFontPointSize()
+    double lineWidth() const;               // regular data line width in pixels
+    bool darkPalette() const;               // palette()'s window colour is dark
 
 signals:
     // The data shown changed (new input or new range); the app may refresh export menus.

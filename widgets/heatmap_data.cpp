@@ -25,10 +25,10 @@ QString TokenAxisInfo::tokenText(int token) const {
 QString TokenAxisInfo::segmentLabel(int token) const {
     if (token < 0 || token >= tokenCount()) return {};
     switch (segments[token]) {
-    case SegmentKind::Prefix: return QStringLiteral("prefix");
-    case SegmentKind::Query: return QStringLiteral("query");
-    case SegmentKind::Chunk:
-        return QStringLiteral("chunk %1").arg(token < chunkOfToken.size() ? chunkOfToken[token] + 1 : 0);
+        case SegmentKind::Prefix: return QStringLiteral("prefix");
+        case SegmentKind::Query: return QStringLiteral("query");
+        case SegmentKind::Chunk:
+            return QStringLiteral("chunk %1").arg(token < chunkOfToken.size() ? chunkOfToken[token] + 1 : 0);
     }
     return {};
 }
@@ -60,8 +60,8 @@ QString displayToken(const QString& text, int maxChars) {
     out.reserve(text.size());
     for (int i = 0; i < text.size(); ++i) {
         const QChar c = text[i];
-        if (c == QLatin1Char('\n')) out += QChar(0x21B5);           // ↵
-        else if (c == QLatin1Char('\t')) out += QChar(0x2192);      // →
+        if (c == QLatin1Char('\n')) out += QChar(0x21B5);       // ↵
+        else if (c == QLatin1Char('\t')) out += QChar(0x2192);  // →
         else if (c == QLatin1Char('\r')) continue;
         else if (c == QChar(0x2581) || c == QLatin1Char(' ')) out += QChar(0x00B7);  // ▁ or space → ·
         else if (c.category() == QChar::Other_Control) out += QChar(0xFFFD);
@@ -141,7 +141,7 @@ HeatmapCells heatmapCells(const AttentionTile& tile, HeatmapScale scale) {
     for (qsizetype i = 0; i < c.values.size(); ++i) {
         const double v = tile.values[static_cast<std::size_t>(i)];
         if (!(v > 0) || std::isinf(v)) {
-            c.values[i] = std::numeric_limits<double>::quiet_NaN();   // not visible: drawn as background
+            c.values[i] = std::numeric_limits<double>::quiet_NaN();  // not visible: drawn as background
             continue;
         }
         c.values[i] = v;

@@ -16,13 +16,13 @@ namespace attnscope::widgets {
 
 // What the views need to know about the token axis of a run.
 struct TokenAxisInfo {
-    QStringList tokenTexts;                      // [token] display text (raw piece text is fine)
-    QVector<attnscope::SegmentKind> segments;    // [token]
-    QVector<int> chunkOfToken;                   // [token] chunk index, −1 outside chunks
-    QVector<attnscope::KeyRange> chunkRanges;    // [chunk] [begin, end) tokens
-    int prefixLength = 0;                        // S: tokens [0, S) are the prefix
-    int queryBegin = 0;                          // query = [queryBegin, N)
-    QVector<int> tokenIds;                       // [token] optional (ContextView tooltips, export)
+    QStringList tokenTexts;                    // [token] display text (raw piece text is fine)
+    QVector<attnscope::SegmentKind> segments;  // [token]
+    QVector<int> chunkOfToken;                 // [token] chunk index, −1 outside chunks
+    QVector<attnscope::KeyRange> chunkRanges;  // [chunk] [begin, end) tokens
+    int prefixLength = 0;                      // S: tokens [0, S) are the prefix
+    int queryBegin = 0;                        // query = [queryBegin, N)
+    QVector<int> tokenIds;                     // [token] optional (ContextView tooltips, export)
 
     int tokenCount() const { return static_cast<int>(segments.size()); }
     int chunkCount() const { return static_cast<int>(chunkRanges.size()); }
@@ -30,7 +30,7 @@ struct TokenAxisInfo {
     bool isEmpty() const { return segments.isEmpty(); }
     // Sizes agree and ranges are inside [0, N).
     bool isConsistent() const;
-    QString tokenText(int token) const;          // "" when out of range or missing
+    QString tokenText(int token) const;  // "" when out of range or missing
     // "prefix", "chunk 3" (1-based), "query"; "" out of range.
     QString segmentLabel(int token) const;
 
@@ -79,12 +79,12 @@ void unifyRanges(HeatmapCells& a, HeatmapCells& b);
 // A segment of the token axis: the prefix, one chunk or the query.
 struct AxisBand {
     attnscope::SegmentKind kind = attnscope::SegmentKind::Chunk;
-    int chunk = -1;                   // chunk index for chunk bands
-    int tokenBegin = 0, tokenEnd = 0; // [begin, end) tokens, clipped to the view window
-    double lower = 0, upper = 0;      // axis coordinates (tokenBegin − 0.5, tokenEnd − 0.5)
-    QString label;                    // "prefix", "chunk 3", "query"
-    QString shortLabel;               // "P", "3", "Q"
-    bool clipped = false;             // the segment extends beyond the window
+    int chunk = -1;                    // chunk index for chunk bands
+    int tokenBegin = 0, tokenEnd = 0;  // [begin, end) tokens, clipped to the view window
+    double lower = 0, upper = 0;       // axis coordinates (tokenBegin − 0.5, tokenEnd − 0.5)
+    QString label;                     // "prefix", "chunk 3", "query"
+    QString shortLabel;                // "P", "3", "Q"
+    bool clipped = false;              // the segment extends beyond the window
 };
 
 // Bands intersecting tokens [tokenBegin, tokenEnd) (empty segments are skipped).
@@ -94,9 +94,9 @@ QVector<AxisBand> axisBands(const TokenAxisInfo& info, int tokenBegin, int token
 QString bandLabelFor(const AxisBand& band, double pixels, double charPixels);
 
 struct TokenTicks {
-    QVector<double> positions;        // axis coordinates (token centres)
+    QVector<double> positions;  // axis coordinates (token centres)
     QVector<QString> labels;
-    bool tokenLabels = false;         // true: one tick per token with its text; false: numbers
+    bool tokenLabels = false;  // true: one tick per token with its text; false: numbers
 };
 
 // Ticks for the view [viewLower, viewUpper] (axis coordinates) drawn over `pixels`. Token text is
@@ -106,7 +106,9 @@ TokenTicks tokenTicks(const TokenAxisInfo& info, double viewLower, double viewUp
                       double pixelsPerLabel, double pixelsPerNumber = 60);
 
 // Integer token window [begin, end) covered by an axis range, clamped to [0, tokenCount).
-struct TokenWindow { int begin = 0, end = 0; };
+struct TokenWindow {
+    int begin = 0, end = 0;
+};
 TokenWindow tokenWindow(double lower, double upper, int tokenCount);
 
 }  // namespace attnscope::widgets

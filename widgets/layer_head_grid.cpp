@@ -11,7 +11,8 @@
 
 namespace attnscope::widgets {
 
-LayerHeadGrid::LayerHeadGrid(QWidget* parent) : PlotView(parent), valueLabel_(QStringLiteral("query attention entropy (nats)")) {
+LayerHeadGrid::LayerHeadGrid(QWidget* parent)
+    : PlotView(parent), valueLabel_(QStringLiteral("query attention entropy (nats)")) {
     QCustomPlot* p = plot();
     rect_ = new QCPAxisRect(p, true);
     scale_ = new QCPColorScale(p);
@@ -67,12 +68,13 @@ void LayerHeadGrid::onMouseMove(QMouseEvent* e) {
     }
     setProperty("attnscopeHovering", true);
     const double v = valueAt(layer, head);
-    QToolTip::showText(e->globalPosition().toPoint(),
-                       QStringLiteral("layer %1, head %2<br>%3: <b>%4</b>")
-                           .arg(layer)
-                           .arg(head)
-                           .arg(valueLabel_.toHtmlEscaped(), std::isnan(v) ? QStringLiteral("—") : QString::number(v, 'f', 3)),
-                       plot());
+    QToolTip::showText(
+        e->globalPosition().toPoint(),
+        QStringLiteral("layer %1, head %2<br>%3: <b>%4</b>")
+            .arg(layer)
+            .arg(head)
+            .arg(valueLabel_.toHtmlEscaped(), std::isnan(v) ? QStringLiteral("—") : QString::number(v, 'f', 3)),
+        plot());
     Q_EMIT headHovered(layer, head, v);
 }
 
@@ -223,7 +225,8 @@ QJsonObject LayerHeadGrid::dataJson() const {
     }
     o[QStringLiteral("values")] = rows;
     if (selLayer_ >= 0)
-        o[QStringLiteral("selected")] = QJsonObject{{QStringLiteral("layer"), selLayer_}, {QStringLiteral("head"), selHead_}};
+        o[QStringLiteral("selected")] =
+            QJsonObject{{QStringLiteral("layer"), selLayer_}, {QStringLiteral("head"), selHead_}};
     return o;
 }
 

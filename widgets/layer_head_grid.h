@@ -38,12 +38,12 @@ public:
     QCPColorMap* colorMap() const { return map_; }
     QCPColorScale* colorScale() const { return scale_; }
 
-    QString dataCsv() const override;      // layer, head, value
+    QString dataCsv() const override;  // layer, head, value
     QJsonObject dataJson() const override;
 
 signals:
     void headSelected(int layer, int head);
-    void headHovered(int layer, int head, double value);   // (−1, −1, NaN) when leaving
+    void headHovered(int layer, int head, double value);  // (−1, −1, NaN) when leaving
 
 protected:
     void applyStyle() override;

@@ -154,7 +154,8 @@ void PlotView::setIntegerTicks(QCPAxis* axis) {
     axis->grid()->setVisible(false);
 }
 
-void PlotView::fitValueAxis(QCPAxis* axis, const ValueSpan& span, double padding, double fallbackLo, double fallbackHi) {
+void PlotView::fitValueAxis(QCPAxis* axis, const ValueSpan& span, double padding, double fallbackLo,
+                            double fallbackHi) {
     if (span.empty()) {
         axis->setRange(fallbackLo, fallbackHi);
         return;

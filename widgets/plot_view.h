@@ -40,7 +40,7 @@ protected:
     QCPLayoutGrid* contentLayout() const { return content_; }
     // Styles an axis (fonts, pens, label/tick colours) from palette() and presentation mode.
     void styleAxis(QCPAxis* axis) const;
-    void styleAxisRect(QCPAxisRect* rect) const;   // all four axes + background
+    void styleAxisRect(QCPAxisRect* rect) const;  // all four axes + background
     void styleColorScale(QCPColorScale* scale) const;
     void styleLegend(QCPLegend* legend) const;
     // Line plots: axis rects without vertical grid lines, the legend below them without a frame.
@@ -59,14 +59,15 @@ protected:
         }
         bool empty() const { return !(lo <= hi); }
     };
-    static void fitValueAxis(QCPAxis* axis, const ValueSpan& span, double padding, double fallbackLo, double fallbackHi);
-    QFont labelFont() const;      // axis labels
-    QFont tickFont() const;       // tick labels
-    QFont smallFont() const;      // annotations (chunk labels)
-    QColor foreground() const;    // text/axis colour from palette()
-    QColor background() const;    // plot background from palette()
+    static void fitValueAxis(QCPAxis* axis, const ValueSpan& span, double padding, double fallbackLo,
+                             double fallbackHi);
+    QFont labelFont() const;    // axis labels
+    QFont tickFont() const;     // tick labels
+    QFont smallFont() const;    // annotations (chunk labels)
+    QColor foreground() const;  // text/axis colour from palette()
+    QColor background() const;  // plot background from palette()
     QColor gridColor() const;
-    void applyStyle() override;   // styles the title and the plot background; subclasses extend
+    void applyStyle() override;  // styles the title and the plot background; subclasses extend
     // Replots (queued) after data or style changes.
     void replot();
 

@@ -17,7 +17,7 @@ SweepPlot::SweepPlot(QWidget* parent) : PlotView(parent) {
     QCustomPlot* p = plot();
     entropyRect_ = new QCPAxisRect(p, true);
     perplexityRect_ = new QCPAxisRect(p, true);
-    legend_ = addLegendBelow(5);   // rebuildLayout puts the panels above it
+    legend_ = addLegendBelow(5);  // rebuildLayout puts the panels above it
     for (QCPAxisRect* r : {entropyRect_, perplexityRect_}) {
         QCPAxis* x = r->axis(QCPAxis::atBottom);
         x->setScaleType(QCPAxis::stLogarithmic);
@@ -48,8 +48,9 @@ void SweepPlot::setLogPerplexity(bool on) {
 void SweepPlot::rebuildLayout() {
     QCPLayoutGrid* c = contentLayout();
     // Take everything out, then place it again.
-    for (QCPLayoutElement* e : {static_cast<QCPLayoutElement*>(entropyRect_),
-                                static_cast<QCPLayoutElement*>(perplexityRect_), static_cast<QCPLayoutElement*>(legend_)})
+    for (QCPLayoutElement* e :
+         {static_cast<QCPLayoutElement*>(entropyRect_), static_cast<QCPLayoutElement*>(perplexityRect_),
+          static_cast<QCPLayoutElement*>(legend_)})
         if (e->layout()) e->layout()->take(e);
     // What is left is the old (now empty) panel grid.
     for (int i = c->elementCount() - 1; i >= 0; --i)
@@ -208,12 +209,13 @@ QJsonObject SweepPlot::dataJson() const {
     o[QStringLiteral("title")] = title();
     QJsonArray rows;
     for (const SweepRow& r : rows_)
-        rows.append(QJsonObject{{QStringLiteral("method"), methodName(r.method)},
-                                {QStringLiteral("parts"), r.parts},
-                                {QStringLiteral("contextTokens"), r.contextTokens},
-                                {QStringLiteral("chunkTokens"), r.chunkTokens},
-                                {QStringLiteral("meanEntropy"), std::isnan(r.meanEntropy) ? QJsonValue() : QJsonValue(r.meanEntropy)},
-                                {QStringLiteral("perplexity"), std::isnan(r.perplexity) ? QJsonValue() : QJsonValue(r.perplexity)}});
+        rows.append(QJsonObject{
+            {QStringLiteral("method"), methodName(r.method)},
+            {QStringLiteral("parts"), r.parts},
+            {QStringLiteral("contextTokens"), r.contextTokens},
+            {QStringLiteral("chunkTokens"), r.chunkTokens},
+            {QStringLiteral("meanEntropy"), std::isnan(r.meanEntropy) ? QJsonValue() : QJsonValue(r.meanEntropy)},
+            {QStringLiteral("perplexity"), std::isnan(r.perplexity) ? QJsonValue() : QJsonValue(r.perplexity)}});
     o[QStringLiteral("rows")] = rows;
     return o;
 }

@@ -7,8 +7,8 @@
 
 #include <QString>
 
-#include "session/sweep.h"
 #include "plot_view.h"
+#include "session/sweep.h"
 
 class QCPGraph;
 
@@ -34,7 +34,7 @@ public:
     QCPGraph* entropyGraph(const QString& method) const;
     QCPGraph* perplexityGraph(const QString& method) const;
 
-    QString dataCsv() const override;      // method, P, contextTokens, chunkTokens, entropy, perplexity
+    QString dataCsv() const override;  // method, P, contextTokens, chunkTokens, entropy, perplexity
     QJsonObject dataJson() const override;
 
 protected:

@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "analysis/result_io.h"
-#include "session/sweep.h"
 #include "core/json.h"
 #include "model/model_loader.h"
 #include "plan/method.h"
 #include "session/session.h"
+#include "session/sweep.h"
 #include "tokenizer/tokenizer.h"
 
 using namespace attnscope;
@@ -129,7 +129,8 @@ std::unique_ptr<Session> openSession(const Args& a, const std::string& model) {
     SessionOptions so;
     so.threads = a.getInt("threads", 0);
     so.device = a.get("device", "auto");  // the backend registry names what is wrong with it
-    return orFail(Session::open(model, so, [](const std::string& m) { std::fprintf(stderr, "attnscope-cli: %s\n", m.c_str()); }));
+    return orFail(
+        Session::open(model, so, [](const std::string& m) { std::fprintf(stderr, "attnscope-cli: %s\n", m.c_str()); }));
 }
 
 bool onOff(const std::string& v, const char* what) {
@@ -150,7 +151,8 @@ EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
     if (k < 0) throw UsageError{"--select must be >= 0"};
     if (k > 0) s.selectK = k;
     if (a.has("method")) {
-        if (a.has("mode") || a.has("sink")) throw UsageError{"--method replaces --mode and --sink: give one or the other"};
+        if (a.has("mode") || a.has("sink"))
+            throw UsageError{"--method replaces --mode and --sink: give one or the other"};
         return methodOptions(orFail(parseMethod(a.get("method"))), s);
     }
     s.mode = orFail(parseEncodingMode(a.get("mode", "parallel")));
@@ -240,9 +242,11 @@ int cmdAnalyze(const Args& a) {
     j["model"] = session->model().path;
     if (a.has("entropy-csv")) orFail(writeFileAtomic(a.get("entropy-csv"), entropyToCsv(*plan, run->stats)));
     writeOutput(a.get("out"), j.dump(1));
-    std::fprintf(stderr, "attnscope-cli: %d tokens, %d chunks, %s: mean query entropy %.4f nats, perplexity %.4f (%.1f ms, %s)\n",
-                 plan->tokenCount(), plan->chunkCount(), describe(plan->options).c_str(), run->stats.meanQueryEntropy(),
-                 run->stats.perplexity(), run->stats.elapsedMs, run->stats.backend.c_str());
+    std::fprintf(
+        stderr,
+        "attnscope-cli: %d tokens, %d chunks, %s: mean query entropy %.4f nats, perplexity %.4f (%.1f ms, %s)\n",
+        plan->tokenCount(), plan->chunkCount(), describe(plan->options).c_str(), run->stats.meanQueryEntropy(),
+        run->stats.perplexity(), run->stats.elapsedMs, run->stats.backend.c_str());
     return 0;
 }
 
@@ -349,7 +353,8 @@ BenchTimes timeRuns(Session& session, const EncodingPlan& plan, const EncodingPl
         auto t1 = std::chrono::steady_clock::now();
         auto outSel = orFail(session.run(rq));
         t.queryPass.push_back(secondsSince(t1));
-        if (!outSel.stats.reusedContext) std::fprintf(stderr, "attnscope-cli: warning: query pass did not reuse the context\n");
+        if (!outSel.stats.reusedContext)
+            std::fprintf(stderr, "attnscope-cli: warning: query pass did not reuse the context\n");
     }
     return t;
 }
@@ -357,7 +362,8 @@ BenchTimes timeRuns(Session& session, const EncodingPlan& plan, const EncodingPl
 int cmdBench(const Args& a) {
     const int tokens = a.getInt("tokens", 512), chunks = a.getInt("chunks", 8), queries = a.getInt("queries", 64);
     const int repeat = std::max(1, a.getInt("repeat", 5));
-    if (tokens <= queries || chunks <= 0 || queries <= 0) throw UsageError{"need --tokens > --queries > 0 and --chunks > 0"};
+    if (tokens <= queries || chunks <= 0 || queries <= 0)
+        throw UsageError{"need --tokens > --queries > 0 and --chunks > 0"};
     auto session = openSession(a, a.need("model"));
     const auto& cfg = session->model().config;
     const ContextSpec spec = benchContext(cfg.vocabSize, tokens, chunks, queries);
@@ -375,17 +381,23 @@ int cmdBench(const Args& a) {
     const double med = median(times.full), medQ = median(times.queryPass);
     std::printf("model        %s\n", cfg.summary().c_str());
     std::printf("backend      %s\n", session->backendName().c_str());
-    std::printf("context      %d tokens (%d chunks + %d query tokens), %d runs\n", tokens, plan.chunkCount(), queries, repeat);
+    std::printf("context      %d tokens (%d chunks + %d query tokens), %d runs\n", tokens, plan.chunkCount(), queries,
+                repeat);
     std::printf("full analysis (prefill + stats + NLL): median %.3f s  = %.0f tokens/s\n", med, tokens / med);
     std::printf("query pass (selective K=2 toggled, context reused): median %.1f ms\n", medQ * 1000);
     std::printf("peak RSS     %.0f MiB\n", peakMiB);
     if (a.has("out")) {
         const Json j = Json::Object{
-            {"model", cfg.summary()},           {"backend", session->backendName()},
-            {"tokens", tokens},                 {"chunks", plan.chunkCount()},
-            {"queries", queries},               {"runs", repeat},
-            {"prefill_median_s", med},          {"prefill_tokens_per_s", tokens / med},
-            {"query_pass_median_ms", medQ * 1000}, {"peak_rss_mib", peakMiB},
+            {"model", cfg.summary()},
+            {"backend", session->backendName()},
+            {"tokens", tokens},
+            {"chunks", plan.chunkCount()},
+            {"queries", queries},
+            {"runs", repeat},
+            {"prefill_median_s", med},
+            {"prefill_tokens_per_s", tokens / med},
+            {"query_pass_median_ms", medQ * 1000},
+            {"peak_rss_mib", peakMiB},
         };
         orFail(writeFileAtomic(a.get("out"), j.dump(2)));
     }
@@ -404,9 +416,10 @@ int main(int argc, char** argv) {
         if (cmd == "info") return cmdInfo(parseArgs(argc, argv, 2, {"out"}));
         if (cmd == "tokenize") return cmdTokenize(parseArgs(argc, argv, 2, {"model", "text", "out"}));
         if (cmd == "analyze")
-            return cmdAnalyze(parseArgs(argc, argv, 2,
-                                        {"model", "context", "method", "mode", "sink", "positions", "bos", "select", "select-score-top",
-                                         "select-aggregate", "threads", "device", "out", "entropy-csv"}));
+            return cmdAnalyze(
+                parseArgs(argc, argv, 2,
+                          {"model", "context", "method", "mode", "sink", "positions", "bos", "select",
+                           "select-score-top", "select-aggregate", "threads", "device", "out", "entropy-csv"}));
         if (cmd == "sweep")
             return cmdSweep(parseArgs(argc, argv, 2,
                                       {"model", "text", "query-tokens", "parts", "sink-text", "sink-tokens", "select",

@@ -102,45 +102,45 @@ void AnalysisController::openModel(const QString& path) {
     modelLoading_ = true;
     loadingPath_ = resolved;
     emit modelLoadStarted(resolved);
-    worker_->submit(
-        JobTag::Model, tr("Loading %1").arg(QFileInfo(resolved).fileName()), this,
-        [this, resolved](EngineContext& ctx, std::stop_token stop) -> Deliver {
-            QStringList notices;
-            auto opened = Session::open(toStd(resolved), {}, [&notices](const std::string& line) { notices << fromStd(line); });
-            if (stop.stop_requested()) return {};   // cancelled: keep the model we had
-            if (!opened) {
-                const QString message = fromStd(opened.error().describe());
-                return [this, resolved, message] {
-                    modelLoading_ = false;
-                    emit modelFailed(resolved, message);
-                };
-            }
-            ctx.session = std::move(*opened);
-            const quint64 id = ++ctx.sessionId;
-            const ModelInfo info = modelInfo(*ctx.session, resolved, notices);
-            auto tok = ctx.session->tokenizerPtr();
-            return [this, id, info, tok] {
-                modelLoading_ = false;
-                sessionId_ = id;
-                model_ = info;
-                tokenizer_ = tok;
-                cache_.clear();
-                planHashes_.clear();
-                sweepCache_.clear();
-                sweepRows_.clear();
-                current_.reset();
-                methods_.clear();
-                fullReference_.reset();
-                methodsRequests_.clear();
-                methodsReady_ = false;
-                selection_.layer = std::clamp(selection_.layer, 0, std::max(0, info.layers - 1));
-                if (selection_.head >= info.heads) selection_.head = -1;
-                emit modelLoaded();
-                emit sweepChanged();
-                scheduleAnalysis();
-                scheduleMethods();
-            };
-        });
+    worker_->submit(JobTag::Model, tr("Loading %1").arg(QFileInfo(resolved).fileName()), this,
+                    [this, resolved](EngineContext& ctx, std::stop_token stop) -> Deliver {
+                        QStringList notices;
+                        auto opened = Session::open(toStd(resolved), {},
+                                                    [&notices](const std::string& line) { notices << fromStd(line); });
+                        if (stop.stop_requested()) return {};  // cancelled: keep the model we had
+                        if (!opened) {
+                            const QString message = fromStd(opened.error().describe());
+                            return [this, resolved, message] {
+                                modelLoading_ = false;
+                                emit modelFailed(resolved, message);
+                            };
+                        }
+                        ctx.session = std::move(*opened);
+                        const quint64 id = ++ctx.sessionId;
+                        const ModelInfo info = modelInfo(*ctx.session, resolved, notices);
+                        auto tok = ctx.session->tokenizerPtr();
+                        return [this, id, info, tok] {
+                            modelLoading_ = false;
+                            sessionId_ = id;
+                            model_ = info;
+                            tokenizer_ = tok;
+                            cache_.clear();
+                            planHashes_.clear();
+                            sweepCache_.clear();
+                            sweepRows_.clear();
+                            current_.reset();
+                            methods_.clear();
+                            fullReference_.reset();
+                            methodsRequests_.clear();
+                            methodsReady_ = false;
+                            selection_.layer = std::clamp(selection_.layer, 0, std::max(0, info.layers - 1));
+                            if (selection_.head >= info.heads) selection_.head = -1;
+                            emit modelLoaded();
+                            emit sweepChanged();
+                            scheduleAnalysis();
+                            scheduleMethods();
+                        };
+                    });
 }
 
 void AnalysisController::cancelModelLoad() {
@@ -156,7 +156,7 @@ void AnalysisController::setContext(const ContextSpec& context) {
     if (sameContext(context, context_)) return;
     context_ = context;
     contextId_ = contextIdOf(context_);
-    selection_.queryToken = -1;   // query tokens may have changed
+    selection_.queryToken = -1;  // query tokens may have changed
     scheduleAnalysis();
     scheduleMethods();
 }
@@ -183,7 +183,8 @@ void AnalysisController::setSelection(const ViewSelection& selection) {
 // ---------------------------------------------------------------- analysis
 
 quint64 AnalysisController::contextIdOf(const ContextSpec& context) {
-    auto it = std::find_if(contextIds_.begin(), contextIds_.end(), [&](const auto& e) { return sameContext(e.first, context); });
+    auto it = std::find_if(contextIds_.begin(), contextIds_.end(),
+                           [&](const auto& e) { return sameContext(e.first, context); });
     const quint64 id = it != contextIds_.end() ? it->second : nextContextId_++;
     if (it != contextIds_.end()) contextIds_.erase(it);
     contextIds_.emplace_front(context, id);
@@ -210,7 +211,7 @@ BundlePtr AnalysisController::remember(const Request& request, BundlePtr bundle)
         return b->planHash == bundle->planHash && b->sessionId == bundle->sessionId;
     });
     if (same != cache_.end()) {
-        bundle = *same;   // the same plan as a cached result: keep that one (and its tiles)
+        bundle = *same;  // the same plan as a cached result: keep that one (and its tiles)
         cache_.erase(same);
     }
     cache_.push_front(bundle);
@@ -232,7 +233,7 @@ void AnalysisController::scheduleAnalysis() {
     if (currentRequest_ == req && (analysisPending_ || current_ || !currentError_.isEmpty())) return;
     currentRequest_ = req;
     if (BundlePtr hit = cached(req)) {
-        worker_->cancel(JobTag::Analysis);   // anything in flight is for an older configuration
+        worker_->cancel(JobTag::Analysis);  // anything in flight is for an older configuration
         setCurrent(remember(req, hit), {});
         return;
     }
@@ -254,7 +255,7 @@ BundlePtr AnalysisController::methodBundle(Method m) const {
 
 void AnalysisController::setMethods(const std::vector<BundlePtr>& bundles) {
     methods_.clear();
-    for (std::size_t i = 0; i < std::size(kMethods); ++i) methods_[kMethods[i]] = bundles[i];   // null: left out
+    for (std::size_t i = 0; i < std::size(kMethods); ++i) methods_[kMethods[i]] = bundles[i];  // null: left out
     fullReference_ = bundles.back();
     methodsReady_ = true;
     emit methodsChanged();
@@ -294,7 +295,7 @@ void AnalysisController::scheduleMethods() {
                             if (stop.stop_requested()) return {};
                             Analysed a = analyse(ctx, spec, wanted[i].method.toOptions(), stop);
                             if (a.cancelled) return {};
-                            results[i] = a.bundle;   // null on error: the line is left out
+                            results[i] = a.bundle;  // null on error: the line is left out
                             if (ctx.progress) ctx.progress(++done, static_cast<int>(todo.size()));
                         }
                         return [this, wanted, results, todo]() mutable {
@@ -314,7 +315,8 @@ bool sameRequest(const AttentionTileRequest& a, const AttentionTileRequest& b) {
 }
 }  // namespace
 
-const AttentionTile* AnalysisController::cachedTile(const BundlePtr& bundle, const AttentionTileRequest& request) const {
+const AttentionTile* AnalysisController::cachedTile(const BundlePtr& bundle,
+                                                    const AttentionTileRequest& request) const {
     for (const CachedTile& c : tileCache_)
         if (c.bundle.lock() == bundle && sameRequest(c.request, request)) return &c.tile;
     return nullptr;
@@ -331,25 +333,26 @@ void AnalysisController::requestCurrentTile(JobTag tag, const QString& label, co
                                             std::function<void(const AttentionTile&)> deliver) {
     BundlePtr bundle = current_;
     if (const AttentionTile* hit = cachedTile(bundle, req)) {
-        worker_->cancel(tag);   // anything in flight is for an older request
+        worker_->cancel(tag);  // anything in flight is for an older request
         deliver(*hit);
         return;
     }
-    worker_->submit(tag, label, this, [this, bundle, req, deliver](EngineContext& ctx, std::stop_token stop) -> Deliver {
-        if (!ctx.session || ctx.sessionId != bundle->sessionId) return {};
-        auto tile = ctx.session->tile(*bundle->run, req, stop);
-        if (!tile) {
-            if (tile.error().kind != ErrorKind::Cancelled)
-                qWarning("attnscope: attention tile: %s", tile.error().describe().c_str());
-            return {};
-        }
-        AttentionTile t = std::move(*tile);
-        t.request = req;   // cached under the request as asked (served sizes may be clamped)
-        return [this, bundle, t = std::move(t), deliver] {
-            rememberTile(bundle, t);
-            if (bundle == current_) deliver(t);
-        };
-    });
+    worker_->submit(tag, label, this,
+                    [this, bundle, req, deliver](EngineContext& ctx, std::stop_token stop) -> Deliver {
+                        if (!ctx.session || ctx.sessionId != bundle->sessionId) return {};
+                        auto tile = ctx.session->tile(*bundle->run, req, stop);
+                        if (!tile) {
+                            if (tile.error().kind != ErrorKind::Cancelled)
+                                qWarning("attnscope: attention tile: %s", tile.error().describe().c_str());
+                            return {};
+                        }
+                        AttentionTile t = std::move(*tile);
+                        t.request = req;  // cached under the request as asked (served sizes may be clamped)
+                        return [this, bundle, t = std::move(t), deliver] {
+                            rememberTile(bundle, t);
+                            if (bundle == current_) deliver(t);
+                        };
+                    });
 }
 
 void AnalysisController::requestTile(int rowBegin, int rowEnd, int colBegin, int colEnd, int outRows, int outCols,
@@ -384,17 +387,20 @@ void AnalysisController::requestTokenAttention() {
     req.outRows = 1;
     req.outCols = n;
     req.pooling = TilePooling::Mean;
-    QString who = q >= 0 ? tr("query token %1 (“%2”)").arg(q).arg(current_->tokenTexts.value(plan.queryBegin + q).trimmed())
-                         : tr("all query tokens (mean)");
+    QString who =
+        q >= 0 ? tr("query token %1 (“%2”)").arg(q).arg(current_->tokenTexts.value(plan.queryBegin + q).trimmed())
+               : tr("all query tokens (mean)");
     const QString heads = selection_.head >= 0 ? tr("head %1").arg(selection_.head) : tr("mean of heads");
     const QString caption = tr("Attention from %1 · layer %2 · %3").arg(who).arg(selection_.layer).arg(heads);
-    requestCurrentTile(JobTag::TokenAttention, tr("Token attention"), req, [this, n, caption](const AttentionTile& tile) {
-        // One value per token (outCols = n, so every column bin is one token).
-        QVector<double> w(n, 0.0);
-        for (int c = 0; c < tile.cols; ++c)
-            for (int t = tile.colEdges[c]; t < tile.colEdges[c + 1] && t < n; ++t) w[t] = tile.at(0, c);
-        emit tokenAttentionReady(w, caption);
-    });
+    requestCurrentTile(JobTag::TokenAttention, tr("Token attention"), req,
+                       [this, n, caption](const AttentionTile& tile) {
+                           // One value per token (outCols = n, so every column bin is one token).
+                           QVector<double> w(n, 0.0);
+                           for (int c = 0; c < tile.cols; ++c)
+                               for (int t = tile.colEdges[c]; t < tile.colEdges[c + 1] && t < n; ++t)
+                                   w[t] = tile.at(0, c);
+                           emit tokenAttentionReady(w, caption);
+                       });
 }
 
 // ---------------------------------------------------------------- sweep
@@ -411,14 +417,14 @@ SweepOptions AnalysisController::sweepOptions(const SweepSettings& settings) con
     SweepOptions options;
     options.parts.assign(settings.parts.begin(), settings.parts.end());
     options.queryTokens = settings.queryTokens;
-    if (options.queryTokens <= 0) {   // keep the user's query as the sweep's query
+    if (options.queryTokens <= 0) {  // keep the user's query as the sweep's query
         options.queryTokens = 1;
         if (tokenizer_)
             if (auto ids = tokenizer_->encode(context_.query); ids && !ids->empty())
                 options.queryTokens = static_cast<int>(ids->size());
     }
     options.sinkText = context_.prefix;
-    options.settings = method_;   // K, score, positions and BOS as on the toolbar
+    options.settings = method_;  // K, score, positions and BOS as on the toolbar
     return options;
 }
 
@@ -454,7 +460,7 @@ Deliver AnalysisController::runSweepSteps(EngineContext& ctx, std::stop_token st
     const auto& parts = options.parts;
     const int total = static_cast<int>(parts.size());
     for (std::size_t i = 0; i < parts.size(); ++i) {
-        ctx.yieldToInteractive();   // keep toggles responsive while the sweep runs
+        ctx.yieldToInteractive();  // keep toggles responsive while the sweep runs
         if (stop.stop_requested()) return {};
         if (!ctx.session || ctx.sessionId != sessionId) return {};
         SweepOptions one = options;

@@ -22,11 +22,11 @@
 #include <vector>
 
 #include "analysis/attention_tile.h"
-#include "session/sweep.h"
 #include "app_state.h"
 #include "backend/backend.h"
 #include "engine_worker.h"
 #include "plan/encoding_plan.h"
+#include "session/sweep.h"
 
 namespace attnscope {
 class Tokenizer;
@@ -38,9 +38,9 @@ namespace attnscope::gui {
 struct AnalysisBundle {
     EncodingPlan plan;
     std::shared_ptr<const RunOutput> run;
-    QStringList tokenTexts;          // [token] display text
+    QStringList tokenTexts;  // [token] display text
     quint64 sessionId = 0;
-    std::string planHash;            // plan.hash(), computed on the engine thread
+    std::string planHash;  // plan.hash(), computed on the engine thread
     const AnalysisResult& stats() const { return run->stats; }
 };
 using BundlePtr = std::shared_ptr<const AnalysisBundle>;
@@ -48,13 +48,13 @@ using BundlePtr = std::shared_ptr<const AnalysisBundle>;
 struct ModelInfo {
     QString path;
     QString name;
-    QString summary;        // "llama · 5 layers · d=64 · 8 heads (4 KV) · vocab 512"
-    QString format;         // "gguf" | "safetensors"
-    QString backend;        // "cpu (2 threads)"
+    QString summary;  // "llama · 5 layers · d=64 · 8 heads (4 KV) · vocab 512"
+    QString format;   // "gguf" | "safetensors"
+    QString backend;  // "cpu (2 threads)"
     quint64 parameters = 0;
     int layers = 0, heads = 0;
     QVector<bool> localLayers;  // sliding-window (local) layers, e.g. Gemma 3; empty when none
-    QStringList notices;    // one-line notes from opening it (e.g. "CUDA unavailable …; using the CPU")
+    QStringList notices;        // one-line notes from opening it (e.g. "CUDA unavailable …; using the CPU")
 };
 
 class AnalysisController : public QObject {
@@ -116,12 +116,12 @@ signals:
     void modelLoaded();
     void modelFailed(const QString& path, const QString& message);
     void analysisStarted();
-    void currentChanged();                 // current() or currentError() changed
+    void currentChanged();  // current() or currentError() changed
     void methodsChanged();
     void selectionChanged();
     void tileReady(const attnscope::AttentionTile& tile);
     void tokenAttentionReady(const QVector<double>& weights, const QString& caption);
-    void sweepChanged();                   // rows or running state changed
+    void sweepChanged();  // rows or running state changed
     void sweepFailed(const QString& message);
 
 private:
@@ -142,7 +142,7 @@ private:
     BundlePtr remember(const Request& request, BundlePtr bundle);
     void scheduleAnalysis();
     void scheduleMethods();
-    void setMethods(const std::vector<BundlePtr>& bundles);   // kMethods order, then the full reference
+    void setMethods(const std::vector<BundlePtr>& bundles);  // kMethods order, then the full reference
     void setCurrent(BundlePtr bundle, QString error);
 
     EngineWorker* worker_;
@@ -154,7 +154,7 @@ private:
 
     ContextSpec context_;
     quint64 contextId_ = 0;
-    std::list<std::pair<ContextSpec, quint64>> contextIds_;   // recent contexts, most recent first
+    std::list<std::pair<ContextSpec, quint64>> contextIds_;  // recent contexts, most recent first
     quint64 nextContextId_ = 1;
     MethodSettings method_;
     ViewSelection selection_;
@@ -165,10 +165,10 @@ private:
     bool analysisPending_ = false;
     std::map<Method, BundlePtr> methods_;
     BundlePtr fullReference_;
-    std::vector<Request> methodsRequests_;   // the five methods, then the full reference
+    std::vector<Request> methodsRequests_;  // the five methods, then the full reference
     bool methodsReady_ = false;
 
-    std::list<BundlePtr> cache_;                            // by planHash, most recent first
+    std::list<BundlePtr> cache_;                             // by planHash, most recent first
     std::list<std::pair<Request, std::string>> planHashes_;  // request → plan hash, most recent first
     static constexpr std::size_t kCacheEntries = 24;
     static constexpr std::size_t kPlanHashEntries = 64;
@@ -203,7 +203,7 @@ private:
     std::vector<SweepRow> sweepRows_;
     SweepSettings sweepSettings_;
     bool sweepRunning_ = false;
-    std::list<std::pair<SweepKey, std::vector<SweepRow>>> sweepCache_;   // most recent first
+    std::list<std::pair<SweepKey, std::vector<SweepRow>>> sweepCache_;  // most recent first
     static constexpr std::size_t kSweepCacheEntries = 16;
 };
 

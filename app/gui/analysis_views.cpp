@@ -69,7 +69,8 @@ void AnalysisViews::buildPanels() {
     panels_ << new ViewPanel(panels::kEntropySequence, tr("Entropy along the sequence"), sequence_);
     panels_ << new ViewPanel(panels::kPSweep, tr("P sweep"), sweep_);
     for (ViewPanel* p : panels_)
-        connect(p, &ViewPanel::exportRequested, this, [this, p](const QString& format) { emit exportRequested(p, format); });
+        connect(p, &ViewPanel::exportRequested, this,
+                [this, p](const QString& format) { emit exportRequested(p, format); });
     connect(qApp, &QApplication::focusChanged, this, [this](QWidget*, QWidget* now) {
         for (QWidget* w = now; w; w = w->parentWidget())
             if (auto* p = qobject_cast<ViewPanel*>(w)) {
@@ -95,7 +96,7 @@ void AnalysisViews::buildAttentionMapControls() {
     rowsCombo_->addItem(tr("Rows: query tokens"));
     rowsCombo_->setToolTip(tr("Which attending tokens the map shows as rows"));
     logCheck_ = new QCheckBox(tr("Log scale"));
-    logCheck_->setChecked(true);   // attention is heavy-tailed: the log scale shows the structure
+    logCheck_->setChecked(true);  // attention is heavy-tailed: the log scale shows the structure
     heatmap_->setLogScale(true);
     auto* resetZoom = new QToolButton;
     resetZoom->setIcon(appIcon(QStringLiteral("zoom-reset")));
@@ -114,7 +115,8 @@ void AnalysisViews::buildAttentionMapControls() {
             return;
         }
         const widgets::TokenAxisInfo& info = heatmap_->axisInfo();
-        const QString from = widgets::displayToken(info.tokenText(row), 10), to = widgets::displayToken(info.tokenText(key), 10);
+        const QString from = widgets::displayToken(info.tokenText(row), 10),
+                      to = widgets::displayToken(info.tokenText(key), 10);
         hoverLabel_->setText(tr("%1 → %2: %3").arg(from, to).arg(p, 0, 'g', 3));
     });
 }
@@ -130,8 +132,9 @@ void AnalysisViews::buildSweepControls() {
     sweepQuery_->setPrefix(tr("query: last "));
     sweepQuery_->setSuffix(tr(" tokens"));
     sweepQuery_->setSpecialValueText(tr("query: as written"));
-    sweepQuery_->setToolTip(tr("The sweep joins the chunks and the query into one text, keeps its last N tokens as the "
-                               "query and splits the rest into P equal chunks. “As written”: N = your query's tokens."));
+    sweepQuery_->setToolTip(
+        tr("The sweep joins the chunks and the query into one text, keeps its last N tokens as the "
+           "query and splits the rest into P equal chunks. “As written”: N = your query's tokens."));
     sweepRun_ = new QPushButton(tr("Run sweep"));
     sweepStatus_ = new QLabel;
     sweepStatus_->setForegroundRole(QPalette::PlaceholderText);

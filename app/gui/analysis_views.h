@@ -76,7 +76,7 @@ public:
 
 signals:
     void allTokenRowsChosen(bool all);
-    void sweepButtonClicked();   // "Run sweep" or, while one runs, "Cancel"
+    void sweepButtonClicked();  // "Run sweep" or, while one runs, "Cancel"
     void exportRequested(attnscope::gui::ViewPanel* panel, const QString& format);
 
 private:

@@ -17,10 +17,10 @@ namespace attnscope::gui {
 
 namespace {
 
-constexpr int kLoadTimeoutMs = 300000;   // model load + first analysis on a slow machine
+constexpr int kLoadTimeoutMs = 300000;  // model load + first analysis on a slow machine
 
 int failLine(const QString& message) {
-    QString line = message.simplified();   // exactly one line
+    QString line = message.simplified();  // exactly one line
     std::fprintf(stderr, "attnscope: %s\n", qUtf8Printable(line));
     return 2;
 }
@@ -48,7 +48,8 @@ int runHeadlessExport(const StartupOptions& options) {
     AnalysisController* c = w.controller();
     if (options.sweep) {
         c->runSweep(w.sessionState().sweep);
-        if (!w.waitForSettled(kLoadTimeoutMs, true)) return failLine(QStringLiteral("timed out waiting for the P sweep"));
+        if (!w.waitForSettled(kLoadTimeoutMs, true))
+            return failLine(QStringLiteral("timed out waiting for the P sweep"));
         if (c->sweepRows().empty())
             std::fprintf(stderr, "attnscope: note: the P sweep produced no rows; its figure is left out\n");
     }
@@ -69,7 +70,8 @@ BenchResult measureToggles(const StartupOptions& options, int toggles, bool show
     }
     if (showWindow) w.show();
     if (!w.waitForSettled(kLoadTimeoutMs, true)) {
-        out.error = w.lastError().isEmpty() ? QStringLiteral("timed out waiting for the first analysis") : w.lastError();
+        out.error =
+            w.lastError().isEmpty() ? QStringLiteral("timed out waiting for the first analysis") : w.lastError();
         return out;
     }
     AnalysisController* c = w.controller();
@@ -85,9 +87,9 @@ BenchResult measureToggles(const StartupOptions& options, int toggles, bool show
         t.start();
         action->trigger();
         if (!w.waitForSettled(60000)) return false;
-        out.resultMs << t.nsecsElapsed() / 1e6;   // every view has the new data
-        QCoreApplication::processEvents();        // queued replots
-        if (showWindow) w.grab();                 // paint the whole window
+        out.resultMs << t.nsecsElapsed() / 1e6;  // every view has the new data
+        QCoreApplication::processEvents();       // queued replots
+        if (showWindow) w.grab();                // paint the whole window
         *ms = t.nsecsElapsed() / 1e6;
         return true;
     };
@@ -100,7 +102,8 @@ BenchResult measureToggles(const StartupOptions& options, int toggles, bool show
         for (int i = 0; i < toggles; ++i) {
             double ms = 0;
             if (!timeToggle(kind.action, &ms)) {
-                out.error = QStringLiteral("a %1 toggle did not settle: %2").arg(QLatin1String(kind.name), w.lastError());
+                out.error =
+                    QStringLiteral("a %1 toggle did not settle: %2").arg(QLatin1String(kind.name), w.lastError());
                 return out;
             }
             kind.times << ms;
@@ -117,8 +120,8 @@ int runToggleBench(const StartupOptions& options) {
                 static_cast<long long>(all.size()));
     std::printf("  sink:      median %.1f ms, first %.1f ms, max %.1f ms\n", median(r.sinkMs), r.sinkMs.value(0),
                 *std::max_element(r.sinkMs.begin(), r.sinkMs.end()));
-    std::printf("  selective: median %.1f ms, first %.1f ms, max %.1f ms\n", median(r.selectiveMs), r.selectiveMs.value(0),
-                *std::max_element(r.selectiveMs.begin(), r.selectiveMs.end()));
+    std::printf("  selective: median %.1f ms, first %.1f ms, max %.1f ms\n", median(r.selectiveMs),
+                r.selectiveMs.value(0), *std::max_element(r.selectiveMs.begin(), r.selectiveMs.end()));
     std::printf("  of which new data in every view: median %.1f ms; the rest is replotting and painting\n",
                 median(r.resultMs));
     std::printf("  model %s, %d tokens, backend %s\n", qUtf8Printable(r.model), r.tokens, qUtf8Printable(r.backend));

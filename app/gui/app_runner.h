@@ -17,9 +17,9 @@ int runHeadlessExport(const StartupOptions& options);
 int runToggleBench(const StartupOptions& options);
 
 struct BenchResult {
-    QString error;                 // empty on success
-    QList<double> sinkMs, selectiveMs;   // toggle → every view repainted
-    QList<double> resultMs;              // toggle → every view has the new data (before painting)
+    QString error;                      // empty on success
+    QList<double> sinkMs, selectiveMs;  // toggle → every view repainted
+    QList<double> resultMs;             // toggle → every view has the new data (before painting)
     double medianMs = 0;
     int tokens = 0;
     QString model, backend;

@@ -7,8 +7,8 @@
 
 #include <optional>
 
-#include "plan/method.h"
 #include "plan/context_spec.h"
+#include "plan/method.h"
 
 namespace attnscope::gui {
 
@@ -21,16 +21,16 @@ QString methodLabel(const MethodSettings& settings);
 // The selection every view follows.
 struct ViewSelection {
     int layer = 0;
-    int head = -1;            // -1: mean over heads
-    int queryToken = -1;      // query token index q (0 = first query token); -1: all query tokens
-    bool allTokenRows = true;   // attention map rows: all tokens (true) or query tokens (false)
+    int head = -1;             // -1: mean over heads
+    int queryToken = -1;       // query token index q (0 = first query token); -1: all query tokens
+    bool allTokenRows = true;  // attention map rows: all tokens (true) or query tokens (false)
     bool operator==(const ViewSelection&) const = default;
 };
 
 // P-sweep settings (sweep dock).
 struct SweepSettings {
     QVector<int> parts = {1, 2, 4, 8, 16};
-    int queryTokens = 0;      // the last N tokens are the query; 0: as many as the context's query has
+    int queryTokens = 0;  // the last N tokens are the query; 0: as many as the context's query has
     bool operator==(const SweepSettings&) const = default;
 };
 
@@ -41,11 +41,11 @@ struct SessionState {
     MethodSettings method;
     ViewSelection selection;
     SweepSettings sweep;
-    QByteArray windowGeometry;   // QMainWindow::saveGeometry()
-    QByteArray windowState;      // QMainWindow::saveState()
+    QByteArray windowGeometry;  // QMainWindow::saveGeometry()
+    QByteArray windowState;     // QMainWindow::saveState()
     bool presentation = false;
-    bool logScale = true;        // attention map colour scale
-    QString currentView;         // object name of the view tab in front
+    bool logScale = true;  // attention map colour scale
+    QString currentView;   // object name of the view tab in front
 };
 
 bool sameContext(const ContextSpec& a, const ContextSpec& b);

@@ -14,8 +14,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
-#include "color_maps.h"
 #include "app_state.h"
+#include "color_maps.h"
 #include "context_text.h"
 #include "split_dialog.h"
 #include "tokenizer/tokenizer.h"
@@ -66,9 +66,7 @@ public:
         const int tokens = index.data(kTokensRole).toInt();
         p->setFont(opt.font);
         p->setPen(dim);
-        if (tokens >= 0)
-            p->drawText(header, Qt::AlignRight | Qt::AlignVCenter,
-                        tokensLabel(tokens));
+        if (tokens >= 0) p->drawText(header, Qt::AlignRight | Qt::AlignVCenter, tokensLabel(tokens));
 
         const QFontMetrics fm(opt.font);
         const QString text = index.data(Qt::DisplayRole).toString();
@@ -350,7 +348,7 @@ void ContextEditor::moveChunk(int from, int to) {
 }
 
 void ContextEditor::setChunkText(int index, const QString& text) {
-    if (auto* item = list_->item(index)) item->setText(text);   // dataChanged → changed()
+    if (auto* item = list_->item(index)) item->setText(text);  // dataChanged → changed()
 }
 
 void ContextEditor::setChunks(const QStringList& chunks, bool append) {
@@ -371,7 +369,7 @@ void ContextEditor::splitText(const QString& initialText) {
     if (!d.append()) spec.chunks.clear();
     for (const QString& c : chunks) spec.chunks.push_back(toStd(c));
     if (!d.query().isEmpty()) spec.query = toStd(d.query());
-    setContext(spec);   // one undo step
+    setContext(spec);  // one undo step
 }
 
 void ContextEditor::setQuery(const QString& query) { queryEdit_->setPlainText(query); }
@@ -420,7 +418,7 @@ void ContextEditor::recount() {
     prefixTokens_ = countTokens(prefixEdit_->text());
     queryTokens_ = countTokens(queryEdit_->toPlainText());
     const bool wasSilent = silent_;
-    silent_ = true;   // token counts are not edits
+    silent_ = true;  // token counts are not edits
     for (int i = 0; i < list_->count(); ++i) {
         auto* item = list_->item(i);
         const int n = countTokens(item->text());
@@ -436,7 +434,7 @@ void ContextEditor::renumber() {
     removeButton_->setEnabled(c >= 0);
     upButton_->setEnabled(c > 0);
     downButton_->setEnabled(c >= 0 && c + 1 < chunkCount());
-    list_->viewport()->update();   // chunk numbers and colours follow the row
+    list_->viewport()->update();  // chunk numbers and colours follow the row
 }
 
 void ContextEditor::updateTotals() {

@@ -45,7 +45,7 @@ QStringList splitIntoParts(const QString& input, int parts) {
             if (best >= 0) break;
         }
         if (best < 0) best = bestWs;
-        if (best < 0) {   // no whitespace near: the nearest whitespace after `ideal`
+        if (best < 0) {  // no whitespace near: the nearest whitespace after `ideal`
             for (qsizetype c = std::max(ideal, last + 1); c < n; ++c)
                 if (text[c].isSpace()) {
                     best = c;
@@ -73,9 +73,7 @@ QStringList splitAtDelimiter(const QString& text, SplitDelimiter delimiter, cons
         case SplitDelimiter::BlankLines:
             pieces = text.split(QRegularExpression(QStringLiteral("\\n[ \\t\\r]*\\n")));
             break;
-        case SplitDelimiter::Lines:
-            pieces = text.split(QRegularExpression(QStringLiteral("\\r?\\n")));
-            break;
+        case SplitDelimiter::Lines: pieces = text.split(QRegularExpression(QStringLiteral("\\r?\\n"))); break;
         case SplitDelimiter::Custom:
             if (custom.isEmpty()) return {text.trimmed()};
             pieces = text.split(custom);

@@ -18,7 +18,8 @@ DockLayout::DockLayout(QMainWindow* window, QMenu* viewMenu, QWidget* editor, co
         auto* d = new QDockWidget(title, window);
         d->setObjectName(QLatin1String(name));
         d->setWidget(w);
-        d->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable | QDockWidget::DockWidgetClosable);
+        d->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                       QDockWidget::DockWidgetClosable);
         window->addDockWidget(area, d);
         viewMenu->addAction(d->toggleViewAction());
         return d;
@@ -28,7 +29,8 @@ DockLayout::DockLayout(QMainWindow* window, QMenu* viewMenu, QWidget* editor, co
     QDockWidget* grid = add("gridDock", tr("Layer × Head"), views->panel(panels::kLayerHeadGrid), right);
     QDockWidget* layers = add("byLayerDock", tr("Entropy by Layer"), views->panel(panels::kEntropyByLayer), right);
     QDockWidget* text = add("contextTextDock", tr("Context Text"), views->panel(panels::kContextText), bottom);
-    QDockWidget* seq = add("sequenceDock", tr("Entropy along Sequence"), views->panel(panels::kEntropySequence), bottom);
+    QDockWidget* seq =
+        add("sequenceDock", tr("Entropy along Sequence"), views->panel(panels::kEntropySequence), bottom);
     QDockWidget* sweep = add("sweepDock", tr("P Sweep"), views->panel(panels::kPSweep), bottom);
     window->setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
     window->splitDockWidget(grid, layers, Qt::Vertical);

@@ -37,8 +37,8 @@ private:
     QMainWindow* window_;
     bool presentation_ = false;
     QByteArray beforePresentation_;
-    bool shown_ = false;      // the first show has happened
-    bool restored_ = false;   // a saved layout was restored
+    bool shown_ = false;     // the first show has happened
+    bool restored_ = false;  // a saved layout was restored
 };
 
 }  // namespace attnscope::gui

@@ -54,9 +54,10 @@ EmptyState::EmptyState(QWidget* parent) : QWidget(parent) {
     outer->addStretch(3);
     connect(openModel, &QPushButton::clicked, this, &EmptyState::openModelClicked);
     connect(openFolder, &QPushButton::clicked, this, &EmptyState::openFolderClicked);
-    setMessage(tr("No model open"), tr("attnscope runs a language model on your context to show how attention spreads "
-                                       "when the context is split into chunks. Open a GGUF file or a Hugging Face model "
-                                       "folder."));
+    setMessage(tr("No model open"),
+               tr("attnscope runs a language model on your context to show how attention spreads "
+                  "when the context is split into chunks. Open a GGUF file or a Hugging Face model "
+                  "folder."));
 }
 
 void EmptyState::setMessage(const QString& title, const QString& text) {

@@ -16,7 +16,7 @@ public:
     explicit EmptyState(QWidget* parent = nullptr);
 
     void setMessage(const QString& title, const QString& text);
-    void setRecentModels(const QStringList& paths);   // those that exist are offered
+    void setRecentModels(const QStringList& paths);  // those that exist are offered
 
 signals:
     void openModelClicked();

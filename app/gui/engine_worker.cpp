@@ -113,7 +113,7 @@ void EngineWorker::loop() {
     };
     Job job;
     while (popJob(job, 0, static_cast<int>(JobTag::Count), true)) runJob(job);
-    ctx_.session.reset();   // the session lives and dies on the engine thread
+    ctx_.session.reset();  // the session lives and dies on the engine thread
 }
 
 void EngineWorker::runJob(Job& job) {
@@ -149,8 +149,8 @@ void EngineWorker::runJob(Job& job) {
     } catch (...) {
         qWarning("attnscope: %s job failed", jobTagName(job.tag));
     }
-    qCDebug(lcEngine, "%s job %llu (%s): %.1f ms%s", jobTagName(job.tag), static_cast<unsigned long long>(job.generation),
-            qUtf8Printable(job.label),
+    qCDebug(lcEngine, "%s job %llu (%s): %.1f ms%s", jobTagName(job.tag),
+            static_cast<unsigned long long>(job.generation), qUtf8Printable(job.label),
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count(),
             running.stop.stop_requested() ? ", stopped" : "");
     ctx_.progress = std::move(savedProgress);

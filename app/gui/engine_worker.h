@@ -31,14 +31,14 @@ namespace attnscope::gui {
 
 // Lower value = higher priority. Interactive work first; the sweep last.
 enum class JobTag : int {
-    Model = 0,        // open a model (replaces the session)
-    Analysis,         // the current configuration
-    Tile,             // attention-map overview tile (the home window) at screen resolution
-    TileDetail,       // attention-map tile for the zoomed window
-    TokenAttention,   // attention rows for the context text view
-    Methods,          // the five method configurations for the entropy-by-layer plot
-    Sweep,            // P sweep
-    Test,             // for tests and tools
+    Model = 0,       // open a model (replaces the session)
+    Analysis,        // the current configuration
+    Tile,            // attention-map overview tile (the home window) at screen resolution
+    TileDetail,      // attention-map tile for the zoomed window
+    TokenAttention,  // attention rows for the context text view
+    Methods,         // the five method configurations for the entropy-by-layer plot
+    Sweep,           // P sweep
+    Test,            // for tests and tools
     Count
 };
 const char* jobTagName(JobTag tag);
@@ -47,8 +47,8 @@ class EngineWorker;
 
 // What a job sees on the engine thread.
 struct EngineContext {
-    std::unique_ptr<Session> session;   // null until a model is open
-    quint64 sessionId = 0;              // bumped whenever `session` is replaced
+    std::unique_ptr<Session> session;  // null until a model is open
+    quint64 sessionId = 0;             // bumped whenever `session` is replaced
     EngineWorker* worker = nullptr;
 
     // Reports progress (thread-safe; cheap: throttled by the worker).
@@ -68,7 +68,7 @@ class EngineWorker : public QObject {
     Q_OBJECT
 public:
     explicit EngineWorker(QObject* parent = nullptr);
-    ~EngineWorker() override;   // stops the running job, drops the queue, joins the thread
+    ~EngineWorker() override;  // stops the running job, drops the queue, joins the thread
 
     // Queues `fn`; its deliver closure later runs on the GUI thread if `receiver` is alive and
     // the generation is still current. Returns the job's generation.
@@ -96,7 +96,7 @@ private:
         JobTag tag;
         quint64 generation;
         QString label;
-        QPointer<QObject> receiver;   // read on the GUI thread only
+        QPointer<QObject> receiver;  // read on the GUI thread only
         JobFn fn;
     };
     struct Running {
@@ -114,12 +114,12 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Job> queue_;
-    std::vector<Running*> running_;   // stack: nested runs from yieldToInteractive
+    std::vector<Running*> running_;  // stack: nested runs from yieldToInteractive
     bool quit_ = false;
     std::atomic<quint64> generations_[static_cast<int>(JobTag::Count)] = {};
     std::atomic<int> stopsRequested_{0};
-    int staleDropped_ = 0;            // GUI thread only
-    EngineContext ctx_;               // engine thread only (after construction)
+    int staleDropped_ = 0;  // GUI thread only
+    EngineContext ctx_;     // engine thread only (after construction)
 };
 
 }  // namespace attnscope::gui

@@ -25,7 +25,12 @@ namespace attnscope::gui {
 
 FigureExporter::FigureExporter(QMainWindow* window, bool interactive, AnalysisController* controller,
                                AnalysisViews* views, const ContextEditor* editor)
-    : QObject(window), window_(window), interactive_(interactive), controller_(controller), views_(views), editor_(editor) {
+    : QObject(window),
+      window_(window),
+      interactive_(interactive),
+      controller_(controller),
+      views_(views),
+      editor_(editor) {
     scaleMenu_ = new QMenu(tr("PNG Export &Scale"), window);
     auto* scales = new QActionGroup(this);
     for (double s : {1.0, 2.0, 3.0, 4.0}) {
@@ -89,7 +94,8 @@ bool FigureExporter::exportNumbers(const QString& dirPath, QString* error) {
     auto write = [&](const char* name, const std::string& text) {
         return widgets::writeTextFileAtomic(dir.filePath(QLatin1String(name)), fromStd(text), error);
     };
-    if (!write("analysis.json", analysisToJson(b->plan, b->stats(), controller_->tokenizer().get()).dump(2))) return false;
+    if (!write("analysis.json", analysisToJson(b->plan, b->stats(), controller_->tokenizer().get()).dump(2)))
+        return false;
     if (!write("entropy.csv", entropyToCsv(b->plan, b->stats()))) return false;
     if (!saveContextFile(dir.filePath(QStringLiteral("context.json")), editor_->context(), error)) return false;
     return sweep.empty() || (write("sweep.csv", sweepToCsv(sweep)) && write("sweep.json", sweepToJson(sweep).dump(2)));
@@ -105,9 +111,10 @@ void FigureExporter::report(bool ok, const QString& error, const QString& done) 
 void FigureExporter::exportPanelDialog(ViewPanel* p, const QString& format) {
     const QStringList filters = {tr("PNG image (*.png)"), tr("SVG vector image (*.svg)"), tr("PDF document (*.pdf)"),
                                  tr("CSV data (*.csv)"), tr("JSON data (*.json)")};
-    const QStringList exts = {QStringLiteral("png"), QStringLiteral("svg"), QStringLiteral("pdf"), QStringLiteral("csv"),
-                              QStringLiteral("json")};
-    const int idx = static_cast<int>(std::max<qsizetype>(0, exts.indexOf(format.isEmpty() ? QStringLiteral("png") : format)));
+    const QStringList exts = {QStringLiteral("png"), QStringLiteral("svg"), QStringLiteral("pdf"),
+                              QStringLiteral("csv"), QStringLiteral("json")};
+    const int idx =
+        static_cast<int>(std::max<qsizetype>(0, exts.indexOf(format.isEmpty() ? QStringLiteral("png") : format)));
     const QString path = askSaveFile(window_, tr("Export %1").arg(p->title()), QStringLiteral("export"),
                                      p->key() + '.' + exts[idx], filters, exts, idx);
     if (path.isEmpty()) return;
@@ -132,11 +139,10 @@ void FigureExporter::exportAnalysisDataDialog() {
         showError(window_, interactive_, tr("Export Analysis Data"), tr("There is no analysis result to export yet."));
         return;
     }
-    const QString path = askSaveFile(window_, tr("Export Analysis Data"), QStringLiteral("export"),
-                                     QStringLiteral("analysis.json"),
-                                     {tr("Analysis JSON, as attnscope-cli analyze (*.json)"),
-                                      tr("Entropy per layer, head and token (*.csv)")},
-                                     {QStringLiteral("json"), QStringLiteral("csv")});
+    const QString path = askSaveFile(
+        window_, tr("Export Analysis Data"), QStringLiteral("export"), QStringLiteral("analysis.json"),
+        {tr("Analysis JSON, as attnscope-cli analyze (*.json)"), tr("Entropy per layer, head and token (*.csv)")},
+        {QStringLiteral("json"), QStringLiteral("csv")});
     if (path.isEmpty()) return;
     const bool csv = path.endsWith(QLatin1String(".csv"), Qt::CaseInsensitive);
     const QString text = csv ? fromStd(entropyToCsv(b->plan, b->stats()))

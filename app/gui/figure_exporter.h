@@ -26,7 +26,8 @@ public:
     bool exportPanel(ViewPanel* panel, const QString& path, QString* error = nullptr);
     // Figures have the size the views have on screen, or with `atExportSize` each view's export
     // size (headless export).
-    bool exportFigureSet(const QString& dir, QString* error = nullptr, double pngScale = 2.0, bool atExportSize = false);
+    bool exportFigureSet(const QString& dir, QString* error = nullptr, double pngScale = 2.0,
+                         bool atExportSize = false);
 
     // Dialogs (errors in a message box, success in the status bar).
     void exportPanelDialog(ViewPanel* panel, const QString& format);

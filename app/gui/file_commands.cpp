@@ -20,21 +20,28 @@ namespace attnscope::gui {
 
 FileCommands::FileCommands(MainWindow* window, bool interactive, SessionDocument* document, FigureExporter* exporter,
                            AnalysisViews* views)
-    : QObject(window), window_(window), interactive_(interactive), document_(document), exporter_(exporter), views_(views) {
+    : QObject(window),
+      window_(window),
+      interactive_(interactive),
+      document_(document),
+      exporter_(exporter),
+      views_(views) {
     connect(document_, &SessionDocument::recentModelChosen, this,
             [this](const QString& path) { window_->openModel(path, true); });
     connect(document_, &SessionDocument::recentFileChosen, this, &FileCommands::openFile);
 }
 
 void FileCommands::buildMenu(QMenu* file, QToolBar* toolbar) {
-    auto add = [this, file](const QString& text, const QKeySequence& key, const char* icon, std::function<void()> slot) {
+    auto add = [this, file](const QString& text, const QKeySequence& key, const char* icon,
+                            std::function<void()> slot) {
         return addCommand(this, file, text, key, icon, std::move(slot));
     };
     QAction* open = add(tr("&Open…"), QKeySequence::Open, "open", [this] { openFileDialog(); });
     open->setToolTip(tr("Open a session, a context or a model"));
     file->addMenu(document_->recentFilesMenu());
     file->addSeparator();
-    QAction* openModel = add(tr("Open &Model…"), QKeySequence(tr("Ctrl+Shift+O")), "open-model", [this] { openModelDialog(); });
+    QAction* openModel =
+        add(tr("Open &Model…"), QKeySequence(tr("Ctrl+Shift+O")), "open-model", [this] { openModelDialog(); });
     add(tr("Open Hugging Face &Folder…"), {}, nullptr, [this] { openModelFolderDialog(); });
     file->addMenu(document_->recentModelsMenu());
     file->addSeparator();
@@ -46,7 +53,8 @@ void FileCommands::buildMenu(QMenu* file, QToolBar* toolbar) {
     file->addSeparator();
     QAction* exportView = add(tr("&Export Current View…"), QKeySequence(tr("Ctrl+E")), "export",
                               [this] { exporter_->exportPanelDialog(views_->currentPanel(), QString()); });
-    add(tr("Export &Figure Set…"), QKeySequence(tr("Ctrl+Shift+E")), nullptr, [this] { exporter_->exportFigureSetDialog(); });
+    add(tr("Export &Figure Set…"), QKeySequence(tr("Ctrl+Shift+E")), nullptr,
+        [this] { exporter_->exportFigureSetDialog(); });
     add(tr("Export Analysis &Data…"), {}, nullptr, [this] { exporter_->exportAnalysisDataDialog(); });
     file->addMenu(exporter_->scaleMenu());
     file->addSeparator();
@@ -55,8 +63,9 @@ void FileCommands::buildMenu(QMenu* file, QToolBar* toolbar) {
 }
 
 void FileCommands::openModelDialog() {
-    const QString path = askOpenFile(window_, tr("Open Model"), QStringLiteral("model"),
-                                     tr("Models (*.gguf *.safetensors config.json);;GGUF files (*.gguf);;All files (*)"));
+    const QString path =
+        askOpenFile(window_, tr("Open Model"), QStringLiteral("model"),
+                    tr("Models (*.gguf *.safetensors config.json);;GGUF files (*.gguf);;All files (*)"));
     if (path.isEmpty()) return;
     // A safetensors shard or config.json stands for its folder.
     const bool gguf = QFileInfo(path).suffix().toLower() == QLatin1String("gguf");
@@ -69,10 +78,10 @@ void FileCommands::openModelFolderDialog() {
 }
 
 void FileCommands::openFileDialog() {
-    const QString path = askOpenFile(
-        window_, tr("Open"), QStringLiteral("session"),
-        tr("attnscope files (*.json *.txt *.gguf);;Sessions (*%1);;Contexts (*.json *.txt);;Models (*.gguf);;All files (*)")
-            .arg(kSessionSuffix));
+    const QString path = askOpenFile(window_, tr("Open"), QStringLiteral("session"),
+                                     tr("attnscope files (*.json *.txt *.gguf);;Sessions (*%1);;Contexts (*.json "
+                                        "*.txt);;Models (*.gguf);;All files (*)")
+                                         .arg(kSessionSuffix));
     if (!path.isEmpty()) openFile(path);
 }
 
@@ -87,22 +96,22 @@ void FileCommands::openFile(const QString& path) {
 }
 
 void FileCommands::loadContextDialog() {
-    const QString path =
-        askOpenFile(window_, tr("Load Context"), QStringLiteral("context"), tr("Contexts (*.json *.txt);;All files (*)"));
+    const QString path = askOpenFile(window_, tr("Load Context"), QStringLiteral("context"),
+                                     tr("Contexts (*.json *.txt);;All files (*)"));
     QString e;
-    if (!path.isEmpty() && !window_->openContextFile(path, &e)) showError(window_, interactive_, tr("Cannot Load Context"), e);
+    if (!path.isEmpty() && !window_->openContextFile(path, &e))
+        showError(window_, interactive_, tr("Cannot Load Context"), e);
 }
 
 void FileCommands::saveContextDialog() {
-    const QString path = askSaveFile(window_, tr("Save Context"), QStringLiteral("context"), QStringLiteral("context.json"),
-                                     {tr("Context JSON (*.json)"), tr("Plain text (*.txt)")},
-                                     {QStringLiteral("json"), QStringLiteral("txt")});
+    const QString path = askSaveFile(
+        window_, tr("Save Context"), QStringLiteral("context"), QStringLiteral("context.json"),
+        {tr("Context JSON (*.json)"), tr("Plain text (*.txt)")}, {QStringLiteral("json"), QStringLiteral("txt")});
     if (path.isEmpty()) return;
     QString e;
     if (!saveContextFile(path, window_->contextEditor()->context(), &e))
         showError(window_, interactive_, tr("Cannot Save Context"), e);
-    else
-        window_->statusBar()->showMessage(tr("Saved context %1").arg(QFileInfo(path).fileName()), 4000);
+    else window_->statusBar()->showMessage(tr("Saved context %1").arg(QFileInfo(path).fileName()), 4000);
 }
 
 void FileCommands::drop(const QList<QUrl>& urls) {

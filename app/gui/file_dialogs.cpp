@@ -22,7 +22,8 @@ QString askFolder(QWidget* parent, const QString& caption, const QString& kind) 
 
 QString askSaveFile(QWidget* parent, const QString& caption, const QString& kind, const QString& fileName,
                     const QStringList& filters, const QStringList& extensions, int selected) {
-    const QString start = QFileInfo(fileName).isAbsolute() ? fileName : QDir(Settings::lastDirectory(kind)).filePath(fileName);
+    const QString start =
+        QFileInfo(fileName).isAbsolute() ? fileName : QDir(Settings::lastDirectory(kind)).filePath(fileName);
     QString filter = filters.value(selected);
     QString path = QFileDialog::getSaveFileName(parent, caption, start, filters.join(QStringLiteral(";;")), &filter);
     if (path.isEmpty()) return {};

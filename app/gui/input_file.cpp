@@ -18,7 +18,8 @@ std::optional<QByteArray> readInputFile(const QString& path, const QString& what
     }
     if (f.size() > kMaxInputFileBytes) {
         if (error)
-            *error = QStringLiteral("%1: too large for a %2 (%3 bytes)").arg(QFileInfo(path).fileName(), what).arg(f.size());
+            *error =
+                QStringLiteral("%1: too large for a %2 (%3 bytes)").arg(QFileInfo(path).fileName(), what).arg(f.size());
         return std::nullopt;
     }
     return f.readAll();

@@ -15,10 +15,11 @@
 namespace attnscope::gui {
 
 namespace {
-constexpr int kProgressDelayMs = 300;   // quick jobs never flash a progress bar
+constexpr int kProgressDelayMs = 300;  // quick jobs never flash a progress bar
 }
 
-JobStatusBar::JobStatusBar(AnalysisController* controller, QWidget* parent) : QStatusBar(parent), controller_(controller) {
+JobStatusBar::JobStatusBar(AnalysisController* controller, QWidget* parent)
+    : QStatusBar(parent), controller_(controller) {
     clock_.start();
     resultLabel_ = new QLabel(this);
     modelLabel_ = new QLabel(this);
@@ -59,7 +60,8 @@ JobStatusBar::JobStatusBar(AnalysisController* controller, QWidget* parent) : QS
 
 void JobStatusBar::showModel() {
     const ModelInfo& info = controller_->model();
-    modelLabel_->setText(QStringLiteral("%1 · %2 · %3").arg(QFileInfo(info.path).fileName(), info.summary, info.backend));
+    modelLabel_->setText(
+        QStringLiteral("%1 · %2 · %3").arg(QFileInfo(info.path).fileName(), info.summary, info.backend));
 }
 
 void JobStatusBar::onModelLoaded() {
@@ -82,7 +84,7 @@ void JobStatusBar::onModelFailed(const QString& path, const QString& message) {
         modelLabel_->setText(tr("No model"));
         return;
     }
-    showModel();   // the model we had stays open
+    showModel();  // the model we had stays open
     showMessage(tr("Could not open %1: %2").arg(QFileInfo(path).fileName(), message), 10000);
 }
 
@@ -146,7 +148,7 @@ void JobStatusBar::updateProgress() {
     qint64 youngest = -1;
     for (const RunningJob& j : running_) {
         if (now - j.startedMs >= kProgressDelayMs) {
-            if (!shown || j.tag < shown->tag) shown = &j;   // the most interactive first
+            if (!shown || j.tag < shown->tag) shown = &j;  // the most interactive first
         } else {
             youngest = std::max(youngest, j.startedMs);
         }
@@ -155,14 +157,15 @@ void JobStatusBar::updateProgress() {
         if (progress_->isVisible()) clearMessage();
         progress_->hide();
         cancelButton_->hide();
-        if (youngest >= 0) progressDelay_.start(static_cast<int>(std::max<qint64>(10, kProgressDelayMs - (now - youngest))));
+        if (youngest >= 0)
+            progressDelay_.start(static_cast<int>(std::max<qint64>(10, kProgressDelayMs - (now - youngest))));
         return;
     }
     if (shown->total > 0) {
         progress_->setRange(0, shown->total);
         progress_->setValue(shown->done);
     } else {
-        progress_->setRange(0, 0);   // busy
+        progress_->setRange(0, 0);  // busy
     }
     progress_->show();
     const auto tag = static_cast<JobTag>(shown->tag);

@@ -61,9 +61,8 @@ int main(int argc, char** argv) {
     window.show();
     if (!ok) {
         // After the window is up: the message names the file and the reason; the app stays usable.
-        QTimer::singleShot(0, &window, [&window, error] {
-            QMessageBox::warning(&window, QObject::tr("Cannot Open File"), error);
-        });
+        QTimer::singleShot(0, &window,
+                           [&window, error] { QMessageBox::warning(&window, QObject::tr("Cannot Open File"), error); });
     }
     return app.exec();
 }

@@ -52,7 +52,7 @@ MainWindow::MainWindow(Mode mode, QWidget* parent) : QMainWindow(parent), mode_(
     exporter_ = new FigureExporter(this, interactive(), controller_, views_, editor_);
     files_ = new FileCommands(this, interactive(), document_, exporter_, views_);
 
-    central_ = new QStackedWidget(this);   // the attention map, or the empty state while no model is open
+    central_ = new QStackedWidget(this);  // the attention map, or the empty state while no model is open
     emptyState_ = new EmptyState;
     central_->addWidget(emptyState_);
     central_->addWidget(views_->panel(panels::kAttentionMap));
@@ -104,7 +104,8 @@ void MainWindow::buildMenus() {
     fileBar->setObjectName(QStringLiteral("fileToolbar"));
     files_->buildMenu(menuBar()->addMenu(tr("&File")), fileBar);
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
-    QAction* undo = addCommand(this, edit, tr("&Undo Context Change"), QKeySequence::Undo, nullptr, [this] { editor_->undo(); });
+    QAction* undo =
+        addCommand(this, edit, tr("&Undo Context Change"), QKeySequence::Undo, nullptr, [this] { editor_->undo(); });
     undo->setEnabled(false);
     connect(editor_, &ContextEditor::undoAvailable, undo, &QAction::setEnabled);
     edit->addSeparator();
@@ -120,9 +121,12 @@ void MainWindow::buildMenus() {
 
     selectionBar_ = new SelectionToolbar(this);
     viewMenu_ = menuBar()->addMenu(tr("&View"));
-    addCommand(this, viewMenu_, tr("Zoom &In"), QKeySequence::ZoomIn, "zoom-in", [this] { views_->zoomAttentionMap(0.5); });
-    addCommand(this, viewMenu_, tr("Zoom &Out"), QKeySequence::ZoomOut, "zoom-out", [this] { views_->zoomAttentionMap(2.0); });
-    addCommand(this, viewMenu_, tr("&Reset Zoom"), QKeySequence(tr("Ctrl+0")), "zoom-reset", [this] { heatmap()->resetView(); });
+    addCommand(this, viewMenu_, tr("Zoom &In"), QKeySequence::ZoomIn, "zoom-in",
+               [this] { views_->zoomAttentionMap(0.5); });
+    addCommand(this, viewMenu_, tr("Zoom &Out"), QKeySequence::ZoomOut, "zoom-out",
+               [this] { views_->zoomAttentionMap(2.0); });
+    addCommand(this, viewMenu_, tr("&Reset Zoom"), QKeySequence(tr("Ctrl+0")), "zoom-reset",
+               [this] { heatmap()->resetView(); });
     viewMenu_->addSeparator();
     viewMenu_->addActions(selectionBar_->stepActions());
     viewMenu_->addSeparator();
@@ -132,15 +136,17 @@ void MainWindow::buildMenus() {
     QAction* fullScreen = addCommand(this, viewMenu_, tr("F&ull Screen"), QKeySequence::FullScreen);
     fullScreen->setCheckable(true);
     connect(fullScreen, &QAction::toggled, this, [this](bool on) { on ? showFullScreen() : showNormal(); });
-    viewMenu_->addSeparator();   // dock toggles follow (DockLayout)
+    viewMenu_->addSeparator();  // dock toggles follow (DockLayout)
 
     QMenu* analysis = menuBar()->addMenu(tr("&Analysis"));
-    actRunSweep_ = addCommand(this, analysis, tr("Run &P Sweep"), QKeySequence(tr("Ctrl+R")), "sweep", [this] { runSweep(); });
+    actRunSweep_ =
+        addCommand(this, analysis, tr("Run &P Sweep"), QKeySequence(tr("Ctrl+R")), "sweep", [this] { runSweep(); });
     actRunSweep_->setToolTip(tr("Measure entropy and perplexity for P = 1, 2, 4, … chunks of the current text"));
-    QAction* cancel = addCommand(this, analysis, tr("&Cancel Running Work"), QKeySequence(Qt::Key_Escape), nullptr, [this] {
-        if (controller_->modelLoading()) controller_->cancelModelLoad();
-        if (controller_->sweepRunning()) controller_->cancelSweep();
-    });
+    QAction* cancel =
+        addCommand(this, analysis, tr("&Cancel Running Work"), QKeySequence(Qt::Key_Escape), nullptr, [this] {
+            if (controller_->modelLoading()) controller_->cancelModelLoad();
+            if (controller_->sweepRunning()) controller_->cancelSweep();
+        });
     cancel->setShortcutContext(Qt::WindowShortcut);
     addAction(cancel);
 
@@ -150,7 +156,7 @@ void MainWindow::buildMenus() {
 }
 
 void MainWindow::buildToolbars() {
-    addToolBar(methodBar_);   // after the file toolbar (buildMenus)
+    addToolBar(methodBar_);  // after the file toolbar (buildMenus)
     addToolBarBreak();
     addToolBar(selectionBar_);
     selectionBar_->addSeparator();
@@ -163,7 +169,7 @@ void MainWindow::showEvent(QShowEvent* event) {
 }
 
 void MainWindow::setPresentationMode(bool on) {
-    if (actPresentation_->isChecked() != on) actPresentation_->setChecked(on);   // re-enters via toggled()
+    if (actPresentation_->isChecked() != on) actPresentation_->setChecked(on);  // re-enters via toggled()
     if (on == presentation_) return;
     presentation_ = on;
     QFont f = baseFont_;
@@ -256,8 +262,9 @@ void MainWindow::onModelFailed(const QString& path, const QString& message) {
     lastModelError_ = message.contains(file) ? message : tr("%1: %2").arg(path, message);
     if (!controller_->hasModel()) {
         central_->setCurrentWidget(emptyState_);
-        emptyState_->setMessage(tr("Could not open %1").arg(file.isEmpty() ? path : file),
-                                tr("%1\n\nOpen another GGUF file or Hugging Face folder. Your context is kept.").arg(message));
+        emptyState_->setMessage(
+            tr("Could not open %1").arg(file.isEmpty() ? path : file),
+            tr("%1\n\nOpen another GGUF file or Hugging Face folder. Your context is kept.").arg(message));
         feeder_->showNoResult(tr("Open a model to start."), false);
     }
     if (interactiveModelOpen_ && interactive() && !message.contains(tr("cancelled")))

@@ -86,7 +86,8 @@ public:
     // Every view as PNG/SVG/PDF + its data (CSV/JSON), plus analysis.json, entropy.csv,
     // context.json (and sweep.csv/json when a sweep has run) into `dir`. Figures have the size the
     // views have on screen, or with `atExportSize` each view's export size (headless export).
-    bool exportFigureSet(const QString& dir, QString* error = nullptr, double pngScale = 2.0, bool atExportSize = false);
+    bool exportFigureSet(const QString& dir, QString* error = nullptr, double pngScale = 2.0,
+                         bool atExportSize = false);
 
     // ---- readiness (tests, the benchmark and headless export wait on these)
     // The current result is shown everywhere, with its attention-map tile and token shading.
@@ -116,15 +117,16 @@ private:
     void buildMenus();
     void buildToolbars();
     void connectParts();
-    SessionState essentials() const;   // what makes the session dirty: context, method, model
+    SessionState essentials() const;  // what makes the session dirty: context, method, model
 
     // routing
     void onModelLoaded();
     void onModelFailed(const QString& path, const QString& message);
     void syncSelection();
     void runSweep();
-    void setContext(const ContextSpec& context);   // editor and controller at once (no debounce)
-    void openStartupModel(const StartupOptions& options, bool haveModel, const std::function<void(const QString&)>& fail);
+    void setContext(const ContextSpec& context);  // editor and controller at once (no debounce)
+    void openStartupModel(const StartupOptions& options, bool haveModel,
+                          const std::function<void(const QString&)>& fail);
 
     const Mode mode_;
     EngineWorker* worker_ = nullptr;
@@ -149,7 +151,7 @@ private:
     bool presentation_ = false;
     QFont baseFont_;
     QTimer contextDebounce_;
-    bool interactiveModelOpen_ = false;   // show a dialog if this model fails
+    bool interactiveModelOpen_ = false;  // show a dialog if this model fails
     QString lastModelError_;
 };
 

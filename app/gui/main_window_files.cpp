@@ -40,7 +40,7 @@ bool MainWindow::start(const StartupOptions& o, QString* error) {
     if (!o.file.isEmpty() && isModelPath(o.file)) {
         openModel(o.file);
         haveModel = true;
-    } else if (!o.file.isEmpty() && openAnyFile(o.file, &e)) {   // a session or a context
+    } else if (!o.file.isEmpty() && openAnyFile(o.file, &e)) {  // a session or a context
         haveContext = true;
         haveModel = haveModel || !controller_->loadingPath().isEmpty();
     } else if (!o.file.isEmpty()) {
@@ -59,14 +59,15 @@ bool MainWindow::start(const StartupOptions& o, QString* error) {
     setMethod(m);
     setSelection(s);
     openStartupModel(o, haveModel, fail);
-    if (o.presentation) setPresentationMode(true);   // a session remembers it; a plain start does not
+    if (o.presentation) setPresentationMode(true);  // a session remembers it; a plain start does not
     document_->markClean();
     if (!ok && error) *error = err;
     return ok;
 }
 
 // The model on the command line, else (unless a file named one) the bundled demo model.
-void MainWindow::openStartupModel(const StartupOptions& o, bool haveModel, const std::function<void(const QString&)>& fail) {
+void MainWindow::openStartupModel(const StartupOptions& o, bool haveModel,
+                                  const std::function<void(const QString&)>& fail) {
     if (!o.model.isEmpty()) {
         const QString resolved = fromStd(resolveModelPath(toStd(o.model)));
         if (!QFileInfo::exists(resolved)) fail(tr("%1: no such model file or folder").arg(o.model));
@@ -161,7 +162,7 @@ void MainWindow::applySessionState(const SessionState& s) {
     controller_->setSelection(s.selection);
     views_->setSweepSettings(s.sweep);
     views_->setLogScale(s.logScale);
-    setPresentationMode(false);   // restore the saved layout first, then re-enter if asked
+    setPresentationMode(false);  // restore the saved layout first, then re-enter if asked
     if (interactive()) {
         if (!s.windowGeometry.isEmpty()) restoreGeometry(s.windowGeometry);
         if (!s.windowState.isEmpty()) docks_->restore(s.windowState);

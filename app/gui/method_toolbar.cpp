@@ -11,7 +11,8 @@ namespace attnscope::gui {
 
 namespace {
 
-QAction* toggle(const QString& text, const QString& shortcut, const QString& icon, const QString& tip, QObject* parent) {
+QAction* toggle(const QString& text, const QString& shortcut, const QString& icon, const QString& tip,
+                QObject* parent) {
     auto* a = new QAction(appIcon(icon), text, parent);
     a->setShortcut(QKeySequence(shortcut));
     a->setToolTip(tip);

@@ -28,7 +28,7 @@ public:
     QAction* selectiveAction() const { return selective_; }
 
 signals:
-    void settingsChanged(const attnscope::MethodSettings& settings);   // by the user
+    void settingsChanged(const attnscope::MethodSettings& settings);  // by the user
 
 private:
     void buildToggles();

@@ -32,8 +32,9 @@ void SelectionToolbar::buildControls() {
     layerSpin_->setPrefix(tr("Layer "));
     layerSpin_->setRange(0, 0);
     layerSpin_->setWrapping(true);
-    layerSpin_->setToolTip(tr("Layer shown by the attention map, grid, sequence plot and context text "
-                              "(Ctrl+] / Ctrl+[)"));
+    layerSpin_->setToolTip(
+        tr("Layer shown by the attention map, grid, sequence plot and context text "
+           "(Ctrl+] / Ctrl+[)"));
     headCombo_ = new QComboBox(this);
     headCombo_->setObjectName(QStringLiteral("headCombo"));
     headCombo_->setToolTip(tr("Head, or the mean over heads (Alt+] / Alt+[)"));

@@ -29,7 +29,7 @@ public:
     QList<QAction*> stepActions() const { return steps_; }
 
 signals:
-    void selectionChanged(const attnscope::gui::ViewSelection& selection);   // by the user
+    void selectionChanged(const attnscope::gui::ViewSelection& selection);  // by the user
 
 private:
     void buildControls();

@@ -23,7 +23,7 @@ SessionDocument::SessionDocument(QMainWindow* window, bool interactive, Hooks ho
 
 bool SessionDocument::open(const QString& path, QString* error) {
     auto state = loadSession(path, error);
-    if (!state) return false;   // nothing was applied
+    if (!state) return false;  // nothing was applied
     hooks_.apply(*state);
     path_ = QFileInfo(path).absoluteFilePath();
     if (interactive_) Settings::setLastDirectory(QStringLiteral("session"), QFileInfo(path).absolutePath());
@@ -75,7 +75,8 @@ bool SessionDocument::maybeSave() {
 bool SessionDocument::isDirty() const {
     // What a session saves that the user would miss: the context, the method and the model.
     const SessionState now = hooks_.essentials();
-    return !sameContext(now.context, clean_.context) || !(now.method == clean_.method) || now.modelPath != clean_.modelPath;
+    return !sameContext(now.context, clean_.context) || !(now.method == clean_.method) ||
+           now.modelPath != clean_.modelPath;
 }
 
 void SessionDocument::markClean() {

@@ -23,9 +23,9 @@ class SessionDocument : public QObject {
 public:
     // What the document needs from the window.
     struct Hooks {
-        std::function<SessionState()> state;                // everything a session saves
-        std::function<SessionState()> essentials;           // context, method and model only (cheap)
-        std::function<void(const SessionState&)> apply;     // shows an opened session
+        std::function<SessionState()> state;             // everything a session saves
+        std::function<SessionState()> essentials;        // context, method and model only (cheap)
+        std::function<void(const SessionState&)> apply;  // shows an opened session
     };
     // Interactive: dialogs, and the recent lists are kept in the settings. Headless: neither.
     SessionDocument(QMainWindow* window, bool interactive, Hooks hooks);
@@ -55,7 +55,7 @@ public:
 signals:
     void recentFileChosen(const QString& path);
     void recentModelChosen(const QString& path);
-    void recentChanged();   // the lists changed (the empty state shows recent models too)
+    void recentChanged();  // the lists changed (the empty state shows recent models too)
 
 private:
     void updateRecentMenus();
@@ -65,7 +65,7 @@ private:
     const bool interactive_;
     Hooks hooks_;
     QString path_;
-    SessionState clean_;   // what was last opened or saved: context, method, model
+    SessionState clean_;  // what was last opened or saved: context, method, model
     QMenu* recentFiles_ = nullptr;
     QMenu* recentModels_ = nullptr;
 };

@@ -235,7 +235,8 @@ std::optional<SessionState> sessionFromJson(const QJsonObject& json, const QStri
     s.modelPath = r.string("model");
     if (r.failed()) return failWith(reason);
 
-    if (!json.value(QStringLiteral("context")).isObject()) return failWith(QStringLiteral("'context' must be an object"));
+    if (!json.value(QStringLiteral("context")).isObject())
+        return failWith(QStringLiteral("'context' must be an object"));
     auto ctx = contextSpecFromQJson(json.value(QStringLiteral("context")).toObject(), &reason);
     if (!ctx) return failWith(reason);
     s.context = std::move(*ctx);
@@ -256,7 +257,8 @@ std::optional<SessionState> sessionFromJson(const QJsonObject& json, const QStri
 }
 
 bool saveSession(const QString& path, const SessionState& state, QString* error) {
-    return widgets::writeTextFileAtomic(path, QJsonDocument(sessionToJson(state)).toJson(QJsonDocument::Indented), error);
+    return widgets::writeTextFileAtomic(path, QJsonDocument(sessionToJson(state)).toJson(QJsonDocument::Indented),
+                                        error);
 }
 
 std::optional<SessionState> loadSession(const QString& path, QString* error) {

@@ -14,14 +14,14 @@ public:
     static QStringList recentModels();
     static void addRecentModel(const QString& path);
     static void removeRecentModel(const QString& path);
-    static QStringList recentFiles();       // sessions and contexts
+    static QStringList recentFiles();  // sessions and contexts
     static void addRecentFile(const QString& path);
     static void removeRecentFile(const QString& path);
     static void clearRecent();
 
-    static double pngScale();               // default 2
+    static double pngScale();  // default 2
     static void setPngScale(double scale);
-    static QString lastDirectory(const QString& kind);   // "model", "context", "session", "export"
+    static QString lastDirectory(const QString& kind);  // "model", "context", "session", "export"
     static void setLastDirectory(const QString& kind, const QString& dir);
 
     static QByteArray windowGeometry();

@@ -26,8 +26,8 @@ public:
 
     // The result.
     QStringList chunks() const;
-    QString query() const;             // empty unless "last piece is the query" is on
-    bool append() const;               // append to the existing chunks instead of replacing
+    QString query() const;  // empty unless "last piece is the query" is on
+    bool append() const;    // append to the existing chunks instead of replacing
 
 private:
     QGridLayout* buildSplitChoices();

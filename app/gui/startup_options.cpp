@@ -71,9 +71,10 @@ void addStartupOptions(QCommandLineParser& parser) {
         "attnscope", "See attention entropy inside a language model when its context is split into chunks."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("file"),
-                                 QCoreApplication::translate("attnscope", "A session, context (.json/.txt) or model to open."),
-                                 QStringLiteral("[file]"));
+    parser.addPositionalArgument(
+        QStringLiteral("file"),
+        QCoreApplication::translate("attnscope", "A session, context (.json/.txt) or model to open."),
+        QStringLiteral("[file]"));
     auto opt = [&](const char* name, const char* help, const char* value = nullptr) {
         parser.addOption(value ? QCommandLineOption(QLatin1String(name), QString::fromUtf8(help), QLatin1String(value))
                                : QCommandLineOption(QLatin1String(name), QString::fromUtf8(help)));

@@ -21,14 +21,14 @@ class QCommandLineParser;
 namespace attnscope::gui {
 
 struct StartupOptions {
-    QString file;          // positional argument
+    QString file;  // positional argument
     QString model;
     QString context;
     QString session;
 
     std::optional<EncodingMode> mode;
     std::optional<bool> sink;
-    std::optional<int> select;          // 0 = off
+    std::optional<int> select;  // 0 = off
     std::optional<int> scoreTopN;
     std::optional<SelectAggregation> aggregation;
     std::optional<PositionPolicy> positions;
@@ -36,7 +36,7 @@ struct StartupOptions {
     std::optional<int> layer;
     std::optional<int> head;
 
-    QString exportDir;     // non-empty: headless export
+    QString exportDir;  // non-empty: headless export
     double pngScale = 2.0;
     bool sweep = true;     // headless export runs the P sweep too
     int benchToggles = 0;  // > 0: run the toggle benchmark with this many toggles of each kind

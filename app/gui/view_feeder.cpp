@@ -25,7 +25,8 @@ QString methodLegend(Method m, const MethodSettings& s) {
 }
 
 QString sweepInvitation() {
-    return QObject::tr("Run a sweep (Ctrl+R) to measure entropy and perplexity for P = 1, 2, 4, … chunks of this text.");
+    return QObject::tr(
+        "Run a sweep (Ctrl+R) to measure entropy and perplexity for P = 1, 2, 4, … chunks of this text.");
 }
 
 }  // namespace
@@ -45,7 +46,8 @@ ViewFeeder::ViewFeeder(AnalysisController* controller, AnalysisViews* views, QOb
     connect(controller_, &AnalysisController::tileReady, this, [this](const AttentionTile& tile) {
         views_->heatmap()->setTile(tile);
         const AttentionTileRequest& r = tile.request;
-        if (TileKey{r.layer, r.head, r.rowBegin, r.rowEnd, r.colBegin, r.colEnd} == overviewKey_) overviewPending_ = false;
+        if (TileKey{r.layer, r.head, r.rowBegin, r.rowEnd, r.colBegin, r.colEnd} == overviewKey_)
+            overviewPending_ = false;
         checkSettled();
     });
     connect(controller_, &AnalysisController::tokenAttentionReady, this,
@@ -85,9 +87,9 @@ void ViewFeeder::connectViewLinks() {
                 BundlePtr b = controller_->current();
                 if (!b || b != shown_) return;
                 const TileKey key{controller_->selection().layer, controller_->selection().head, rb, re, cb, ce};
-                if (key == overviewKey_) return;   // the overview covers it at full resolution already
-                controller_->requestTile(rb, re, cb, ce, std::min(re - rb, std::max(h, 16)), std::min(ce - cb, std::max(w, 16)),
-                                         false);
+                if (key == overviewKey_) return;  // the overview covers it at full resolution already
+                controller_->requestTile(rb, re, cb, ce, std::min(re - rb, std::max(h, 16)),
+                                         std::min(ce - cb, std::max(w, 16)), false);
             });
 }
 
@@ -113,8 +115,8 @@ void ViewFeeder::onCurrentChanged() {
         checkSettled();
         return;
     }
-    const bool sameLayout = shown_ && shown_->plan.tokenCount() == b->plan.tokenCount() &&
-                            shown_->plan.queryBegin == b->plan.queryBegin;
+    const bool sameLayout =
+        shown_ && shown_->plan.tokenCount() == b->plan.tokenCount() && shown_->plan.queryBegin == b->plan.queryBegin;
     shown_ = b;
     axisInfo_ = widgets::TokenAxisInfo::fromPlan(b->plan, b->tokenTexts);
 
@@ -198,7 +200,8 @@ void ViewFeeder::updateHeatmapWindow(bool resetZoom) {
     if (!resetZoom && (vr.begin > rowBegin || vr.end < n || vc.begin > 0 || vc.end < n) && vr.end > vr.begin &&
         vc.end > vc.begin) {
         const QSize px = map->dataAreaPixels();
-        controller_->requestTile(vr.begin, vr.end, vc.begin, vc.end, std::min(vr.end - vr.begin, std::max(px.height(), 16)),
+        controller_->requestTile(vr.begin, vr.end, vc.begin, vc.end,
+                                 std::min(vr.end - vr.begin, std::max(px.height(), 16)),
                                  std::min(vc.end - vc.begin, std::max(px.width(), 16)), false);
     }
 }
@@ -210,7 +213,7 @@ void ViewFeeder::requestOverviewTile() {
     const ViewSelection& s = controller_->selection();
     const int rowBegin = s.allTokenRows ? 0 : shown_->plan.queryBegin;
     QSize px = map->dataAreaPixels();
-    if (px.width() < 64 || px.height() < 64 || !map->isVisible()) px = QSize(1200, 1200);   // not laid out: export size
+    if (px.width() < 64 || px.height() < 64 || !map->isVisible()) px = QSize(1200, 1200);  // not laid out: export size
     overviewKey_ = TileKey{s.layer, s.head, rowBegin, n, 0, n};
     overviewPending_ = true;
     controller_->requestTile(rowBegin, n, 0, n, std::min(n - rowBegin, px.height()), std::min(n, px.width()), true);
@@ -225,7 +228,8 @@ void ViewFeeder::updateSequencePlot() {
             v[t] = s.head >= 0 ? res.entropyAt(s.layer, s.head, t) : res.headMeanEntropy(s.layer, t);
         return v;
     };
-    const QString where = tr("layer %1, %2").arg(s.layer).arg(s.head >= 0 ? tr("head %1").arg(s.head) : tr("mean of heads"));
+    const QString where =
+        tr("layer %1, %2").arg(s.layer).arg(s.head >= 0 ? tr("head %1").arg(s.head) : tr("mean of heads"));
     QVector<double> full;
     BundlePtr ref = controller_->fullReference();
     const bool isFull = controller_->method().mode == EncodingMode::Full;

@@ -22,7 +22,7 @@ public:
     // The current result is shown everywhere, with its attention-map tile and token shading (or
     // the current configuration failed and says why).
     bool isSettled() const;
-    void releaseResult() { shown_.reset(); }   // before the engine goes away
+    void releaseResult() { shown_.reset(); }  // before the engine goes away
 
 signals:
     void settled();

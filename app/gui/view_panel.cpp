@@ -28,9 +28,11 @@ ViewPanel::ViewPanel(const QString& key, const QString& title, widgets::FigureVi
     exportButton_->setAutoRaise(true);
     exportButton_->setPopupMode(QToolButton::InstantPopup);
     auto* menu = new QMenu(exportButton_);
-    const std::pair<const char*, QString> formats[] = {
-        {"png", tr("Figure as PNG…")}, {"svg", tr("Figure as SVG…")}, {"pdf", tr("Figure as PDF…")},
-        {"csv", tr("Data as CSV…")},   {"json", tr("Data as JSON…")}};
+    const std::pair<const char*, QString> formats[] = {{"png", tr("Figure as PNG…")},
+                                                       {"svg", tr("Figure as SVG…")},
+                                                       {"pdf", tr("Figure as PDF…")},
+                                                       {"csv", tr("Data as CSV…")},
+                                                       {"json", tr("Data as JSON…")}};
     for (const auto& [fmt, label] : formats) {
         const QString f = QString::fromLatin1(fmt);
         if (f == QLatin1String("csv")) menu->addSeparator();

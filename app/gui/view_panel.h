@@ -37,7 +37,7 @@ public:
     QString placeholderText() const;
 
 signals:
-    void exportRequested(const QString& format);   // "png", "svg", "pdf", "csv", "json"
+    void exportRequested(const QString& format);  // "png", "svg", "pdf", "csv", "json"
 
 private:
     QString key_, title_, placeholderText_;

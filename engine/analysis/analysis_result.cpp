@@ -45,7 +45,10 @@ double AnalysisResult::meanNll() const {
     double s = 0;
     int n = 0;
     for (float v : nllNext)
-        if (!std::isnan(v)) { s += v; ++n; }
+        if (!std::isnan(v)) {
+            s += v;
+            ++n;
+        }
     return n ? s / n : std::numeric_limits<double>::quiet_NaN();
 }
 

@@ -16,7 +16,7 @@ namespace attnscope {
 
 struct AnalysisResult {
     int layers = 0, heads = 0, tokens = 0, chunks = 0;
-    int queryBegin = 0;               // physical index of the first query token
+    int queryBegin = 0;  // physical index of the first query token
     int queries() const { return tokens - queryBegin; }
 
     // Attention entropy in nats, every (layer, head, token), after selective attention for query
@@ -25,8 +25,8 @@ struct AnalysisResult {
     // Share of attention each query token puts on each chunk (after selection; sums with
     // prefixMass and queryMass to 1). [layer][head][q][chunk]
     std::vector<float> chunkMass;
-    std::vector<float> prefixMass;    // [layer][head][q] share on the sink prefix
-    std::vector<float> queryMass;     // [layer][head][q] share on query tokens (itself included)
+    std::vector<float> prefixMass;  // [layer][head][q] share on the sink prefix
+    std::vector<float> queryMass;   // [layer][head][q] share on query tokens (itself included)
     // Chunks kept by selective attention (1) or dropped (0); all 1 when selection is off.
     // [layer][head][q][chunk]
     std::vector<std::uint8_t> selected;
@@ -38,9 +38,9 @@ struct AnalysisResult {
     // for it (empty otherwise). [q][vocab]
     std::vector<float> queryLogProbs;
 
-    std::string backend;              // e.g. "cpu (2 threads)"
-    double elapsedMs = 0;             // wall time of the run
-    bool reusedContext = false;       // only the query pass ran (context state reused)
+    std::string backend;         // e.g. "cpu (2 threads)"
+    double elapsedMs = 0;        // wall time of the run
+    bool reusedContext = false;  // only the query pass ran (context state reused)
 
     // An empty result shaped for `plan`: every array sized, statistics 0, every chunk selected.
     static AnalysisResult shaped(const EncodingPlan& plan, int layers, int heads);

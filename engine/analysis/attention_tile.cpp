@@ -22,9 +22,11 @@ Result<AttentionTile> prepareAttentionTile(const AttentionTileRequest& in, int t
     tile.cols = req.outCols;
     tile.values.assign(static_cast<std::size_t>(tile.rows) * tile.cols, 0.0f);
     for (int r = 0; r <= tile.rows; ++r)
-        tile.rowEdges.push_back(req.rowBegin + static_cast<int>(static_cast<long long>(r) * nr / std::max(1, tile.rows)));
+        tile.rowEdges.push_back(req.rowBegin +
+                                static_cast<int>(static_cast<long long>(r) * nr / std::max(1, tile.rows)));
     for (int c = 0; c <= tile.cols; ++c)
-        tile.colEdges.push_back(req.colBegin + static_cast<int>(static_cast<long long>(c) * nc / std::max(1, tile.cols)));
+        tile.colEdges.push_back(req.colBegin +
+                                static_cast<int>(static_cast<long long>(c) * nc / std::max(1, tile.cols)));
     return tile;
 }
 
@@ -32,7 +34,8 @@ void divideBinsByCellCount(AttentionTile& tile) {
     for (int r = 0; r < tile.rows; ++r)
         for (int c = 0; c < tile.cols; ++c) {
             const long long cells =
-                static_cast<long long>(tile.rowEdges[static_cast<std::size_t>(r) + 1] - tile.rowEdges[static_cast<std::size_t>(r)]) *
+                static_cast<long long>(tile.rowEdges[static_cast<std::size_t>(r) + 1] -
+                                       tile.rowEdges[static_cast<std::size_t>(r)]) *
                 (tile.colEdges[static_cast<std::size_t>(c) + 1] - tile.colEdges[static_cast<std::size_t>(c)]);
             if (cells > 0) tile.values[static_cast<std::size_t>(r) * tile.cols + c] /= static_cast<float>(cells);
         }

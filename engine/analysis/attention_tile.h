@@ -13,17 +13,17 @@ enum class TilePooling { Mean, Max };
 
 struct AttentionTileRequest {
     int layer = 0;
-    int head = -1;            // -1: mean over heads
-    int rowBegin = 0, rowEnd = 0;   // attending tokens [rowBegin, rowEnd)
-    int colBegin = 0, colEnd = 0;   // keys [colBegin, colEnd)
-    int outRows = 0, outCols = 0;   // requested size; clamped to the window size (no upsampling)
+    int head = -1;                 // -1: mean over heads
+    int rowBegin = 0, rowEnd = 0;  // attending tokens [rowBegin, rowEnd)
+    int colBegin = 0, colEnd = 0;  // keys [colBegin, colEnd)
+    int outRows = 0, outCols = 0;  // requested size; clamped to the window size (no upsampling)
     TilePooling pooling = TilePooling::Mean;
 };
 
 struct AttentionTile {
-    AttentionTileRequest request;   // as served (outRows/outCols after clamping)
+    AttentionTileRequest request;  // as served (outRows/outCols after clamping)
     int rows = 0, cols = 0;
-    std::vector<float> values;      // [rows][cols] probabilities (pooled); 0 where not visible
+    std::vector<float> values;  // [rows][cols] probabilities (pooled); 0 where not visible
     // Bin edges in token indices: row r covers tokens [rowEdges[r], rowEdges[r+1]).
     std::vector<int> rowEdges, colEdges;
     float at(int r, int c) const { return values[static_cast<std::size_t>(r) * cols + c]; }

@@ -22,7 +22,7 @@
 
 namespace attnscope {
 
-constexpr double kRenormalisationFloor = 1e-5;             // PAPER.md's 1e-5
+constexpr double kRenormalisationFloor = 1e-5;              // PAPER.md's 1e-5
 constexpr float kLogRenormalisationFloor = -11.512925465f;  // ln 1e-5
 
 // D = max(l_kept, 1e-5 · l_all): the renormaliser of the kept probabilities.

@@ -36,7 +36,8 @@ Json analysisToJson(const EncodingPlan& plan, const AnalysisResult& r, const Tok
         t["id"] = plan.ids[static_cast<std::size_t>(i)];
         t["text"] = tok ? tok->tokenText(plan.ids[static_cast<std::size_t>(i)]) : std::string();
         t["segment"] = toString(plan.segment[static_cast<std::size_t>(i)]);
-        t["chunk"] = plan.chunk[static_cast<std::size_t>(i)] >= 0 ? Json(plan.chunk[static_cast<std::size_t>(i)]) : Json();
+        t["chunk"] =
+            plan.chunk[static_cast<std::size_t>(i)] >= 0 ? Json(plan.chunk[static_cast<std::size_t>(i)]) : Json();
         t["position"] = plan.positions[static_cast<std::size_t>(i)];
         tokens.push(std::move(t));
     }
@@ -95,8 +96,9 @@ std::string entropyToCsv(const EncodingPlan& plan, const AnalysisResult& r) {
         for (int h = 0; h < r.heads; ++h)
             for (int t = 0; t < r.tokens; ++t) {
                 std::snprintf(buf, sizeof buf, "%d,%d,%d,%s,%d,%d,%.6f\n", l, h, t,
-                              toString(plan.segment[static_cast<std::size_t>(t)]), plan.chunk[static_cast<std::size_t>(t)],
-                              plan.positions[static_cast<std::size_t>(t)], static_cast<double>(r.entropyAt(l, h, t)));
+                              toString(plan.segment[static_cast<std::size_t>(t)]),
+                              plan.chunk[static_cast<std::size_t>(t)], plan.positions[static_cast<std::size_t>(t)],
+                              static_cast<double>(r.entropyAt(l, h, t)));
                 s += buf;
             }
     return s;

@@ -49,7 +49,7 @@ public:
 class Backend {
 public:
     virtual ~Backend() = default;
-    virtual std::string name() const = 0;               // "cpu (2 threads)", "cuda:0 (H200)"
+    virtual std::string name() const = 0;  // "cpu (2 threads)", "cuda:0 (H200)"
     // Once per model: prepare weights (views into mapped files, dequantisation, upload).
     virtual Result<void> loadWeights(std::shared_ptr<const LoadedModel> model) = 0;
     // Forward pass over the whole plan; statistics computed online. Returns

@@ -16,7 +16,8 @@ RunRows runRows(const EncodingPlan& plan, bool reuseContext) {
 std::vector<int> nextTokenTargets(const EncodingPlan& plan) {
     const int Q = plan.queryCount();
     std::vector<int> t(static_cast<std::size_t>(std::max(Q, 0)), -1);
-    for (int q = 0; q + 1 < Q; ++q) t[static_cast<std::size_t>(q)] = plan.ids[static_cast<std::size_t>(plan.queryBegin + q + 1)];
+    for (int q = 0; q + 1 < Q; ++q)
+        t[static_cast<std::size_t>(q)] = plan.ids[static_cast<std::size_t>(plan.queryBegin + q + 1)];
     return t;
 }
 

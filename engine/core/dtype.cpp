@@ -8,7 +8,7 @@ namespace attnscope {
 
 namespace {
 const DTypeInfo kInfo[] = {
-    {"F32", 1, 4},   {"F16", 1, 2},     {"BF16", 1, 2},    {"Q8_0", 32, 34}, {"Q4_0", 32, 18},
+    {"F32", 1, 4},    {"F16", 1, 2},      {"BF16", 1, 2},     {"Q8_0", 32, 34},   {"Q4_0", 32, 18},
     {"Q5_0", 32, 22}, {"Q4_K", 256, 144}, {"Q5_K", 256, 176}, {"Q6_K", 256, 210},
 };
 
@@ -38,11 +38,10 @@ std::optional<DType> dtypeFromGgml(std::uint32_t g) {
 }
 
 std::string ggmlTypeName(std::uint32_t g) {
-    static const char* names[] = {"F32",     "F16",    "Q4_0",   "Q4_1",   "Q4_2",   "Q4_3",   "Q5_0",
-                                  "Q5_1",    "Q8_0",   "Q8_1",   "Q2_K",   "Q3_K",   "Q4_K",   "Q5_K",
-                                  "Q6_K",    "Q8_K",   "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL",
-                                  "IQ3_S",   "IQ2_S",  "IQ4_XS", "I8",     "I16",    "I32",    "I64",
-                                  "F64",     "IQ1_M",  "BF16"};
+    static const char* names[] = {"F32",     "F16",    "Q4_0",    "Q4_1",  "Q4_2",   "Q4_3",  "Q5_0",  "Q5_1",
+                                  "Q8_0",    "Q8_1",   "Q2_K",    "Q3_K",  "Q4_K",   "Q5_K",  "Q6_K",  "Q8_K",
+                                  "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS",
+                                  "I8",      "I16",    "I32",     "I64",   "F64",    "IQ1_M", "BF16"};
     if (g < sizeof(names) / sizeof(names[0])) return names[g];
     return "type " + std::to_string(g);
 }
@@ -77,7 +76,7 @@ std::uint16_t f32ToF16(float f) {
     std::uint32_t absx = x & 0x7FFFFFFFu;
     if (absx >= 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7C00u | (absx > 0x7F800000u ? 0x200u : 0u));
     if (absx >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u);  // overflow → inf
-    if (absx < 0x38800000u) {  // subnormal or zero in half
+    if (absx < 0x38800000u) {                                                    // subnormal or zero in half
         const auto a = std::bit_cast<float>(absx);
         auto m = static_cast<std::uint32_t>(std::nearbyint(a * 16777216.0f));  // a / 2^-24
         return static_cast<std::uint16_t>(sign | m);

@@ -10,8 +10,7 @@ std::string Error::describe() const {
     return s;
 }
 
-Error makeError(ErrorKind kind, std::string message, std::string file,
-                std::optional<std::uint64_t> offset) {
+Error makeError(ErrorKind kind, std::string message, std::string file, std::optional<std::uint64_t> offset) {
     Error e;
     e.kind = kind;
     e.message = std::move(message);

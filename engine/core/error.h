@@ -22,8 +22,8 @@ enum class ErrorKind {
 
 struct Error {
     ErrorKind kind = ErrorKind::Internal;
-    std::string file;                    // empty when not about a file
-    std::optional<std::uint64_t> offset; // byte offset in `file`, when known
+    std::string file;                     // empty when not about a file
+    std::optional<std::uint64_t> offset;  // byte offset in `file`, when known
     std::string message;
 
     // "FILE: at byte N: message" (parts omitted when absent).
@@ -39,8 +39,8 @@ const char* errorKindName(ErrorKind kind);
 template <typename T>
 class [[nodiscard]] Result {
 public:
-    Result(T value) : v_(std::move(value)) {}            // NOLINT(implicit)
-    Result(Error error) : v_(std::move(error)) {}        // NOLINT(implicit)
+    Result(T value) : v_(std::move(value)) {}      // NOLINT(implicit)
+    Result(Error error) : v_(std::move(error)) {}  // NOLINT(implicit)
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
     T& value() & { return std::get<0>(v_); }
@@ -61,7 +61,7 @@ template <>
 class [[nodiscard]] Result<void> {
 public:
     Result() = default;
-    Result(Error error) : err_(std::move(error)) {}      // NOLINT(implicit)
+    Result(Error error) : err_(std::move(error)) {}  // NOLINT(implicit)
     bool ok() const { return !err_.has_value(); }
     explicit operator bool() const { return ok(); }
     const Error& error() const { return *err_; }

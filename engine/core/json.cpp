@@ -1,14 +1,14 @@
 #include "core/json.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 
 namespace attnscope {
 
@@ -45,7 +45,10 @@ int utf8Len(std::string_view s, std::size_t i) {
 }
 
 void appendNumber(std::string& out, double d) {
-    if (!std::isfinite(d)) { out += "null"; return; }
+    if (!std::isfinite(d)) {
+        out += "null";
+        return;
+    }
     if (d == std::floor(d) && std::fabs(d) < 9.0e15) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(d));
@@ -69,11 +72,31 @@ void jsonEscape(std::string& out, std::string_view s) {
     out += '"';
     for (std::size_t i = 0; i < s.size();) {
         unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c == '"') { out += "\\\""; ++i; continue; }
-        if (c == '\\') { out += "\\\\"; ++i; continue; }
-        if (c == '\n') { out += "\\n"; ++i; continue; }
-        if (c == '\r') { out += "\\r"; ++i; continue; }
-        if (c == '\t') { out += "\\t"; ++i; continue; }
+        if (c == '"') {
+            out += "\\\"";
+            ++i;
+            continue;
+        }
+        if (c == '\\') {
+            out += "\\\\";
+            ++i;
+            continue;
+        }
+        if (c == '\n') {
+            out += "\\n";
+            ++i;
+            continue;
+        }
+        if (c == '\r') {
+            out += "\\r";
+            ++i;
+            continue;
+        }
+        if (c == '\t') {
+            out += "\\t";
+            ++i;
+            continue;
+        }
         if (c < 0x20) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\u%04x", c);
@@ -82,7 +105,11 @@ void jsonEscape(std::string& out, std::string_view s) {
             continue;
         }
         int n = utf8Len(s, i);
-        if (n == 0) { out += "\xEF\xBF\xBD"; ++i; continue; }
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+            continue;
+        }
         out.append(s.substr(i, static_cast<std::size_t>(n)));
         i += static_cast<std::size_t>(n);
     }
@@ -100,7 +127,11 @@ void Json::dumpTo(std::string& out, int indent, int level) const {
             // Arrays of scalars stay on one line even when indenting: results are mostly
             // long numeric rows, and one number per line is unreadable.
             bool flat = true;
-            for (const auto& v : a_) if (v.isArray() || v.isObject()) { flat = false; break; }
+            for (const auto& v : a_)
+                if (v.isArray() || v.isObject()) {
+                    flat = false;
+                    break;
+                }
             for (std::size_t i = 0; i < a_.size(); ++i) {
                 if (i) out += flat && indent >= 0 ? ", " : ",";
                 if (!flat) newline(out, indent, level + 1);
@@ -157,12 +188,15 @@ private:
         return makeError(ErrorKind::Format, "malformed JSON: " + why, file_, pos_);
     }
     void skipWs() {
-        while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' ||
-                                       text_[pos_] == '\r' || text_[pos_] == '\t'))
+        while (pos_ < text_.size() &&
+               (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\r' || text_[pos_] == '\t'))
             ++pos_;
     }
     bool consume(std::string_view lit) {
-        if (text_.substr(pos_, lit.size()) == lit) { pos_ += lit.size(); return true; }
+        if (text_.substr(pos_, lit.size()) == lit) {
+            pos_ += lit.size();
+            return true;
+        }
         return false;
     }
 
@@ -191,9 +225,9 @@ private:
         std::size_t start = pos_;
         if (text_[pos_] == '-') ++pos_;
         if (consume("Infinity")) return Json(-HUGE_VAL);
-        while (pos_ < text_.size() && ((text_[pos_] >= '0' && text_[pos_] <= '9') || text_[pos_] == '.' ||
-                                       text_[pos_] == 'e' || text_[pos_] == 'E' || text_[pos_] == '+' ||
-                                       text_[pos_] == '-'))
+        while (pos_ < text_.size() &&
+               ((text_[pos_] >= '0' && text_[pos_] <= '9') || text_[pos_] == '.' || text_[pos_] == 'e' ||
+                text_[pos_] == 'E' || text_[pos_] == '+' || text_[pos_] == '-'))
             ++pos_;
         std::string tok(text_.substr(start, pos_ - start));
         char* end = nullptr;
@@ -208,12 +242,18 @@ private:
 
     static void appendUtf8(std::string& out, std::uint32_t cp) {
         if (cp < 0x80) out += static_cast<char>(cp);
-        else if (cp < 0x800) { out += char(0xC0 | (cp >> 6)); out += char(0x80 | (cp & 0x3F)); }
-        else if (cp < 0x10000) {
-            out += char(0xE0 | (cp >> 12)); out += char(0x80 | ((cp >> 6) & 0x3F)); out += char(0x80 | (cp & 0x3F));
+        else if (cp < 0x800) {
+            out += char(0xC0 | (cp >> 6));
+            out += char(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            out += char(0xE0 | (cp >> 12));
+            out += char(0x80 | ((cp >> 6) & 0x3F));
+            out += char(0x80 | (cp & 0x3F));
         } else {
-            out += char(0xF0 | (cp >> 18)); out += char(0x80 | ((cp >> 12) & 0x3F));
-            out += char(0x80 | ((cp >> 6) & 0x3F)); out += char(0x80 | (cp & 0x3F));
+            out += char(0xF0 | (cp >> 18));
+            out += char(0x80 | ((cp >> 12) & 0x3F));
+            out += char(0x80 | ((cp >> 6) & 0x3F));
+            out += char(0x80 | (cp & 0x3F));
         }
     }
 
@@ -238,8 +278,14 @@ private:
             if (pos_ >= text_.size()) return fail("unterminated string");
             char c = text_[pos_++];
             if (c == '"') break;
-            if (static_cast<unsigned char>(c) < 0x20) { --pos_; return fail("control character in string"); }
-            if (c != '\\') { out += c; continue; }
+            if (static_cast<unsigned char>(c) < 0x20) {
+                --pos_;
+                return fail("control character in string");
+            }
+            if (c != '\\') {
+                out += c;
+                continue;
+            }
             if (pos_ >= text_.size()) return fail("unterminated escape");
             char e = text_[pos_++];
             switch (e) {
@@ -329,9 +375,9 @@ Result<std::string> readFile(const std::string& path, std::uint64_t maxBytes) {
     in.seekg(0, std::ios::end);
     auto size = static_cast<std::uint64_t>(in.tellg());
     if (size > maxBytes)
-        return makeError(ErrorKind::InvalidInput,
-                         "file is too large (" + std::to_string(size) + " bytes, limit " + std::to_string(maxBytes) + ")",
-                         path);
+        return makeError(
+            ErrorKind::InvalidInput,
+            "file is too large (" + std::to_string(size) + " bytes, limit " + std::to_string(maxBytes) + ")", path);
     in.seekg(0);
     std::string s(size, '\0');
     if (size && !in.read(s.data(), static_cast<std::streamsize>(size)))
@@ -348,7 +394,8 @@ Result<Json> Json::parseFile(const std::string& path) {
 Result<void> writeFileAtomic(const std::string& path, std::string_view content) {
     std::string tmp = path + ".tmp-XXXXXX";
     int fd = ::mkstemp(tmp.data());
-    if (fd < 0) return makeError(ErrorKind::Io, std::string("cannot create temporary file: ") + std::strerror(errno), path);
+    if (fd < 0)
+        return makeError(ErrorKind::Io, std::string("cannot create temporary file: ") + std::strerror(errno), path);
     std::size_t done = 0;
     while (done < content.size()) {
         ssize_t n = ::write(fd, content.data() + done, content.size() - done);

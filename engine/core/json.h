@@ -20,22 +20,22 @@ public:
     using Array = std::vector<Json>;
     using Object = std::vector<std::pair<std::string, Json>>;  // keeps insertion order
 
-    Json() = default;                                           // null
-    Json(std::nullptr_t) {}                                     // NOLINT
-    Json(bool b) : type_(Type::Bool), b_(b) {}                  // NOLINT
-    Json(double d) : type_(Type::Number), d_(d) {}              // NOLINT
-    Json(float d) : type_(Type::Number), d_(d) {}               // NOLINT
-    Json(int i) : type_(Type::Number), d_(i) {}                 // NOLINT
-    Json(long i) : type_(Type::Number), d_(double(i)) {}        // NOLINT
-    Json(long long i) : type_(Type::Number), d_(double(i)) {}   // NOLINT
-    Json(unsigned i) : type_(Type::Number), d_(i) {}            // NOLINT
+    Json() = default;                                                   // null
+    Json(std::nullptr_t) {}                                             // NOLINT
+    Json(bool b) : type_(Type::Bool), b_(b) {}                          // NOLINT
+    Json(double d) : type_(Type::Number), d_(d) {}                      // NOLINT
+    Json(float d) : type_(Type::Number), d_(d) {}                       // NOLINT
+    Json(int i) : type_(Type::Number), d_(i) {}                         // NOLINT
+    Json(long i) : type_(Type::Number), d_(double(i)) {}                // NOLINT
+    Json(long long i) : type_(Type::Number), d_(double(i)) {}           // NOLINT
+    Json(unsigned i) : type_(Type::Number), d_(i) {}                    // NOLINT
     Json(unsigned long i) : type_(Type::Number), d_(double(i)) {}       // NOLINT
     Json(unsigned long long i) : type_(Type::Number), d_(double(i)) {}  // NOLINT
-    Json(const char* s) : type_(Type::String), s_(s) {}         // NOLINT
-    Json(std::string s) : type_(Type::String), s_(std::move(s)) {}  // NOLINT
-    Json(std::string_view s) : type_(Type::String), s_(s) {}    // NOLINT
-    Json(Array a) : type_(Type::Array), a_(std::move(a)) {}     // NOLINT
-    Json(Object o) : type_(Type::Object), o_(std::move(o)) {}   // NOLINT
+    Json(const char* s) : type_(Type::String), s_(s) {}                 // NOLINT
+    Json(std::string s) : type_(Type::String), s_(std::move(s)) {}      // NOLINT
+    Json(std::string_view s) : type_(Type::String), s_(s) {}            // NOLINT
+    Json(Array a) : type_(Type::Array), a_(std::move(a)) {}             // NOLINT
+    Json(Object o) : type_(Type::Object), o_(std::move(o)) {}           // NOLINT
 
     static Json array() { return Json(Array{}); }
     static Json object() { return Json(Object{}); }

@@ -77,8 +77,8 @@ public:
         }
         if (!x) return format("key '" + key + "' must be an integer, not " + ggufTypeName(v->type), at);
         if (*x < lo || *x > hi)
-            return format("key '" + key + "' = " + std::to_string(*x) + " is out of range [" + std::to_string(lo) + ", " +
-                              std::to_string(hi) + "]",
+            return format("key '" + key + "' = " + std::to_string(*x) + " is out of range [" + std::to_string(lo) +
+                              ", " + std::to_string(hi) + "]",
                           at);
         return x;
     }
@@ -92,14 +92,14 @@ public:
         const GgufValue* v = g_.find(key);
         if (!v) return std::optional<double>{};
         auto d = v->toDouble();
-        if (!d || !std::isfinite(*d))
-            return format("key '" + key + "' must be a finite number", g_.keyOffset(key));
+        if (!d || !std::isfinite(*d)) return format("key '" + key + "' must be a finite number", g_.keyOffset(key));
         return d;
     }
     Result<std::optional<std::string>> optString(const std::string& key) const {
         const GgufValue* v = g_.find(key);
         if (!v) return std::optional<std::string>{};
-        if (!v->isString()) return format("key '" + key + "' must be a string, not " + ggufTypeName(v->type), g_.keyOffset(key));
+        if (!v->isString())
+            return format("key '" + key + "' must be a string, not " + ggufTypeName(v->type), g_.keyOffset(key));
         return std::optional<std::string>(v->s);
     }
     Result<std::optional<bool>> optBool(const std::string& key) const {
@@ -116,7 +116,8 @@ private:
 
 std::string ggufShapeText(const GgufTensorInfo& t) {
     std::vector<std::int64_t> dims;
-    for (std::uint32_t d = 0; d < std::max<std::uint32_t>(t.nDims, 1); ++d) dims.push_back(static_cast<std::int64_t>(t.ne[d]));
+    for (std::uint32_t d = 0; d < std::max<std::uint32_t>(t.nDims, 1); ++d)
+        dims.push_back(static_cast<std::int64_t>(t.ne[d]));
     return shapeText(dims);
 }
 
@@ -170,12 +171,13 @@ private:
 // [ropeDim/2]) rather than keys. Recover the llama3 parameters: factor = the largest divisor,
 // low/high frequency factors 1 and 4 and the original context from the keys (default 8192),
 // then check every divisor against the llama3 rule so a different scheme is never misread.
-Result<RopeScaling> llama3FromRopeFreqs(const GgufFile& g, const Keys& k, const ModelConfig& c,
-                                        const GgufTensorInfo& t, std::int64_t origCtx) {
+Result<RopeScaling> llama3FromRopeFreqs(const GgufFile& g, const Keys& k, const ModelConfig& c, const GgufTensorInfo& t,
+                                        std::int64_t origCtx) {
     const int half = c.ropeDim / 2;
     if (t.nDims != 1 || t.ne[0] != static_cast<std::uint64_t>(half))
-        return k.format("tensor 'rope_freqs.weight' has shape " + ggufShapeText(t) + ", expected [" + std::to_string(half) + "]",
-                        t.infoOffset);
+        return k.format(
+            "tensor 'rope_freqs.weight' has shape " + ggufShapeText(t) + ", expected [" + std::to_string(half) + "]",
+            t.infoOffset);
     std::vector<float> f(static_cast<std::size_t>(half));
     dequantizeRow(t.dtype, g.tensorData(t), f.data(), f.size());
     RopeScaling rs;
@@ -362,8 +364,9 @@ Result<void> readRopeFreqs(const GgufFile& g, const Keys& k, std::int64_t origCt
     const GgufTensorInfo* rf = g.findTensor("rope_freqs.weight");
     if (!rf) return {};
     if (c.arch != Architecture::Llama || c.ropeScaling.kind != RopeScaling::Kind::None)
-        return k.unsupported("tensor 'rope_freqs.weight' (per-frequency RoPE factors) is only supported as llama3 scaling",
-                             rf->infoOffset);
+        return k.unsupported(
+            "tensor 'rope_freqs.weight' (per-frequency RoPE factors) is only supported as llama3 scaling",
+            rf->infoOffset);
     ATTN_ASSIGN(rs, llama3FromRopeFreqs(g, k, c, *rf, origCtx));
     c.ropeScaling = rs;
     tensors.markUsed("rope_freqs.weight");
@@ -446,7 +449,8 @@ void addMetadata(const GgufFile& g, const std::string& arch, LoadedModel& m) {
         md.emplace_back("file type", ggufFileTypeName(static_cast<std::uint32_t>(*ft->toUint())));
     md.emplace_back("context length", std::to_string(c.contextLength));
     md.emplace_back("rope base", metadataNumber(c.ropeTheta));
-    md.emplace_back("tokenizer model", g.find("tokenizer.ggml.model") ? g.find("tokenizer.ggml.model")->display() : "none");
+    md.emplace_back("tokenizer model",
+                    g.find("tokenizer.ggml.model") ? g.find("tokenizer.ggml.model")->display() : "none");
     md.emplace_back("vocab size", std::to_string(c.vocabSize));
     md.emplace_back("tensors", std::to_string(g.tensors().size()));
     md.emplace_back("alignment", std::to_string(g.alignment()));
@@ -457,7 +461,8 @@ void addMetadata(const GgufFile& g, const std::string& arch, LoadedModel& m) {
 // ---- the tokenizer ---------------------------------------------------------------------------
 
 // tokenizer.ggml.tokens: required by a named tokenizer, covered by the embedding's rows.
-Result<void> readTokens(const GgufFile& g, const Keys& k, const std::string& model, int vocabRows, TokenizerSpec& spec) {
+Result<void> readTokens(const GgufFile& g, const Keys& k, const std::string& model, int vocabRows,
+                        TokenizerSpec& spec) {
     if (const GgufValue* v = g.find("tokenizer.ggml.tokens")) {
         if (!v->isArray() || v->elemType != GgufType::String)
             return k.format("tokenizer.ggml.tokens must be an array of strings", g.keyOffset("tokenizer.ggml.tokens"));
@@ -483,8 +488,9 @@ Result<void> readScoresAndTypes(const GgufFile& g, const Keys& k, TokenizerSpec&
     const std::uint64_t n = spec.tokens.size();
     auto checkCount = [&](const GgufValue& v, const char* key) -> Result<void> {
         if (v.count == n) return {};
-        return k.format(std::string(key) + " has " + std::to_string(v.count) + " entries for " + std::to_string(n) + " tokens",
-                        g.keyOffset(key));
+        return k.format(
+            std::string(key) + " has " + std::to_string(v.count) + " entries for " + std::to_string(n) + " tokens",
+            g.keyOffset(key));
     };
     if (const GgufValue* v = g.find("tokenizer.ggml.scores")) {
         if (!v->isArray() || (v->elemType != GgufType::F32 && v->elemType != GgufType::F64))
@@ -495,7 +501,8 @@ Result<void> readScoresAndTypes(const GgufFile& g, const Keys& k, TokenizerSpec&
     }
     if (const GgufValue* v = g.find("tokenizer.ggml.token_type")) {
         if (!v->isArray() || !isIntegerArrayType(v->elemType))
-            return k.format("tokenizer.ggml.token_type must be an array of integers", g.keyOffset("tokenizer.ggml.token_type"));
+            return k.format("tokenizer.ggml.token_type must be an array of integers",
+                            g.keyOffset("tokenizer.ggml.token_type"));
         ATTN_TRY(checkCount(*v, "tokenizer.ggml.token_type"));
         spec.tokenTypes.resize(static_cast<std::size_t>(n));
         for (std::uint64_t i = 0; i < n; ++i) spec.tokenTypes[i] = static_cast<std::int32_t>(*v->arrayInt(i));

@@ -63,14 +63,54 @@ void decodeScalar(GgufType t, const std::uint8_t* p, std::uint64_t& u, std::int6
         case GgufType::U8: u = p[0]; break;
         case GgufType::Bool: u = p[0] != 0 ? 1 : 0; break;
         case GgufType::I8: i = static_cast<std::int8_t>(p[0]); break;
-        case GgufType::U16: { std::uint16_t v; std::memcpy(&v, p, 2); u = v; break; }
-        case GgufType::I16: { std::int16_t v; std::memcpy(&v, p, 2); i = v; break; }
-        case GgufType::U32: { std::uint32_t v; std::memcpy(&v, p, 4); u = v; break; }
-        case GgufType::I32: { std::int32_t v; std::memcpy(&v, p, 4); i = v; break; }
-        case GgufType::F32: { float v; std::memcpy(&v, p, 4); f = v; break; }
-        case GgufType::U64: { std::uint64_t v; std::memcpy(&v, p, 8); u = v; break; }
-        case GgufType::I64: { std::int64_t v; std::memcpy(&v, p, 8); i = v; break; }
-        case GgufType::F64: { double v; std::memcpy(&v, p, 8); f = v; break; }
+        case GgufType::U16: {
+            std::uint16_t v;
+            std::memcpy(&v, p, 2);
+            u = v;
+            break;
+        }
+        case GgufType::I16: {
+            std::int16_t v;
+            std::memcpy(&v, p, 2);
+            i = v;
+            break;
+        }
+        case GgufType::U32: {
+            std::uint32_t v;
+            std::memcpy(&v, p, 4);
+            u = v;
+            break;
+        }
+        case GgufType::I32: {
+            std::int32_t v;
+            std::memcpy(&v, p, 4);
+            i = v;
+            break;
+        }
+        case GgufType::F32: {
+            float v;
+            std::memcpy(&v, p, 4);
+            f = v;
+            break;
+        }
+        case GgufType::U64: {
+            std::uint64_t v;
+            std::memcpy(&v, p, 8);
+            u = v;
+            break;
+        }
+        case GgufType::I64: {
+            std::int64_t v;
+            std::memcpy(&v, p, 8);
+            i = v;
+            break;
+        }
+        case GgufType::F64: {
+            double v;
+            std::memcpy(&v, p, 8);
+            f = v;
+            break;
+        }
         case GgufType::String:
         case GgufType::Array: break;
     }
@@ -201,8 +241,8 @@ private:
 
     Result<void> need(std::uint64_t n, const char* what) const {
         if (n > left())
-            return format("truncated file: " + std::string(what) + " needs " + std::to_string(n) +
-                              " bytes but only " + std::to_string(left()) + " remain",
+            return format("truncated file: " + std::string(what) + " needs " + std::to_string(n) + " bytes but only " +
+                              std::to_string(left()) + " remain",
                           pos_);
         return {};
     }
@@ -284,9 +324,8 @@ Result<GgufValue> GgufParser::readValue(GgufType type, const std::string& key, i
 Result<void> GgufParser::readArray(GgufValue& v, const std::string& key, int depth) {
     std::uint64_t at = pos_;
     if (depth >= lim_.maxArrayDepth)
-        return format("metadata '" + key + "': arrays nested deeper than " + std::to_string(lim_.maxArrayDepth) +
-                          " levels",
-                      at);
+        return format(
+            "metadata '" + key + "': arrays nested deeper than " + std::to_string(lim_.maxArrayDepth) + " levels", at);
     ATTN_ASSIGN(et, readType("array element type"));
     std::uint64_t countAt = pos_;
     ATTN_ASSIGN(n, read<std::uint64_t>("array length"));
@@ -325,7 +364,8 @@ Result<void> GgufParser::readArray(GgufValue& v, const std::string& key, int dep
 
 // "GGUF", then version 2 or 3 (1, big-endian files and others are Unsupported).
 Result<std::uint32_t> GgufParser::readMagicAndVersion() {
-    if (size_ < 4) return format("truncated file: " + std::to_string(size_) + " bytes is too short for a GGUF header", 0);
+    if (size_ < 4)
+        return format("truncated file: " + std::to_string(size_) + " bytes is too short for a GGUF header", 0);
     if (std::memcmp(base_, "GGUF", 4) != 0) {
         std::string got;
         for (int k = 0; k < 4; ++k) {
@@ -366,8 +406,8 @@ Result<GgufParser::Counts> GgufParser::readCounts() {
     auto check = [&](const char* what, std::uint64_t count, std::uint64_t cap, std::uint64_t minRecord,
                      std::uint64_t at) -> Result<void> {
         if (count > cap)
-            return format(std::string(what) + " " + std::to_string(count) + " exceeds the limit of " + std::to_string(cap),
-                          at);
+            return format(
+                std::string(what) + " " + std::to_string(count) + " exceeds the limit of " + std::to_string(cap), at);
         if (count > left() / minRecord)
             return format(std::string(what) + " " + std::to_string(count) + " cannot fit in the " +
                               std::to_string(left()) + " bytes that remain",
@@ -470,8 +510,8 @@ Result<void> GgufParser::readTensorType(GgufTensorInfo& t, std::uint64_t dimsAt)
     ATTN_SET(t.ggmlType, read<std::uint32_t>("tensor type"));
     auto dt = dtypeFromGgml(t.ggmlType);
     if (!dt)
-        return fail(ErrorKind::Unsupported, "tensor '" + t.name + "' has unsupported ggml type " + ggmlTypeName(t.ggmlType),
-                    typeAt);
+        return fail(ErrorKind::Unsupported,
+                    "tensor '" + t.name + "' has unsupported ggml type " + ggmlTypeName(t.ggmlType), typeAt);
     t.dtype = *dt;
     auto block = static_cast<std::uint64_t>(dtypeInfo(*dt).blockSize);
     if (t.ne[0] % block != 0)

@@ -28,8 +28,19 @@ namespace attnscope {
 
 // GGUF metadata value types (numbering fixed by the format).
 enum class GgufType : std::uint32_t {
-    U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7,
-    String = 8, Array = 9, U64 = 10, I64 = 11, F64 = 12,
+    U8 = 0,
+    I8 = 1,
+    U16 = 2,
+    I16 = 3,
+    U32 = 4,
+    I32 = 5,
+    F32 = 6,
+    Bool = 7,
+    String = 8,
+    Array = 9,
+    U64 = 10,
+    I64 = 11,
+    F64 = 12,
 };
 const char* ggufTypeName(GgufType t);
 // Size in bytes of one element of a fixed-size type; 0 for String and Array.
@@ -40,17 +51,17 @@ std::size_t ggufTypeSize(GgufType t);
 // arrays of arrays keep nested values.
 struct GgufValue {
     GgufType type = GgufType::U8;
-    std::uint64_t u = 0;   // U8/U16/U32/U64/Bool
-    std::int64_t i = 0;    // I8/I16/I32/I64
-    double f = 0;          // F32/F64
-    std::string s;         // String
+    std::uint64_t u = 0;  // U8/U16/U32/U64/Bool
+    std::int64_t i = 0;   // I8/I16/I32/I64
+    double f = 0;         // F32/F64
+    std::string s;        // String
 
     // Array (type == Array):
     GgufType elemType = GgufType::U8;
-    std::uint64_t count = 0;             // number of elements
-    std::vector<std::uint8_t> raw;       // fixed-size elements: count * ggufTypeSize(elemType) bytes
-    std::vector<std::string> strings;    // elemType == String
-    std::vector<GgufValue> nested;       // elemType == Array
+    std::uint64_t count = 0;           // number of elements
+    std::vector<std::uint8_t> raw;     // fixed-size elements: count * ggufTypeSize(elemType) bytes
+    std::vector<std::string> strings;  // elemType == String
+    std::vector<GgufValue> nested;     // elemType == Array
 
     bool isArray() const { return type == GgufType::Array; }
     bool isString() const { return type == GgufType::String; }
@@ -61,8 +72,8 @@ struct GgufValue {
     // asked as unsigned, a u64 above INT64_MAX asked as signed).
     std::optional<std::int64_t> toInt() const;
     std::optional<std::uint64_t> toUint() const;
-    std::optional<double> toDouble() const;   // any number
-    std::optional<bool> toBool() const;       // Bool, or an integer 0/1
+    std::optional<double> toDouble() const;  // any number
+    std::optional<bool> toBool() const;      // Bool, or an integer 0/1
 
     // Element `idx` of a fixed-size numeric array as double / int64 (nullopt if not numeric).
     std::optional<double> arrayNumber(std::uint64_t idx) const;
@@ -80,9 +91,9 @@ struct GgufTensorInfo {
     DType dtype = DType::F32;
     std::uint64_t elements = 0;
     std::uint64_t bytes = 0;
-    std::uint64_t offset = 0;       // relative to the data section
-    std::uint64_t fileOffset = 0;   // absolute offset of the data in the file
-    std::uint64_t infoOffset = 0;   // where this tensor's info record starts (for errors)
+    std::uint64_t offset = 0;      // relative to the data section
+    std::uint64_t fileOffset = 0;  // absolute offset of the data in the file
+    std::uint64_t infoOffset = 0;  // where this tensor's info record starts (for errors)
 };
 
 // Parser caps (all generous; they exist to bound allocations on hostile input).
@@ -105,7 +116,7 @@ public:
     const std::shared_ptr<const MappedFile>& file() const { return file_; }
     std::uint32_t version() const { return version_; }
     std::uint64_t alignment() const { return alignment_; }
-    std::uint64_t dataOffset() const { return dataOffset_; }   // start of the tensor data section
+    std::uint64_t dataOffset() const { return dataOffset_; }  // start of the tensor data section
 
     // Metadata in file order, and lookup by key (nullptr when absent).
     const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return kv_; }

@@ -34,7 +34,8 @@ public:
     Result<std::optional<double>> num(const char* key) const {
         const Json* v = find(key);
         if (!v) return std::optional<double>{};
-        if (!v->isNumber() || !std::isfinite(v->asNumber())) return format("\"" + prefix_ + key + "\" must be a number");
+        if (!v->isNumber() || !std::isfinite(v->asNumber()))
+            return format("\"" + prefix_ + key + "\" must be a number");
         return std::optional<double>(v->asNumber());
     }
     Result<std::optional<std::int64_t>> integer(const char* key, std::int64_t lo, std::int64_t hi) const {
@@ -146,8 +147,8 @@ Result<TextConfig> findTextConfig(const ConfigKeys& top, const Json& root) {
 // configs have "rope_theta", "rope_scaling" and "rope_local_base_freq". Both forms are read;
 // the older keys win when a config has both.
 struct RopeParameters {
-    const Json* global = nullptr;   // the global layers' object (or the only one)
-    const Json* local = nullptr;    // gemma3's sliding_attention object
+    const Json* global = nullptr;  // the global layers' object (or the only one)
+    const Json* local = nullptr;   // gemma3's sliding_attention object
     std::string globalLabel;
 };
 
@@ -230,7 +231,8 @@ Result<void> applyCommonKeys(const ConfigKeys& k, const TextConfig& tc, const Co
     c.ropeTheta = static_cast<float>(h.theta.value_or(gemma ? 1000000.0 : 10000.0));
     c.ropeDim = c.headDim;
     if (h.partialRotary && *h.partialRotary != 1.0) {
-        if (!(*h.partialRotary > 0 && *h.partialRotary < 1)) return k.format("\"partial_rotary_factor\" must be in (0, 1]");
+        if (!(*h.partialRotary > 0 && *h.partialRotary < 1))
+            return k.format("\"partial_rotary_factor\" must be in (0, 1]");
         c.ropeDim = static_cast<int>(std::lround(c.headDim * *h.partialRotary));
     }
     c.ropeLayout = RopeLayout::RotateHalf;
@@ -266,7 +268,8 @@ Result<void> setQwen2Features(const ConfigKeys& k, ModelConfig& c) {
 
 // The sliding-window layers' RoPE base: rope_local_base_freq, else rope_parameters.sliding_attention
 // (which must not scale: no Gemma 3 checkpoint does).
-Result<std::optional<double>> readGemma3LocalBase(const ConfigKeys& k, const std::string& prefix, const Json* ropeLocal) {
+Result<std::optional<double>> readGemma3LocalBase(const ConfigKeys& k, const std::string& prefix,
+                                                  const Json* ropeLocal) {
     ATTN_ASSIGN(localBase, k.num("rope_local_base_freq"));
     if (localBase || !ropeLocal) return localBase;
     const std::string label = prefix + "rope_parameters.sliding_attention";
@@ -287,7 +290,8 @@ Result<void> readGemma3LayerTypes(const ConfigKeys& k, const std::string& prefix
         for (std::size_t i = 0; i < lt->size(); ++i) {
             const Json& e = lt->asArray()[i];
             if (!e.isString() || (e.asString() != "sliding_attention" && e.asString() != "full_attention"))
-                return k.format("\"" + prefix + "layer_types\" entries must be \"sliding_attention\" or \"full_attention\"");
+                return k.format("\"" + prefix +
+                                "layer_types\" entries must be \"sliding_attention\" or \"full_attention\"");
             c.layerIsLocal[i] = e.asString() == "sliding_attention";
         }
         return {};
@@ -373,7 +377,8 @@ Result<std::map<std::string, std::vector<std::string>>> readShardIndex(const std
             return makeError(ErrorKind::Format, "weight_map entry '" + name + "' is not a file name", indexPath);
         const std::string& s = shard.asString();
         if (s.find('/') != std::string::npos || s.find('\\') != std::string::npos || s == "." || s == "..")
-            return makeError(ErrorKind::Format, "weight_map shard '" + s + "' must be a file name in the folder", indexPath);
+            return makeError(ErrorKind::Format, "weight_map shard '" + s + "' must be a file name in the folder",
+                             indexPath);
         byShard[s].push_back(name);
     }
     if (byShard.empty()) return makeError(ErrorKind::Format, "weight_map is empty", indexPath);
@@ -389,15 +394,16 @@ Result<WeightSet> openShards(const fs::path& dir, const fs::path& index) {
     for (const auto& [shard, names] : byShard) {
         const fs::path sp = dir / shard;
         if (!fs::is_regular_file(sp, ec))
-            return makeError(ErrorKind::Io,
-                             "shard '" + shard + "' listed in the index (" + std::to_string(names.size()) +
-                                 " tensors) is missing",
-                             ip);
+            return makeError(
+                ErrorKind::Io,
+                "shard '" + shard + "' listed in the index (" + std::to_string(names.size()) + " tensors) is missing",
+                ip);
         ATTN_ASSIGN(f, SafetensorsFile::open(sp.string()));
         for (const auto& n : names)
             if (!f.findTensor(n))
                 return makeError(ErrorKind::Format,
-                                 "tensor '" + n + "' is listed in the index for this shard but is not in it", sp.string());
+                                 "tensor '" + n + "' is listed in the index for this shard but is not in it",
+                                 sp.string());
         ATTN_TRY(ws.add(std::move(f)));
     }
     ws.description = std::to_string(byShard.size()) + " shard" + (byShard.size() == 1 ? "" : "s");
@@ -623,7 +629,8 @@ Result<Json> readConfigJson(const fs::path& dir, const std::string& dirArg) {
     if (!fs::is_directory(dir, ec)) return makeError(ErrorKind::Io, "not a folder", dirArg);
     const fs::path configPath = dir / "config.json";
     if (!fs::is_regular_file(configPath, ec))
-        return makeError(ErrorKind::Format, "missing config.json: not a Hugging Face model folder", configPath.string());
+        return makeError(ErrorKind::Format, "missing config.json: not a Hugging Face model folder",
+                         configPath.string());
     return Json::parseFile(configPath.string());
 }
 

@@ -15,27 +15,27 @@ namespace attnscope {
 // How to build the tokenizer for this model (the tokenizer layer turns this into a Tokenizer).
 struct TokenizerSpec {
     enum class Kind { None, SentencePieceFile, SentencePieceEmbedded, Gpt2Bpe } kind = Kind::None;
-    std::string modelFile;                  // SentencePieceFile: path to tokenizer.model
+    std::string modelFile;  // SentencePieceFile: path to tokenizer.model
     // Embedded vocabularies (GGUF tokenizer.ggml.*):
     std::vector<std::string> tokens;
     std::vector<float> scores;
-    std::vector<std::int32_t> tokenTypes;   // 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
-    std::vector<std::string> merges;        // gpt2: "a b" by rank
-    std::string pre;                        // gpt2: pre-tokenizer name (tokenizer.ggml.pre)
+    std::vector<std::int32_t> tokenTypes;  // 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
+    std::vector<std::string> merges;       // gpt2: "a b" by rank
+    std::string pre;                       // gpt2: pre-tokenizer name (tokenizer.ggml.pre)
     int bosId = -1, eosId = -1, unkId = -1, padId = -1;
-    bool addBos = false;                    // model's own default (we add none unless asked)
-    bool addSpacePrefix = true;             // SentencePiece add_dummy_prefix
-    bool removeExtraWhitespaces = false;    // SentencePiece normalizer setting (GGUF key
-                                            // tokenizer.ggml.remove_extra_whitespaces when present)
+    bool addBos = false;                  // model's own default (we add none unless asked)
+    bool addSpacePrefix = true;           // SentencePiece add_dummy_prefix
+    bool removeExtraWhitespaces = false;  // SentencePiece normalizer setting (GGUF key
+                                          // tokenizer.ggml.remove_extra_whitespaces when present)
 };
 
 struct LoadedModel {
-    std::string path;                       // file or folder the user opened
-    std::string format;                     // "gguf" or "safetensors"
+    std::string path;    // file or folder the user opened
+    std::string format;  // "gguf" or "safetensors"
     ModelConfig config;
     ModelWeights weights;
     TokenizerSpec tokenizer;
-    std::map<std::string, int> tensorTypeCounts;       // "F32" → 48
+    std::map<std::string, int> tensorTypeCounts;                // "F32" → 48
     std::vector<std::pair<std::string, std::string>> metadata;  // selected key/values for `info`
     std::uint64_t parameterCount = 0;
     std::uint64_t weightBytes = 0;

@@ -28,7 +28,8 @@ Result<void> ModelConfig::validate(const std::string& file) const {
         return bad("KV head count " + std::to_string(nKvHeads) + " must divide head count " + std::to_string(nHeads));
     if (headDim <= 0 || headDim > 1024) return bad("head size " + std::to_string(headDim) + " out of range");
     if (ffnDim <= 0 || ffnDim > (1 << 20)) return bad("FFN size " + std::to_string(ffnDim) + " out of range");
-    if (vocabSize <= 0 || vocabSize > kMaxVocab) return bad("vocabulary size " + std::to_string(vocabSize) + " out of range");
+    if (vocabSize <= 0 || vocabSize > kMaxVocab)
+        return bad("vocabulary size " + std::to_string(vocabSize) + " out of range");
     if (ropeDim <= 0 || ropeDim > headDim || ropeDim % 2 != 0)
         return bad("rotary dimension " + std::to_string(ropeDim) + " must be even and at most the head size " +
                    std::to_string(headDim));
@@ -40,8 +41,8 @@ Result<void> ModelConfig::validate(const std::string& file) const {
 }
 
 std::string ModelConfig::summary() const {
-    std::string s = std::string(architectureName(arch)) + " · " + std::to_string(nLayers) + " layers · d=" +
-                    std::to_string(dim) + " · " + std::to_string(nHeads) + " heads";
+    std::string s = std::string(architectureName(arch)) + " · " + std::to_string(nLayers) +
+                    " layers · d=" + std::to_string(dim) + " · " + std::to_string(nHeads) + " heads";
     if (nKvHeads != nHeads) s += " (" + std::to_string(nKvHeads) + " KV)";
     s += " · FFN " + std::to_string(ffnDim) + " · vocab " + std::to_string(vocabSize);
     return s;

@@ -22,51 +22,52 @@ enum class RopeLayout { AdjacentPairs, RotateHalf };
 struct RopeScaling {
     enum class Kind { None, Linear, Llama3 } kind = Kind::None;
     float factor = 1.0f;
-    float lowFreqFactor = 1.0f;       // llama3
-    float highFreqFactor = 4.0f;      // llama3
-    int originalContextLength = 8192; // llama3
+    float lowFreqFactor = 1.0f;        // llama3
+    float highFreqFactor = 4.0f;       // llama3
+    int originalContextLength = 8192;  // llama3
 };
 
 struct ModelConfig {
     Architecture arch = Architecture::Llama;
-    std::string name;            // general.name or the folder name
+    std::string name;  // general.name or the folder name
 
-    int dim = 0;                 // hidden size d
+    int dim = 0;  // hidden size d
     int nLayers = 0;
-    int nHeads = 0;              // query heads
-    int nKvHeads = 0;            // key/value heads (GQA: nHeads % nKvHeads == 0)
-    int headDim = 0;             // per-head size (usually dim / nHeads; gemma3 may differ)
-    int ffnDim = 0;              // hidden size of the gated FFN
+    int nHeads = 0;    // query heads
+    int nKvHeads = 0;  // key/value heads (GQA: nHeads % nKvHeads == 0)
+    int headDim = 0;   // per-head size (usually dim / nHeads; gemma3 may differ)
+    int ffnDim = 0;    // hidden size of the gated FFN
     int vocabSize = 0;
-    int contextLength = 0;       // trained context, informational
+    int contextLength = 0;  // trained context, informational
 
-    int ropeDim = 0;             // rotated dims per head (<= headDim)
-    float ropeTheta = 10000.0f;  // base for global layers
+    int ropeDim = 0;                  // rotated dims per head (<= headDim)
+    float ropeTheta = 10000.0f;       // base for global layers
     float ropeThetaLocal = 10000.0f;  // gemma3 sliding-window layers
     RopeLayout ropeLayout = RopeLayout::AdjacentPairs;
     RopeScaling ropeScaling;
 
-    float normEps = 1e-5f;       // RMSNorm epsilon
-    bool tiedOutput = false;     // output projection shares the token embedding
+    float normEps = 1e-5f;    // RMSNorm epsilon
+    bool tiedOutput = false;  // output projection shares the token embedding
 
     // Family features (all false / neutral for llama).
-    bool qkvBias = false;             // qwen2
-    bool normAddOne = false;          // gemma: RMSNorm scales by (1 + w)
-    bool qkNorm = false;              // gemma3: RMSNorm over each head of Q and K
-    bool postAttnNorm = false;        // gemma: norm after attention, before the residual add
-    bool postFfnNorm = false;         // gemma: norm after the FFN, before the residual add
-    bool gegluTanh = false;           // gemma: GELU(tanh) gate instead of SiLU
-    float embedScale = 1.0f;          // gemma: sqrt(dim)
-    float queryScale = 0.0f;          // attention score scale; 0 = 1/sqrt(headDim)
-    int slidingWindow = 0;            // gemma3 local layers: keys within this many positions
-    std::vector<bool> layerIsLocal;   // per layer: sliding-window (true) or global
+    bool qkvBias = false;            // qwen2
+    bool normAddOne = false;         // gemma: RMSNorm scales by (1 + w)
+    bool qkNorm = false;             // gemma3: RMSNorm over each head of Q and K
+    bool postAttnNorm = false;       // gemma: norm after attention, before the residual add
+    bool postFfnNorm = false;        // gemma: norm after the FFN, before the residual add
+    bool gegluTanh = false;          // gemma: GELU(tanh) gate instead of SiLU
+    float embedScale = 1.0f;         // gemma: sqrt(dim)
+    float queryScale = 0.0f;         // attention score scale; 0 = 1/sqrt(headDim)
+    int slidingWindow = 0;           // gemma3 local layers: keys within this many positions
+    std::vector<bool> layerIsLocal;  // per layer: sliding-window (true) or global
 
     // Effective score scale.
     float attentionScale() const;
     // Per layer: a sliding-window (local) layer? Its window (keys with i - j < window; 0 = none)
     // and its rotary base. RoPE scaling applies to global layers only (model/rope.h).
     bool isLocalLayer(int layer) const {
-        return layer >= 0 && layer < static_cast<int>(layerIsLocal.size()) && layerIsLocal[static_cast<std::size_t>(layer)];
+        return layer >= 0 && layer < static_cast<int>(layerIsLocal.size()) &&
+               layerIsLocal[static_cast<std::size_t>(layer)];
     }
     int slidingWindowFor(int layer) const { return slidingWindow > 0 && isLocalLayer(layer) ? slidingWindow : 0; }
     float ropeThetaFor(int layer) const { return isLocalLayer(layer) ? ropeThetaLocal : ropeTheta; }

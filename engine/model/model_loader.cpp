@@ -13,9 +13,7 @@ namespace attnscope {
 
 namespace {
 
-std::shared_ptr<const LoadedModel> share(LoadedModel&& m) {
-    return std::make_shared<const LoadedModel>(std::move(m));
-}
+std::shared_ptr<const LoadedModel> share(LoadedModel&& m) { return std::make_shared<const LoadedModel>(std::move(m)); }
 
 Result<std::shared_ptr<const LoadedModel>> loadHf(const std::string& dir, const std::string& asGiven) {
     auto m = loadHfModel(dir);

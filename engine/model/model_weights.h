@@ -13,8 +13,8 @@ namespace attnscope {
 struct TensorView {
     std::string name;
     DType dtype = DType::F32;
-    std::int64_t rows = 0;   // outer dimension (1 for vectors)
-    std::int64_t cols = 0;   // inner (contiguous) dimension
+    std::int64_t rows = 0;  // outer dimension (1 for vectors)
+    std::int64_t cols = 0;  // inner (contiguous) dimension
     const std::uint8_t* data = nullptr;
     std::uint64_t bytes = 0;
 
@@ -24,21 +24,21 @@ struct TensorView {
 };
 
 struct LayerWeights {
-    TensorView attnNorm;              // [dim]
-    TensorView wq, wk, wv, wo;        // [nHeads*headDim][dim], [nKv*headDim][dim] x2, [dim][nHeads*headDim]
-    TensorView bq, bk, bv;            // optional biases (qwen2)
-    TensorView qNorm, kNorm;          // optional [headDim] (gemma3)
-    TensorView postAttnNorm;          // optional [dim] (gemma)
-    TensorView ffnNorm;               // [dim]
-    TensorView postFfnNorm;           // optional [dim] (gemma)
-    TensorView wGate, wUp;            // [ffnDim][dim]
-    TensorView wDown;                 // [dim][ffnDim]
+    TensorView attnNorm;        // [dim]
+    TensorView wq, wk, wv, wo;  // [nHeads*headDim][dim], [nKv*headDim][dim] x2, [dim][nHeads*headDim]
+    TensorView bq, bk, bv;      // optional biases (qwen2)
+    TensorView qNorm, kNorm;    // optional [headDim] (gemma3)
+    TensorView postAttnNorm;    // optional [dim] (gemma)
+    TensorView ffnNorm;         // [dim]
+    TensorView postFfnNorm;     // optional [dim] (gemma)
+    TensorView wGate, wUp;      // [ffnDim][dim]
+    TensorView wDown;           // [dim][ffnDim]
 };
 
 struct ModelWeights {
-    TensorView tokenEmbedding;        // [vocab][dim]
-    TensorView outputNorm;            // [dim]
-    TensorView output;                // [vocab][dim]; equals tokenEmbedding when tied
+    TensorView tokenEmbedding;  // [vocab][dim]
+    TensorView outputNorm;      // [dim]
+    TensorView output;          // [vocab][dim]; equals tokenEmbedding when tied
     std::vector<LayerWeights> layers;
 };
 

@@ -16,7 +16,8 @@ double llama3Scaled(const RopeScaling& sc, double f) {
     const double highWave = sc.originalContextLength / sc.highFreqFactor;
     if (wavelen > lowWave) return f / sc.factor;
     if (wavelen < highWave) return f;
-    const double smooth = (sc.originalContextLength / wavelen - sc.lowFreqFactor) / (sc.highFreqFactor - sc.lowFreqFactor);
+    const double smooth =
+        (sc.originalContextLength / wavelen - sc.lowFreqFactor) / (sc.highFreqFactor - sc.lowFreqFactor);
     return (1 - smooth) * f / sc.factor + smooth * f;
 }
 
@@ -48,7 +49,7 @@ std::vector<float> ropeTable(const std::vector<double>& invFreq, const std::int3
     return out;
 }
 
-RopeTables::RopeTables(const ModelConfig& cfg, const std::int32_t* positions, int rows)  {
+RopeTables::RopeTables(const ModelConfig& cfg, const std::int32_t* positions, int rows) {
     int firstGlobal = -1, firstLocal = -1;
     for (int l = 0; l < cfg.nLayers; ++l) {
         isLocal_.push_back(cfg.isLocalLayer(l));

@@ -25,7 +25,8 @@ public:
     RopeTables(const ModelConfig& cfg, const std::int32_t* positions, int rows);
     // [rows][ropeDim/2][2] table of `layer`.
     const std::vector<float>& forLayer(int layer) const {
-        const bool local = layer >= 0 && layer < static_cast<int>(isLocal_.size()) && isLocal_[static_cast<std::size_t>(layer)];
+        const bool local =
+            layer >= 0 && layer < static_cast<int>(isLocal_.size()) && isLocal_[static_cast<std::size_t>(layer)];
         return local ? local_ : global_;
     }
     bool hasLocal() const { return !local_.empty(); }

@@ -41,7 +41,8 @@ public:
     Result<Json> readHeader() {
         const std::uint64_t size = file_.size();
         if (size < 8)
-            return format("truncated file: " + std::to_string(size) + " bytes is too short for a safetensors header", 0);
+            return format("truncated file: " + std::to_string(size) + " bytes is too short for a safetensors header",
+                          0);
         std::memcpy(&n_, file_.data(), 8);
         if (n_ > lim_.maxHeaderBytes)
             return format("safetensors header length " + std::to_string(n_) + " exceeds the limit of " +
@@ -51,7 +52,8 @@ public:
             return format("safetensors header length " + std::to_string(n_) + " runs past the end of the file (" +
                               std::to_string(size) + " bytes)",
                           0);
-        if (n_ < 2) return format("safetensors header of " + std::to_string(n_) + " bytes cannot hold a JSON object", 0);
+        if (n_ < 2)
+            return format("safetensors header of " + std::to_string(n_) + " bytes cannot hold a JSON object", 0);
         dataSize_ = size - 8 - n_;
         std::string_view text(reinterpret_cast<const char*>(file_.data() + 8), static_cast<std::size_t>(n_));
         auto parsed = Json::parse(text, file_.path());
@@ -69,7 +71,9 @@ public:
     std::uint64_t headerBytes() const { return n_; }
 
     // A fault of tensor `name`'s header entry (located at the header's start).
-    Error bad(const std::string& name, const std::string& why) const { return format("tensor '" + name + "': " + why, 8); }
+    Error bad(const std::string& name, const std::string& why) const {
+        return format("tensor '" + name + "': " + why, 8);
+    }
 
     // One header entry {"dtype", "shape", "data_offsets"} → a tensor whose bytes lie in the data
     // section and match its shape × dtype.
@@ -80,7 +84,8 @@ public:
         const Json* offsets = entry.find("data_offsets");
         if (!dtype || !dtype->isString()) return bad(name, "missing or non-string \"dtype\"");
         if (!shape || !shape->isArray()) return bad(name, "missing or non-array \"shape\"");
-        if (!offsets || !offsets->isArray() || offsets->size() != 2) return bad(name, "\"data_offsets\" must be [begin, end]");
+        if (!offsets || !offsets->isArray() || offsets->size() != 2)
+            return bad(name, "\"data_offsets\" must be [begin, end]");
         SafetensorsTensor t;
         t.name = name;
         ATTN_TRY(readDtype(*dtype, t));
@@ -102,15 +107,17 @@ private:
         else if (t.dtypeName == "F16") t.dtype = DType::F16;
         else if (t.dtypeName == "BF16") t.dtype = DType::BF16;
         else
-            return makeError(ErrorKind::Unsupported,
-                             "tensor '" + t.name + "' has dtype " + t.dtypeName + ", which is not supported (F32, F16, BF16)",
-                             file_.path(), 8);
+            return makeError(
+                ErrorKind::Unsupported,
+                "tensor '" + t.name + "' has dtype " + t.dtypeName + ", which is not supported (F32, F16, BF16)",
+                file_.path(), 8);
         return {};
     }
 
     // Non-negative integer dims; the element count and byte size must not overflow.
     Result<void> readShape(const Json& shape, SafetensorsTensor& t) const {
-        if (shape.size() > lim_.maxDims) return bad(t.name, "more than " + std::to_string(lim_.maxDims) + " dimensions");
+        if (shape.size() > lim_.maxDims)
+            return bad(t.name, "more than " + std::to_string(lim_.maxDims) + " dimensions");
         std::uint64_t elements = 1;
         for (const Json& d : shape.asArray()) {
             std::uint64_t v;
@@ -130,7 +137,8 @@ private:
         if (!asIndex(offsets.asArray()[0], t.begin) || !asIndex(offsets.asArray()[1], t.end))
             return bad(t.name, "\"data_offsets\" must be non-negative integers");
         if (t.end < t.begin)
-            return bad(t.name, "data_offsets end " + std::to_string(t.end) + " is before begin " + std::to_string(t.begin));
+            return bad(t.name,
+                       "data_offsets end " + std::to_string(t.end) + " is before begin " + std::to_string(t.begin));
         if (t.end > dataSize_)
             return format("tensor '" + t.name + "': data_offsets [" + std::to_string(t.begin) + ", " +
                               std::to_string(t.end) + ") run past the end of the data section (" +
@@ -138,7 +146,7 @@ private:
                           8 + n_);
         if (t.end - t.begin != expect)
             return bad(t.name, "size mismatch: shape × " + t.dtypeName + " needs " + std::to_string(expect) +
-                              " bytes but data_offsets cover " + std::to_string(t.end - t.begin));
+                                   " bytes but data_offsets cover " + std::to_string(t.end - t.begin));
         t.fileOffset = 8 + n_ + t.begin;
         return {};
     }

@@ -21,12 +21,12 @@ namespace attnscope {
 
 struct SafetensorsTensor {
     std::string name;
-    std::string dtypeName;              // as written in the header, e.g. "BF16"
+    std::string dtypeName;  // as written in the header, e.g. "BF16"
     DType dtype = DType::F32;
-    std::vector<std::int64_t> shape;    // outermost first; row-major, last dim contiguous
+    std::vector<std::int64_t> shape;  // outermost first; row-major, last dim contiguous
     std::uint64_t elements = 0;
-    std::uint64_t begin = 0, end = 0;   // [begin, end) relative to the data section
-    std::uint64_t fileOffset = 0;       // absolute offset of the first byte
+    std::uint64_t begin = 0, end = 0;  // [begin, end) relative to the data section
+    std::uint64_t fileOffset = 0;      // absolute offset of the first byte
     std::uint64_t bytes() const { return end - begin; }
 };
 

@@ -19,7 +19,11 @@ constexpr LayerTensor kLayerTensors[] = {
     {&LW::wo, "attn_output.weight", "self_attn.o_proj.weight", nullptr, nullptr, {Dim, QueryDim}},
     // In llama/qwen2 checkpoints post_attention_layernorm is the pre-FFN norm; gemma has a norm
     // after attention under that name and calls the pre-FFN norm pre_feedforward_layernorm.
-    {&LW::ffnNorm, "ffn_norm.weight", "post_attention_layernorm.weight", "pre_feedforward_layernorm.weight", nullptr,
+    {&LW::ffnNorm,
+     "ffn_norm.weight",
+     "post_attention_layernorm.weight",
+     "pre_feedforward_layernorm.weight",
+     nullptr,
      {One, Dim}},
     {&LW::wGate, "ffn_gate.weight", "mlp.gate_proj.weight", nullptr, nullptr, {FfnDim, Dim}},
     {&LW::wUp, "ffn_up.weight", "mlp.up_proj.weight", nullptr, nullptr, {FfnDim, Dim}},
@@ -29,9 +33,17 @@ constexpr LayerTensor kLayerTensors[] = {
     {&LW::bv, "attn_v.bias", "self_attn.v_proj.bias", nullptr, &MC::qkvBias, {One, KvDim}},
     {&LW::qNorm, "attn_q_norm.weight", "self_attn.q_norm.weight", nullptr, &MC::qkNorm, {One, HeadDim}},
     {&LW::kNorm, "attn_k_norm.weight", "self_attn.k_norm.weight", nullptr, &MC::qkNorm, {One, HeadDim}},
-    {&LW::postAttnNorm, "post_attention_norm.weight", "post_attention_layernorm.weight", nullptr, &MC::postAttnNorm,
+    {&LW::postAttnNorm,
+     "post_attention_norm.weight",
+     "post_attention_layernorm.weight",
+     nullptr,
+     &MC::postAttnNorm,
      {One, Dim}},
-    {&LW::postFfnNorm, "post_ffw_norm.weight", "post_feedforward_layernorm.weight", nullptr, &MC::postFfnNorm,
+    {&LW::postFfnNorm,
+     "post_ffw_norm.weight",
+     "post_feedforward_layernorm.weight",
+     nullptr,
+     &MC::postFfnNorm,
      {One, Dim}},
 };
 
@@ -95,9 +107,10 @@ Error missingTensorError(const std::string& name, const std::string& file) {
 
 Error unusedTensorError(const std::string& name, const std::string& arch, const std::string& file,
                         std::uint64_t offset) {
-    return makeError(ErrorKind::Unsupported,
-                     "tensor '" + name + "' is not used by the " + arch + " architecture (an unsupported variant of it?)",
-                     file, offset);
+    return makeError(
+        ErrorKind::Unsupported,
+        "tensor '" + name + "' is not used by the " + arch + " architecture (an unsupported variant of it?)", file,
+        offset);
 }
 
 }  // namespace attnscope

@@ -25,13 +25,13 @@ namespace attnscope {
 
 // A tensor dimension, as a size taken from the ModelConfig.
 enum class Extent {
-    One,        // 1: the outer dimension of a vector
-    Dim,        // hidden size d
-    QueryDim,   // nHeads * headDim
-    KvDim,      // nKvHeads * headDim
-    FfnDim,     // FFN hidden size
-    HeadDim,    // per-head size (Q/K norms)
-    Vocab,      // vocabulary size (embedding rows)
+    One,       // 1: the outer dimension of a vector
+    Dim,       // hidden size d
+    QueryDim,  // nHeads * headDim
+    KvDim,     // nKvHeads * headDim
+    FfnDim,    // FFN hidden size
+    HeadDim,   // per-head size (Q/K norms)
+    Vocab,     // vocabulary size (embedding rows)
 };
 std::int64_t extentSize(Extent e, const ModelConfig& c);
 
@@ -47,10 +47,10 @@ struct TensorShape {
 // One tensor of every layer.
 struct LayerTensor {
     TensorView LayerWeights::*field;
-    const char* gguf;          // GGUF name after "blk.<layer>."
-    const char* hf;            // Hugging Face name after "<prefix>layers.<layer>."
-    const char* hfGemma;       // the Hugging Face name in gemma checkpoints when it differs (else nullptr)
-    bool ModelConfig::*when;   // the layer has it only when this flag is set; nullptr: always
+    const char* gguf;         // GGUF name after "blk.<layer>."
+    const char* hf;           // Hugging Face name after "<prefix>layers.<layer>."
+    const char* hfGemma;      // the Hugging Face name in gemma checkpoints when it differs (else nullptr)
+    bool ModelConfig::*when;  // the layer has it only when this flag is set; nullptr: always
     TensorShape shape;
 
     // Whether a model with config `c` must have this tensor in every layer.
@@ -62,9 +62,9 @@ struct LayerTensor {
 // One tensor of the model outside the layers.
 struct ModelTensor {
     TensorView ModelWeights::*field;
-    const char* gguf;          // GGUF name
-    const char* hf;            // Hugging Face name after <prefix> (the output's is the loader's to place)
-    bool optional;             // when absent the output projection shares the token embedding
+    const char* gguf;  // GGUF name
+    const char* hf;    // Hugging Face name after <prefix> (the output's is the loader's to place)
+    bool optional;     // when absent the output projection shares the token embedding
     TensorShape shape;
 };
 

@@ -20,12 +20,14 @@ Result<std::vector<std::int32_t>> idsFrom(const Json& j, const std::string& key,
 
 Result<ContextSpec> ContextSpec::fromJson(const Json& j, const std::string& file, const std::string& keyPrefix) {
     if (!j.isObject())
-        return makeError(ErrorKind::InvalidInput, "a context must be a JSON object with \"chunks\" and \"query\"", file);
+        return makeError(ErrorKind::InvalidInput, "a context must be a JSON object with \"chunks\" and \"query\"",
+                         file);
     ContextSpec c;
     auto str = [&](const char* key, std::string& out) -> Result<void> {
         if (const Json* v = j.find(key)) {
             if (v->isNull()) return {};
-            if (!v->isString()) return makeError(ErrorKind::InvalidInput, "'" + keyPrefix + key + "' must be a string", file);
+            if (!v->isString())
+                return makeError(ErrorKind::InvalidInput, "'" + keyPrefix + key + "' must be a string", file);
             out = v->asString();
         }
         return {};
@@ -52,7 +54,8 @@ Result<ContextSpec> ContextSpec::fromJson(const Json& j, const std::string& file
     }
     if (const Json* v = j.find("chunk_ids")) {
         if (!v->isArray())
-            return makeError(ErrorKind::InvalidInput, "'" + keyPrefix + "chunk_ids' must be an array of id arrays", file);
+            return makeError(ErrorKind::InvalidInput, "'" + keyPrefix + "chunk_ids' must be an array of id arrays",
+                             file);
         std::vector<std::vector<std::int32_t>> all;
         for (const auto& a : v->asArray()) {
             auto ids = idsFrom(a, keyPrefix + "chunk_ids", file);

@@ -13,7 +13,8 @@ constexpr const char* kBosNames[] = {"none", "shared", "per-chunk"};
 constexpr const char* kAggregationNames[] = {"none", "heads-queries"};
 
 template <typename E, std::size_t N>
-Result<E> parseName(const std::string& s, const char* const (&names)[N], const std::string& what, const std::string& allowed) {
+Result<E> parseName(const std::string& s, const char* const (&names)[N], const std::string& what,
+                    const std::string& allowed) {
     if (auto e = enumFromName<E>(s, names)) return *e;
     return makeError(ErrorKind::InvalidInput, "unknown " + what + " '" + s + "' (expected " + allowed + ")");
 }

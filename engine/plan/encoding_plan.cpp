@@ -34,7 +34,9 @@ struct Hasher {
         }
     }
     template <typename T>
-    void value(const T& v) { bytes(&v, sizeof v); }
+    void value(const T& v) {
+        bytes(&v, sizeof v);
+    }
     template <typename T>
     void vec(const std::vector<T>& v) {
         value(v.size());
@@ -95,13 +97,16 @@ Result<void> EncodingPlan::validateLayout() const {
     int expect = p.prefixLength;
     for (int c = 0; c < p.chunkCount(); ++c) {
         const KeyRange& r = p.chunkRanges[static_cast<std::size_t>(c)];
-        if (r.begin != expect || r.end < r.begin) return layoutError("chunk " + std::to_string(c) + " is not contiguous");
+        if (r.begin != expect || r.end < r.begin)
+            return layoutError("chunk " + std::to_string(c) + " is not contiguous");
         expect = r.end;
     }
     if (expect != p.queryBegin) return layoutError("chunks do not end where the query starts");
     for (int i = 0, c = 0; i < N; ++i) {
         const auto si = static_cast<std::size_t>(i);
-        const SegmentKind want = i < p.prefixLength ? SegmentKind::Prefix : i < p.queryBegin ? SegmentKind::Chunk : SegmentKind::Query;
+        const SegmentKind want = i < p.prefixLength ? SegmentKind::Prefix
+                                 : i < p.queryBegin ? SegmentKind::Chunk
+                                                    : SegmentKind::Query;
         if (p.segment[si] != want) return layoutError("token " + std::to_string(i) + " is in the wrong segment");
         while (want == SegmentKind::Chunk && i >= p.chunkRanges[static_cast<std::size_t>(c)].end) ++c;
         if (p.chunk[si] != (want == SegmentKind::Chunk ? c : -1))
@@ -117,7 +122,8 @@ Result<void> EncodingPlan::validate(int vocabSize) const {
             return makeError(ErrorKind::InvalidInput, "token id " + std::to_string(ids[i]) + " at position " +
                                                           std::to_string(i) + " is outside the vocabulary (size " +
                                                           std::to_string(vocabSize) + ")");
-    if (queryCount() <= 0) return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
+    if (queryCount() <= 0)
+        return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
     return validateLayout();
 }
 
@@ -127,7 +133,8 @@ Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& o
         if (text.empty()) return std::vector<std::int32_t>{};
         if (!tok)
             return makeError(ErrorKind::InvalidInput,
-                             std::string("the ") + what + " is given as text but this model has no tokenizer; give token ids instead");
+                             std::string("the ") + what +
+                                 " is given as text but this model has no tokenizer; give token ids instead");
         return tok->encode(text);
     };
     int bos = tok ? tok->bosId() : 1;
@@ -162,7 +169,8 @@ Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& o
             c.insert(c.end(), ids->begin(), ids->end());
         }
         if (c.empty())
-            return makeError(ErrorKind::InvalidInput, "chunk " + std::to_string(m + 1) + " is empty (it has no tokens)");
+            return makeError(ErrorKind::InvalidInput,
+                             "chunk " + std::to_string(m + 1) + " is empty (it has no tokens)");
         chunks.push_back(std::move(c));
     }
 
@@ -173,7 +181,8 @@ Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& o
         if (!ids) return ids.takeError();
         query = std::move(*ids);
     }
-    if (query.empty()) return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
+    if (query.empty())
+        return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
 
     std::size_t total = prefix.size() + query.size();
     for (const auto& c : chunks) total += c.size();

@@ -14,9 +14,11 @@ namespace attnscope {
 class Tokenizer;
 
 enum class SegmentKind : std::uint8_t { Prefix, Chunk, Query };
-const char* toString(SegmentKind k);   // "prefix" | "chunk" | "query"
+const char* toString(SegmentKind k);  // "prefix" | "chunk" | "query"
 
-struct KeyRange { int begin = 0, end = 0; };  // [begin, end) in physical token order
+struct KeyRange {
+    int begin = 0, end = 0;
+};  // [begin, end) in physical token order
 
 struct EncodingPlan {
     EncodingOptions options;
@@ -26,9 +28,9 @@ struct EncodingPlan {
     std::vector<std::int32_t> chunk;      // chunk index for chunk tokens, -1 otherwise
     std::vector<std::int32_t> positions;  // rotary position ids
 
-    int prefixLength = 0;                 // S (includes a shared BOS)
-    std::vector<KeyRange> chunkRanges;    // one per chunk
-    int queryBegin = 0;                   // first query token; query = [queryBegin, N)
+    int prefixLength = 0;               // S (includes a shared BOS)
+    std::vector<KeyRange> chunkRanges;  // one per chunk
+    int queryBegin = 0;                 // first query token; query = [queryBegin, N)
 
     int tokenCount() const { return static_cast<int>(ids.size()); }
     int chunkCount() const { return static_cast<int>(chunkRanges.size()); }

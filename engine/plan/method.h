@@ -49,14 +49,16 @@ inline constexpr auto kMethods = [] {
     return all;
 }();
 
-inline constexpr const MethodDefinition& definition(Method m) { return kMethodDefinitions[static_cast<std::size_t>(m)]; }
+inline constexpr const MethodDefinition& definition(Method m) {
+    return kMethodDefinitions[static_cast<std::size_t>(m)];
+}
 // "full" | "parallel" | "sink" | "selective" | "both" (inline: views name methods without
 // linking the engine).
 inline constexpr const char* toString(Method m) { return definition(m).name; }
 Result<Method> parseMethod(const std::string& s);
 
-constexpr int kDefaultSelectK = 2;     // PAPER.md: K = 2
-constexpr int kDefaultScoreTopN = 5;   // PAPER.md: n = 5
+constexpr int kDefaultSelectK = 2;    // PAPER.md: K = 2
+constexpr int kDefaultScoreTopN = 5;  // PAPER.md: n = 5
 
 // What a user sets: the mode and two toggles, plus the settings every method shares. The
 // toggles span more than the five methods (full attention without the prefix, say);

@@ -17,9 +17,13 @@ std::shared_ptr<const RunOutput> ResultCache::findContext(const std::string& con
     return nullptr;
 }
 
-void ResultCache::put(const std::string& planHash, const std::string& contextHash, std::shared_ptr<const RunOutput> run) {
+void ResultCache::put(const std::string& planHash, const std::string& contextHash,
+                      std::shared_ptr<const RunOutput> run) {
     for (auto it = entries_.begin(); it != entries_.end(); ++it)
-        if (it->hash == planHash) { entries_.erase(it); break; }
+        if (it->hash == planHash) {
+            entries_.erase(it);
+            break;
+        }
     entries_.push_front({planHash, contextHash, std::move(run)});
     while (entries_.size() > capacity_) entries_.pop_back();
 }

@@ -1,8 +1,8 @@
 #include "session/session.h"
 
+#include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
 #include "model/model_loader.h"
-#include "backend/backend_registry.h"
 #include "session/result_cache.h"
 
 namespace attnscope {

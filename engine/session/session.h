@@ -20,9 +20,9 @@
 namespace attnscope {
 
 struct SessionOptions {
-    int threads = 0;                   // CPU threads; 0 = all cores
-    std::string device = "auto";       // auto | cpu | NAME | NAME:N of a backend plugin (backend_registry.h)
-    std::size_t cacheEntries = 32;     // results kept for instant toggling back
+    int threads = 0;                // CPU threads; 0 = all cores
+    std::string device = "auto";    // auto | cpu | NAME | NAME:N of a backend plugin (backend_registry.h)
+    std::size_t cacheEntries = 32;  // results kept for instant toggling back
 };
 
 class ResultCache;

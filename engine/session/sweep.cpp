@@ -30,7 +30,8 @@ Result<SweepText> cutSweepText(const Session& session, const std::string& text, 
     if (o.queryTokens <= 0) return makeError(ErrorKind::InvalidInput, "the query must have at least one token");
     if (o.parts.empty()) return makeError(ErrorKind::InvalidInput, "no chunk counts (P) given");
     for (int p : o.parts)
-        if (p <= 0) return makeError(ErrorKind::InvalidInput, "chunk counts must be positive (got " + std::to_string(p) + ")");
+        if (p <= 0)
+            return makeError(ErrorKind::InvalidInput, "chunk counts must be positive (got " + std::to_string(p) + ")");
     auto ids = session.tokenizer().encode(text);
     if (!ids) return ids.takeError();
     SweepText t;
@@ -45,9 +46,9 @@ Result<SweepText> cutSweepText(const Session& session, const std::string& text, 
     const int L = total - o.queryTokens;
     const int maxP = *std::max_element(o.parts.begin(), o.parts.end());
     if (L - sinkTake < maxP)
-        return makeError(ErrorKind::InvalidInput,
-                         "the text has " + std::to_string(total) + " tokens: too few for " + std::to_string(o.queryTokens) +
-                             " query tokens and " + std::to_string(maxP) + " chunks");
+        return makeError(ErrorKind::InvalidInput, "the text has " + std::to_string(total) + " tokens: too few for " +
+                                                      std::to_string(o.queryTokens) + " query tokens and " +
+                                                      std::to_string(maxP) + " chunks");
     t.context.assign(ids->begin(), ids->begin() + L);
     t.query.assign(ids->begin() + L, ids->end());
     if (t.sinkFromText) t.sink.assign(t.context.begin(), t.context.begin() + sinkTake);
@@ -161,7 +162,8 @@ std::string sweepToTable(const std::vector<SweepRow>& rows) {
             std::snprintf(buf, sizeof buf, "%-12s", toString(m));
             s += buf;
             for (int p : parts) {
-                auto it = std::find_if(rows.begin(), rows.end(), [&](const SweepRow& r) { return r.method == m && r.parts == p; });
+                auto it = std::find_if(rows.begin(), rows.end(),
+                                       [&](const SweepRow& r) { return r.method == m && r.parts == p; });
                 if (it == rows.end()) std::snprintf(buf, sizeof buf, "%10s", "-");
                 else std::snprintf(buf, sizeof buf, "%10.3f", entropy ? it->meanEntropy : it->perplexity);
                 s += buf;

@@ -22,8 +22,8 @@ struct SweepOptions {
     int queryTokens = 64;
     std::vector<int> parts = {1, 2, 4, 8, 16};
     std::vector<Method> methods = {std::begin(kMethods), std::end(kMethods)};
-    std::string sinkText;              // shared prefix for sink/both; empty: the first sinkTokens tokens
-    int sinkTokens = 4;                // used when sinkText is empty (taken from the text's start)
+    std::string sinkText;  // shared prefix for sink/both; empty: the first sinkTokens tokens
+    int sinkTokens = 4;    // used when sinkText is empty (taken from the text's start)
     // What every method shares (methodOptions): K, the chunk score, positions, and BOS
     // (shared: one BOS at the very start, part of the prefix; models trained with BOS, such as
     // Gemma and Llama, need it; the paper's runs add none).
@@ -34,18 +34,17 @@ struct SweepRow {
     Method method;
     int parts = 1;
     int contextTokens = 0;
-    int chunkTokens = 0;              // ceil(L/P)
-    double meanEntropy = 0;           // nats, mean over layers, heads, query tokens
+    int chunkTokens = 0;     // ceil(L/P)
+    double meanEntropy = 0;  // nats, mean over layers, heads, query tokens
     double perplexity = 0;
 };
 
 // Runs every (method, P) pair. `progress(done, total)` after each run.
 Result<std::vector<SweepRow>> runSweep(Session& session, const std::string& text, const SweepOptions& options,
-                                       std::stop_token stop = {},
-                                       const std::function<void(int, int)>& progress = {});
+                                       std::stop_token stop = {}, const std::function<void(int, int)>& progress = {});
 
 Json sweepToJson(const std::vector<SweepRow>& rows);
 std::string sweepToCsv(const std::vector<SweepRow>& rows);
-std::string sweepToTable(const std::vector<SweepRow>& rows);   // human-readable, methods × P
+std::string sweepToTable(const std::vector<SweepRow>& rows);  // human-readable, methods × P
 
 }  // namespace attnscope

@@ -30,12 +30,11 @@ constexpr std::uint32_t kPieces = 1, kTrainerSpec = 2, kNormalizerSpec = 3;
 // ModelProto.SentencePiece
 constexpr std::uint32_t kPiece = 1, kScore = 2, kType = 3;
 // TrainerSpec
-constexpr std::uint32_t kModelType = 3, kVocabSize = 4, kAllowWhitespaceOnlyPieces = 26,
-                        kByteFallback = 35, kUnkId = 40, kBosId = 41, kEosId = 42, kPadId = 43,
-                        kUnkPiece = 45, kBosPiece = 46, kEosPiece = 47, kPadPiece = 48;
+constexpr std::uint32_t kModelType = 3, kVocabSize = 4, kAllowWhitespaceOnlyPieces = 26, kByteFallback = 35,
+                        kUnkId = 40, kBosId = 41, kEosId = 42, kPadId = 43, kUnkPiece = 45, kBosPiece = 46,
+                        kEosPiece = 47, kPadPiece = 48;
 // NormalizerSpec
-constexpr std::uint32_t kName = 1, kAddDummyPrefix = 3, kRemoveExtraWhitespaces = 4,
-                        kEscapeWhitespaces = 5;
+constexpr std::uint32_t kName = 1, kAddDummyPrefix = 3, kRemoveExtraWhitespaces = 4, kEscapeWhitespaces = 5;
 }  // namespace field
 
 // TrainerSpec.ModelType and ModelProto.SentencePiece.Type values.
@@ -165,7 +164,8 @@ Result<void> checkModelProto(std::string_view b, const std::string& file) {
     WireReader top(b, 0);
     WireField f;
     while (top.next(f)) {
-        if (f.number != field::kPieces && f.number != field::kTrainerSpec && f.number != field::kNormalizerSpec) continue;
+        if (f.number != field::kPieces && f.number != field::kTrainerSpec && f.number != field::kNormalizerSpec)
+            continue;
         if (f.type != LengthDelimited) return fail("field " + std::to_string(f.number) + " is not a message", f.offset);
         trainerSpec |= f.number == field::kTrainerSpec;
         normalizerSpec |= f.number == field::kNormalizerSpec;
@@ -221,7 +221,9 @@ Result<void> checkVocabularySizes(const TokenizerSpec& spec) {
     return {};
 }
 
-bool isTokenId(const TokenizerSpec& spec, int id) { return id >= 0 && static_cast<std::size_t>(id) < spec.tokens.size(); }
+bool isTokenId(const TokenizerSpec& spec, int id) {
+    return id >= 0 && static_cast<std::size_t>(id) < spec.tokens.size();
+}
 
 // Piece types: as recorded (GGUF uses SentencePiece's numbering; 0 means "undefined" and is
 // read as normal), else derived from the special ids and the "<0xXX>" spelling. Exactly one
@@ -232,7 +234,8 @@ Result<std::vector<std::int32_t>> pieceTypes(const TokenizerSpec& spec) {
     if (!spec.tokenTypes.empty()) {
         for (std::size_t i = 0; i < n; ++i) {
             const std::int32_t t = spec.tokenTypes[i];
-            if (t < 0 || t > kTypeByte) return vocabularyError(tokenLabel(i) + " has unknown token type " + std::to_string(t));
+            if (t < 0 || t > kTypeByte)
+                return vocabularyError(tokenLabel(i) + " has unknown token type " + std::to_string(t));
             types[i] = t == 0 ? kTypeNormal : t;
         }
     } else {
@@ -268,7 +271,8 @@ Result<bool> checkPiecesForByteFallback(const TokenizerSpec& spec, const std::ve
         byteSeen[static_cast<std::size_t>(v)] = true;
     }
     if (bytePieces > 0 && bytePieces != 256)
-        return vocabularyError("it has " + std::to_string(bytePieces) + " distinct byte tokens; byte fallback needs all 256");
+        return vocabularyError("it has " + std::to_string(bytePieces) +
+                               " distinct byte tokens; byte fallback needs all 256");
     return bytePieces > 0;
 }
 
@@ -299,7 +303,8 @@ std::string trainerSpec(const TokenizerSpec& spec, const std::vector<std::int32_
     t.int32(field::kEosId, idOrNone(spec.eosId));
     t.int32(field::kPadId, idOrNone(spec.padId));
     t.bytes(field::kUnkPiece, spec.tokens[static_cast<std::size_t>(unkId)]);
-    for (auto [id, f] : {std::pair{spec.bosId, field::kBosPiece}, {spec.eosId, field::kEosPiece}, {spec.padId, field::kPadPiece}})
+    for (auto [id, f] :
+         {std::pair{spec.bosId, field::kBosPiece}, {spec.eosId, field::kEosPiece}, {spec.padId, field::kPadPiece}})
         if (isTokenId(spec, id)) t.bytes(f, spec.tokens[static_cast<std::size_t>(id)]);
     return t.take();
 }
@@ -370,7 +375,9 @@ public:
     Result<std::vector<std::int32_t>> encode(std::string_view text) const override {
         std::vector<int> ids;
         const auto status = sp_->Encode(text, &ids);
-        if (!status.ok()) return makeError(ErrorKind::InvalidInput, std::string("SentencePiece cannot encode the text: ") + status.message());
+        if (!status.ok())
+            return makeError(ErrorKind::InvalidInput,
+                             std::string("SentencePiece cannot encode the text: ") + status.message());
         return std::vector<std::int32_t>(ids.begin(), ids.end());
     }
 

@@ -15,7 +15,7 @@ namespace attnscope {
 class Tokenizer {
 public:
     virtual ~Tokenizer() = default;
-    virtual std::string kind() const = 0;             // "sentencepiece", "gpt2-bpe"
+    virtual std::string kind() const = 0;  // "sentencepiece", "gpt2-bpe"
     virtual int vocabSize() const = 0;
     // Encodes text without adding BOS/EOS (the encoding plan decides about BOS).
     virtual Result<std::vector<std::int32_t>> encode(std::string_view text) const = 0;

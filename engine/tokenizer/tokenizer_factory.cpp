@@ -32,16 +32,13 @@ Result<std::shared_ptr<const Tokenizer>> makeTokenizer(const TokenizerSpec& spec
             if (spec.modelFile.empty())
                 return makeError(ErrorKind::Format, "the model names no tokenizer.model file", modelPath);
             return loadSentencePieceFile(spec.modelFile);
-        case TokenizerSpec::Kind::SentencePieceEmbedded:
-        {
+        case TokenizerSpec::Kind::SentencePieceEmbedded: {
             SentencePieceVocabOptions options;
             options.removeExtraWhitespaces = spec.removeExtraWhitespaces;
             return makeSentencePieceTokenizer(spec, modelPath, options);
         }
-        case TokenizerSpec::Kind::Gpt2Bpe:
-            return makeBpeTokenizer(spec, modelPath);
-        case TokenizerSpec::Kind::None:
-            break;
+        case TokenizerSpec::Kind::Gpt2Bpe: return makeBpeTokenizer(spec, modelPath);
+        case TokenizerSpec::Kind::None: break;
     }
     return makeError(ErrorKind::Unsupported,
                      "the model has no tokenizer we can use (no tokenizer.model and no supported embedded "

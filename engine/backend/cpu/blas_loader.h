@@ -16,8 +16,8 @@ struct Blas {
                   const float* b, int ldb, float beta, float* c, int ldc) = nullptr;
     void (*setThreads)(int) = nullptr;
     char* (*coreName)() = nullptr;
-    std::string library;   // what was loaded
-    std::string core;      // OpenBLAS kernel family, e.g. "Haswell"
+    std::string library;  // what was loaded
+    std::string core;     // OpenBLAS kernel family, e.g. "Haswell"
 };
 
 // The process-wide BLAS, or null when unavailable or disabled. Thread-safe, loads once.

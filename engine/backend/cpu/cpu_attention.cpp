@@ -37,9 +37,9 @@ Geometry geometry(const EncodingPlan& plan, const ModelConfig& cfg) {
 
 // Scratch of one worker: exponentiated scores indexed by key, and the key ranges of the row.
 struct RowScratch {
-    std::vector<float> e;           // [N]: e^(s_j - m) by key index
-    std::vector<float> s;           // [N]: s_j - m by key index
-    std::vector<KeyRange> ranges;   // keys of the current row
+    std::vector<float> e;          // [N]: e^(s_j - m) by key index
+    std::vector<float> s;          // [N]: s_j - m by key index
+    std::vector<KeyRange> ranges;  // keys of the current row
     std::vector<float> tmp;
     // Row block: scores / probabilities [rows][cols] over the block's key ranges.
     std::vector<float> block;
@@ -60,7 +60,8 @@ RowScratch& scratch(int n) {
 // Column of key j in the current block (j must lie in one of the block's ranges).
 int colOf(const RowScratch& sc, int j) {
     for (std::size_t b = 0; b < sc.blockRanges.size(); ++b)
-        if (j >= sc.blockRanges[b].begin && j < sc.blockRanges[b].end) return sc.blockOffsets[b] + (j - sc.blockRanges[b].begin);
+        if (j >= sc.blockRanges[b].begin && j < sc.blockRanges[b].end)
+            return sc.blockOffsets[b] + (j - sc.blockRanges[b].begin);
     return 0;
 }
 
@@ -73,7 +74,8 @@ double rowExp(const EncodingPlan& plan, const Geometry& g, int window, const flo
     float m = -std::numeric_limits<float>::infinity();
     for (const auto& r : sc.ranges)
         for (int j = r.begin; j < r.end; ++j) {
-            float s = g.scale * dot(qv, k + static_cast<std::size_t>(j) * g.kStride + static_cast<std::size_t>(kvh) * g.hd, g.hd);
+            float s = g.scale *
+                      dot(qv, k + static_cast<std::size_t>(j) * g.kStride + static_cast<std::size_t>(kvh) * g.hd, g.hd);
             sc.s[static_cast<std::size_t>(j)] = s;
             m = std::max(m, s);
         }
@@ -125,9 +127,10 @@ void blockScores(const EncodingPlan& plan, const Geometry& g, int window, const 
     const int kvh = head / g.groups;
     for (std::size_t b = 0; b < sc.blockRanges.size(); ++b) {
         const KeyRange& r = sc.blockRanges[b];
-        gemmABtSerial(rows, r.end - r.begin, g.hd, q + static_cast<std::size_t>(i0) * g.qStride + static_cast<std::size_t>(head) * g.hd,
-                      g.qStride, k + static_cast<std::size_t>(r.begin) * g.kStride + static_cast<std::size_t>(kvh) * g.hd, g.kStride,
-                      sc.block.data() + sc.blockOffsets[b], sc.cols);
+        gemmABtSerial(rows, r.end - r.begin, g.hd,
+                      q + static_cast<std::size_t>(i0) * g.qStride + static_cast<std::size_t>(head) * g.hd, g.qStride,
+                      k + static_cast<std::size_t>(r.begin) * g.kStride + static_cast<std::size_t>(kvh) * g.hd,
+                      g.kStride, sc.block.data() + sc.blockOffsets[b], sc.cols);
     }
     for (auto& v : sc.block) v *= g.scale;
 }
@@ -162,7 +165,8 @@ void chunkScores(const EncodingPlan& plan, const Geometry& g, int topN, double l
         const KeyRange& r = plan.chunkRanges[static_cast<std::size_t>(c)];
         sc.tmp.clear();
         for (const auto& v : sc.ranges)
-            for (int j = std::max(v.begin, r.begin); j < std::min(v.end, r.end); ++j) sc.tmp.push_back(sc.e[static_cast<std::size_t>(j)]);
+            for (int j = std::max(v.begin, r.begin); j < std::min(v.end, r.end); ++j)
+                sc.tmp.push_back(sc.e[static_cast<std::size_t>(j)]);
         out[c] = static_cast<float>(chunkScore(sc.tmp, topN, r.end - r.begin) / l);
     }
 }
@@ -185,7 +189,8 @@ void finishRow(const EncodingPlan& plan, const Geometry& g, const AttentionLayer
         }
     // p' = e / D with D = max(l_kept, 1e-5 · l_total) (online_stats.h).
     const double D = renormaliser(lKept, lTotal);
-    if (io.entropy) io.entropy[static_cast<std::size_t>(head) * g.n + row] = static_cast<float>(entropyNats(lKept, tKept, D));
+    if (io.entropy)
+        io.entropy[static_cast<std::size_t>(head) * g.n + row] = static_cast<float>(entropyNats(lKept, tKept, D));
 
     const int q = row - g.queryBegin;
     if (q >= 0) {
@@ -200,7 +205,8 @@ void finishRow(const EncodingPlan& plan, const Geometry& g, const AttentionLayer
                     case SegmentKind::Prefix: pre += p; break;
                     case SegmentKind::Query: qry += p; break;
                     case SegmentKind::Chunk:
-                        if (io.chunkMass) io.chunkMass[hq * g.P + plan.chunk[static_cast<std::size_t>(j)]] += static_cast<float>(p);
+                        if (io.chunkMass)
+                            io.chunkMass[hq * g.P + plan.chunk[static_cast<std::size_t>(j)]] += static_cast<float>(p);
                         break;
                 }
             }
@@ -231,11 +237,13 @@ void valueMix(const Geometry& g, const AttentionLayerIo& io, int head, int i0, i
     for (std::size_t b = 0; b < sc.blockRanges.size(); ++b) {
         const KeyRange& r = sc.blockRanges[b];
         gemmAB(i1 - i0, g.hd, r.end - r.begin, sc.block.data() + sc.blockOffsets[b], sc.cols,
-               io.v + static_cast<std::size_t>(r.begin) * g.kStride + static_cast<std::size_t>(kvh) * g.hd, g.kStride, out,
-               g.qStride, b == 0 ? 0.0f : 1.0f);
+               io.v + static_cast<std::size_t>(r.begin) * g.kStride + static_cast<std::size_t>(kvh) * g.hd, g.kStride,
+               out, g.qStride, b == 0 ? 0.0f : 1.0f);
     }
     if (sc.blockRanges.empty())
-        for (int i = i0; i < i1; ++i) std::fill(out + static_cast<std::size_t>(i - i0) * g.qStride, out + static_cast<std::size_t>(i - i0) * g.qStride + g.hd, 0.0f);
+        for (int i = i0; i < i1; ++i)
+            std::fill(out + static_cast<std::size_t>(i - i0) * g.qStride,
+                      out + static_cast<std::size_t>(i - i0) * g.qStride + g.hd, 0.0f);
 }
 
 }  // namespace
@@ -265,9 +273,10 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
 
     // Rows that need no selection.
     if (selectFrom > io.rowBegin)
-        forBlocks(visibilityBlocks(plan, io.rowBegin, selectFrom, kBlockRows), true, [&](int head, int i0, int row, double l, RowScratch& sc) {
-            finishRow(plan, g, io, head, i0, row, l, nullptr, sc);
-        });
+        forBlocks(visibilityBlocks(plan, io.rowBegin, selectFrom, kBlockRows), true,
+                  [&](int head, int i0, int row, double l, RowScratch& sc) {
+                      finishRow(plan, g, io, head, i0, row, l, nullptr, sc);
+                  });
     if (io.selected) {
         std::size_t total = static_cast<std::size_t>(g.nHeads) * g.Q * g.P;
         std::fill(io.selected, io.selected + total, std::uint8_t{1});
@@ -280,7 +289,8 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     const auto qBlocks = visibilityBlocks(plan, g.queryBegin, g.n, kBlockRows);
     std::vector<float> scores(static_cast<std::size_t>(g.nHeads) * Q * P);
     forBlocks(qBlocks, false, [&](int head, int, int row, double l, RowScratch& sc) {
-        chunkScores(plan, g, sel.scoreTopN, l, sc, &scores[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P]);
+        chunkScores(plan, g, sel.scoreTopN, l, sc,
+                    &scores[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P]);
     });
 
     std::vector<std::uint8_t> keep(static_cast<std::size_t>(g.nHeads) * Q * P);
@@ -288,7 +298,8 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     if (io.selected) std::copy(keep.begin(), keep.end(), io.selected);
 
     forBlocks(qBlocks, true, [&](int head, int i0, int row, double l, RowScratch& sc) {
-        finishRow(plan, g, io, head, i0, row, l, &keep[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P], sc);
+        finishRow(plan, g, io, head, i0, row, l, &keep[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P],
+                  sc);
     });
 }
 

@@ -16,17 +16,17 @@ namespace attnscope::cpu {
 struct AttentionLayerIo {
     const EncodingPlan* plan = nullptr;
     const ModelConfig* cfg = nullptr;
-    int window = 0;                 // sliding window (keys with i - j < window); 0 = none
-    const float* q = nullptr;       // [N][nHeads*headDim], post-RoPE
-    const float* k = nullptr;       // [N][nKvHeads*headDim], post-RoPE
-    const float* v = nullptr;       // [N][nKvHeads*headDim]
-    int rowBegin = 0;               // compute rows [rowBegin, N)
-    float* out = nullptr;           // [N][nHeads*headDim] value mix (rows >= rowBegin written)
+    int window = 0;            // sliding window (keys with i - j < window); 0 = none
+    const float* q = nullptr;  // [N][nHeads*headDim], post-RoPE
+    const float* k = nullptr;  // [N][nKvHeads*headDim], post-RoPE
+    const float* v = nullptr;  // [N][nKvHeads*headDim]
+    int rowBegin = 0;          // compute rows [rowBegin, N)
+    float* out = nullptr;      // [N][nHeads*headDim] value mix (rows >= rowBegin written)
     // Statistics of this layer (may be null when not wanted):
-    float* entropy = nullptr;       // [head][N]
-    float* chunkMass = nullptr;     // [head][Q][P]
-    float* prefixMass = nullptr;    // [head][Q]
-    float* queryMass = nullptr;     // [head][Q]
+    float* entropy = nullptr;          // [head][N]
+    float* chunkMass = nullptr;        // [head][Q][P]
+    float* prefixMass = nullptr;       // [head][Q]
+    float* queryMass = nullptr;        // [head][Q]
     std::uint8_t* selected = nullptr;  // [head][Q][P], written when selection runs (else all 1)
 };
 

@@ -98,10 +98,20 @@ private:
 
 CpuRun::CpuRun(ThreadPool& pool, const LoadedModel& model, const std::vector<LayerNorms>& norms,
                const std::vector<float>& outputNorm, const EncodingPlan& plan, const CpuRunState* reuse)
-    : pool_(pool), cfg_(model.config), w_(model.weights), norms_(norms), outputNorm_(outputNorm), plan_(plan),
-      reuse_(reuse), rows_(runRows(plan, reuse != nullptr)), d_(cfg_.dim), qDim_(cfg_.nHeads * cfg_.headDim),
-      kvDim_(cfg_.nKvHeads * cfg_.headDim), rope_(cfg_, plan.positions.data() + rows_.first, rows_.count),
-      state_(std::make_shared<CpuRunState>()), res_(AnalysisResult::shaped(plan, cfg_.nLayers, cfg_.nHeads)),
+    : pool_(pool),
+      cfg_(model.config),
+      w_(model.weights),
+      norms_(norms),
+      outputNorm_(outputNorm),
+      plan_(plan),
+      reuse_(reuse),
+      rows_(runRows(plan, reuse != nullptr)),
+      d_(cfg_.dim),
+      qDim_(cfg_.nHeads * cfg_.headDim),
+      kvDim_(cfg_.nKvHeads * cfg_.headDim),
+      rope_(cfg_, plan.positions.data() + rows_.first, rows_.count),
+      state_(std::make_shared<CpuRunState>()),
+      res_(AnalysisResult::shaped(plan, cfg_.nLayers, cfg_.nHeads)),
       ffnRows_(std::min(rows_.count, 256)) {
     const auto L = static_cast<std::size_t>(cfg_.nLayers);
     const auto R = static_cast<std::size_t>(rows_.count), N = static_cast<std::size_t>(plan.tokenCount());
@@ -124,7 +134,8 @@ CpuRun::CpuRun(ThreadPool& pool, const LoadedModel& model, const std::vector<Lay
 
 void CpuRun::normRows(const float* in, const std::vector<float>& w, float* out) {
     pool_.parallelFor(static_cast<std::size_t>(rows_.count), 64, [&](std::size_t a, std::size_t b) {
-        for (std::size_t i = a; i < b; ++i) cpu::rmsnorm(in + i * d_, w.data(), out + i * d_, d_, cfg_.normEps, cfg_.normAddOne);
+        for (std::size_t i = a; i < b; ++i)
+            cpu::rmsnorm(in + i * d_, w.data(), out + i * d_, d_, cfg_.normEps, cfg_.normAddOne);
     });
 }
 
@@ -187,7 +198,8 @@ void CpuRun::projectQkv(int layer) {
 void CpuRun::attention(int layer) {
     const auto l = static_cast<std::size_t>(layer);
     const std::size_t nH = static_cast<std::size_t>(cfg_.nHeads), N = static_cast<std::size_t>(plan_.tokenCount());
-    const std::size_t Q = static_cast<std::size_t>(plan_.queryCount()), P = static_cast<std::size_t>(plan_.chunkCount());
+    const std::size_t Q = static_cast<std::size_t>(plan_.queryCount()),
+                      P = static_cast<std::size_t>(plan_.chunkCount());
     cpu::AttentionLayerIo io;
     io.plan = &plan_;
     io.cfg = &cfg_;
@@ -228,7 +240,8 @@ void CpuRun::ffnBlock(int layer) {
         cpu::linear(pool_, hb, nb, lw.wGate, nullptr, gate.data());
         cpu::linear(pool_, hb, nb, lw.wUp, nullptr, up_.data());
         pool_.parallelFor(static_cast<std::size_t>(nb) * cfg_.ffnDim, 4096, [&](std::size_t a, std::size_t b) {
-            for (std::size_t i = a; i < b; ++i) gate[i] = (cfg_.gegluTanh ? cpu::geluTanh(gate[i]) : cpu::silu(gate[i])) * up[i];
+            for (std::size_t i = a; i < b; ++i)
+                gate[i] = (cfg_.gegluTanh ? cpu::geluTanh(gate[i]) : cpu::silu(gate[i])) * up[i];
         });
         cpu::linear(pool_, gate.data(), nb, lw.wDown, nullptr, proj_.data() + static_cast<std::size_t>(b0) * d_);
     }
@@ -296,8 +309,8 @@ private:
     // The previous run whose encoded context this request may reuse, or null.
     const CpuRunState* reusable(const RunRequest& req) const {
         const auto* s = dynamic_cast<const CpuRunState*>(req.reuse.get());
-        const bool same = s && s->contextHash == req.plan->contextHash() &&
-                          static_cast<int>(s->k.size()) == model_->config.nLayers;
+        const bool same =
+            s && s->contextHash == req.plan->contextHash() && static_cast<int>(s->k.size()) == model_->config.nLayers;
         return same ? s : nullptr;
     }
     // Row i of a tile, summed over its heads into rowAcc (keys [colBegin, colEnd)).
@@ -340,9 +353,9 @@ void CpuBackend::tileRow(const CpuRunState& kept, const AttentionTileRequest& re
     std::fill(rowAcc.begin(), rowAcc.end(), 0.0f);
     for (int hh = h0; hh < h1; ++hh) {
         const std::uint8_t* keep = nullptr;
-        if (i >= plan.queryBegin && P > 0)
-            keep = &kept.stats.selected[((l * nH + hh) * Q + (i - plan.queryBegin)) * P];
-        cpu::attentionRow(plan, cfg, cfg.slidingWindowFor(req.layer), kept.q[l].data(), kept.k[l].data(), hh, i, keep, probs);
+        if (i >= plan.queryBegin && P > 0) keep = &kept.stats.selected[((l * nH + hh) * Q + (i - plan.queryBegin)) * P];
+        cpu::attentionRow(plan, cfg, cfg.slidingWindowFor(req.layer), kept.q[l].data(), kept.k[l].data(), hh, i, keep,
+                          probs);
         const int jEnd = std::min(req.colEnd, i + 1);
         for (int j = req.colBegin; j < jEnd; ++j)
             rowAcc[static_cast<std::size_t>(j - req.colBegin)] += probs[static_cast<std::size_t>(j)] * headScale;
@@ -362,7 +375,8 @@ Result<AttentionTile> CpuBackend::attentionTile(const RunState& keptBase, const 
 
     std::vector<int> colBin(static_cast<std::size_t>(nc));
     for (int c = 0; c < tile.cols; ++c)
-        for (int j = tile.colEdges[static_cast<std::size_t>(c)]; j < tile.colEdges[static_cast<std::size_t>(c) + 1]; ++j)
+        for (int j = tile.colEdges[static_cast<std::size_t>(c)]; j < tile.colEdges[static_cast<std::size_t>(c) + 1];
+             ++j)
             colBin[static_cast<std::size_t>(j - req.colBegin)] = c;
     pool_.parallelFor(static_cast<std::size_t>(tile.rows), 1, [&](std::size_t a, std::size_t b) {
         std::vector<float> probs, rowAcc(static_cast<std::size_t>(nc));

@@ -9,7 +9,6 @@
 
 #include "backend/cpu/blas_loader.h"
 
-
 namespace attnscope::cpu {
 
 bool haveBlas() { return blas() != nullptr; }
@@ -95,8 +94,8 @@ void gemmABtSerial(int m, int n, int k, const float* a, int lda, const float* b,
     gemmABtRows(0, m, n, k, a, lda, b, ldb, c, ldc, 0.0f);
 }
 
-void gemmABt(ThreadPool* pool, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
-             int ldc, float beta) {
+void gemmABt(ThreadPool* pool, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+             float beta) {
     if (m <= 0 || n <= 0) return;
     if (const Blas* bl = blas()) {
         // BLAS runs single-threaded (setBlasThreads(1)); we split the output columns over our
@@ -136,7 +135,8 @@ ATTN_CLONES void gemmAB(int m, int n, int k, const float* a, int lda, const floa
     for (int i = 0; i < m; ++i) {
         float* ci = c + static_cast<std::size_t>(i) * ldc;
         if (beta == 0) std::fill(ci, ci + n, 0.0f);
-        else if (beta != 1) for (int j = 0; j < n; ++j) ci[j] *= beta;
+        else if (beta != 1)
+            for (int j = 0; j < n; ++j) ci[j] *= beta;
         const float* ai = a + static_cast<std::size_t>(i) * lda;
         for (int p = 0; p < k; ++p) {
             float av = ai[p];

@@ -24,8 +24,8 @@ void linear(ThreadPool& pool, const float* x, int n, const TensorView& w, const 
 // Dense float GEMM used by linear and attention: C[m][n] = A[m][k] · B[n][k]^T (+ beta·C).
 // lda/ldb/ldc are row strides in elements. `parallel` lets it use the pool (never from inside
 // a pool task).
-void gemmABt(ThreadPool* pool, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
-             int ldc, float beta);
+void gemmABt(ThreadPool* pool, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+             float beta);
 // Same as gemmABt without BLAS or threads: safe inside pool tasks (attention blocks).
 void gemmABtSerial(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
 // C[m][n] = A[m][k] · B[k][n] (+ beta·C), single-threaded (attention P·V).

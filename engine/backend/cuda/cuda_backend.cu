@@ -22,10 +22,10 @@
 #include <thread>
 #include <vector>
 
+#include "analysis/selective_attention.h"
 #include "backend/cuda/cuda_compat.h"
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels.h"
-#include "analysis/selective_attention.h"
 #include "backend/cuda/plan_view.h"
 #include "backend/run_steps.h"
 #include "core/dtype.h"
@@ -97,7 +97,9 @@ public:
     }
     void* get() const { return p_; }
     template <typename T>
-    T* as() const { return static_cast<T*>(p_); }
+    T* as() const {
+        return static_cast<T*>(p_);
+    }
     std::size_t bytes() const { return bytes_; }
 
 private:
@@ -131,11 +133,11 @@ struct ContextState {
     int device = 0;
     std::uint64_t modelUid = 0;
     ElemType type = ElemType::BF16;
-    std::string contextHash;                   // EncodingPlan::contextHash of the run
+    std::string contextHash;  // EncodingPlan::contextHash of the run
     int queryBegin = 0;
-    std::vector<KeptLayer> layers;             // rows [0, queryBegin)
-    std::vector<float> lse;                    // [layer][head][queryBegin]
-    std::vector<float> entropy;                // [layer][head][queryBegin]
+    std::vector<KeptLayer> layers;  // rows [0, queryBegin)
+    std::vector<float> lse;         // [layer][head][queryBegin]
+    std::vector<float> entropy;     // [layer][head][queryBegin]
     std::uint64_t bytes() const {
         std::uint64_t b = (lse.size() + entropy.size()) * 4;
         for (const auto& l : layers) b += l.q.bytes + l.k.bytes + l.v.bytes;
@@ -147,10 +149,10 @@ class CudaRunState final : public RunState {
 public:
     std::shared_ptr<const ContextState> context;
     int tokens = 0, queries = 0, layers = 0, heads = 0;
-    PlanView view;                             // the plan as the kernels read it
-    std::vector<KeptLayer> query;              // rows [queryBegin, N)
-    std::vector<float> queryLse;               // [layer][head][Q]
-    std::vector<std::uint8_t> selected;        // [layer][head][Q][P]; empty when selection was off
+    PlanView view;                       // the plan as the kernels read it
+    std::vector<KeptLayer> query;        // rows [queryBegin, N)
+    std::vector<float> queryLse;         // [layer][head][Q]
+    std::vector<std::uint8_t> selected;  // [layer][head][Q][P]; empty when selection was off
     std::uint64_t bytes() const override {
         std::uint64_t b = context ? context->bytes() : 0;
         for (const auto& l : query) b += l.q.bytes + l.k.bytes + l.v.bytes;
@@ -237,12 +239,14 @@ private:
     template <typename T>
     Result<void> upload(DeviceBuffer& buf, const std::vector<T>& v, const std::string& what) {
         ATTN_TRY(buf.allocate(device_, std::max<std::size_t>(v.size(), 1) * sizeof(T), what));
-        if (!v.empty()) CU_TRY(cudaMemcpyAsync(buf.get(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, stream_));
+        if (!v.empty())
+            CU_TRY(cudaMemcpyAsync(buf.get(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, stream_));
         return {};
     }
     const CudaRunState* reusable(const std::shared_ptr<const RunState>& s, const EncodingPlan& plan) const;
     int hostThreads() const {
-        return opt_.hostThreads > 0 ? opt_.hostThreads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        return opt_.hostThreads > 0 ? opt_.hostThreads
+                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     }
 
     CudaBackendOptions opt_;
@@ -297,13 +301,15 @@ Result<void> CudaBackend::uploadMatrix(const TensorView& t, std::int64_t rows, s
     if (!t.present()) return makeError(ErrorKind::Format, "weight tensor " + tname + " is missing", model_->path);
     if (t.rows != rows || t.cols != cols)
         return makeError(ErrorKind::Format,
-                         "weight tensor " + tname + " has shape [" + std::to_string(t.rows) + "][" + std::to_string(t.cols) +
-                             "], expected [" + std::to_string(rows) + "][" + std::to_string(cols) + "]",
+                         "weight tensor " + tname + " has shape [" + std::to_string(t.rows) + "][" +
+                             std::to_string(t.cols) + "], expected [" + std::to_string(rows) + "][" +
+                             std::to_string(cols) + "]",
                          model_->path);
     const std::uint64_t elems = static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols);
     const auto need = dtypeBytes(t.dtype, elems);
     if (!need || t.bytes < *need || cols % dtypeInfo(t.dtype).blockSize != 0)
-        return makeError(ErrorKind::Format, "weight tensor " + tname + " holds too few bytes for its shape", model_->path);
+        return makeError(ErrorKind::Format, "weight tensor " + tname + " holds too few bytes for its shape",
+                         model_->path);
     const std::size_t es = elemSize(type_);
     ATTN_TRY(out.allocate(device_, elems * es, tname + " (" + elemName(type_) + ")"));
 
@@ -317,7 +323,8 @@ Result<void> CudaBackend::uploadMatrix(const TensorView& t, std::int64_t rows, s
     if (t.dtype == DType::Q8_0) {  // raw blocks to the GPU, dequantised there
         const std::int64_t slabRows = std::max<std::int64_t>(1, slabBytes / static_cast<std::int64_t>(srcRowBytes));
         DeviceBuffer staging;
-        ATTN_TRY(staging.allocate(device_, static_cast<std::size_t>(std::min(slabRows, rows)) * srcRowBytes, "Q8_0 upload staging"));
+        ATTN_TRY(staging.allocate(device_, static_cast<std::size_t>(std::min(slabRows, rows)) * srcRowBytes,
+                                  "Q8_0 upload staging"));
         for (std::int64_t r0 = 0; r0 < rows; r0 += slabRows) {
             const std::int64_t nr = std::min(slabRows, rows - r0);
             CU_TRY(cudaMemcpyAsync(staging.get(), t.data + static_cast<std::uint64_t>(r0) * srcRowBytes,
@@ -361,8 +368,9 @@ Result<void> CudaBackend::uploadVector(const TensorView& t, std::int64_t n, cons
         return {};
     }
     if (t.rows * t.cols != n)
-        return makeError(ErrorKind::Format, "weight tensor " + (t.name.empty() ? what : t.name) + " has " +
-                                                std::to_string(t.rows * t.cols) + " values, expected " + std::to_string(n),
+        return makeError(ErrorKind::Format,
+                         "weight tensor " + (t.name.empty() ? what : t.name) + " has " +
+                             std::to_string(t.rows * t.cols) + " values, expected " + std::to_string(n),
                          model_->path);
     const auto need = dtypeBytes(t.dtype, static_cast<std::uint64_t>(n));
     if (!need || t.bytes < *need)
@@ -382,20 +390,23 @@ Result<void> CudaBackend::loadWeights(std::shared_ptr<const LoadedModel> model) 
     modelUid_ = 0;
     const ModelConfig& c = model->config;
     if (c.headDim > kMaxHeadDim)
-        return makeError(ErrorKind::Unsupported, "the CUDA backend supports head sizes up to " + std::to_string(kMaxHeadDim) +
-                                                     ", this model has " + std::to_string(c.headDim));
+        return makeError(ErrorKind::Unsupported, "the CUDA backend supports head sizes up to " +
+                                                     std::to_string(kMaxHeadDim) + ", this model has " +
+                                                     std::to_string(c.headDim));
     if (c.nKvHeads <= 0 || c.nHeads % c.nKvHeads != 0 || c.ropeDim % 2 != 0 || c.ropeDim > c.headDim)
         return makeError(ErrorKind::Format, "inconsistent head counts or rotary size", model->path);
     const auto& W = model->weights;
     if (static_cast<int>(W.layers.size()) != c.nLayers)
-        return makeError(ErrorKind::Format, "the model has " + std::to_string(W.layers.size()) + " layers of weights for " +
-                                                std::to_string(c.nLayers) + " layers",
+        return makeError(ErrorKind::Format,
+                         "the model has " + std::to_string(W.layers.size()) + " layers of weights for " +
+                             std::to_string(c.nLayers) + " layers",
                          model->path);
 
     // Fail early, with numbers, when the weights cannot fit.
     const std::uint64_t es = elemSize(type_);
     const std::uint64_t d = static_cast<std::uint64_t>(c.dim), qd = static_cast<std::uint64_t>(c.nHeads) * c.headDim,
-                        kvd = static_cast<std::uint64_t>(c.nKvHeads) * c.headDim, f = static_cast<std::uint64_t>(c.ffnDim);
+                        kvd = static_cast<std::uint64_t>(c.nKvHeads) * c.headDim,
+                        f = static_cast<std::uint64_t>(c.ffnDim);
     const bool tied = !W.output.present() || W.output.data == W.tokenEmbedding.data;
     const std::uint64_t perLayer = (qd * d * 2 + kvd * d * 2 + f * d * 3) * es;
     const std::uint64_t total = perLayer * static_cast<std::uint64_t>(c.nLayers) +
@@ -403,8 +414,9 @@ Result<void> CudaBackend::loadWeights(std::shared_ptr<const LoadedModel> model) 
     std::size_t freeB = 0, totalB = 0;
     CU_TRY(cudaMemGetInfo(&freeB, &totalB));
     if (total > freeB)
-        return makeError(ErrorKind::Backend, "CUDA out of memory: the weights need " + gib(total) + " in " + elemName(type_) +
-                                                 ", " + gib(freeB) + " of " + gib(totalB) + " are free on " + prop_.name +
+        return makeError(ErrorKind::Backend, "CUDA out of memory: the weights need " + gib(total) + " in " +
+                                                 elemName(type_) + ", " + gib(freeB) + " of " + gib(totalB) +
+                                                 " are free on " + prop_.name +
                                                  " (try ATTNSCOPE_CUDA_DTYPE=bf16 or the CPU)");
 
     model_ = model;
@@ -472,9 +484,9 @@ Result<RunOutput> CudaBackend::run(const RunRequest& request, std::stop_token st
 
 // The run's device buffers, allocated once per run.
 struct RunBuffers {
-    DeviceBuffer x, xn, qf, kf, vf, proj, gate, up, act, attnOut;                          // activations
+    DeviceBuffer x, xn, qf, kf, vf, proj, gate, up, act, attnOut;                             // activations
     DeviceBuffer entropy, lse, lseBefore, score, selected, chunkMass, prefixMass, queryMass;  // statistics
-    DeviceBuffer rowKeys, keyChunk, chunkBegin, ids, ropeGlobal, ropeLocal, targets;         // the plan
+    DeviceBuffer rowKeys, keyChunk, chunkBegin, ids, ropeGlobal, ropeLocal, targets;          // the plan
     DeviceBuffer nll, argmax, logits;                                                         // the query rows' logits
     // Q/K/V when the state is not kept on the GPU: context rows, query rows, a reused context's K/V.
     DeviceBuffer workQc, workKc, workVc, workQq, workKq, workVq, reusedK, reusedV;
@@ -528,24 +540,37 @@ private:
     RunBuffers buf_;
     AnalysisResult res_;
     std::shared_ptr<ContextState> ctxState_;  // this run's context state (null when reused or not kept)
-    std::vector<KeptLayer> queryKept_;         // [layer]
-    std::vector<float> queryLse_;              // [layer][head][Q]
-    std::vector<float> queryLogProbs_;         // [Q][vocab] when asked for
+    std::vector<KeptLayer> queryKept_;        // [layer]
+    std::vector<float> queryLse_;             // [layer][head][Q]
+    std::vector<float> queryLogProbs_;        // [Q][vocab] when asked for
     std::vector<float> hostHN_, hostHQP_, hostHQ_;
 };
 
 CudaRun::CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, const CudaRunState* prev)
-    : b_(b), req_(request), plan_(*request.plan), c_(b.cfg_), v_(std::move(view)), prev_(prev),
-      rows_(runRows(plan_, prev != nullptr)), N_(v_.tokens), H_(c_.nHeads), Q_(v_.queries), P_(v_.chunks),
-      qb_(v_.queryBegin), qDim_(c_.nHeads * c_.headDim), kvDim_(c_.nKvHeads * c_.headDim),
-      B_(std::max(1, std::min(rows_.count, b.opt_.rowBlock))), es_(elemSize(b.type_)),
-      hq_(static_cast<std::size_t>(H_) * Q_), hqp_(std::max<std::size_t>(1, hq_ * P_)),
+    : b_(b),
+      req_(request),
+      plan_(*request.plan),
+      c_(b.cfg_),
+      v_(std::move(view)),
+      prev_(prev),
+      rows_(runRows(plan_, prev != nullptr)),
+      N_(v_.tokens),
+      H_(c_.nHeads),
+      Q_(v_.queries),
+      P_(v_.chunks),
+      qb_(v_.queryBegin),
+      qDim_(c_.nHeads * c_.headDim),
+      kvDim_(c_.nKvHeads * c_.headDim),
+      B_(std::max(1, std::min(rows_.count, b.opt_.rowBlock))),
+      es_(elemSize(b.type_)),
+      hq_(static_cast<std::size_t>(H_) * Q_),
+      hqp_(std::max<std::size_t>(1, hq_ * P_)),
       selecting_(selectionActive(plan_.options.selective, P_, Q_)),
       res_(AnalysisResult::shaped(plan_, c_.nLayers, c_.nHeads)) {
     res_.reusedContext = prev_ != nullptr;
     if (prev_)  // the context rows' entropy is unchanged
-        copyLeadingTokens(prev_->context->entropy, static_cast<std::size_t>(qb_), res_.entropy, static_cast<std::size_t>(N_),
-                          static_cast<std::size_t>(c_.nLayers) * H_, qb_);
+        copyLeadingTokens(prev_->context->entropy, static_cast<std::size_t>(qb_), res_.entropy,
+                          static_cast<std::size_t>(N_), static_cast<std::size_t>(c_.nLayers) * H_, qb_);
 }
 
 // The device scores chunks by the top n ≤ kMaxScoreTopN probabilities, the mean (n <= 0), or
@@ -585,7 +610,8 @@ Result<void> CudaRun::allocateBuffers() {
     ATTN_TRY(u.qf.allocate(dev, static_cast<std::size_t>(B_) * qDim_ * f4, "Q projection"));
     ATTN_TRY(u.kf.allocate(dev, static_cast<std::size_t>(B_) * kvDim_ * f4, "K projection"));
     ATTN_TRY(u.vf.allocate(dev, static_cast<std::size_t>(B_) * kvDim_ * f4, "V projection"));
-    if (c_.postAttnNorm || c_.postFfnNorm) ATTN_TRY(u.proj.allocate(dev, static_cast<std::size_t>(B_) * d * f4, "projection"));
+    if (c_.postAttnNorm || c_.postFfnNorm)
+        ATTN_TRY(u.proj.allocate(dev, static_cast<std::size_t>(B_) * d * f4, "projection"));
     ATTN_TRY(u.gate.allocate(dev, static_cast<std::size_t>(B_) * ffn * f4, "FFN gate"));
     ATTN_TRY(u.up.allocate(dev, static_cast<std::size_t>(B_) * ffn * f4, "FFN up"));
     ATTN_TRY(u.act.allocate(dev, rowBytes(B_, ffn), "FFN activation"));
@@ -675,7 +701,8 @@ Result<LayerQkv> CudaRun::layerQkv(int layer) {
     RunBuffers& u = buf_;
     LayerQkv d{u.workQc.get(), u.workKc.get(), u.workVc.get(), u.workQq.get(), u.workKq.get(), u.workVq.get()};
     // Kept buffers of `rows` rows on the GPU; Q/K/V are written straight into them.
-    auto allocateKept = [&](KeptLayer& k, int rows, const std::string& what, void*& q, void*& kk, void*& v) -> Result<void> {
+    auto allocateKept = [&](KeptLayer& k, int rows, const std::string& what, void*& q, void*& kk,
+                            void*& v) -> Result<void> {
         ATTN_TRY(k.q.device.allocate(dev, rowBytes(rows, qDim_), "kept " + what + " Q"));
         ATTN_TRY(k.k.device.allocate(dev, rowBytes(rows, kvDim_), "kept " + what + " K"));
         ATTN_TRY(k.v.device.allocate(dev, rowBytes(rows, kvDim_), "kept " + what + " V"));
@@ -707,19 +734,21 @@ Result<LayerQkv> CudaRun::layerQkv(int layer) {
 
 // Rows [b0, b0 + nb) of the active rows, rotated and stored: the context part to ctxDst, the
 // query part to qryDst (ropeDim 0: values, only converted).
-Result<void> CudaRun::storeRotated(const float* src, int b0, int nb, int heads, int ropeDim, const float* cs, void* ctxDst,
-                                   void* qryDst) {
+Result<void> CudaRun::storeRotated(const float* src, int b0, int nb, int heads, int ropeDim, const float* cs,
+                                   void* ctxDst, void* qryDst) {
     const int hd = c_.headDim, half = c_.ropeDim / 2, stride = heads * hd, t0 = rows_.first + b0, t1 = t0 + nb;
     const bool adjacent = c_.ropeLayout == RopeLayout::AdjacentPairs;
     const int ca = t0, cb = std::min(t1, qb_);
     if (cb > ca)
-        CU_TRY(launchRope(b_.type_, src, cb - ca, heads, hd, ropeDim, adjacent, cs + static_cast<std::size_t>(b0) * half * 2,
-                          static_cast<std::uint8_t*>(ctxDst) + static_cast<std::size_t>(ca) * stride * es_, b_.stream_));
+        CU_TRY(launchRope(
+            b_.type_, src, cb - ca, heads, hd, ropeDim, adjacent, cs + static_cast<std::size_t>(b0) * half * 2,
+            static_cast<std::uint8_t*>(ctxDst) + static_cast<std::size_t>(ca) * stride * es_, b_.stream_));
     const int qa = std::max(t0, qb_);
     if (t1 > qa)
-        CU_TRY(launchRope(b_.type_, src + static_cast<std::size_t>(qa - t0) * stride, t1 - qa, heads, hd, ropeDim, adjacent,
-                          cs + static_cast<std::size_t>(qa - rows_.first) * half * 2,
-                          static_cast<std::uint8_t*>(qryDst) + static_cast<std::size_t>(qa - qb_) * stride * es_, b_.stream_));
+        CU_TRY(launchRope(b_.type_, src + static_cast<std::size_t>(qa - t0) * stride, t1 - qa, heads, hd, ropeDim,
+                          adjacent, cs + static_cast<std::size_t>(qa - rows_.first) * half * 2,
+                          static_cast<std::uint8_t*>(qryDst) + static_cast<std::size_t>(qa - qb_) * stride * es_,
+                          b_.stream_));
     return {};
 }
 
@@ -731,8 +760,8 @@ Result<void> CudaRun::projectQkv(int layer, const LayerQkv& dst) {
     const float* cs = c_.isLocalLayer(layer) && u.ropeLocal.get() ? u.ropeLocal.as<float>() : u.ropeGlobal.as<float>();
     for (int b0 = 0; b0 < rows_.count; b0 += B_) {
         const int nb = std::min(B_, rows_.count - b0);
-        CU_TRY(launchRmsNorm(b_.type_, u.x.as<float>() + static_cast<std::size_t>(b0) * d, nb, d, lw.attnNorm.as<float>(),
-                             c_.normAddOne, c_.normEps, u.xn.get(), false, b_.stream_));
+        CU_TRY(launchRmsNorm(b_.type_, u.x.as<float>() + static_cast<std::size_t>(b0) * d, nb, d,
+                             lw.attnNorm.as<float>(), c_.normAddOne, c_.normEps, u.xn.get(), false, b_.stream_));
         ATTN_TRY(b_.gemm(u.xn.get(), nb, d, lw.wq.get(), qDim_, u.qf.as<float>(), false));
         ATTN_TRY(b_.gemm(u.xn.get(), nb, d, lw.wk.get(), kvDim_, u.kf.as<float>(), false));
         ATTN_TRY(b_.gemm(u.xn.get(), nb, d, lw.wv.get(), kvDim_, u.vf.as<float>(), false));
@@ -773,8 +802,14 @@ Result<void> CudaRun::attention(int layer, const LayerQkv& qkv) {
     a.lse = u.lse.as<float>();
     CU_TRY(launchAttentionForward(a, stream));
 
-    QueryStatsArgs s{.type = b_.type_, .g = a.g, .vis = a.vis, .q = a.q, .k = a.k, .prefixLength = v_.prefixLength,
-                     .chunkBegin = u.chunkBegin.as<int>(), .lse = u.lse.as<float>()};
+    QueryStatsArgs s{.type = b_.type_,
+                     .g = a.g,
+                     .vis = a.vis,
+                     .q = a.q,
+                     .k = a.k,
+                     .prefixLength = v_.prefixLength,
+                     .chunkBegin = u.chunkBegin.as<int>(),
+                     .lse = u.lse.as<float>()};
     if (selecting_) {
         std::uint8_t* keep = res_.selected.data() + static_cast<std::size_t>(layer) * hq_ * P_;
         QueryStatsArgs sa = s;  // (A)
@@ -786,8 +821,8 @@ Result<void> CudaRun::attention(int layer, const LayerQkv& qkv) {
         CU_TRY(cudaStreamSynchronize(stream));
         selectChunks(hostHQP_.data(), H_, Q_, P_, plan_.options.selective, keep);  // (B)
         CU_TRY(cudaMemcpyAsync(u.selected.get(), keep, hq_ * P_, cudaMemcpyHostToDevice, stream));
-        CU_TRY(cudaMemcpyAsync(u.lseBefore.get(), u.lse.get(), static_cast<std::size_t>(H_) * N_ * 4, cudaMemcpyDeviceToDevice,
-                               stream));
+        CU_TRY(cudaMemcpyAsync(u.lseBefore.get(), u.lse.get(), static_cast<std::size_t>(H_) * N_ * 4,
+                               cudaMemcpyDeviceToDevice, stream));
         AttentionForwardArgs aq = a;  // (C)
         aq.vis.selected = u.selected.as<std::uint8_t>();
         aq.rowBegin = qb_;
@@ -811,8 +846,8 @@ Result<void> CudaRun::statsToHost(int layer) {
     CU_TRY(cudaMemcpyAsync(hostHN_.data(), u.entropy.get(), hostHN_.size() * 4, cudaMemcpyDeviceToHost, stream));
     CU_TRY(cudaStreamSynchronize(stream));
     for (int h = 0; h < H_; ++h)
-        std::copy_n(hostHN_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(h) * N_ + rows_.first), rows_.count,
-                    res_.entropy.begin() + static_cast<std::ptrdiff_t>((l * H_ + h) * N_ + rows_.first));
+        std::copy_n(hostHN_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(h) * N_ + rows_.first),
+                    rows_.count, res_.entropy.begin() + static_cast<std::ptrdiff_t>((l * H_ + h) * N_ + rows_.first));
     auto toResult = [&](const DeviceBuffer& from, std::size_t n, std::vector<float>& to) -> Result<void> {
         CU_TRY(cudaMemcpyAsync(to.data() + l * n, from.get(), n * 4, cudaMemcpyDeviceToHost, stream));
         return {};
@@ -875,8 +910,8 @@ Result<void> CudaRun::ffnBlock(int layer) {
                             bool hasPostNorm, float* xb) -> Result<void> {
         if (!hasPostNorm) return b_.gemm(in, nb, inDim, w.get(), d, xb, true);
         ATTN_TRY(b_.gemm(in, nb, inDim, w.get(), d, u.proj.as<float>(), false));
-        CU_TRY(launchRmsNorm(ElemType::F32, u.proj.as<float>(), nb, d, postNorm.as<float>(), c_.normAddOne, c_.normEps, xb,
-                             true, b_.stream_));
+        CU_TRY(launchRmsNorm(ElemType::F32, u.proj.as<float>(), nb, d, postNorm.as<float>(), c_.normAddOne, c_.normEps,
+                             xb, true, b_.stream_));
         return {};
     };
     for (int b0 = 0; b0 < rows_.count; b0 += B_) {
@@ -900,7 +935,8 @@ Result<void> CudaRun::ffnBlock(int layer) {
 Result<void> CudaRun::logProbsToHost(int q0, int nq) {
     const int V = c_.vocabSize;
     float* dst = queryLogProbs_.data() + static_cast<std::size_t>(q0) * V;
-    CU_TRY(cudaMemcpyAsync(dst, buf_.logits.get(), static_cast<std::size_t>(nq) * V * 4, cudaMemcpyDeviceToHost, b_.stream_));
+    CU_TRY(cudaMemcpyAsync(dst, buf_.logits.get(), static_cast<std::size_t>(nq) * V * 4, cudaMemcpyDeviceToHost,
+                           b_.stream_));
     CU_TRY(cudaStreamSynchronize(b_.stream_));
     for (int r = 0; r < nq; ++r) {
         float* lg = dst + static_cast<std::size_t>(r) * V;
@@ -927,9 +963,10 @@ Result<void> CudaRun::logitsAndNll() {
     }
     res_.nllNext.assign(static_cast<std::size_t>(Q_), 0.0f);
     res_.argmaxNext.assign(static_cast<std::size_t>(Q_), -1);
-    CU_TRY(cudaMemcpyAsync(res_.nllNext.data(), u.nll.get(), static_cast<std::size_t>(Q_) * 4, cudaMemcpyDeviceToHost, b_.stream_));
-    CU_TRY(cudaMemcpyAsync(res_.argmaxNext.data(), u.argmax.get(), static_cast<std::size_t>(Q_) * 4, cudaMemcpyDeviceToHost,
+    CU_TRY(cudaMemcpyAsync(res_.nllNext.data(), u.nll.get(), static_cast<std::size_t>(Q_) * 4, cudaMemcpyDeviceToHost,
                            b_.stream_));
+    CU_TRY(cudaMemcpyAsync(res_.argmaxNext.data(), u.argmax.get(), static_cast<std::size_t>(Q_) * 4,
+                           cudaMemcpyDeviceToHost, b_.stream_));
     CU_TRY(cudaStreamSynchronize(b_.stream_));
     res_.nllNext[static_cast<std::size_t>(Q_) - 1] = std::numeric_limits<float>::quiet_NaN();
     return {};
@@ -944,8 +981,8 @@ RunOutput CudaRun::finish(std::chrono::steady_clock::time_point start) {
         if (ctxState_) {
             const auto L = static_cast<std::size_t>(c_.nLayers);
             ctxState_->entropy.resize(L * H_ * qb_);
-            copyLeadingTokens(res_.entropy, static_cast<std::size_t>(N_), ctxState_->entropy, static_cast<std::size_t>(qb_), L * H_,
-                              qb_);
+            copyLeadingTokens(res_.entropy, static_cast<std::size_t>(N_), ctxState_->entropy,
+                              static_cast<std::size_t>(qb_), L * H_, qb_);
             st->context = std::move(ctxState_);
         } else {
             st->context = prev_->context;
@@ -1023,9 +1060,12 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
     }
     ATTN_TRY(upload(dLse, lseHN, "log-sum-exp"));
     if (!s->selected.empty())
-        ATTN_TRY(upload(dSel, std::vector<std::uint8_t>(s->selected.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(l) * H * Q * P),
-                                                        s->selected.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(l + 1) * H * Q * P)),
-                        "selected chunks"));
+        ATTN_TRY(
+            upload(dSel,
+                   std::vector<std::uint8_t>(
+                       s->selected.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(l) * H * Q * P),
+                       s->selected.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(l + 1) * H * Q * P)),
+                   "selected chunks"));
     ATTN_TRY(dOut.allocate(device_, tile.values.size() * 4, "tile"));
     CU_TRY(cudaMemsetAsync(dOut.get(), 0, tile.values.size() * 4, stream_));
 
@@ -1037,8 +1077,12 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
                      .k = TokenRows{*kc, *kq, qb, c.nKvHeads * hd},
                      .lse = dLse.as<float>(),
                      .head = req.head,
-                     .rowBegin = req.rowBegin, .rowEnd = req.rowEnd, .colBegin = req.colBegin, .colEnd = req.colEnd,
-                     .outRows = tile.rows, .outCols = tile.cols,
+                     .rowBegin = req.rowBegin,
+                     .rowEnd = req.rowEnd,
+                     .colBegin = req.colBegin,
+                     .colEnd = req.colEnd,
+                     .outRows = tile.rows,
+                     .outCols = tile.cols,
                      .maxPool = req.pooling == TilePooling::Max,
                      .out = dOut.as<float>()};
     CU_TRY(launchAttentionTile(t, prop_.multiProcessorCount, stream_));
@@ -1047,8 +1091,10 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
     if (req.pooling == TilePooling::Mean)
         for (int r = 0; r < tile.rows; ++r)
             for (int col = 0; col < tile.cols; ++col) {
-                const long long cells = static_cast<long long>(tile.rowEdges[static_cast<std::size_t>(r) + 1] - tile.rowEdges[static_cast<std::size_t>(r)]) *
-                                        (tile.colEdges[static_cast<std::size_t>(col) + 1] - tile.colEdges[static_cast<std::size_t>(col)]);
+                const long long cells =
+                    static_cast<long long>(tile.rowEdges[static_cast<std::size_t>(r) + 1] -
+                                           tile.rowEdges[static_cast<std::size_t>(r)]) *
+                    (tile.colEdges[static_cast<std::size_t>(col) + 1] - tile.colEdges[static_cast<std::size_t>(col)]);
                 if (cells > 0) tile.values[static_cast<std::size_t>(r) * tile.cols + col] /= static_cast<float>(cells);
             }
     if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
@@ -1085,7 +1131,8 @@ Result<CudaBackendOptions> parseCudaBackendOptions(const std::string& text, int 
                 return makeError(ErrorKind::InvalidInput, "CUDA option keep must be auto, device or host");
             o.keep = value;
         } else {
-            return makeError(ErrorKind::InvalidInput, "unknown CUDA backend option '" + key + "' (known: dtype, rowblock, keep)");
+            return makeError(ErrorKind::InvalidInput,
+                             "unknown CUDA backend option '" + key + "' (known: dtype, rowblock, keep)");
         }
     }
     for (auto& ch : o.dtype) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -1102,7 +1149,8 @@ int probeCudaDevices(std::string& reason) {
     const cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        if (e == cudaErrorInsufficientDriver) reason = "no NVIDIA driver, or one too old for CUDA " + std::to_string(CUDART_VERSION / 1000);
+        if (e == cudaErrorInsufficientDriver)
+            reason = "no NVIDIA driver, or one too old for CUDA " + std::to_string(CUDART_VERSION / 1000);
         else if (e == cudaErrorNoDevice) reason = "no CUDA-capable GPU found";
         else reason = std::string("cudaGetDeviceCount failed: ") + cudaGetErrorString(e);
         reason += std::string(" (") + cudaGetErrorName(e) + ")";

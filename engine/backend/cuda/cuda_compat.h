@@ -84,9 +84,9 @@ ATTN_DEV void atomicMaxNonNegative(float* addr, float v) {
 
 // Kernel launch. `kernel` must be a plain name (take a pointer to a template instance first).
 #if defined(ATTNSCOPE_CUDA_EMULATION)
-#define ATTN_LAUNCH(kernel, grid, block, smem, stream, ...)                                                   \
-    do {                                                                                                    \
-        (void)(stream);                                                                                     \
+#define ATTN_LAUNCH(kernel, grid, block, smem, stream, ...)                                                          \
+    do {                                                                                                             \
+        (void)(stream);                                                                                              \
         ::emu::launch(reinterpret_cast<const void*>(kernel), (grid), (block), (smem), [&] { kernel(__VA_ARGS__); }); \
     } while (0)
 #else

@@ -53,7 +53,7 @@ std::string& abiTag() {
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) const AttnscopeBackendPlugin* attnscope_backend_plugin(void) {
-    static const AttnscopeBackendPlugin plugin = {ATTNSCOPE_PLUGIN_API_VERSION, sizeof(AttnscopeBackendPlugin), "cuda",
-                                                  abiTag().c_str(), probe, create};
+    static const AttnscopeBackendPlugin plugin = {
+        ATTNSCOPE_PLUGIN_API_VERSION, sizeof(AttnscopeBackendPlugin), "cuda", abiTag().c_str(), probe, create};
     return &plugin;
 }

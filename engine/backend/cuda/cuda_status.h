@@ -29,18 +29,18 @@ inline Error cublasFailure(cublasStatus_t s, const char* call, const char* file,
 }  // namespace attnscope::cuda
 
 // Return an Error from the enclosing function (returning Result<...>) when a call fails.
-#define CU_TRY(expr)                                                                        \
-    do {                                                                                    \
-        const cudaError_t cu_try_e_ = (expr);                                               \
-        if (cu_try_e_ != cudaSuccess) {                                                     \
-            (void)cudaGetLastError();                                                       \
-            return ::attnscope::cuda::cudaFailure(cu_try_e_, #expr, __FILE__, __LINE__);    \
-        }                                                                                   \
+#define CU_TRY(expr)                                                                     \
+    do {                                                                                 \
+        const cudaError_t cu_try_e_ = (expr);                                            \
+        if (cu_try_e_ != cudaSuccess) {                                                  \
+            (void)cudaGetLastError();                                                    \
+            return ::attnscope::cuda::cudaFailure(cu_try_e_, #expr, __FILE__, __LINE__); \
+        }                                                                                \
     } while (0)
 
-#define CUBLAS_TRY(expr)                                                                    \
-    do {                                                                                    \
-        const cublasStatus_t cublas_try_s_ = (expr);                                        \
-        if (cublas_try_s_ != CUBLAS_STATUS_SUCCESS)                                         \
+#define CUBLAS_TRY(expr)                                                                       \
+    do {                                                                                       \
+        const cublasStatus_t cublas_try_s_ = (expr);                                           \
+        if (cublas_try_s_ != CUBLAS_STATUS_SUCCESS)                                            \
             return ::attnscope::cuda::cublasFailure(cublas_try_s_, #expr, __FILE__, __LINE__); \
     } while (0)

@@ -22,8 +22,8 @@ unsigned elementwiseBlocks(std::size_t n) {
     return b > kMaxElementwiseBlocks ? kMaxElementwiseBlocks : static_cast<unsigned>(b);
 }
 
-#define ATTN_GRID_STRIDE(idx, n)                                                                           \
-    for (std::size_t idx = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < (n);     \
+#define ATTN_GRID_STRIDE(idx, n)                                                                       \
+    for (std::size_t idx = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < (n); \
          idx += static_cast<std::size_t>(gridDim.x) * blockDim.x)
 
 // Row t of a split token matrix.
@@ -61,8 +61,8 @@ __global__ void embedKernel(const T* table, int dim, const int* ids, int n, floa
 // RMSNorm, one warp per row: out[r][c] (+)= x[r][c] · rsqrt(mean x[r]² + eps) · w'[c].
 constexpr int kNormWarps = 4;
 template <typename OutT>
-__global__ void __launch_bounds__(kNormWarps * 32)
-    rmsNormKernel(const float* x, int rows, int cols, const float* w, int addOne, float eps, OutT* out, int accumulate) {
+__global__ void __launch_bounds__(kNormWarps * 32) rmsNormKernel(const float* x, int rows, int cols, const float* w,
+                                                                 int addOne, float eps, OutT* out, int accumulate) {
     __shared__ float partial[kNormWarps][32];
     const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
     const int r = static_cast<int>(blockIdx.x) * kNormWarps + warp;
@@ -199,10 +199,10 @@ __global__ void __launch_bounds__(kNllThreads)
 
 // ---- attention ---------------------------------------------------------------------------------
 
-constexpr int kAttnWarps = 4;                             // warps per block
-constexpr int kRowsPerWarp = 4;                           // rows of one head per warp
-constexpr int kAttnRows = kAttnWarps * kRowsPerWarp;      // rows per block
-constexpr int kKeyTile = 32;                              // keys per tile: lane j scores key k0 + j
+constexpr int kAttnWarps = 4;                         // warps per block
+constexpr int kRowsPerWarp = 4;                       // rows of one head per warp
+constexpr int kAttnRows = kAttnWarps * kRowsPerWarp;  // rows per block
+constexpr int kKeyTile = 32;                          // keys per tile: lane j scores key k0 + j
 
 // Block = 16 consecutive rows of one head (blockIdx.y). Per key tile:
 //  1. each lane marks which of its warp's 4 rows see key k0 + lane; if no row of the block sees
@@ -529,7 +529,8 @@ template <typename T>
 __global__ void __launch_bounds__(kTileThreads) attentionTileKernel(TileArgs a) {
     const AttentionGeometry& g = a.g;
     const int hd = g.headDim, tid = static_cast<int>(threadIdx.x);
-    const int r = static_cast<int>(blockIdx.x), parts = static_cast<int>(gridDim.y), part = static_cast<int>(blockIdx.y);
+    const int r = static_cast<int>(blockIdx.x), parts = static_cast<int>(gridDim.y),
+              part = static_cast<int>(blockIdx.y);
     const long long nr = a.rowEnd - a.rowBegin, nc = a.colEnd - a.colBegin;
     const int binLo = a.rowBegin + static_cast<int>(r * nr / a.outRows);
     const int binHi = a.rowBegin + static_cast<int>((r + 1) * nr / a.outRows);
@@ -542,8 +543,8 @@ __global__ void __launch_bounds__(kTileThreads) attentionTileKernel(TileArgs a) 
     const int h0 = a.head < 0 ? 0 : a.head, h1 = a.head < 0 ? g.heads : a.head + 1, nh = h1 - h0;
     const float headScale = 1.0f / static_cast<float>(nh);
 
-    float* qsm = dynamicShared<float>();   // [nh][hd] query of the current row · scale
-    float* acc = qsm + nh * hd;            // [cb1 - cb0] bins of this block
+    float* qsm = dynamicShared<float>();  // [nh][hd] query of the current row · scale
+    float* acc = qsm + nh * hd;           // [cb1 - cb0] bins of this block
     for (int b = tid; b < cb1 - cb0; b += kTileThreads) acc[b] = 0.0f;
 
     for (int i = iLo; i < iHi; ++i) {
@@ -574,7 +575,8 @@ __global__ void __launch_bounds__(kTileThreads) attentionTileKernel(TileArgs a) 
                 val += expf(s - a.lse[static_cast<std::size_t>(hh) * g.tokens + i]);
             }
             val *= headScale;
-            const int bin = static_cast<int>(((static_cast<long long>(j - a.colBegin) + 1) * a.outCols + nc - 1) / nc) - 1 - cb0;
+            const int bin =
+                static_cast<int>(((static_cast<long long>(j - a.colBegin) + 1) * a.outCols + nc - 1) / nc) - 1 - cb0;
             if (bin != curBin) {
                 if (curBin >= 0) {
                     if (a.maxPool) atomicMaxNonNegative(&acc[curBin], partial);
@@ -670,8 +672,8 @@ cudaError_t launchRope(ElemType outType, const float* x, int rows, int heads, in
     return withType(outType, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         auto kernel = ropeKernel<T>;
-        ATTN_LAUNCH(kernel, elementwiseBlocks(static_cast<std::size_t>(rows) * heads * headDim), kElementwiseThreads,
-                    0, stream, x, rows, heads, headDim, ropeDim, adjacentPairs ? 1 : 0, cs, static_cast<T*>(out));
+        ATTN_LAUNCH(kernel, elementwiseBlocks(static_cast<std::size_t>(rows) * heads * headDim), kElementwiseThreads, 0,
+                    stream, x, rows, heads, headDim, ropeDim, adjacentPairs ? 1 : 0, cs, static_cast<T*>(out));
         return cudaGetLastError();
     });
 }
@@ -719,8 +721,9 @@ cudaError_t launchNllArgmax(const float* logits, int rows, int vocab, const int*
 }
 
 std::size_t attentionForwardSharedBytes(int headDim) {
-    return sizeof(float) * (static_cast<std::size_t>(kAttnRows) * headDim + static_cast<std::size_t>(kKeyTile) * (headDim + 1) +
-                            static_cast<std::size_t>(kKeyTile) * headDim + kAttnWarps * 3 * kRowsPerWarp * 32);
+    return sizeof(float) *
+           (static_cast<std::size_t>(kAttnRows) * headDim + static_cast<std::size_t>(kKeyTile) * (headDim + 1) +
+            static_cast<std::size_t>(kKeyTile) * headDim + kAttnWarps * 3 * kRowsPerWarp * 32);
 }
 
 cudaError_t launchAttentionForward(const AttentionForwardArgs& args, cudaStream_t stream) {
@@ -748,7 +751,8 @@ cudaError_t launchQueryStats(const QueryStatsArgs& args, cudaStream_t stream) {
         auto kernel = queryStatsKernel<T>;
         const std::size_t smem = sizeof(float) * kStatsWarps * (args.g.headDim + 32 + 32 * kMaxScoreTopN);
         if (cudaError_t e = allowSharedMemory(kernel, smem); e != cudaSuccess) return e;
-        const dim3 grid(static_cast<unsigned>((queries + kStatsWarps - 1) / kStatsWarps), static_cast<unsigned>(args.g.heads));
+        const dim3 grid(static_cast<unsigned>((queries + kStatsWarps - 1) / kStatsWarps),
+                        static_cast<unsigned>(args.g.heads));
         ATTN_LAUNCH(kernel, grid, dim3(kStatsWarps * 32), smem, stream, args);
         return cudaGetLastError();
     });
@@ -765,7 +769,8 @@ cudaError_t launchAttentionTile(const TileArgs& args, int multiProcessors, cudaS
     // Enough blocks to fill the GPU: split the rows of each bin when there are few bins.
     const int rowsPerBin = (args.rowEnd - args.rowBegin + args.outRows - 1) / args.outRows;
     const long long target = 8ll * (multiProcessors > 0 ? multiProcessors : 16);
-    long long parts = (target + static_cast<long long>(args.outRows) * colGroups - 1) / (static_cast<long long>(args.outRows) * colGroups);
+    long long parts = (target + static_cast<long long>(args.outRows) * colGroups - 1) /
+                      (static_cast<long long>(args.outRows) * colGroups);
     if (parts > rowsPerBin) parts = rowsPerBin;
     if (parts > 65535) parts = 65535;
     if (parts < 1) parts = 1;

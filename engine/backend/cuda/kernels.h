@@ -23,23 +23,23 @@ struct TokenRows {
 };
 
 struct AttentionGeometry {
-    int tokens = 0;       // N
-    int heads = 0;        // query heads H
-    int kvHeads = 0;      // key/value heads; query head h reads KV head h / (H / kvHeads)
-    int headDim = 0;      // hd <= kMaxHeadDim
-    float scale = 1.0f;   // score = scale · q·k
-    int window = 0;       // sliding window: key j visible to row i only if i - j < window; 0 = none
+    int tokens = 0;      // N
+    int heads = 0;       // query heads H
+    int kvHeads = 0;     // key/value heads; query head h reads KV head h / (H / kvHeads)
+    int headDim = 0;     // hd <= kMaxHeadDim
+    float scale = 1.0f;  // score = scale · q·k
+    int window = 0;      // sliding window: key j visible to row i only if i - j < window; 0 = none
 };
 
 // The plan's visibility rule, without any N×N mask: row i sees keys [0, a_i) ∪ [b_i, i]
 // (full mode and prefix/query rows: a_i = b_i = i + 1; a chunk row in parallel mode: a_i =
 // prefix length, b_i = its chunk's first token). Query rows may further drop whole chunks.
 struct VisibilityArgs {
-    const int* rowKeys = nullptr;             // [N][2]: a_i, b_i
-    const int* keyChunk = nullptr;            // [N]: chunk index of each token, -1 outside chunks
-    const std::uint8_t* selected = nullptr;   // [H][Q][P]: chunks kept for query rows; null = all
-    int queryBegin = 0;                       // first query token; Q = N - queryBegin
-    int chunks = 0;                           // P
+    const int* rowKeys = nullptr;            // [N][2]: a_i, b_i
+    const int* keyChunk = nullptr;           // [N]: chunk index of each token, -1 outside chunks
+    const std::uint8_t* selected = nullptr;  // [H][Q][P]: chunks kept for query rows; null = all
+    int queryBegin = 0;                      // first query token; Q = N - queryBegin
+    int chunks = 0;                          // P
 };
 
 constexpr int kMaxHeadDim = 256;
@@ -96,13 +96,13 @@ struct AttentionForwardArgs {
     ElemType type = ElemType::F32;  // of q, k, v and out
     AttentionGeometry g;
     VisibilityArgs vis;
-    TokenRows q, k, v;              // q rows: H·hd, k/v rows: kvHeads·hd
+    TokenRows q, k, v;  // q rows: H·hd, k/v rows: kvHeads·hd
     int rowBegin = 0, rowEnd = 0;
     const float* lseBefore = nullptr;  // [H][N] or null
-    void* out = nullptr;            // [rows][H·hd]: row i at i - outRowOffset
+    void* out = nullptr;               // [rows][H·hd]: row i at i - outRowOffset
     int outRowOffset = 0;
-    float* entropy = nullptr;       // [H][N]
-    float* lse = nullptr;           // [H][N]
+    float* entropy = nullptr;  // [H][N]
+    float* lse = nullptr;      // [H][N]
 };
 cudaError_t launchAttentionForward(const AttentionForwardArgs& args, cudaStream_t stream);
 std::size_t attentionForwardSharedBytes(int headDim);
@@ -121,11 +121,11 @@ struct QueryStatsArgs {
     const int* chunkBegin = nullptr;  // [P + 1]: chunk c = [chunkBegin[c], chunkBegin[c+1])
     const float* lse = nullptr;       // [H][N]
     ChunkScore scoreMode = ChunkScore::TopN;
-    int scoreTopN = 5;                // 1..kMaxScoreTopN for TopN
-    float* score = nullptr;           // [H][Q][P] or null
-    float* chunkMass = nullptr;       // [H][Q][P] or null
-    float* prefixMass = nullptr;      // [H][Q] or null
-    float* queryMass = nullptr;       // [H][Q] or null
+    int scoreTopN = 5;            // 1..kMaxScoreTopN for TopN
+    float* score = nullptr;       // [H][Q][P] or null
+    float* chunkMass = nullptr;   // [H][Q][P] or null
+    float* prefixMass = nullptr;  // [H][Q] or null
+    float* queryMass = nullptr;   // [H][Q] or null
 };
 cudaError_t launchQueryStats(const QueryStatsArgs& args, cudaStream_t stream);
 
@@ -139,8 +139,8 @@ struct TileArgs {
     AttentionGeometry g;
     VisibilityArgs vis;
     TokenRows q, k;
-    const float* lse = nullptr;       // [H][N]
-    int head = -1;                    // -1: mean over heads
+    const float* lse = nullptr;  // [H][N]
+    int head = -1;               // -1: mean over heads
     int rowBegin = 0, rowEnd = 0, colBegin = 0, colEnd = 0;
     int outRows = 0, outCols = 0;
     bool maxPool = false;

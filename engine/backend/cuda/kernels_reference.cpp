@@ -45,7 +45,8 @@ void rmsNorm(ElemType outType, const float* x, int rows, int cols, const float* 
         double ss = 0;
         for (int c = 0; c < cols; ++c) ss += static_cast<double>(xr[c]) * xr[c];
         const double inv = 1.0 / std::sqrt(ss / cols + eps);
-        for (int c = 0; c < cols; ++c) row[static_cast<std::size_t>(c)] = static_cast<float>(xr[c] * inv * (addOne ? 1.0 + w[c] : w[c]));
+        for (int c = 0; c < cols; ++c)
+            row[static_cast<std::size_t>(c)] = static_cast<float>(xr[c] * inv * (addOne ? 1.0 + w[c] : w[c]));
         for (int c = 0; c < cols; ++c) {
             const std::size_t idx = static_cast<std::size_t>(r) * cols + c;
             float y = row[static_cast<std::size_t>(c)];
@@ -83,8 +84,9 @@ void rope(ElemType outType, const float* x, int rows, int heads, int headDim, in
 void gatedActivation(ElemType outType, const float* gate, const float* up, std::size_t n, bool geluTanh, void* out) {
     for (std::size_t i = 0; i < n; ++i) {
         const double g = gate[i];
-        const double a = geluTanh ? 0.5 * g * (1.0 + std::tanh(std::sqrt(2.0 / 3.14159265358979323846) * (g + 0.044715 * g * g * g)))
-                                  : g / (1.0 + std::exp(-g));
+        const double a =
+            geluTanh ? 0.5 * g * (1.0 + std::tanh(std::sqrt(2.0 / 3.14159265358979323846) * (g + 0.044715 * g * g * g)))
+                     : g / (1.0 + std::exp(-g));
         storeElem(outType, out, i, static_cast<float>(a * up[i]));
     }
 }
@@ -197,7 +199,8 @@ void attentionForward(const AttentionForwardArgs& a) {
                 double o = 0;
                 for (int j = 0; j <= i; ++j)
                     if (p[static_cast<std::size_t>(j)] > 0)
-                        o += p[static_cast<std::size_t>(j)] * elem(a.v, a.type, j, static_cast<std::size_t>(kvh) * g.headDim + d);
+                        o += p[static_cast<std::size_t>(j)] *
+                             elem(a.v, a.type, j, static_cast<std::size_t>(kvh) * g.headDim + d);
                 storeElem(a.type, a.out,
                           static_cast<std::size_t>(i - a.outRowOffset) * g.heads * g.headDim +
                               static_cast<std::size_t>(h) * g.headDim + d,
@@ -260,7 +263,8 @@ void attentionTile(const TileArgs& a) {
                 const double lse = a.lse[static_cast<std::size_t>(h) * g.tokens + i];
                 for (int j = a.colBegin; j < a.colEnd; ++j)
                     if (visible(g, a.vis, i, j) && kept(g, a.vis, h, i, j))
-                        cell[static_cast<std::size_t>(j - a.colBegin)] += std::exp(score(a.type, g, a.q, a.k, h, i, j) - lse) / (h1 - h0);
+                        cell[static_cast<std::size_t>(j - a.colBegin)] +=
+                            std::exp(score(a.type, g, a.q, a.k, h, i, j) - lse) / (h1 - h0);
             }
             for (int c = 0; c < a.outCols; ++c) {
                 const int j0 = static_cast<int>(static_cast<long long>(c) * nc / a.outCols);
