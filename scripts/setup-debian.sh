@@ -11,6 +11,7 @@ packages=(
   libopenblas-dev
   python3 python3-venv
   googletest libgtest-dev libbenchmark-dev
+  clang-format
   xvfb xauth
 )
 
@@ -44,6 +45,11 @@ elif "$venv/bin/python" -m pip install -q --disable-pip-version-check "$demo_pkg
   echo "setup: installed $demo_pkg into $venv"
 else
   echo "setup: warning: could not install $demo_pkg; the demo uses stories260K" >&2
+fi
+# lizard measures function lengths for the function-length test (tests/lint).
+if [[ -x "$venv/bin/python" ]] && ! "$venv/bin/python" -c "import lizard" 2>/dev/null; then
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check lizard ||
+    echo "setup: warning: could not install lizard; the function-length test will be skipped" >&2
 fi
 if [[ -x "$venv/bin/python" ]]; then
   "$root/scripts/find-demo-model.sh" >/dev/null || echo "setup: warning: the Gemma 3 270M GGUF is not available" >&2
