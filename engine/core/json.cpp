@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -66,52 +67,37 @@ void newline(std::string& out, int indent, int level) {
     out.append(static_cast<std::size_t>(indent * level), ' ');
 }
 
+// The JSON escape of a character that needs one, or null.
+const char* shortEscape(unsigned char c) {
+    switch (c) {
+        case '"': return "\\\"";
+        case '\\': return "\\\\";
+        case '\n': return "\\n";
+        case '\r': return "\\r";
+        case '\t': return "\\t";
+        default: return nullptr;
+    }
+}
+
 }  // namespace
 
 void jsonEscape(std::string& out, std::string_view s) {
     out += '"';
     for (std::size_t i = 0; i < s.size();) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c == '"') {
-            out += "\\\"";
-            ++i;
-            continue;
-        }
-        if (c == '\\') {
-            out += "\\\\";
-            ++i;
-            continue;
-        }
-        if (c == '\n') {
-            out += "\\n";
-            ++i;
-            continue;
-        }
-        if (c == '\r') {
-            out += "\\r";
-            ++i;
-            continue;
-        }
-        if (c == '\t') {
-            out += "\\t";
-            ++i;
-            continue;
-        }
-        if (c < 0x20) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const int n = c < 0x20 || shortEscape(c) ? 1 : utf8Len(s, i);
+        if (const char* e = shortEscape(c)) {
+            out += e;
+        } else if (c < 0x20) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\u%04x", c);
             out += buf;
-            ++i;
-            continue;
+        } else if (n == 0) {
+            out += "\xEF\xBF\xBD";  // not UTF-8: the replacement character
+        } else {
+            out.append(s.substr(i, static_cast<std::size_t>(n)));
         }
-        int n = utf8Len(s, i);
-        if (n == 0) {
-            out += "\xEF\xBF\xBD";
-            ++i;
-            continue;
-        }
-        out.append(s.substr(i, static_cast<std::size_t>(n)));
-        i += static_cast<std::size_t>(n);
+        i += static_cast<std::size_t>(std::max(n, 1));
     }
     out += '"';
 }

@@ -57,60 +57,28 @@ bool isSignedType(GgufType t) {
 }
 bool isFloatType(GgufType t) { return t == GgufType::F32 || t == GgufType::F64; }
 
+// The little-endian value of type T at p.
+template <typename T>
+T load(const std::uint8_t* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
 // Decodes one fixed-size little-endian element of type t at p into the three slots.
 void decodeScalar(GgufType t, const std::uint8_t* p, std::uint64_t& u, std::int64_t& i, double& f) {
     switch (t) {
         case GgufType::U8: u = p[0]; break;
         case GgufType::Bool: u = p[0] != 0 ? 1 : 0; break;
         case GgufType::I8: i = static_cast<std::int8_t>(p[0]); break;
-        case GgufType::U16: {
-            std::uint16_t v;
-            std::memcpy(&v, p, 2);
-            u = v;
-            break;
-        }
-        case GgufType::I16: {
-            std::int16_t v;
-            std::memcpy(&v, p, 2);
-            i = v;
-            break;
-        }
-        case GgufType::U32: {
-            std::uint32_t v;
-            std::memcpy(&v, p, 4);
-            u = v;
-            break;
-        }
-        case GgufType::I32: {
-            std::int32_t v;
-            std::memcpy(&v, p, 4);
-            i = v;
-            break;
-        }
-        case GgufType::F32: {
-            float v;
-            std::memcpy(&v, p, 4);
-            f = v;
-            break;
-        }
-        case GgufType::U64: {
-            std::uint64_t v;
-            std::memcpy(&v, p, 8);
-            u = v;
-            break;
-        }
-        case GgufType::I64: {
-            std::int64_t v;
-            std::memcpy(&v, p, 8);
-            i = v;
-            break;
-        }
-        case GgufType::F64: {
-            double v;
-            std::memcpy(&v, p, 8);
-            f = v;
-            break;
-        }
+        case GgufType::U16: u = load<std::uint16_t>(p); break;
+        case GgufType::I16: i = load<std::int16_t>(p); break;
+        case GgufType::U32: u = load<std::uint32_t>(p); break;
+        case GgufType::I32: i = load<std::int32_t>(p); break;
+        case GgufType::F32: f = load<float>(p); break;
+        case GgufType::U64: u = load<std::uint64_t>(p); break;
+        case GgufType::I64: i = load<std::int64_t>(p); break;
+        case GgufType::F64: f = load<double>(p); break;
         case GgufType::String:
         case GgufType::Array: break;
     }

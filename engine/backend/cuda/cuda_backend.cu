@@ -1088,15 +1088,7 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
     CU_TRY(launchAttentionTile(t, prop_.multiProcessorCount, stream_));
     CU_TRY(cudaMemcpyAsync(tile.values.data(), dOut.get(), tile.values.size() * 4, cudaMemcpyDeviceToHost, stream_));
     CU_TRY(cudaStreamSynchronize(stream_));
-    if (req.pooling == TilePooling::Mean)
-        for (int r = 0; r < tile.rows; ++r)
-            for (int col = 0; col < tile.cols; ++col) {
-                const long long cells =
-                    static_cast<long long>(tile.rowEdges[static_cast<std::size_t>(r) + 1] -
-                                           tile.rowEdges[static_cast<std::size_t>(r)]) *
-                    (tile.colEdges[static_cast<std::size_t>(col) + 1] - tile.colEdges[static_cast<std::size_t>(col)]);
-                if (cells > 0) tile.values[static_cast<std::size_t>(r) * tile.cols + col] /= static_cast<float>(cells);
-            }
+    if (req.pooling == TilePooling::Mean) divideBinsByCellCount(tile);
     if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
     return tile;
 }
