@@ -127,99 +127,101 @@ Result<void> EncodingPlan::validate(int vocabSize) const {
     return validateLayout();
 }
 
-Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok,
-                               int vocabSize, int maxTokens) {
-    auto encode = [&](const std::string& text, const char* what) -> Result<std::vector<std::int32_t>> {
-        if (text.empty()) return std::vector<std::int32_t>{};
-        if (!tok)
-            return makeError(ErrorKind::InvalidInput,
-                             std::string("the ") + what +
-                                 " is given as text but this model has no tokenizer; give token ids instead");
-        return tok->encode(text);
-    };
-    int bos = tok ? tok->bosId() : 1;
+namespace {
+
+// The context's parts as token ids, BOS added as the policy says: [BOS if shared] + the sink
+// prefix (when the sink is on); each chunk [BOS if per-chunk] + its tokens; the query.
+struct PlanParts {
+    std::vector<std::int32_t> prefix, query;
+    std::vector<std::vector<std::int32_t>> chunks;
+};
+
+// One part: its ids when given, else its text through the tokenizer.
+Result<std::vector<std::int32_t>> partIds(const std::optional<std::vector<std::int32_t>>& ids, const std::string& text,
+                                          const Tokenizer* tok, const char* what) {
+    if (ids) return *ids;
+    if (text.empty()) return std::vector<std::int32_t>{};
+    if (!tok)
+        return makeError(
+            ErrorKind::InvalidInput,
+            std::string("the ") + what + " is given as text but this model has no tokenizer; give token ids instead");
+    return tok->encode(text);
+}
+
+Result<PlanParts> tokenizeParts(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok) {
+    const int bos = tok ? tok->bosId() : 1;
     if (options.bos != BosPolicy::None && bos < 0)
         return makeError(ErrorKind::InvalidInput, "a BOS policy was requested but the tokenizer has no BOS token");
-
-    EncodingPlan p;
-    p.options = options;
-    if (options.mode == EncodingMode::Full) p.options.positions = PositionPolicy::Sequential;
-
-    // Prefix: [BOS if shared] + sink prefix tokens (when the sink is on).
-    std::vector<std::int32_t> prefix;
-    if (options.bos == BosPolicy::Shared) prefix.push_back(bos);
+    PlanParts parts;
+    if (options.bos == BosPolicy::Shared) parts.prefix.push_back(bos);
     if (options.sinkPrefix) {
-        if (spec.prefixIds) prefix.insert(prefix.end(), spec.prefixIds->begin(), spec.prefixIds->end());
-        else {
-            auto ids = encode(spec.prefix, "prefix");
-            if (!ids) return ids.takeError();
-            prefix.insert(prefix.end(), ids->begin(), ids->end());
-        }
+        ATTN_ASSIGN(prefix, partIds(spec.prefixIds, spec.prefix, tok, "prefix"));
+        parts.prefix.insert(parts.prefix.end(), prefix.begin(), prefix.end());
     }
-
-    std::vector<std::vector<std::int32_t>> chunks;
-    std::size_t nChunks = spec.chunkIds ? spec.chunkIds->size() : spec.chunks.size();
+    const std::size_t nChunks = spec.chunkIds ? spec.chunkIds->size() : spec.chunks.size();
     for (std::size_t m = 0; m < nChunks; ++m) {
         std::vector<std::int32_t> c;
         if (options.bos == BosPolicy::PerChunk) c.push_back(bos);
-        if (spec.chunkIds) c.insert(c.end(), (*spec.chunkIds)[m].begin(), (*spec.chunkIds)[m].end());
-        else {
-            auto ids = encode(spec.chunks[m], "chunk");
-            if (!ids) return ids.takeError();
-            c.insert(c.end(), ids->begin(), ids->end());
-        }
+        const auto given = spec.chunkIds ? std::optional((*spec.chunkIds)[m]) : std::nullopt;
+        ATTN_ASSIGN(ids, partIds(given, spec.chunkIds ? std::string() : spec.chunks[m], tok, "chunk"));
+        c.insert(c.end(), ids.begin(), ids.end());
         if (c.empty())
             return makeError(ErrorKind::InvalidInput,
                              "chunk " + std::to_string(m + 1) + " is empty (it has no tokens)");
-        chunks.push_back(std::move(c));
+        parts.chunks.push_back(std::move(c));
     }
-
-    std::vector<std::int32_t> query;
-    if (spec.queryIds) query = *spec.queryIds;
-    else {
-        auto ids = encode(spec.query, "query");
-        if (!ids) return ids.takeError();
-        query = std::move(*ids);
-    }
-    if (query.empty())
+    ATTN_SET(parts.query, partIds(spec.queryIds, spec.query, tok, "query"));
+    if (parts.query.empty())
         return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
+    return parts;
+}
 
-    std::size_t total = prefix.size() + query.size();
-    for (const auto& c : chunks) total += c.size();
-    if (total > static_cast<std::size_t>(maxTokens))
-        return makeError(ErrorKind::InvalidInput, "the context has " + std::to_string(total) +
-                                                      " tokens, more than the limit of " + std::to_string(maxTokens));
-
-    const int S = static_cast<int>(prefix.size());
-    int M = 0;
-    for (const auto& c : chunks) M = std::max(M, static_cast<int>(c.size()));
-
+// The parts laid out as [prefix | chunk 0 | ... | chunk P-1 | query] with the positions rule.
+void layOut(const PlanParts& parts, EncodingPlan& p) {
+    const int S = static_cast<int>(parts.prefix.size());
+    int M = 0;  // the longest chunk
+    for (const auto& c : parts.chunks) M = std::max(M, static_cast<int>(c.size()));
     auto push = [&](std::int32_t id, SegmentKind seg, int ch, int pos) {
         p.ids.push_back(id);
         p.segment.push_back(seg);
         p.chunk.push_back(ch);
         p.positions.push_back(pos);
     };
-    const bool sequential = p.options.positions == PositionPolicy::Sequential;
-    for (int i = 0; i < S; ++i) push(prefix[static_cast<std::size_t>(i)], SegmentKind::Prefix, -1, i);
+    const PositionPolicy rule = p.options.positions;
+    for (int i = 0; i < S; ++i) push(parts.prefix[static_cast<std::size_t>(i)], SegmentKind::Prefix, -1, i);
     p.prefixLength = S;
-    for (std::size_t m = 0; m < chunks.size(); ++m) {
-        const auto& c = chunks[m];
+    for (std::size_t m = 0; m < parts.chunks.size(); ++m) {
+        const auto& c = parts.chunks[m];
         const int len = static_cast<int>(c.size());
-        KeyRange r{p.tokenCount(), p.tokenCount() + len};
+        p.chunkRanges.push_back({p.tokenCount(), p.tokenCount() + len});
         for (int t = 0; t < len; ++t) {
-            int pos;
-            if (sequential) pos = p.tokenCount();
-            else if (p.options.positions == PositionPolicy::Restart) pos = S + t;
-            else pos = S + static_cast<int>((static_cast<long long>(t) * M) / len);  // stretch
+            const int pos = rule == PositionPolicy::Sequential ? p.tokenCount()
+                            : rule == PositionPolicy::Restart
+                                ? S + t
+                                : S + static_cast<int>((static_cast<long long>(t) * M) / len);
             push(c[static_cast<std::size_t>(t)], SegmentKind::Chunk, static_cast<int>(m), pos);
         }
-        p.chunkRanges.push_back(r);
     }
     p.queryBegin = p.tokenCount();
-    for (std::size_t t = 0; t < query.size(); ++t)
-        push(query[t], SegmentKind::Query, -1, sequential ? p.tokenCount() : S + M + static_cast<int>(t));
+    for (std::size_t t = 0; t < parts.query.size(); ++t)
+        push(parts.query[t], SegmentKind::Query, -1,
+             rule == PositionPolicy::Sequential ? p.tokenCount() : S + M + static_cast<int>(t));
+}
 
+}  // namespace
+
+Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok,
+                               int vocabSize, int maxTokens) {
+    ATTN_ASSIGN(parts, tokenizeParts(spec, options, tok));
+    std::size_t total = parts.prefix.size() + parts.query.size();
+    for (const auto& c : parts.chunks) total += c.size();
+    if (total > static_cast<std::size_t>(maxTokens))
+        return makeError(ErrorKind::InvalidInput, "the context has " + std::to_string(total) +
+                                                      " tokens, more than the limit of " + std::to_string(maxTokens));
+    EncodingPlan p;
+    p.options = options;
+    if (options.mode == EncodingMode::Full) p.options.positions = PositionPolicy::Sequential;
+    layOut(parts, p);
     ATTN_TRY(p.validate(vocabSize));
     return p;
 }
