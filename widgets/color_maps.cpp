@@ -113,10 +113,10 @@ QCPScatterStyle::ScatterShape methodScatterShape(const QString& method) {
 QString methodName(Method method) { return QString::fromLatin1(toString(method)); }
 
 int methodOrder(const QString& method) {
-    static const QStringList order = {QStringLiteral("full"), QStringLiteral("parallel"), QStringLiteral("sink"),
-                                      QStringLiteral("selective"), QStringLiteral("both")};
-    const int i = static_cast<int>(order.indexOf(method.toLower()));
-    return i < 0 ? static_cast<int>(order.size()) : i;
+    const QString m = method.toLower();
+    for (std::size_t i = 0; i < std::size(kMethodDefinitions); ++i)  // the engine's method order
+        if (m == QLatin1String(kMethodDefinitions[i].name)) return static_cast<int>(i);
+    return static_cast<int>(std::size(kMethodDefinitions));
 }
 
 double luminance(const QColor& c) {

@@ -152,6 +152,7 @@ void ContextView::setTokens(const TokenAxisInfo& info, const QVector<int>& ids) 
     info_ = info;
     if (!ids.isEmpty()) info_.tokenIds = ids;
     weights_.clear();
+    maxWeight_ = 0;
     caption_.clear();
     chunkMass_.clear();
     haveMass_ = false;
@@ -162,6 +163,9 @@ void ContextView::setTokens(const TokenAxisInfo& info, const QVector<int>& ids) 
 
 void ContextView::setAttention(const QVector<double>& weightPerToken, const QString& caption) {
     weights_ = weightPerToken.size() == info_.tokenCount() ? weightPerToken : QVector<double>{};
+    maxWeight_ = 0;
+    for (double w : weights_)
+        if (std::isfinite(w)) maxWeight_ = std::max(maxWeight_, w);
     caption_ = caption;
     invalidateLayout();
     Q_EMIT dataChanged();
@@ -210,16 +214,9 @@ void ContextView::applyStyle() {
     if (canvas_) invalidateLayout();
 }
 
-double ContextView::maxWeight() const {
-    double maxW = 0;
-    for (double w : weights_)
-        if (std::isfinite(w)) maxW = std::max(maxW, w);
-    return maxW;
-}
-
 double ContextView::shadePosition(int token) const {
     if (token < 0 || token >= weights_.size()) return std::numeric_limits<double>::quiet_NaN();
-    const double maxW = maxWeight();
+    const double maxW = maxWeight_;
     const double w = weights_[token];
     if (!(maxW > 0) || !std::isfinite(w) || w <= 0) return 0;
     if (log_) {
@@ -422,7 +419,7 @@ void ContextView::paintMassBars(QPainter& p) const {
 
 // The shading's colour bar, from no attention to the largest weight shown.
 void ContextView::paintLegend(QPainter& p) const {
-    const double maxW = maxWeight();
+    const double maxW = maxWeight_;
     const QColor fg = palette().color(QPalette::Text);
     const QFontMetricsF lfm(labelFont());
     p.setFont(labelFont());

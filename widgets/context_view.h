@@ -73,7 +73,6 @@ private:
     void paintLegend(QPainter& painter) const;
     void paintTokens(QPainter& painter, const QRectF& clip) const;
     void invalidateLayout();
-    double maxWeight() const;
     double shadePosition(int token) const;  // t ∈ [0, 1] for the token's weight, NaN if none
     QColor shadeAt(double t) const;         // the shade drawn for position t
     QFont tokenFont() const;
@@ -81,6 +80,7 @@ private:
 
     TokenAxisInfo info_;
     QVector<double> weights_;
+    double maxWeight_ = 0;  // the largest finite weight: the top of the shading
     QString caption_;
     QVector<double> chunkMass_;
     double prefixMass_ = 0, queryMass_ = 0;

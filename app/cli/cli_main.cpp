@@ -338,7 +338,10 @@ struct BenchTimes {
     std::vector<double> full, queryPass;
 };
 
+// Times `repeat` full runs of `plan`, each followed by a query-only rerun of `toggled` on its
+// kept context. A run that fails over to the CPU ends the benchmark: its times would mix backends.
 BenchTimes timeRuns(Session& session, const EncodingPlan& plan, const EncodingPlan& toggled, int repeat) {
+    const std::string backend = session.backendName();
     BenchTimes t;
     for (int r = 0; r < repeat; ++r) {
         RunRequest req;
@@ -353,6 +356,9 @@ BenchTimes timeRuns(Session& session, const EncodingPlan& plan, const EncodingPl
         auto t1 = std::chrono::steady_clock::now();
         auto outSel = orFail(session.run(rq));
         t.queryPass.push_back(secondsSince(t1));
+        if (session.backendName() != backend)
+            failWith(makeError(ErrorKind::Backend, "the benchmark stopped: " + backend +
+                                                       " failed and the session moved to " + session.backendName()));
         if (!outSel.stats.reusedContext)
             std::fprintf(stderr, "attnscope-cli: warning: query pass did not reuse the context\n");
     }
@@ -367,12 +373,8 @@ int cmdBench(const Args& a) {
     auto session = openSession(a, a.need("model"));
     const auto& cfg = session->model().config;
     const ContextSpec spec = benchContext(cfg.vocabSize, tokens, chunks, queries);
-    EncodingOptions opt;
-    opt.mode = EncodingMode::Parallel;
-    auto plan = orFail(session->plan(spec, opt));
-    EncodingOptions optSel = opt;
-    optSel.selective.topK = 2;
-    auto planSel = orFail(session->plan(spec, optSel));
+    auto plan = orFail(session->plan(spec, methodOptions(Method::Parallel, {})));
+    auto planSel = orFail(session->plan(spec, methodOptions(Method::Selective, {})));
 
     const BenchTimes times = timeRuns(*session, plan, planSel, repeat);
     struct rusage ru {};
@@ -384,7 +386,7 @@ int cmdBench(const Args& a) {
     std::printf("context      %d tokens (%d chunks + %d query tokens), %d runs\n", tokens, plan.chunkCount(), queries,
                 repeat);
     std::printf("full analysis (prefill + stats + NLL): median %.3f s  = %.0f tokens/s\n", med, tokens / med);
-    std::printf("query pass (selective K=2 toggled, context reused): median %.1f ms\n", medQ * 1000);
+    std::printf("query pass (selective K=%d toggled, context reused): median %.1f ms\n", kDefaultSelectK, medQ * 1000);
     std::printf("peak RSS     %.0f MiB\n", peakMiB);
     if (a.has("out")) {
         const Json j = Json::Object{

@@ -2,13 +2,10 @@
 
 #include <QFileInfo>
 
-#include <cmath>
-
 #include "context_text.h"
 #include "engine_worker.h"
 #include "model/model_loader.h"
 #include "session/session.h"
-#include "session_file.h"
 #include "tokenizer/tokenizer.h"
 
 namespace attnscope::gui {
@@ -242,7 +239,7 @@ void AnalysisController::scheduleAnalysis() {
     const ContextSpec spec = context_;
     worker_->submit(JobTag::Analysis, tr("Analysing (%1)").arg(methodLabel(method_)), this,
                     [this, spec, req](EngineContext& ctx, std::stop_token stop) -> Deliver {
-                        Analysed a = analyse(ctx, spec, req.method.toOptions(), stop);
+                        Analysed a = analyse(ctx, spec, req.options, stop);
                         if (a.cancelled) return {};
                         return [this, req, a] { setCurrent(remember(req, a.bundle), a.error); };
                     });
@@ -275,10 +272,13 @@ void AnalysisController::scheduleMethods() {
     if (wanted == methodsRequests_) return;
     methodsRequests_ = wanted;
 
+    // Requests not cached yet, each once (with the sink on, the full line is the full reference).
     std::vector<BundlePtr> ready(wanted.size());
     std::vector<std::size_t> todo;
     for (std::size_t i = 0; i < wanted.size(); ++i)
-        if (!(ready[i] = cached(wanted[i]))) todo.push_back(i);
+        if (!(ready[i] = cached(wanted[i])) &&
+            std::find(wanted.begin(), wanted.begin() + i, wanted[i]) == wanted.begin() + i)
+            todo.push_back(i);
     if (todo.empty()) {
         worker_->cancel(JobTag::Methods);
         setMethods(ready);
@@ -293,13 +293,15 @@ void AnalysisController::scheduleMethods() {
                         for (std::size_t i : todo) {
                             ctx.yieldToInteractive();
                             if (stop.stop_requested()) return {};
-                            Analysed a = analyse(ctx, spec, wanted[i].method.toOptions(), stop);
+                            Analysed a = analyse(ctx, spec, wanted[i].options, stop);
                             if (a.cancelled) return {};
                             results[i] = a.bundle;  // null on error: the line is left out
                             if (ctx.progress) ctx.progress(++done, static_cast<int>(todo.size()));
                         }
                         return [this, wanted, results, todo]() mutable {
                             for (std::size_t i : todo) results[i] = remember(wanted[i], results[i]);
+                            for (std::size_t i = 0; i < wanted.size(); ++i)  // the repeated requests
+                                if (!results[i]) results[i] = cached(wanted[i]);
                             setMethods(results);
                         };
                     });
@@ -326,7 +328,7 @@ void AnalysisController::rememberTile(const BundlePtr& bundle, const AttentionTi
     // Keyed by the request as asked (the tile's own request is as served, after clamping).
     std::erase_if(tileCache_, [](const CachedTile& c) { return c.bundle.expired(); });
     tileCache_.push_front(CachedTile{bundle, tile.request, tile});
-    while (tileCache_.size() > kTileCacheEntries) tileCache_.pop_back();
+    trim(tileCache_, kTileCacheEntries);
 }
 
 void AnalysisController::requestCurrentTile(JobTag tag, const QString& label, const AttentionTileRequest& req,

@@ -130,10 +130,10 @@ private:
     struct Request {
         quint64 sessionId = 0;
         quint64 contextId = 0;
-        MethodSettings method;
+        EncodingOptions options;  // MethodSettings::toOptions: equal options, equal runs
         bool operator==(const Request&) const = default;
     };
-    Request request(const MethodSettings& method) const { return {sessionId_, contextId_, method}; }
+    Request request(const MethodSettings& method) const { return {sessionId_, contextId_, method.toOptions()}; }
     quint64 contextIdOf(const ContextSpec& context);
     // The cached result of a request, through the plan hash the engine gave it; null when unknown.
     BundlePtr cached(const Request& request) const;

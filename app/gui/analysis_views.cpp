@@ -123,12 +123,11 @@ void AnalysisViews::buildAttentionMapControls() {
 
 void AnalysisViews::buildSweepControls() {
     ViewPanel* sweepPanel = panel(panels::kPSweep);
-    sweepParts_ = new QLineEdit(QStringLiteral("1, 2, 4, 8, 16"));
+    sweepParts_ = new QLineEdit;
     sweepParts_->setToolTip(tr("Numbers of chunks P to try, separated by commas"));
     sweepParts_->setMaximumWidth(140);
     sweepQuery_ = new QSpinBox;
     sweepQuery_->setRange(0, 4096);
-    sweepQuery_->setValue(0);
     sweepQuery_->setPrefix(tr("query: last "));
     sweepQuery_->setSuffix(tr(" tokens"));
     sweepQuery_->setSpecialValueText(tr("query: as written"));
@@ -139,6 +138,7 @@ void AnalysisViews::buildSweepControls() {
     sweepStatus_ = new QLabel;
     sweepStatus_->setForegroundRole(QPalette::PlaceholderText);
     sweepPanel->addControls({captionLabel(tr("P:")), sweepParts_, sweepQuery_, sweepRun_, sweepStatus_});
+    setSweepSettings(SweepSettings{});
     connect(sweepRun_, &QPushButton::clicked, this, &AnalysisViews::sweepButtonClicked);
 }
 
@@ -153,7 +153,7 @@ SweepSettings AnalysisViews::sweepSettings() const {
     for (const QString& part : sweepParts_->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         bool ok = false;
         const int p = part.trimmed().toInt(&ok);
-        if (ok && p >= 1 && p <= 4096 && !s.parts.contains(p)) s.parts << p;
+        if (ok && p >= 1 && p <= SweepSettings::kMaxParts && !s.parts.contains(p)) s.parts << p;
     }
     std::sort(s.parts.begin(), s.parts.end());
     s.queryTokens = sweepQuery_->value();

@@ -29,6 +29,7 @@ struct ViewSelection {
 
 // P-sweep settings (sweep dock).
 struct SweepSettings {
+    static constexpr int kMaxParts = 4096;  // the largest P a sweep accepts
     QVector<int> parts = {1, 2, 4, 8, 16};
     int queryTokens = 0;  // the last N tokens are the query; 0: as many as the context's query has
     bool operator==(const SweepSettings&) const = default;

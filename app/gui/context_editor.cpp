@@ -351,13 +351,6 @@ void ContextEditor::setChunkText(int index, const QString& text) {
     if (auto* item = list_->item(index)) item->setText(text);  // dataChanged → changed()
 }
 
-void ContextEditor::setChunks(const QStringList& chunks, bool append) {
-    ContextSpec spec = context();
-    if (!append) spec.chunks.clear();
-    for (const QString& c : chunks) spec.chunks.push_back(toStd(c));
-    setContext(spec);
-}
-
 void ContextEditor::splitText(const QString& initialText) {
     SplitDialog d(this);
     d.setText(initialText);

@@ -47,8 +47,6 @@ public:
     void removeChunk(int index);
     void moveChunk(int from, int to);
     void setChunkText(int index, const QString& text);
-    // Replaces (or appends) the chunks, e.g. from the split dialog.
-    void setChunks(const QStringList& chunks, bool append = false);
     // "Split text into chunks" (SplitDialog) on `initialText`; the result is one undo step.
     void splitText(const QString& initialText = {});
     void setQuery(const QString& query);

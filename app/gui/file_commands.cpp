@@ -90,9 +90,11 @@ void FileCommands::openFile(const QString& path) {
         window_->openModel(path, true);
         return;
     }
-    if (isSessionFile(path) && !document_->maybeSave()) return;
+    const bool session = isSessionFile(path);  // read once: sessions replace the document
+    if (session && !document_->maybeSave()) return;
     QString e;
-    if (!window_->openAnyFile(path, &e)) showError(window_, interactive_, tr("Cannot Open File"), e);
+    const bool opened = session ? window_->openSessionFile(path, &e) : window_->openAnyFile(path, &e);
+    if (!opened) showError(window_, interactive_, tr("Cannot Open File"), e);
 }
 
 void FileCommands::loadContextDialog() {

@@ -191,8 +191,10 @@ void MainWindow::connectParts() {
     });
     connect(controller_, &AnalysisController::modelLoaded, this, &MainWindow::onModelLoaded);
     connect(controller_, &AnalysisController::modelFailed, this, &MainWindow::onModelFailed);
-    for (auto changed : {&AnalysisController::currentChanged, &AnalysisController::selectionChanged})
-        connect(controller_, changed, this, &MainWindow::syncSelection);
+    // A new result changes the choices (its query tokens); a new selection only the selection.
+    connect(controller_, &AnalysisController::currentChanged, this, &MainWindow::syncSelection);
+    connect(controller_, &AnalysisController::selectionChanged, this,
+            [this] { selectionBar_->setSelection(controller_->selection()); });
     connect(controller_, &AnalysisController::sweepChanged, this,
             [this] { actRunSweep_->setEnabled(!controller_->sweepRunning() && controller_->hasModel()); });
 

@@ -20,7 +20,6 @@ public:
 
     // Shows `settings` (no signal).
     void setSettings(const MethodSettings& settings);
-    const MethodSettings& settings() const { return settings_; }
 
     QAction* fullAction() const { return full_; }
     QAction* parallelAction() const { return parallel_; }

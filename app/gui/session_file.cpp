@@ -62,7 +62,6 @@ public:
         if (!r) fail(QStringLiteral("'%1' is not valid base64").arg(name(key)));
         return r.decoded;
     }
-    const QJsonObject& json() const { return o_; }
 
 private:
     QJsonObject o_;
@@ -193,7 +192,8 @@ void readSweep(const QJsonObject& json, SweepSettings& s, QString* reason) {
         if (!parts.isArray()) sweep.fail(QStringLiteral("'sweep.parts' must be an array of integers"));
         for (const auto& v : parts.toArray()) {
             const double d = v.toDouble(0);
-            if (!v.isDouble() || d < 1 || d > 4096 || d != static_cast<double>(static_cast<int>(d))) {
+            if (!v.isDouble() || d < 1 || d > SweepSettings::kMaxParts ||
+                d != static_cast<double>(static_cast<int>(d))) {
                 sweep.fail(QStringLiteral("'sweep.parts' must hold integers from 1 to 4096"));
                 break;
             }

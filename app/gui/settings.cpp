@@ -23,20 +23,12 @@ void addRecent(const QString& key, const QString& path) {
     QSettings().setValue(key, list);
 }
 
-void removeRecent(const QString& key, const QString& path) {
-    QStringList list = recent(key);
-    list.removeAll(path);
-    QSettings().setValue(key, list);
-}
-
 }  // namespace
 
 QStringList Settings::recentModels() { return recent(kRecentModels); }
 void Settings::addRecentModel(const QString& path) { addRecent(kRecentModels, path); }
-void Settings::removeRecentModel(const QString& path) { removeRecent(kRecentModels, path); }
 QStringList Settings::recentFiles() { return recent(kRecentFiles); }
 void Settings::addRecentFile(const QString& path) { addRecent(kRecentFiles, path); }
-void Settings::removeRecentFile(const QString& path) { removeRecent(kRecentFiles, path); }
 void Settings::clearRecent() {
     QSettings s;
     s.remove(kRecentModels);

@@ -13,10 +13,8 @@ public:
 
     static QStringList recentModels();
     static void addRecentModel(const QString& path);
-    static void removeRecentModel(const QString& path);
     static QStringList recentFiles();  // sessions and contexts
     static void addRecentFile(const QString& path);
-    static void removeRecentFile(const QString& path);
     static void clearRecent();
 
     static double pngScale();  // default 2

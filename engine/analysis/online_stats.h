@@ -14,11 +14,7 @@
 // Everything here is inline and compiles as device code too.
 #include <math.h>
 
-#if defined(__CUDACC__)
-#define ATTN_STATS_FN __host__ __device__ inline
-#else
-#define ATTN_STATS_FN inline
-#endif
+#include "core/host_device.h"
 
 namespace attnscope {
 
@@ -26,22 +22,22 @@ constexpr double kRenormalisationFloor = 1e-5;              // PAPER.md's 1e-5
 constexpr float kLogRenormalisationFloor = -11.512925465f;  // ln 1e-5
 
 // D = max(l_kept, 1e-5 · l_all): the renormaliser of the kept probabilities.
-ATTN_STATS_FN double renormaliser(double lKept, double lAll) {
+ATTN_HOST_DEVICE inline double renormaliser(double lKept, double lAll) {
     return lKept > kRenormalisationFloor * lAll ? lKept : kRenormalisationFloor * lAll;
 }
 
 // H = (l / D) · ln D − t / D, in double (the CPU backend).
-ATTN_STATS_FN double entropyNats(double l, double t, double D) { return l / D * log(D) - t / D; }
+ATTN_HOST_DEVICE inline double entropyNats(double l, double t, double D) { return l / D * log(D) - t / D; }
 
 // The same in float with D given by its logarithm, so that nothing overflows (the kernels):
 // H = e^(ln l − ln D) · ln D − t · e^(−ln D).
-ATTN_STATS_FN float entropyNatsLog(float logL, float t, float logD) {
+ATTN_HOST_DEVICE inline float entropyNatsLog(float logL, float t, float logD) {
     return expf(logL - logD) * logD - t * expf(-logD);
 }
 
 // ln D for the kept keys' ln l and the unselected row's log-sum-exp relative to m
 // (lseAll − m): max(ln l_kept, ln 1e-5 + ln l_all).
-ATTN_STATS_FN float logRenormaliser(float logLKept, float lseAllMinusM) {
+ATTN_HOST_DEVICE inline float logRenormaliser(float logLKept, float lseAllMinusM) {
     const float floorLog = kLogRenormalisationFloor + lseAllMinusM;
     return logLKept > floorLog ? logLKept : floorLog;
 }
@@ -57,7 +53,7 @@ struct OnlineStats {
     // sumE = Σ e^(s − mNew) and sumES = Σ e^(s − mNew)·(s − mNew). Returns the factor
     // e^(m − mNew) by which accumulators formed relative to the old m (the value mix) must be
     // scaled. Old keys: Σ e^(s − mNew)(s − mNew) = c · (t + l · (m − mNew)).
-    ATTN_STATS_FN float absorb(float mNew, float sumE, float sumES) {
+    ATTN_HOST_DEVICE inline float absorb(float mNew, float sumE, float sumES) {
         const float c = m == -INFINITY ? 0.0f : expf(m - mNew);
         t = (l > 0 ? c * (t + l * (m - mNew)) : 0.0f) + sumES;
         l = l * c + sumE;

@@ -10,20 +10,12 @@ bool selectionActive(const SelectiveAttention& sel, int chunks, int queries) {
     return sel.enabled() && chunks > sel.topK && queries > 0;
 }
 
-double chunkScore(std::vector<float>& values, int scoreTopN, int chunkLength) {
-    if (values.empty() || chunkLength <= 0) return 0;
-    if (scoreTopN <= 0) return std::accumulate(values.begin(), values.end(), 0.0) / chunkLength;
-    const int n = std::min(scoreTopN, static_cast<int>(values.size()));
-    std::nth_element(values.begin(), values.begin() + (n - 1), values.end(), std::greater<float>());
-    return std::accumulate(values.begin(), values.begin() + n, 0.0);
-}
-
-void keepTopK(const float* scores, int chunks, int k, std::uint8_t* keep) {
+void keepTopK(const float* scores, int chunks, int k, std::uint8_t* keep, std::vector<int>& order) {
     if (k >= chunks) {
         std::fill(keep, keep + chunks, std::uint8_t{1});
         return;
     }
-    std::vector<int> order(static_cast<std::size_t>(chunks));
+    order.resize(static_cast<std::size_t>(chunks));
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return scores[a] > scores[b]; });
     std::fill(keep, keep + chunks, std::uint8_t{0});
@@ -51,13 +43,14 @@ void selectChunks(const float* scores, int heads, int queries, int chunks, const
                   std::uint8_t* keep) {
     const std::size_t rows = static_cast<std::size_t>(heads) * queries;
     const auto P = static_cast<std::size_t>(chunks);
+    std::vector<int> order;
     if (sel.aggregation == SelectAggregation::None) {
-        for (std::size_t hq = 0; hq < rows; ++hq) keepTopK(scores + hq * P, chunks, sel.topK, keep + hq * P);
+        for (std::size_t hq = 0; hq < rows; ++hq) keepTopK(scores + hq * P, chunks, sel.topK, keep + hq * P, order);
         return;
     }
     const std::vector<float> perLayer = layerScores(scores, rows, chunks);
     std::vector<std::uint8_t> layerKeep(P);
-    keepTopK(perLayer.data(), chunks, sel.topK, layerKeep.data());
+    keepTopK(perLayer.data(), chunks, sel.topK, layerKeep.data(), order);
     for (std::size_t hq = 0; hq < rows; ++hq) std::copy(layerKeep.begin(), layerKeep.end(), keep + hq * P);
 }
 

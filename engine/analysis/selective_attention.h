@@ -12,7 +12,10 @@
 //     set of K chunks for every head and query token;
 //  3. p_j = 0 for keys of the other chunks (never prefix or query keys), then
 //     p ← p / max(Σp, 1e-5) (renormaliser in online_stats.h).
+#include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <numeric>
 #include <vector>
 
 #include "plan/encoding_options.h"
@@ -26,11 +29,20 @@ bool selectionActive(const SelectiveAttention& sel, int chunks, int queries);
 
 // Score of one chunk from the values of its visible keys (probabilities, or anything
 // proportional to them): the sum of the scoreTopN largest, or (scoreTopN <= 0) their sum over
-// chunkLength. 0 when no key is visible. `values` is reordered.
-double chunkScore(std::vector<float>& values, int scoreTopN, int chunkLength);
+// chunkLength. 0 when no key is visible. `values` is reordered. (float: the CPU backend;
+// double: the CUDA kernels' reference twins.)
+template <typename T>
+double chunkScore(std::vector<T>& values, int scoreTopN, int chunkLength) {
+    if (values.empty() || chunkLength <= 0) return 0;
+    if (scoreTopN <= 0) return std::accumulate(values.begin(), values.end(), 0.0) / chunkLength;
+    const int n = std::min(scoreTopN, static_cast<int>(values.size()));
+    std::nth_element(values.begin(), values.begin() + (n - 1), values.end(), std::greater<T>());
+    return std::accumulate(values.begin(), values.begin() + n, 0.0);
+}
 
 // keep[c] = 1 for the k best chunks by score, 0 for the others; ties keep the lower index.
-void keepTopK(const float* scores, int chunks, int k, std::uint8_t* keep);
+// `order` is scratch, reused across calls.
+void keepTopK(const float* scores, int chunks, int k, std::uint8_t* keep, std::vector<int>& order);
 
 // The chunks kept for every (head, query): scores [heads][queries][chunks] → keep, same shape.
 void selectChunks(const float* scores, int heads, int queries, int chunks, const SelectiveAttention& sel,

@@ -7,7 +7,6 @@ namespace attnscope {
 
 RunRows runRows(const EncodingPlan& plan, bool reuseContext) {
     RunRows r;
-    r.reusedContext = reuseContext;
     r.first = reuseContext ? plan.queryBegin : 0;
     r.count = plan.tokenCount() - r.first;
     return r;
@@ -47,12 +46,9 @@ void copyLeadingTokens(const std::vector<float>& src, std::size_t srcStride, std
                     dst.begin() + static_cast<std::ptrdiff_t>(p * dstStride));
 }
 
-void finishRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start,
-               std::vector<float>& queryLogProbs) {
+void stampRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start) {
     stats.backend = backend;
     stats.elapsedMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    queryLogProbs = std::move(stats.queryLogProbs);
-    stats.queryLogProbs.clear();
 }
 
 }  // namespace attnscope

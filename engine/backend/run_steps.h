@@ -17,7 +17,6 @@ namespace attnscope {
 struct RunRows {
     int first = 0;
     int count = 0;
-    bool reusedContext = false;
 };
 RunRows runRows(const EncodingPlan& plan, bool reuseContext);
 
@@ -38,9 +37,7 @@ void writeLogProbs(const float* logits, int vocab, double logSumExp, float* out)
 void copyLeadingTokens(const std::vector<float>& src, std::size_t srcStride, std::vector<float>& dst,
                        std::size_t dstStride, std::size_t planes, int count);
 
-// Stamps the result with the backend's name and the wall time since `start`, and moves the
-// query log-probabilities out of `stats` (they are returned, never kept in a run state).
-void finishRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start,
-               std::vector<float>& queryLogProbs);
+// Stamps the result with the backend's name and the wall time since `start`.
+void stampRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start);
 
 }  // namespace attnscope

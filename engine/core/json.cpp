@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -85,19 +84,21 @@ void jsonEscape(std::string& out, std::string_view s) {
     out += '"';
     for (std::size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
-        const int n = c < 0x20 || shortEscape(c) ? 1 : utf8Len(s, i);
         if (const char* e = shortEscape(c)) {
             out += e;
+            ++i;
         } else if (c < 0x20) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\u%04x", c);
             out += buf;
-        } else if (n == 0) {
+            ++i;
+        } else if (const int n = utf8Len(s, i); n == 0) {
             out += "\xEF\xBF\xBD";  // not UTF-8: the replacement character
+            ++i;
         } else {
             out.append(s.substr(i, static_cast<std::size_t>(n)));
+            i += static_cast<std::size_t>(n);
         }
-        i += static_cast<std::size_t>(std::max(n, 1));
     }
     out += '"';
 }

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "model/rope.h"
 #include "model/tensor_table.h"
 
 namespace attnscope {
@@ -187,18 +188,10 @@ Result<RopeScaling> llama3FromRopeFreqs(const GgufFile& g, const Keys& k, const 
     rs.lowFreqFactor = 1.0f;
     rs.highFreqFactor = 4.0f;
     rs.originalContextLength = static_cast<int>(origCtx);
-    const double pi = 3.14159265358979323846;
-    const double lowWavelen = origCtx / rs.lowFreqFactor, highWavelen = origCtx / rs.highFreqFactor;
     for (int i = 0; i < half; ++i) {
-        double freq = std::pow(static_cast<double>(c.ropeTheta), -2.0 * i / c.ropeDim);
-        double wavelen = 2 * pi / freq;
-        double expect;
-        if (wavelen < highWavelen) expect = 1.0;
-        else if (wavelen > lowWavelen) expect = rs.factor;
-        else {
-            double smooth = (origCtx / wavelen - rs.lowFreqFactor) / (rs.highFreqFactor - rs.lowFreqFactor);
-            expect = 1.0 / ((1 - smooth) / rs.factor + smooth);
-        }
+        // The divisor model/rope.h applies to pair i's unscaled frequency.
+        const double freq = std::pow(static_cast<double>(c.ropeTheta), -2.0 * i / c.ropeDim);
+        const double expect = freq / llama3ScaledFrequency(rs, freq);
         if (std::fabs(f[static_cast<std::size_t>(i)] - expect) > 1e-3 * expect)
             return k.unsupported("rope_freqs.weight does not follow llama3 RoPE scaling (entry " + std::to_string(i) +
                                      " is " + std::to_string(f[static_cast<std::size_t>(i)]) + ", expected " +
@@ -207,8 +200,6 @@ Result<RopeScaling> llama3FromRopeFreqs(const GgufFile& g, const Keys& k, const 
     }
     return rs;
 }
-
-constexpr std::int64_t kBig = 1 << 30;
 
 // ---- the model description -------------------------------------------------------------------
 
@@ -241,16 +232,16 @@ struct HyperParameterKeys {
 
 Result<HyperParameterKeys> readHyperParameterKeys(const Keys& k, const std::string& a) {
     HyperParameterKeys h;
-    ATTN_SET(h.dim, k.reqInt(a + ".embedding_length", 1, kBig));
-    ATTN_SET(h.ffn, k.reqInt(a + ".feed_forward_length", 1, kBig));
-    ATTN_SET(h.layers, k.reqInt(a + ".block_count", 1, kBig));
-    ATTN_SET(h.heads, k.reqInt(a + ".attention.head_count", 1, kBig));
-    ATTN_SET(h.kvHeads, k.optInt(a + ".attention.head_count_kv", 1, kBig));
-    ATTN_SET(h.keyLength, k.optInt(a + ".attention.key_length", 1, kBig));
-    ATTN_SET(h.valueLength, k.optInt(a + ".attention.value_length", 1, kBig));
-    ATTN_SET(h.ropeDim, k.optInt(a + ".rope.dimension_count", 1, kBig));
-    ATTN_SET(h.contextLength, k.optInt(a + ".context_length", 0, kBig));
-    ATTN_SET(h.vocabSize, k.optInt(a + ".vocab_size", 1, kBig));
+    ATTN_SET(h.dim, k.reqInt(a + ".embedding_length", 1, kMaxHeaderInteger));
+    ATTN_SET(h.ffn, k.reqInt(a + ".feed_forward_length", 1, kMaxHeaderInteger));
+    ATTN_SET(h.layers, k.reqInt(a + ".block_count", 1, kMaxHeaderInteger));
+    ATTN_SET(h.heads, k.reqInt(a + ".attention.head_count", 1, kMaxHeaderInteger));
+    ATTN_SET(h.kvHeads, k.optInt(a + ".attention.head_count_kv", 1, kMaxHeaderInteger));
+    ATTN_SET(h.keyLength, k.optInt(a + ".attention.key_length", 1, kMaxHeaderInteger));
+    ATTN_SET(h.valueLength, k.optInt(a + ".attention.value_length", 1, kMaxHeaderInteger));
+    ATTN_SET(h.ropeDim, k.optInt(a + ".rope.dimension_count", 1, kMaxHeaderInteger));
+    ATTN_SET(h.contextLength, k.optInt(a + ".context_length", 0, kMaxHeaderInteger));
+    ATTN_SET(h.vocabSize, k.optInt(a + ".vocab_size", 1, kMaxHeaderInteger));
     ATTN_SET(h.freqBase, k.optFloat(a + ".rope.freq_base"));
     ATTN_SET(h.eps, k.optFloat(a + ".attention.layer_norm_rms_epsilon"));
     if (!h.eps) return k.format("missing required key '" + a + ".attention.layer_norm_rms_epsilon'");
@@ -290,7 +281,7 @@ Result<void> readVocabSize(const GgufFile& g, const Keys& k, const std::string& 
                            ModelConfig& c) {
     const GgufTensorInfo* embd = g.findTensor("token_embd.weight");
     if (!embd) return missingTensorError("token_embd.weight", g.path());
-    if (embd->nDims != 2 || embd->ne[1] == 0 || embd->ne[1] > static_cast<std::uint64_t>(kBig))
+    if (embd->nDims != 2 || embd->ne[1] == 0 || embd->ne[1] > static_cast<std::uint64_t>(kMaxHeaderInteger))
         return k.format("tensor 'token_embd.weight' has shape " + ggufShapeText(*embd) + ", expected [" +
                             std::to_string(c.dim) + ", vocab]",
                         embd->infoOffset);
@@ -311,7 +302,7 @@ Result<void> setGemma3Features(const Keys& k, const std::string& a, bool hasFreq
     c.embedScale = std::sqrt(static_cast<float>(c.dim));
     // llama.cpp: query_pre_attn_scalar is dim / heads for the 27B (62 layers), else the head size.
     if (c.nLayers == 62 && c.dim % c.nHeads == 0) c.queryScale = 1.0f / std::sqrt(static_cast<float>(c.dim / c.nHeads));
-    ATTN_ASSIGN(window, k.optInt(a + ".attention.sliding_window", 0, kBig));
+    ATTN_ASSIGN(window, k.optInt(a + ".attention.sliding_window", 0, kMaxHeaderInteger));
     c.slidingWindow = window ? static_cast<int>(*window) : 0;
     ATTN_ASSIGN(period, k.optInt(a + ".attention.sliding_window_pattern", 1, 1 << 16));
     const std::int64_t p = period ? *period : 6;
@@ -342,7 +333,7 @@ Result<std::int64_t> readRopeScalingKeys(const GgufFile& g, const Keys& k, const
     ATTN_ASSIGN(scalingType, k.optString(a + ".rope.scaling.type"));
     ATTN_ASSIGN(scalingFactor, k.optFloat(a + ".rope.scaling.factor"));
     ATTN_ASSIGN(scaleLinear, k.optFloat(a + ".rope.scale_linear"));
-    ATTN_ASSIGN(origCtx, k.optInt(a + ".rope.scaling.original_context_length", 1, kBig));
+    ATTN_ASSIGN(origCtx, k.optInt(a + ".rope.scaling.original_context_length", 1, kMaxHeaderInteger));
     if (scalingType && *scalingType != "none") {
         if (*scalingType != "linear")
             return k.unsupported("RoPE scaling '" + *scalingType + "' is not supported (none, linear, llama3)",

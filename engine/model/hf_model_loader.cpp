@@ -16,8 +16,6 @@ namespace attnscope {
 
 namespace {
 
-constexpr std::int64_t kBig = 1 << 30;
-
 // Typed access to config.json keys; null counts as absent (configs write "head_dim": null).
 class ConfigKeys {
 public:
@@ -97,7 +95,7 @@ Result<RopeScaling> ropeScalingFromJson(const ConfigKeys& k, const Json* j, cons
         rs.kind = RopeScaling::Kind::Llama3;
         ATTN_ASSIGN(low, inFileOf(k, r.num("low_freq_factor")));
         ATTN_ASSIGN(high, inFileOf(k, r.num("high_freq_factor")));
-        ATTN_ASSIGN(original, inFileOf(k, r.integer("original_max_position_embeddings", 1, 1 << 30)));
+        ATTN_ASSIGN(original, inFileOf(k, r.integer("original_max_position_embeddings", 1, kMaxHeaderInteger)));
         rs.lowFreqFactor = static_cast<float>(low.value_or(1.0));
         rs.highFreqFactor = static_cast<float>(high.value_or(4.0));
         rs.originalContextLength = static_cast<int>(original.value_or(8192));
@@ -183,7 +181,7 @@ Result<CommonKeys> readCommonKeys(const ConfigKeys& top, const ConfigKeys& k, co
     // Gemma3TextConfig's defaults apply to sizes a gemma3 config leaves out; llama-family
     // configs must spell them out.
     auto size = [&](const char* key, std::int64_t gemmaDefault) -> Result<std::int64_t> {
-        ATTN_ASSIGN(v, k.integer(key, 1, kBig));
+        ATTN_ASSIGN(v, k.integer(key, 1, kMaxHeaderInteger));
         if (v) return *v;
         if (gemma) return gemmaDefault;
         return k.format("missing required key \"" + tc.prefix + key + "\"");
@@ -193,10 +191,10 @@ Result<CommonKeys> readCommonKeys(const ConfigKeys& top, const ConfigKeys& k, co
     ATTN_SET(h.ffn, size("intermediate_size", 9216));
     ATTN_SET(h.layers, size("num_hidden_layers", 26));
     ATTN_SET(h.heads, size("num_attention_heads", 8));
-    ATTN_SET(h.kvHeads, k.integer("num_key_value_heads", 1, kBig));
-    ATTN_SET(h.headDim, k.integer("head_dim", 1, kBig));
-    ATTN_SET(h.vocab, k.integer("vocab_size", 1, kBig));
-    ATTN_SET(h.maxPos, k.integer("max_position_embeddings", 0, kBig));
+    ATTN_SET(h.kvHeads, k.integer("num_key_value_heads", 1, kMaxHeaderInteger));
+    ATTN_SET(h.headDim, k.integer("head_dim", 1, kMaxHeaderInteger));
+    ATTN_SET(h.vocab, k.integer("vocab_size", 1, kMaxHeaderInteger));
+    ATTN_SET(h.maxPos, k.integer("max_position_embeddings", 0, kMaxHeaderInteger));
     ATTN_SET(h.eps, k.num("rms_norm_eps"));
     ATTN_SET(h.theta, k.num("rope_theta"));
     ATTN_SET(h.rope, findRopeParameters(k, tc.prefix));
@@ -312,7 +310,7 @@ Result<void> setGemma3Features(const ConfigKeys& k, const std::string& prefix, c
     double q = qpas.value_or(256.0);
     if (!(q > 0)) return k.format("\"query_pre_attn_scalar\" must be positive");
     c.queryScale = static_cast<float>(1.0 / std::sqrt(q));
-    ATTN_ASSIGN(window, k.integer("sliding_window", 0, kBig));
+    ATTN_ASSIGN(window, k.integer("sliding_window", 0, kMaxHeaderInteger));
     c.slidingWindow = static_cast<int>(window.value_or(4096));
     ATTN_ASSIGN(localBase, readGemma3LocalBase(k, prefix, ropeLocal));
     c.ropeThetaLocal = static_cast<float>(localBase.value_or(10000.0));
@@ -481,11 +479,11 @@ private:
 
 // ---- the model -------------------------------------------------------------------------------
 
-// Where the language model's tensors live (gemma3 multimodal checkpoints nest them), and the
-// name of its output projection (beside that prefix, not under it).
+// Where the language model's tensors live (gemma3 multimodal checkpoints nest them): `prefix`
+// for those inside it, `root` for those beside it (the output projection, "lm_head.weight").
 struct TensorPlace {
-    std::string prefix;
-    std::string lmHead;
+    std::string prefix;  // "model.", "language_model.model." or "model.language_model."
+    std::string root;    // "" or "language_model."
 };
 
 Result<TensorPlace> findLanguageModel(const HfTensors& tensors, const std::string& label) {
@@ -496,14 +494,14 @@ Result<TensorPlace> findLanguageModel(const HfTensors& tensors, const std::strin
             break;
         }
     if (place.prefix.empty()) return missingTensorError("model.embed_tokens.weight", label);
-    place.lmHead = place.prefix == "language_model.model." ? "language_model.lm_head.weight" : "lm_head.weight";
+    place.root = place.prefix == "language_model.model." ? "language_model." : "";
     return place;
 }
 
 // Vocabulary: the embedding's rows; config.json's vocab_size must agree when present.
 Result<void> readVocabSize(const WeightSet& ws, const std::string& prefix, const std::string& cfgFile, ModelConfig& c) {
     const auto& [fi, t] = ws.byName.at(prefix + "embed_tokens.weight");
-    if (t->shape.size() != 2 || t->shape[0] <= 0 || t->shape[0] > (1 << 30))
+    if (t->shape.size() != 2 || t->shape[0] <= 0 || t->shape[0] > kMaxHeaderInteger)
         return makeError(ErrorKind::Format,
                          "tensor '" + prefix + "embed_tokens.weight' has shape " + shapeText(t->shape) +
                              ", expected [vocab, " + std::to_string(c.dim) + "]",
@@ -523,7 +521,7 @@ Result<void> readVocabSize(const WeightSet& ws, const std::string& prefix, const
 Result<void> readWeights(HfTensors& tensors, const TensorPlace& place, ModelConfig& c, ModelWeights& w) {
     for (const ModelTensor& t : modelTensors()) {
         if (t.optional && c.tiedOutput) continue;
-        const std::string name = t.field == &ModelWeights::output ? place.lmHead : place.prefix + t.hf;
+        const std::string name = (t.atRoot ? place.root : place.prefix) + t.hf;
         ATTN_SET(w.*t.field, tensors.get(name, t.shape.safetensorsDims(c), !t.optional));
     }
     tieOutputWhenAbsent(c, w);
@@ -542,7 +540,7 @@ Result<void> readWeights(HfTensors& tensors, const TensorPlace& place, ModelConf
 // (Old llama checkpoints store a rotary_emb.inv_freq buffer, which is recomputed anyway.)
 Result<void> checkAllUsed(const WeightSet& ws, const HfTensors& tensors, const TensorPlace& place, Architecture arch) {
     for (const auto& [name, loc] : ws.byName) {
-        if (tensors.used().count(name) || name == place.lmHead) continue;
+        if (tensors.used().count(name)) continue;
         if (name.rfind(place.prefix, 0) != 0) continue;  // vision tower, projector, ...
         if (name.size() >= 19 && name.compare(name.size() - 19, 19, "rotary_emb.inv_freq") == 0) continue;
         return unusedTensorError(name, architectureName(arch), ws.files[loc.first].path(), loc.second->fileOffset);

@@ -19,6 +19,10 @@ const char* architectureName(Architecture a);
 //  RotateHalf:    (x[i], x[i + d/2]) — Hugging Face layout, and GGUF's for qwen2/gemma3 (NEOX).
 enum class RopeLayout { AdjacentPairs, RotateHalf };
 
+// The largest value a loader accepts for any count or size in a model file (a bound against
+// corrupt headers; ModelConfig::validate checks each size more tightly).
+constexpr std::int64_t kMaxHeaderInteger = 1 << 30;
+
 struct RopeScaling {
     enum class Kind { None, Linear, Llama3 } kind = Kind::None;
     float factor = 1.0f;

@@ -5,11 +5,7 @@
 
 namespace attnscope {
 
-namespace {
-
-// Llama-3 scaling of one inverse frequency: long wavelengths are divided by the factor, short
-// ones kept, and the band between them interpolated.
-double llama3Scaled(const RopeScaling& sc, double f) {
+double llama3ScaledFrequency(const RopeScaling& sc, double f) {
     const double pi = 3.14159265358979323846;
     const double wavelen = 2 * pi / f;
     const double lowWave = sc.originalContextLength / sc.lowFreqFactor;
@@ -21,8 +17,6 @@ double llama3Scaled(const RopeScaling& sc, double f) {
     return (1 - smooth) * f / sc.factor + smooth * f;
 }
 
-}  // namespace
-
 std::vector<double> ropeInverseFrequencies(const ModelConfig& cfg, int layer) {
     const int half = cfg.ropeDim / 2;
     const double theta = cfg.ropeThetaFor(layer);
@@ -31,7 +25,7 @@ std::vector<double> ropeInverseFrequencies(const ModelConfig& cfg, int layer) {
     for (int k = 0; k < half; ++k) {
         double f = 1.0 / std::pow(theta, (2.0 * k) / cfg.ropeDim);
         if (sc.kind == RopeScaling::Kind::Linear && sc.factor > 0) f /= sc.factor;
-        if (sc.kind == RopeScaling::Kind::Llama3) f = llama3Scaled(sc, f);
+        if (sc.kind == RopeScaling::Kind::Llama3) f = llama3ScaledFrequency(sc, f);
         inv[static_cast<std::size_t>(k)] = f;
     }
     return inv;
@@ -52,7 +46,6 @@ std::vector<float> ropeTable(const std::vector<double>& invFreq, const std::int3
 RopeTables::RopeTables(const ModelConfig& cfg, const std::int32_t* positions, int rows) {
     int firstGlobal = -1, firstLocal = -1;
     for (int l = 0; l < cfg.nLayers; ++l) {
-        isLocal_.push_back(cfg.isLocalLayer(l));
         if (cfg.isLocalLayer(l) && firstLocal < 0) firstLocal = l;
         if (!cfg.isLocalLayer(l) && firstGlobal < 0) firstGlobal = l;
     }

@@ -14,6 +14,10 @@ namespace attnscope {
 // Llama-3); sliding-window layers rotate unscaled (Hugging Face and llama.cpp alike).
 std::vector<double> ropeInverseFrequencies(const ModelConfig& cfg, int layer);
 
+// Llama-3 scaling of one inverse frequency f: long wavelengths divided by the factor, short ones
+// kept, the band between interpolated.
+double llama3ScaledFrequency(const RopeScaling& scaling, double f);
+
 // cos and sin of positions[r] · invFreq[p], computed in double and stored as float:
 // [rows][ropeDim/2][2] with (cos, sin) innermost.
 std::vector<float> ropeTable(const std::vector<double>& invFreq, const std::int32_t* positions, int rows);
@@ -23,18 +27,15 @@ std::vector<float> ropeTable(const std::vector<double>& invFreq, const std::int3
 class RopeTables {
 public:
     RopeTables(const ModelConfig& cfg, const std::int32_t* positions, int rows);
-    // [rows][ropeDim/2][2] table of `layer`.
-    const std::vector<float>& forLayer(int layer) const {
-        const bool local =
-            layer >= 0 && layer < static_cast<int>(isLocal_.size()) && isLocal_[static_cast<std::size_t>(layer)];
-        return local ? local_ : global_;
+    // [rows][ropeDim/2][2] table of `layer` (ModelConfig::isLocalLayer says which).
+    const std::vector<float>& forLayer(const ModelConfig& cfg, int layer) const {
+        return cfg.isLocalLayer(layer) ? local_ : global_;
     }
     bool hasLocal() const { return !local_.empty(); }
     const std::vector<float>& global() const { return global_; }
     const std::vector<float>& local() const { return local_; }
 
 private:
-    std::vector<bool> isLocal_;  // per layer
     std::vector<float> global_, local_;
 };
 

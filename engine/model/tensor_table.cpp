@@ -47,11 +47,11 @@ constexpr LayerTensor kLayerTensors[] = {
      {One, Dim}},
 };
 
-// field, GGUF name, Hugging Face name, optional, [rows][cols]
+// field, GGUF name, Hugging Face name, optional, [rows][cols], Hugging Face name at the root
 constexpr ModelTensor kModelTensors[] = {
     {&ModelWeights::tokenEmbedding, "token_embd.weight", "embed_tokens.weight", false, {Vocab, Dim}},
     {&ModelWeights::outputNorm, "output_norm.weight", "norm.weight", false, {One, Dim}},
-    {&ModelWeights::output, "output.weight", "lm_head.weight", true, {Vocab, Dim}},
+    {&ModelWeights::output, "output.weight", "lm_head.weight", true, {Vocab, Dim}, true},
 };
 
 }  // namespace

@@ -63,9 +63,10 @@ struct LayerTensor {
 struct ModelTensor {
     TensorView ModelWeights::*field;
     const char* gguf;  // GGUF name
-    const char* hf;    // Hugging Face name after <prefix> (the output's is the loader's to place)
+    const char* hf;    // Hugging Face name after <prefix>, or after the checkpoint's root when atRoot
     bool optional;     // when absent the output projection shares the token embedding
     TensorShape shape;
+    bool atRoot = false;  // beside the language model ("lm_head.weight"), not inside it
 };
 
 // Every layer tensor, in the order the loaders look them up (which decides the error reported

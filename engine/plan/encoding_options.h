@@ -16,6 +16,7 @@ struct SelectiveAttention {
     int scoreTopN = 5;  // chunk score = sum of its top-n probabilities (n <= 0: mean)
     SelectAggregation aggregation = SelectAggregation::None;
     bool enabled() const { return topK > 0; }
+    bool operator==(const SelectiveAttention&) const = default;
 };
 
 struct EncodingOptions {
@@ -24,6 +25,7 @@ struct EncodingOptions {
     PositionPolicy positions = PositionPolicy::Stretch;  // parallel mode; full mode is sequential
     BosPolicy bos = BosPolicy::None;
     SelectiveAttention selective;
+    bool operator==(const EncodingOptions&) const = default;
 };
 
 const char* toString(EncodingMode m);       // "full" | "parallel"

@@ -136,16 +136,21 @@ struct PlanParts {
     std::vector<std::vector<std::int32_t>> chunks;
 };
 
-// One part: its ids when given, else its text through the tokenizer.
-Result<std::vector<std::int32_t>> partIds(const std::optional<std::vector<std::int32_t>>& ids, const std::string& text,
-                                          const Tokenizer* tok, const char* what) {
-    if (ids) return *ids;
-    if (text.empty()) return std::vector<std::int32_t>{};
+// Appends one part to `out`: its ids when given, else its text through the tokenizer.
+Result<void> appendPart(std::vector<std::int32_t>& out, const std::vector<std::int32_t>* ids, const std::string& text,
+                        const Tokenizer* tok, const char* what) {
+    if (ids) {
+        out.insert(out.end(), ids->begin(), ids->end());
+        return {};
+    }
+    if (text.empty()) return {};
     if (!tok)
         return makeError(
             ErrorKind::InvalidInput,
             std::string("the ") + what + " is given as text but this model has no tokenizer; give token ids instead");
-    return tok->encode(text);
+    ATTN_ASSIGN(encoded, tok->encode(text));
+    out.insert(out.end(), encoded.begin(), encoded.end());
+    return {};
 }
 
 Result<PlanParts> tokenizeParts(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok) {
@@ -154,23 +159,19 @@ Result<PlanParts> tokenizeParts(const ContextSpec& spec, const EncodingOptions& 
         return makeError(ErrorKind::InvalidInput, "a BOS policy was requested but the tokenizer has no BOS token");
     PlanParts parts;
     if (options.bos == BosPolicy::Shared) parts.prefix.push_back(bos);
-    if (options.sinkPrefix) {
-        ATTN_ASSIGN(prefix, partIds(spec.prefixIds, spec.prefix, tok, "prefix"));
-        parts.prefix.insert(parts.prefix.end(), prefix.begin(), prefix.end());
-    }
+    if (options.sinkPrefix)
+        ATTN_TRY(appendPart(parts.prefix, spec.prefixIds ? &*spec.prefixIds : nullptr, spec.prefix, tok, "prefix"));
     const std::size_t nChunks = spec.chunkIds ? spec.chunkIds->size() : spec.chunks.size();
     for (std::size_t m = 0; m < nChunks; ++m) {
-        std::vector<std::int32_t> c;
+        std::vector<std::int32_t>& c = parts.chunks.emplace_back();
         if (options.bos == BosPolicy::PerChunk) c.push_back(bos);
-        const auto given = spec.chunkIds ? std::optional((*spec.chunkIds)[m]) : std::nullopt;
-        ATTN_ASSIGN(ids, partIds(given, spec.chunkIds ? std::string() : spec.chunks[m], tok, "chunk"));
-        c.insert(c.end(), ids.begin(), ids.end());
+        if (spec.chunkIds) ATTN_TRY(appendPart(c, &(*spec.chunkIds)[m], {}, tok, "chunk"));
+        else ATTN_TRY(appendPart(c, nullptr, spec.chunks[m], tok, "chunk"));
         if (c.empty())
             return makeError(ErrorKind::InvalidInput,
                              "chunk " + std::to_string(m + 1) + " is empty (it has no tokens)");
-        parts.chunks.push_back(std::move(c));
     }
-    ATTN_SET(parts.query, partIds(spec.queryIds, spec.query, tok, "query"));
+    ATTN_TRY(appendPart(parts.query, spec.queryIds ? &*spec.queryIds : nullptr, spec.query, tok, "query"));
     if (parts.query.empty())
         return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
     return parts;

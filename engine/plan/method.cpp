@@ -18,9 +18,7 @@ EncodingOptions MethodSettings::toOptions() const {
     o.sinkPrefix = sink;
     o.positions = mode == EncodingMode::Full ? PositionPolicy::Sequential : positions;
     o.bos = bos;
-    o.selective.topK = selective ? selectK : 0;
-    o.selective.scoreTopN = scoreTopN;
-    o.selective.aggregation = aggregation;
+    if (selective) o.selective = SelectiveAttention{selectK, scoreTopN, aggregation};  // else off, at its defaults
     return o;
 }
 

@@ -62,7 +62,9 @@ constexpr int kDefaultScoreTopN = 5;  // PAPER.md: n = 5
 
 // What a user sets: the mode and two toggles, plus the settings every method shares. The
 // toggles span more than the five methods (full attention without the prefix, say);
-// `toOptions` is the rule for all of them.
+// `toOptions` is the rule for all of them. Settings that cannot change a run are left out of
+// the options (positions in full mode, K and the score while selection is off), so equal
+// options mean equal runs.
 struct MethodSettings {
     EncodingMode mode = EncodingMode::Parallel;
     bool sink = true;        // the context's prefix is encoded (as a shared sink in parallel mode)

@@ -12,13 +12,8 @@
 // the very same rule.
 #include <vector>
 
+#include "core/host_device.h"
 #include "plan/encoding_plan.h"
-
-#if defined(__CUDACC__)
-#define ATTN_HOST_DEVICE __host__ __device__
-#else
-#define ATTN_HOST_DEVICE
-#endif
 
 namespace attnscope {
 

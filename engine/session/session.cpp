@@ -11,21 +11,15 @@ Session::~Session() = default;
 
 Result<std::unique_ptr<Session>> Session::open(const std::string& modelPath, const SessionOptions& options,
                                                std::function<void(const std::string&)> log) {
-    auto model = loadModel(resolveModelPath(modelPath));
-    if (!model) return model.takeError();
     std::unique_ptr<Session> s(new Session());
-    s->model_ = std::move(*model);
-
-    auto tok = makeTokenizer(s->model_->tokenizer, s->model_->path);
-    if (tok) s->tokenizer_ = std::move(*tok);
-    else if (log) log("tokenizer unavailable (" + tok.error().describe() + "): contexts must be given as token ids");
-
     s->log_ = log ? std::move(log) : [](const std::string&) {};
     s->threads_ = options.threads;
     s->cache_ = std::make_unique<ResultCache>(options.cacheEntries);
-    auto backend = createBackend(options.device, options.threads, s->log_);
-    if (!backend) return backend.takeError();
-    s->backend_ = std::move(*backend);
+    ATTN_SET(s->model_, loadModel(resolveModelPath(modelPath)));
+    auto tok = makeTokenizer(s->model_->tokenizer, s->model_->path);
+    if (tok) s->tokenizer_ = std::move(*tok);
+    else s->log_("tokenizer unavailable (" + tok.error().describe() + "): contexts must be given as token ids");
+    ATTN_SET(s->backend_, createBackend(options.device, options.threads, s->log_));
     auto loaded = s->backend_->loadWeights(s->model_);
     if (!loaded) {
         if (s->onCpu()) return loaded.takeError();

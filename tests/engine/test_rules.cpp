@@ -152,9 +152,10 @@ TEST(SelectiveAttention, ChunkScoreTopNAndMean) {
 TEST(SelectiveAttention, TopKKeepsTheLowerIndexOnTies) {
     const float scores[] = {0.2f, 0.5f, 0.2f, 0.5f, 0.1f};
     std::uint8_t keep[5];
-    keepTopK(scores, 5, 3, keep);
+    std::vector<int> order;
+    keepTopK(scores, 5, 3, keep, order);
     EXPECT_EQ(std::vector<int>(keep, keep + 5), (std::vector<int>{1, 1, 0, 1, 0}));
-    keepTopK(scores, 5, 5, keep);
+    keepTopK(scores, 5, 5, keep, order);
     EXPECT_EQ(std::vector<int>(keep, keep + 5), (std::vector<int>{1, 1, 1, 1, 1}));
 }
 

@@ -73,3 +73,24 @@ TEST(Sweep, RejectsTooShortTexts) {
     ASSERT_FALSE(rows.ok());
     EXPECT_NE(rows.error().message.find("too few"), std::string::npos);
 }
+
+// Full attention sees the same tokens as the sink method (plan/method.h): with a sink text that
+// is not part of the text, the full row at P = 1 equals the sink row at P = 1 (one chunk,
+// positions as in full attention), and differs from plain parallel encoding without the sink.
+TEST(Sweep, FullAttentionSeesTheSinkText) {
+    SessionOptions so;
+    so.device = "cpu";
+    auto s = Session::open("stories260K.gguf", so);
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+    auto text = readFile(storyPath());
+    ASSERT_TRUE(text.ok());
+    SweepOptions o;
+    o.queryTokens = 32;
+    o.parts = {1};
+    o.sinkText = "Once upon a time";
+    auto rows = runSweep(**s, *text, o);
+    ASSERT_TRUE(rows.ok()) << rows.error().describe();
+    EXPECT_NEAR(row(*rows, Method::Full, 1).meanEntropy, row(*rows, Method::Sink, 1).meanEntropy, 1e-5);
+    EXPECT_NEAR(row(*rows, Method::Full, 1).perplexity, row(*rows, Method::Sink, 1).perplexity, 1e-4);
+    EXPECT_GT(std::abs(row(*rows, Method::Full, 1).meanEntropy - row(*rows, Method::Parallel, 1).meanEntropy), 1e-4);
+}

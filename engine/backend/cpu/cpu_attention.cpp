@@ -224,10 +224,6 @@ void finishRow(const EncodingPlan& plan, const Geometry& g, const AttentionLayer
     }
 }
 
-}  // namespace
-
-namespace {
-
 constexpr int kBlockRows = 32;  // rows of one visibility block scored together
 
 // out rows of the block = P_block · V over the block's key ranges.

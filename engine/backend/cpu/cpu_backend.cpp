@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -62,7 +61,8 @@ LayerNorms layerNorms(const LayerWeights& L) {
 class CpuRun {
 public:
     CpuRun(ThreadPool& pool, const LoadedModel& model, const std::vector<LayerNorms>& norms,
-           const std::vector<float>& outputNorm, const EncodingPlan& plan, const CpuRunState* reuse);
+           const std::vector<float>& outputNorm, const EncodingPlan& plan, std::string contextHash,
+           const CpuRunState* reuse);
 
     void embed();
     void attentionBlock(int layer);
@@ -94,10 +94,12 @@ private:
     AnalysisResult res_;
     const int ffnRows_;  // the FFN runs in blocks of rows to bound its memory
     std::vector<float> x_, h_, attnOut_, proj_, gate_, up_;
+    std::vector<float> queryLogProbs_;  // [Q][vocab] when asked for; returned, never kept
 };
 
 CpuRun::CpuRun(ThreadPool& pool, const LoadedModel& model, const std::vector<LayerNorms>& norms,
-               const std::vector<float>& outputNorm, const EncodingPlan& plan, const CpuRunState* reuse)
+               const std::vector<float>& outputNorm, const EncodingPlan& plan, std::string contextHash,
+               const CpuRunState* reuse)
     : pool_(pool),
       cfg_(model.config),
       w_(model.weights),
@@ -116,7 +118,7 @@ CpuRun::CpuRun(ThreadPool& pool, const LoadedModel& model, const std::vector<Lay
     const auto L = static_cast<std::size_t>(cfg_.nLayers);
     const auto R = static_cast<std::size_t>(rows_.count), N = static_cast<std::size_t>(plan.tokenCount());
     state_->plan = plan;
-    state_->contextHash = plan.contextHash();
+    state_->contextHash = std::move(contextHash);
     state_->q.resize(L);
     state_->k.resize(L);
     state_->v.resize(L);
@@ -177,7 +179,7 @@ void CpuRun::projectQkv(int layer) {
     cpu::linear(pool_, h_.data(), rows_.count, lw.wq, &lw.bq, qRows);
     cpu::linear(pool_, h_.data(), rows_.count, lw.wk, &lw.bk, kRows);
     cpu::linear(pool_, h_.data(), rows_.count, lw.wv, &lw.bv, vRows);
-    const float* cs = rope_.forLayer(layer).data();
+    const float* cs = rope_.forLayer(cfg_, layer).data();
     const int hd = cfg_.headDim, half = cfg_.ropeDim / 2;
     // QK-norm (gemma3) and the rotary embedding of every head of one row.
     auto rotate = [&](float* row, int heads, const std::vector<float>& norm, const float* rowCs) {
@@ -231,19 +233,17 @@ void CpuRun::ffnBlock(int layer) {
     const auto l = static_cast<std::size_t>(layer);
     const LayerWeights& lw = w_.layers[l];
     const int R = rows_.count;
-    std::vector<float>& gate = gate_;
-    const std::vector<float>& up = up_;
     normRows(x_.data(), norms_[l].ffn, h_.data());
     for (int b0 = 0; b0 < R; b0 += ffnRows_) {
         const int nb = std::min(ffnRows_, R - b0);
         const float* hb = h_.data() + static_cast<std::size_t>(b0) * d_;
-        cpu::linear(pool_, hb, nb, lw.wGate, nullptr, gate.data());
+        cpu::linear(pool_, hb, nb, lw.wGate, nullptr, gate_.data());
         cpu::linear(pool_, hb, nb, lw.wUp, nullptr, up_.data());
         pool_.parallelFor(static_cast<std::size_t>(nb) * cfg_.ffnDim, 4096, [&](std::size_t a, std::size_t b) {
             for (std::size_t i = a; i < b; ++i)
-                gate[i] = (cfg_.gegluTanh ? cpu::geluTanh(gate[i]) : cpu::silu(gate[i])) * up[i];
+                gate_[i] = (cfg_.gegluTanh ? cpu::geluTanh(gate_[i]) : cpu::silu(gate_[i])) * up_[i];
         });
-        cpu::linear(pool_, gate.data(), nb, lw.wDown, nullptr, proj_.data() + static_cast<std::size_t>(b0) * d_);
+        cpu::linear(pool_, gate_.data(), nb, lw.wDown, nullptr, proj_.data() + static_cast<std::size_t>(b0) * d_);
     }
     if (cfg_.postFfnNorm) normRows(proj_.data(), norms_[l].postFfn, proj_.data());
     addResidual(proj_);
@@ -254,7 +254,7 @@ void CpuRun::logitsAndNll(bool keepLogProbs) {
     const std::vector<int> targets = nextTokenTargets(plan_);
     res_.nllNext.assign(static_cast<std::size_t>(Q), std::numeric_limits<float>::quiet_NaN());
     res_.argmaxNext.assign(static_cast<std::size_t>(Q), -1);
-    if (keepLogProbs) res_.queryLogProbs.assign(static_cast<std::size_t>(Q) * V, 0.0f);
+    if (keepLogProbs) queryLogProbs_.assign(static_cast<std::size_t>(Q) * V, 0.0f);
     std::vector<float> xn(static_cast<std::size_t>(Q) * d_), logits(static_cast<std::size_t>(std::min(Q, qBlock)) * V);
     for (int q = 0; q < Q; ++q)
         cpu::rmsnorm(&x_[static_cast<std::size_t>(plan_.queryBegin - rows_.first + q) * d_], outputNorm_.data(),
@@ -267,19 +267,18 @@ void CpuRun::logitsAndNll(bool keepLogProbs) {
             const float* lg = &logits[static_cast<std::size_t>(i) * V];
             const LogitsSummary s = summarizeLogits(lg, V);
             res_.argmaxNext[q] = s.argmax;
-            if (keepLogProbs) writeLogProbs(lg, V, s.logSumExp, &res_.queryLogProbs[q * V]);
+            if (keepLogProbs) writeLogProbs(lg, V, s.logSumExp, &queryLogProbs_[q * V]);
             if (targets[q] >= 0) res_.nllNext[q] = static_cast<float>(s.logSumExp - lg[targets[q]]);
         }
     }
 }
 
 RunOutput CpuRun::finish(const std::string& backend, std::chrono::steady_clock::time_point start, bool keepState) {
-    RunOutput out;
-    std::vector<float> logProbs;
-    finishRun(res_, backend, start, logProbs);
+    stampRun(res_, backend, start);
     state_->stats = res_;
+    RunOutput out;
     out.stats = std::move(res_);
-    out.stats.queryLogProbs = std::move(logProbs);
+    out.stats.queryLogProbs = std::move(queryLogProbs_);
     if (keepState) out.kept = std::move(state_);
     return out;
 }
@@ -307,10 +306,9 @@ public:
 
 private:
     // The previous run whose encoded context this request may reuse, or null.
-    const CpuRunState* reusable(const RunRequest& req) const {
+    const CpuRunState* reusable(const RunRequest& req, const std::string& contextHash) const {
         const auto* s = dynamic_cast<const CpuRunState*>(req.reuse.get());
-        const bool same =
-            s && s->contextHash == req.plan->contextHash() && static_cast<int>(s->k.size()) == model_->config.nLayers;
+        const bool same = s && s->contextHash == contextHash && static_cast<int>(s->k.size()) == model_->config.nLayers;
         return same ? s : nullptr;
     }
     // Row i of a tile, summed over its heads into rowAcc (keys [colBegin, colEnd)).
@@ -329,7 +327,9 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
     const auto start = std::chrono::steady_clock::now();
     const int L = model_->config.nLayers;
     ATTN_TRY(req.plan->validate(model_->config.vocabSize));
-    CpuRun run(pool_, *model_, norms_, outputNorm_, *req.plan, reusable(req));
+    std::string contextHash = req.plan->contextHash();
+    const CpuRunState* reuse = reusable(req, contextHash);
+    CpuRun run(pool_, *model_, norms_, outputNorm_, *req.plan, std::move(contextHash), reuse);
     run.embed();
     for (int l = 0; l < L; ++l) {
         if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");

@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -243,7 +242,7 @@ private:
             CU_TRY(cudaMemcpyAsync(buf.get(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, stream_));
         return {};
     }
-    const CudaRunState* reusable(const std::shared_ptr<const RunState>& s, const EncodingPlan& plan) const;
+    const CudaRunState* reusable(const std::shared_ptr<const RunState>& s, const std::string& contextHash) const;
     int hostThreads() const {
         return opt_.hostThreads > 0 ? opt_.hostThreads
                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -456,12 +455,13 @@ Result<void> CudaBackend::loadWeights(std::shared_ptr<const LoadedModel> model) 
 
 // A previous run whose encoded context this plan may share: same EncodingPlan::contextHash
 // (the rule every backend follows), same device, weights and storage type.
-const CudaRunState* CudaBackend::reusable(const std::shared_ptr<const RunState>& s, const EncodingPlan& plan) const {
+const CudaRunState* CudaBackend::reusable(const std::shared_ptr<const RunState>& s,
+                                          const std::string& contextHash) const {
     const auto* st = dynamic_cast<const CudaRunState*>(s.get());
     if (!st || !st->context) return nullptr;
     const ContextState& c = *st->context;
     const bool same = c.device == device_ && c.modelUid == modelUid_ && c.type == type_ && st->layers == cfg_.nLayers &&
-                      static_cast<int>(c.layers.size()) == cfg_.nLayers && c.contextHash == plan.contextHash();
+                      static_cast<int>(c.layers.size()) == cfg_.nLayers && c.contextHash == contextHash;
     return same ? st : nullptr;
 }
 
@@ -501,7 +501,8 @@ struct LayerQkv {
 
 class CudaRun {
 public:
-    CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, const CudaRunState* prev);
+    CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, std::string contextHash,
+            const CudaRunState* prev);
     Result<void> prepare();
     Result<void> embed();
     Result<void> attentionBlock(int layer);
@@ -529,6 +530,7 @@ private:
     const EncodingPlan& plan_;
     const ModelConfig& c_;
     PlanView v_;
+    std::string contextHash_;  // EncodingPlan::contextHash, kept with this run's context state
     const CudaRunState* prev_;
     const RunRows rows_;
     const int N_, H_, Q_, P_, qb_, qDim_, kvDim_, B_;
@@ -543,15 +545,17 @@ private:
     std::vector<KeptLayer> queryKept_;        // [layer]
     std::vector<float> queryLse_;             // [layer][head][Q]
     std::vector<float> queryLogProbs_;        // [Q][vocab] when asked for
-    std::vector<float> hostHN_, hostHQP_, hostHQ_;
+    std::vector<float> hostHN_, hostHQP_;
 };
 
-CudaRun::CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, const CudaRunState* prev)
+CudaRun::CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, std::string contextHash,
+                 const CudaRunState* prev)
     : b_(b),
       req_(request),
       plan_(*request.plan),
       c_(b.cfg_),
       v_(std::move(view)),
+      contextHash_(std::move(contextHash)),
       prev_(prev),
       rows_(runRows(plan_, prev != nullptr)),
       N_(v_.tokens),
@@ -597,7 +601,6 @@ Result<void> CudaRun::prepare() {
     ATTN_TRY(placeKeptState());
     hostHN_.resize(static_cast<std::size_t>(H_) * N_);
     hostHQP_.resize(hqp_);
-    hostHQ_.resize(hq_);
     return {};
 }
 
@@ -676,7 +679,7 @@ Result<void> CudaRun::placeKeptState() {
         ctxState_->device = dev;
         ctxState_->modelUid = b_.modelUid_;
         ctxState_->type = b_.type_;
-        ctxState_->contextHash = plan_.contextHash();
+        ctxState_->contextHash = contextHash_;
         ctxState_->queryBegin = qb_;
         ctxState_->layers.resize(static_cast<std::size_t>(L));
         ctxState_->lse.resize(static_cast<std::size_t>(L) * H_ * qb_);
@@ -973,8 +976,7 @@ Result<void> CudaRun::logitsAndNll() {
 }
 
 RunOutput CudaRun::finish(std::chrono::steady_clock::time_point start) {
-    std::vector<float> discarded;
-    finishRun(res_, b_.name(), start, discarded);
+    stampRun(res_, b_.name(), start);
     RunOutput out;
     if (req_.keepState) {
         auto st = std::make_shared<CudaRunState>();
@@ -1008,7 +1010,9 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
     ATTN_TRY(plan.validate(cfg_.vocabSize));
     auto view = makePlanView(plan);
     if (!view) return view.takeError();
-    CudaRun run(*this, request, std::move(*view), reusable(request.reuse, plan));
+    std::string contextHash = plan.contextHash();
+    const CudaRunState* prev = reusable(request.reuse, contextHash);
+    CudaRun run(*this, request, std::move(*view), std::move(contextHash), prev);
     ATTN_TRY(run.prepare());
     ATTN_TRY(run.embed());
     for (int l = 0; l < cfg_.nLayers; ++l) {

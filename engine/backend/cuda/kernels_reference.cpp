@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "analysis/online_stats.h"
@@ -224,13 +225,11 @@ void queryStats(const QueryStatsArgs& a) {
             const std::size_t hq = static_cast<std::size_t>(h) * Q + q;
             for (int c = 0; c < P; ++c) {
                 const int c0 = a.chunkBegin[c], c1 = a.chunkBegin[c + 1];
-                std::vector<float> in;
-                double mass = 0;
+                std::vector<double> in;
                 for (int j = c0; j < c1 && j <= i; ++j)
-                    if (visible(g, a.vis, i, j) && kept(g, a.vis, h, i, j)) {
-                        in.push_back(static_cast<float>(p[static_cast<std::size_t>(j)]));
-                        mass += p[static_cast<std::size_t>(j)];
-                    }
+                    if (visible(g, a.vis, i, j) && kept(g, a.vis, h, i, j))
+                        in.push_back(p[static_cast<std::size_t>(j)]);
+                const double mass = std::accumulate(in.begin(), in.end(), 0.0);
                 if (a.chunkMass) a.chunkMass[hq * P + c] = static_cast<float>(mass);
                 if (a.score) {
                     // The selective-attention rule itself (analysis/selective_attention.h); Sum
