@@ -126,6 +126,7 @@ NaiveResult naiveForward(const LoadedModel& model, const EncodingPlan& plan) {
     R.entropy.assign(static_cast<std::size_t>(c.nLayers) * H * N, 0);
     R.chunkMass.assign(static_cast<std::size_t>(c.nLayers) * H * Q * P, 0);
     R.selected.assign(static_cast<std::size_t>(c.nLayers) * H * Q * P, 1);
+    R.selectionMargin.assign(static_cast<std::size_t>(c.nLayers) * H * Q, std::numeric_limits<double>::infinity());
     std::vector<std::vector<float>> x(static_cast<std::size_t>(N), std::vector<float>(static_cast<std::size_t>(d)));
     for (int i = 0; i < N; ++i)
         for (int j = 0; j < d; ++j) x[i][j] = F(W.tokenEmbedding)[static_cast<std::size_t>(plan.ids[i]) * d + j] * c.embedScale;
@@ -188,12 +189,14 @@ NaiveResult naiveForward(const LoadedModel& model, const EncodingPlan& plan) {
                         else for (int t = 0; t < std::min<int>(sel.scoreTopN, ps.size()); ++t) s += ps[t];
                         score[(static_cast<std::size_t>(hh) * Q + qi) * P + m] = s;
                     }
+            double margin = 0;  // of the last topk() call
             auto topk = [&](const std::vector<double>& sc) {
                 std::vector<int> idx(P);
                 std::iota(idx.begin(), idx.end(), 0);
                 std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return sc[a] > sc[b]; });
                 std::vector<std::uint8_t> keep(P, 0);
                 for (int t = 0; t < sel.topK; ++t) keep[idx[t]] = 1;
+                margin = sc[idx[sel.topK - 1]] - sc[idx[sel.topK]];
                 return keep;
             };
             std::vector<std::uint8_t> layerKeep;
@@ -221,6 +224,7 @@ NaiveResult naiveForward(const LoadedModel& model, const EncodingPlan& plan) {
                     }
                     for (int j = 0; j < N; ++j) row[j] /= std::max(sum, 1e-5);
                     for (int m = 0; m < P; ++m) R.selected[((static_cast<std::size_t>(l) * H + hh) * Q + qi) * P + m] = keep[m];
+                    R.selectionMargin[(static_cast<std::size_t>(l) * H + hh) * Q + qi] = margin;
                 }
         }
         // Statistics and the value mix.
@@ -267,6 +271,10 @@ NaiveResult naiveForward(const LoadedModel& model, const EncodingPlan& plan) {
         double mx = logits[am], z = 0;
         for (float lg : logits) z += std::exp(lg - mx);
         R.argmaxNext.push_back(am);
+        float second = -std::numeric_limits<float>::infinity();
+        for (int t = 0; t < c.vocabSize; ++t)
+            if (t != am) second = std::max(second, logits[static_cast<std::size_t>(t)]);
+        R.argmaxMargin.push_back(static_cast<double>(logits[static_cast<std::size_t>(am)]) - second);
         R.nllNext.push_back(qi + 1 < Q ? static_cast<float>(mx + std::log(z) - logits[plan.ids[qb + qi + 1]])
                                        : std::numeric_limits<float>::quiet_NaN());
     }

@@ -22,6 +22,12 @@ struct NaiveResult {
     std::vector<float> nllNext;       // [q]
     std::vector<int> argmaxNext;      // [q]
     std::vector<std::vector<float>> probs;  // [layer*heads + head] → N×N row-major, final probabilities
+    // How near each discrete choice came to a tie, for tests that must not fail on one (see
+    // NearTies in tests/cuda/test_cuda_backend.cpp). selectionMargin [layer][head][q]: the K-th
+    // best chunk score minus the (K+1)-th (+inf where selection changes nothing);
+    // argmaxMargin [q]: the largest logit minus the second largest.
+    std::vector<double> selectionMargin;
+    std::vector<double> argmaxMargin;
 };
 
 // A context of random token ids in [3, vocab): prefix, chunks of the given lengths, query.

@@ -1,7 +1,8 @@
 #pragma once
 // Helpers shared by the CUDA tests: device buffers, the GPU check that turns "no GPU here" into a
-// skip, and comparisons with tolerances. The same test sources build against the real CUDA
-// runtime (cuda.*) and against the CPU emulator (cuda.*_emulated, ATTNSCOPE_CUDA_EMULATION).
+// skip (a failure under ATTNSCOPE_REQUIRE_GPU=1, require_gpu.h), and comparisons with
+// tolerances. The same test sources build against the real CUDA runtime (cuda.*) and against the
+// CPU emulator (cuda.*_emulated, ATTNSCOPE_CUDA_EMULATION).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,26 +11,33 @@
 #include <vector>
 
 #include "backend/cuda/cuda_compat.h"
+#include "require_gpu.h"
 
 namespace attnscope::cuda::test {
 
-// Empty when a CUDA device is usable, else why not (as the skip message).
+// Empty when a CUDA device is usable, else why not (as the skip or failure message).
 inline std::string gpuUnavailableReason() {
     int n = 0;
     const cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        return std::string("no usable CUDA device (cudaGetDeviceCount: ") + cudaGetErrorString(e) + ")";
+        std::string why = std::string("no usable CUDA device (cudaGetDeviceCount: ") + cudaGetErrorString(e) + ")";
+        if (e == cudaErrorInsufficientDriver) {
+            int driver = 0, runtime = 0;
+            (void)cudaDriverGetVersion(&driver);
+            (void)cudaRuntimeGetVersion(&runtime);
+            why += "; the driver supports CUDA " + std::to_string(driver / 1000) + "." +
+                   std::to_string(driver % 1000 / 10) + ", this build needs " + std::to_string(runtime / 1000) + "." +
+                   std::to_string(runtime % 1000 / 10) + " (CUDA 13 needs driver 580 or newer)";
+        }
+        return why;
     }
     if (n <= 0) return "no CUDA device";
     return {};
 }
 
-#define ATTN_REQUIRE_GPU()                                                                                 \
-    do {                                                                                                   \
-        const std::string attn_reason_ = ::attnscope::cuda::test::gpuUnavailableReason();                  \
-        if (!attn_reason_.empty()) GTEST_SKIP() << "CUDA test skipped: " << attn_reason_;                  \
-    } while (0)
+// Skips (or, under ATTNSCOPE_REQUIRE_GPU=1, fails) the test when no CUDA device is usable.
+#define ATTN_REQUIRE_GPU() ATTN_CUDA_SKIP_UNLESS(::attnscope::cuda::test::gpuUnavailableReason())
 
 #define ATTN_CUDA_OK(expr) ASSERT_EQ((expr), cudaSuccess) << #expr << ": " << cudaGetErrorString(cudaGetLastError())
 

@@ -5,8 +5,19 @@
 // Tolerances:
 //  - F32 parity mode (TF32 off): both backends compute in float32 with different summation
 //    orders; differences stay around 1e-6 per operation and ~1e-5 after five layers, so
-//    entropy, masses and NLL must agree within 2e-4 and selections and arg-max exactly. Against
-//    the golden files the bound is theirs: 1e-3, arg-max identical.
+//    entropy, masses and NLL must agree within 2e-4 and selections and arg-max exactly, except
+//    at near-ties (below). Against the golden files the bound is theirs: 1e-3, arg-max identical.
+//  - Two CUDA runs of one plan (row blocks, host-kept state, a reused context): cuBLAS picks its
+//    GEMM algorithm (tile shape, split-K) by matrix size, so a different row count sums in
+//    another order; only the emulator's plain GEMM makes such runs bit-identical. Float32
+//    reordering moves each GEMM output by a few ulps (~1e-7 relative) and five layers carry that
+//    to ~1e-6; the bound is 2e-5 + 1e-4 relative, ten times that and still a hundred times below
+//    what a wrong row, mask edge or position does (1e-2 and more).
+//  - Near-ties: a chunk choice whose K-th and (K+1)-th scores, or an arg-max whose two largest
+//    logits, differ by less than 1e-4 may go either way under any reordering (as the reference
+//    tests in tests/engine skip arg-max near-ties). The margins come from the naive float64
+//    forward pass (tests/common/random_model.h); a selection may differ only at such a near-tie,
+//    and then the query rows from that layer on, the NLL and the arg-max are not compared.
 //  - BF16 (the default): weights and GEMM inputs carry 8 significant bits (relative error up to
 //    2^-9 per value), Q/K/V are stored in bf16, accumulation stays float32. On the random models
 //    below (3 layers, weights with std 0.15, 16 query tokens) this moves per-token entropies by
@@ -21,12 +32,14 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "common/reference_cases.h"
+#include "require_gpu.h"
 #include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
 #include "common/model_writers.h"
@@ -51,15 +64,13 @@ std::string cudaSkipReason() {
 #ifdef ATTNSCOPE_CUDA_EMULATION
     return {};
 #else
-    return backendUnavailableReason("cuda");
+    const std::string why = backendUnavailableReason("cuda");
+    return why.empty() ? why : "CUDA backend unavailable: " + why;
 #endif
 }
 
-#define REQUIRE_CUDA()                                                                                   \
-    do {                                                                                                 \
-        const std::string why_ = cudaSkipReason();                                                       \
-        if (!why_.empty()) GTEST_SKIP() << "CUDA backend test skipped: CUDA unavailable: " << why_;      \
-    } while (0)
+// Skips without a usable CUDA backend; fails instead under ATTNSCOPE_REQUIRE_GPU=1 (require_gpu.h).
+#define REQUIRE_CUDA() ATTN_CUDA_SKIP_UNLESS(cudaSkipReason())
 
 Result<std::unique_ptr<Backend>> makeCuda(const std::string& options) {
 #ifdef ATTNSCOPE_CUDA_EMULATION
@@ -96,31 +107,92 @@ Result<RunOutput> runPlan(Backend& b, const EncodingPlan& plan, std::shared_ptr<
 
 // ---- comparisons -------------------------------------------------------------------------------
 
-::testing::AssertionResult near(const std::vector<float>& got, const std::vector<float>& want, double tol,
-                                const std::string& what) {
+// |got - want| <= abs + rel·|want| (NaN matches NaN). `skip(i)`: element i is not compared.
+struct Tolerance {
+    double abs = 0, rel = 0;
+};
+constexpr Tolerance kParity{2e-4, 0};       // CUDA F32 mode against the CPU backend
+constexpr Tolerance kSameBackend{2e-5, 1e-4};  // two CUDA runs of one plan (see the top of the file)
+constexpr double kTieMargin = 1e-4;         // choices this close may go either way
+
+::testing::AssertionResult near(const std::vector<float>& got, const std::vector<float>& want, Tolerance tol,
+                                const std::string& what, const std::function<bool(std::size_t)>& skip = {}) {
     if (got.size() != want.size()) return ::testing::AssertionFailure() << what << ": sizes " << got.size() << " vs " << want.size();
     for (std::size_t i = 0; i < got.size(); ++i) {
-        if (std::isnan(got[i]) && std::isnan(want[i])) continue;
-        if (!(std::fabs(got[i] - want[i]) <= tol))
-            return ::testing::AssertionFailure() << what << "[" << i << "]: " << got[i] << " vs " << want[i] << " (tolerance " << tol << ")";
+        if ((std::isnan(got[i]) && std::isnan(want[i])) || (skip && skip(i))) continue;
+        const double bound = tol.abs + tol.rel * std::fabs(want[i]);
+        if (!(std::fabs(got[i] - want[i]) <= bound))
+            return ::testing::AssertionFailure() << what << "[" << i << "]: " << got[i] << " vs " << want[i]
+                                                 << " (tolerance " << bound << ")";
     }
     return ::testing::AssertionSuccess();
 }
+::testing::AssertionResult near(const std::vector<float>& got, const std::vector<float>& want, double tol,
+                                const std::string& what) {
+    return near(got, want, Tolerance{tol, 0}, what);
+}
 
-void expectParity(const AnalysisResult& cu, const AnalysisResult& cpu, double tol, const std::string& tag) {
+// How near each discrete choice of a plan came to a tie (the naive float64 forward pass), or
+// nothing known (every choice compared exactly).
+struct NearTies {
+    std::vector<double> selectionMargin;  // [layer][head][q]
+    std::vector<double> argmaxMargin;     // [q]
+};
+
+NearTies nearTiesOf(const LoadedModel& model, const EncodingPlan& plan) {
+    test::NaiveResult naive = test::naiveForward(model, plan);
+    return {std::move(naive.selectionMargin), std::move(naive.argmaxMargin)};
+}
+
+// The first layer where the two runs chose different chunks at a near-tie (layers if none);
+// a different choice anywhere else is a failure.
+int firstTieFlipLayer(const AnalysisResult& a, const AnalysisResult& b, const NearTies* ties) {
+    const int Q = a.queries(), P = a.chunks;
+    int flip = a.layers;
+    for (int l = 0; l < a.layers; ++l)
+        for (int h = 0; h < a.heads; ++h)
+            for (int q = 0; q < Q; ++q) {
+                bool same = true;
+                for (int c = 0; c < P; ++c) same = same && a.selectedAt(l, h, q, c) == b.selectedAt(l, h, q, c);
+                if (same) continue;
+                const std::size_t at = (static_cast<std::size_t>(l) * a.heads + h) * Q + q;
+                const bool tie = ties && at < ties->selectionMargin.size() && ties->selectionMargin[at] < kTieMargin;
+                EXPECT_TRUE(tie) << "different chunks selected at layer " << l << " head " << h << " query " << q
+                                 << (ties ? " (no near-tie there)" : "");
+                if (tie) flip = std::min(flip, l);
+            }
+    if (flip < a.layers) std::cout << "[ near-tie ] selection flipped at layer " << flip << "; later query rows not compared\n";
+    return flip;
+}
+
+void expectParity(const AnalysisResult& cu, const AnalysisResult& cpu, Tolerance tol, const std::string& tag,
+                  const NearTies* ties = nullptr) {
     SCOPED_TRACE(tag);
     ASSERT_EQ(cu.layers, cpu.layers);
     ASSERT_EQ(cu.heads, cpu.heads);
     ASSERT_EQ(cu.tokens, cpu.tokens);
     ASSERT_EQ(cu.chunks, cpu.chunks);
     ASSERT_EQ(cu.queryBegin, cpu.queryBegin);
-    EXPECT_TRUE(near(cu.entropy, cpu.entropy, tol, "entropy"));
-    EXPECT_TRUE(near(cu.chunkMass, cpu.chunkMass, tol, "chunkMass"));
-    EXPECT_TRUE(near(cu.prefixMass, cpu.prefixMass, tol, "prefixMass"));
-    EXPECT_TRUE(near(cu.queryMass, cpu.queryMass, tol, "queryMass"));
-    EXPECT_TRUE(near(cu.nllNext, cpu.nllNext, tol, "nllNext"));
-    EXPECT_EQ(cu.selected, cpu.selected);
-    EXPECT_EQ(cu.argmaxNext, cpu.argmaxNext);
+    ASSERT_EQ(cu.selected.size(), cpu.selected.size());
+    const int flip = firstTieFlipLayer(cu, cpu, ties);
+    const auto N = static_cast<std::size_t>(cu.tokens), Q = static_cast<std::size_t>(cu.queries());
+    const auto perLayer = static_cast<std::size_t>(cu.heads) * Q, flipAt = static_cast<std::size_t>(flip);
+    // Statistics of query rows past a flipped choice follow that choice: not comparable.
+    auto afterFlipToken = [&](std::size_t i) { return i / (cu.heads * N) >= flipAt && i % N >= static_cast<std::size_t>(cu.queryBegin); };
+    auto afterFlipRow = [&](std::size_t i) { return i / perLayer >= flipAt; };
+    auto afterFlipMass = [&](std::size_t i) { return i / (perLayer * cu.chunks) >= flipAt; };
+    auto anyFlip = [&](std::size_t) { return flip < cu.layers; };
+    EXPECT_TRUE(near(cu.entropy, cpu.entropy, tol, "entropy", afterFlipToken));
+    EXPECT_TRUE(near(cu.chunkMass, cpu.chunkMass, tol, "chunkMass", afterFlipMass));
+    EXPECT_TRUE(near(cu.prefixMass, cpu.prefixMass, tol, "prefixMass", afterFlipRow));
+    EXPECT_TRUE(near(cu.queryMass, cpu.queryMass, tol, "queryMass", afterFlipRow));
+    EXPECT_TRUE(near(cu.nllNext, cpu.nllNext, tol, "nllNext", anyFlip));
+    if (flip < cu.layers) return;
+    ASSERT_EQ(cu.argmaxNext.size(), cpu.argmaxNext.size());
+    for (std::size_t q = 0; q < cu.argmaxNext.size(); ++q) {
+        if (ties && q < ties->argmaxMargin.size() && ties->argmaxMargin[q] < kTieMargin) continue;
+        EXPECT_EQ(cu.argmaxNext[q], cpu.argmaxNext[q]) << "arg-max of query " << q;
+    }
 }
 
 // ---- stories260K and the golden cases ------------------------------------------------------------
@@ -132,11 +204,17 @@ std::string storiesPath() {
     return fs::is_regular_file(p, ec) ? p : std::string();
 }
 
-#define REQUIRE_STORIES()                                                                                \
-    do {                                                                                                 \
-        if (storiesPath().empty())                                                                       \
-            GTEST_SKIP() << "stories260K.gguf not found (set ATTNSCOPE_MODELS to the shared models folder)"; \
-    } while (0)
+// The golden model and its reference cases; a skip without them, a failure under
+// ATTNSCOPE_REQUIRE_GPU=1 (the GPU machine must have the bundle, tools/gpu-bundle.sh).
+std::string goldenMissingReason() {
+    if (storiesPath().empty())
+        return "stories260K.gguf not found (set ATTNSCOPE_MODELS to the shared models folder or a bundle's models/)";
+    if (test::referenceCases().empty())
+        return "no golden reference cases in " + test::referenceDir() + " (set ATTNSCOPE_REFERENCE)";
+    return {};
+}
+
+#define REQUIRE_STORIES() ATTN_CUDA_SKIP_UNLESS(goldenMissingReason())
 
 std::shared_ptr<const LoadedModel> stories() {
     static std::shared_ptr<const LoadedModel> m = [] {
@@ -285,7 +363,8 @@ TEST(CudaBackend, StoriesGoldenCasesInParityMode) {
         auto b = runPlan(*cpu, c.plan);
         ASSERT_TRUE(b.ok()) << b.error().describe();
         expectGolden(c, a->stats);
-        expectParity(a->stats, b->stats, 2e-4, c.name + " vs CPU");
+        const NearTies ties = nearTiesOf(*model, c.plan);
+        expectParity(a->stats, b->stats, kParity, c.name + " vs CPU", &ties);
         EXPECT_EQ(a->stats.backend, cu->name());
     }
 }
@@ -305,7 +384,8 @@ TEST(CudaBackend, RowBlocksAndHostKeptStateGiveTheSameNumbers) {
         auto a = runPlan(*plain, c.plan);
         auto b = runPlan(*blocked, c.plan);
         ASSERT_TRUE(a.ok() && b.ok());
-        expectParity(b->stats, a->stats, 2e-5, c.name + " rowblock 13");
+        const NearTies ties = nearTiesOf(*model, c.plan);
+        expectParity(b->stats, a->stats, kSameBackend, c.name + " rowblock 13", &ties);
     }
 }
 
@@ -331,12 +411,13 @@ TEST(CudaBackend, QueryOnlyRerunMatchesFullRun) {
             ASSERT_TRUE(reused.ok() && fresh.ok());
             EXPECT_TRUE(reused->stats.reusedContext);
             EXPECT_FALSE(fresh->stats.reusedContext);
-            expectParity(reused->stats, fresh->stats, 1e-5, "reused vs fresh");
+            const NearTies ties = nearTiesOf(*model, c.plan), tiesOff = nearTiesOf(*model, off);
+            expectParity(reused->stats, fresh->stats, kSameBackend, "reused vs fresh", &ties);
             // And again on top of the reused run (its state shares the context).
             auto again = runPlan(*cu, off, reused->kept);
             ASSERT_TRUE(again.ok());
             EXPECT_TRUE(again->stats.reusedContext);
-            expectParity(again->stats, first->stats, 1e-5, "back to no selection");
+            expectParity(again->stats, first->stats, kSameBackend, "back to no selection", &tiesOff);
             // A different context is not reused.
             EncodingPlan other = c.plan;
             other.ids[0] = (other.ids[0] + 1) % 512;
@@ -391,7 +472,7 @@ TEST(CudaBackend, TilesMatchTheCpuBackend) {
             EXPECT_EQ(x->request.outRows, y->request.outRows);
             EXPECT_EQ(x->request.outCols, y->request.outCols);
             EXPECT_TRUE(near(x->values, y->values, 1e-4, "tile values"));
-            EXPECT_TRUE(near(xh->values, x->values, 1e-6, "tile from host-kept state"));
+            EXPECT_TRUE(near(xh->values, x->values, kSameBackend, "tile from host-kept state"));
         }
         // A single row of probabilities sums to 1 over what the row may see.
         AttentionTileRequest row;
@@ -476,7 +557,7 @@ TEST(CudaBackend, FamiliesAndModesMatchCpuInParityMode) {
             auto b = runPlan(*cpu, plan);
             ASSERT_TRUE(a.ok()) << f.name << " " << m.name << ": " << a.error().describe();
             ASSERT_TRUE(b.ok()) << b.error().describe();
-            expectParity(a->stats, b->stats, 2e-4, f.name + " / " + m.name);
+            expectParity(a->stats, b->stats, kParity, f.name + " / " + m.name);
         }
         // Full query log-probabilities on request (parity tests), never kept in the state.
         const EncodingPlan plan = planFor(spec, modes()[2].options, f.cfg.vocabSize);
@@ -527,7 +608,7 @@ TEST(CudaBackend, Bf16AndQ8GgufCloseToCpu) {
             ASSERT_TRUE(a.ok()) << a.error().describe();
             ASSERT_TRUE(a32.ok() && b.ok());
             // The file's values dequantised exactly on either side: F32 mode is at parity.
-            expectParity(a32->stats, b->stats, 2e-4, "f32 mode");
+            expectParity(a32->stats, b->stats, kParity, "f32 mode");
             const AnalysisResult &x = a->stats, &y = b->stats;
             double layerErr = 0;
             for (int l = 0; l < x.layers; ++l) layerErr = std::max(layerErr, std::fabs(x.layerQueryEntropy(l) - y.layerQueryEntropy(l)));
@@ -569,7 +650,7 @@ TEST(CudaBackend, LargeScoreTopN) {
     auto b = runPlan(*cpu, small);
     ASSERT_TRUE(a.ok()) << a.error().describe();
     ASSERT_TRUE(b.ok());
-    expectParity(a->stats, b->stats, 2e-4, "top-40 over chunks of at most 40 tokens");
+    expectParity(a->stats, b->stats, kParity, "top-40 over chunks of at most 40 tokens");
     const EncodingPlan big = planFor(test::randomContext(2, 3, {12, 41, 25}, 6, 128), o, 128);
     auto c = runPlan(*cu, big);
     ASSERT_FALSE(c.ok());

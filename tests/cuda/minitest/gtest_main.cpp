@@ -1,3 +1,3 @@
 #include <gtest/gtest.h>
 
-int main() { return ::testing::RunAllTests(); }
+int main(int argc, char** argv) { return ::testing::RunAllTests(argc, argv); }

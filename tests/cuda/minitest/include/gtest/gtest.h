@@ -2,7 +2,9 @@
 // A small stand-in for the subset of GoogleTest that the CUDA tests use, for GPU machines that
 // have a compiler, CMake and CUDA but no GoogleTest (tools/gpu-check.sh points GTest_DIR here
 // only when no GoogleTest is installed). Same macros and the same exit status; output keeps
-// GoogleTest's [ RUN ] / [ OK ] / [ SKIPPED ] / [ FAILED ] lines.
+// GoogleTest's [ RUN ] / [ OK ] / [ SKIPPED ] / [ FAILED ] lines, and --gtest_filter (or
+// GTEST_FILTER) with GoogleTest's syntax: POSITIVE[-NEGATIVE], ':'-separated '*'/'?' patterns.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
@@ -183,11 +185,47 @@ public:
     static void RecordProperty(const std::string&, const std::string&) {}
 };
 
-inline int RunAllTests() {
-    int failed = 0, skipped = 0;
-    const auto& tests = internal::registry();
-    std::cout << "[==========] Running " << tests.size() << " tests.\n";
-    for (const auto& t : tests) {
+namespace internal {
+
+// GoogleTest's wildcard match: '*' any run of characters, '?' one character.
+inline bool globMatch(const char* pattern, const char* text) {
+    if (*pattern == '\0') return *text == '\0';
+    if (*pattern == '*') return globMatch(pattern + 1, text) || (*text && globMatch(pattern, text + 1));
+    return *text && (*pattern == '?' || *pattern == *text) && globMatch(pattern + 1, text + 1);
+}
+inline bool anyPatternMatches(const std::string& patterns, const std::string& name) {
+    std::size_t from = 0;
+    while (from <= patterns.size()) {
+        const std::size_t to = std::min(patterns.find(':', from), patterns.size());
+        if (globMatch(patterns.substr(from, to - from).c_str(), name.c_str())) return true;
+        from = to + 1;
+    }
+    return false;
+}
+// Does SUITE.NAME pass the filter "POSITIVE[-NEGATIVE]"?
+inline bool selected(const std::string& filter, const std::string& name) {
+    const std::size_t dash = filter.find('-');
+    const std::string positive = filter.substr(0, dash), negative = dash == std::string::npos ? "" : filter.substr(dash + 1);
+    return anyPatternMatches(positive.empty() ? "*" : positive, name) &&
+           (negative.empty() || !anyPatternMatches(negative, name));
+}
+inline std::string filterOf(int argc, char** argv) {
+    const std::string flag = "--gtest_filter=";
+    for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]).rfind(flag, 0) == 0) return std::string(argv[i]).substr(flag.size());
+    const char* env = std::getenv("GTEST_FILTER");
+    return env ? env : "*";
+}
+
+}  // namespace internal
+
+inline int RunAllTests(int argc = 0, char** argv = nullptr) {
+    int failed = 0, skipped = 0, ran = 0;
+    const std::string filter = internal::filterOf(argc, argv);
+    std::cout << "[==========] Running the tests that match " << filter << ".\n";
+    for (const auto& t : internal::registry()) {
+        if (!internal::selected(filter, t.suite + "." + t.name)) continue;
+        ++ran;
         internal::state() = internal::State{};
         std::cout << "[ RUN      ] " << t.suite << "." << t.name << std::endl;
         t.body();
@@ -202,7 +240,7 @@ inline int RunAllTests() {
             std::cout << "[       OK ] " << t.suite << "." << t.name << std::endl;
         }
     }
-    std::cout << "[==========] " << tests.size() << " tests ran; " << failed << " failed, " << skipped << " skipped.\n";
+    std::cout << "[==========] " << ran << " tests ran; " << failed << " failed, " << skipped << " skipped.\n";
     return failed ? 1 : 0;
 }
 
