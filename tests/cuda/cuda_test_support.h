@@ -26,9 +26,11 @@ inline std::string gpuUnavailableReason() {
             int driver = 0, runtime = 0;
             (void)cudaDriverGetVersion(&driver);
             (void)cudaRuntimeGetVersion(&runtime);
-            why += "; the driver supports CUDA " + std::to_string(driver / 1000) + "." +
-                   std::to_string(driver % 1000 / 10) + ", this build needs " + std::to_string(runtime / 1000) + "." +
-                   std::to_string(runtime % 1000 / 10) + " (CUDA 13 needs driver 580 or newer)";
+            why += driver == 0 ? std::string("; no NVIDIA driver found")
+                               : "; the driver supports CUDA " + std::to_string(driver / 1000) + "." +
+                                     std::to_string(driver % 1000 / 10);
+            why += ", this build needs CUDA " + std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10) +
+                   " (CUDA 13 needs driver 580 or newer)";
         }
         return why;
     }
