@@ -1,57 +1,97 @@
 #!/usr/bin/env bash
 # gpu-check.sh OUTDIR - the GPU acceptance run of attnscope, for a bare machine with an NVIDIA
 # GPU, the CUDA toolkit, CMake, a C++ compiler and Python with torch + transformers (no Qt, no
-# package manager, no network).
+# package manager, no network). The plan for a time-limited lease: docs/gpu-lease.md.
+# gpu-check.sh --preflight [OUTDIR] - only the checks of tools/gpu-preflight.sh (under 20 s).
 #
+#   0. the preflight (tools/gpu-preflight.sh); the run stops at once when it finds something
+#      fatal (no GPU, a driver too old, no compiler), unless GPU_CHECK_FORCE=1;
 #   1. configure and build the engine, attnscope-cli, the CUDA plugin and the cuda.* tests for
 #      this GPU's architecture (with a GoogleTest stand-in when GoogleTest is not installed);
 #      meanwhile tools/hf_compare.py builds a random Llama-3.1-8B-shaped model in transformers,
-#      writes the same weights as a GGUF for attnscope and times transformers at 4K tokens:
-#      eager attention with output_attentions=True plus the entropy, and SDPA without;
+#      writes the same weights as a GGUF for attnscope and times transformers at 4K tokens;
+#      the model is used only when `hf_compare.py check-gguf` finds it whole (else the project's
+#      own generator writes one, with no transformers comparison);
 #   2. ctest -R '^cuda\.': kernels against their CPU twins, the backend against the CPU backend
-#      and the golden stories260K cases;
-#   3. attnscope-cli bench --device cuda on that model at 4K tokens;
-#   4. attnscope-cli analyze at 4K with the same ids (full attention), compared with
-#      transformers' entropies and NLL, timings side by side;
-#   5. a 128K-token context (64 chunks + 256 query tokens) bench.
+#      and the golden stories260K cases, with ATTNSCOPE_REQUIRE_GPU=1: a test that cannot run
+#      fails with the reason, and the step fails if any test still reports a skip;
+#   3. attnscope-cli analyze at 4K with transformers' ids (full attention), FP32 attention kernel,
+#      compared with transformers' entropies and NLL (fails above 0.05 nats, or off CUDA);
+#   4. the same analysis with the tensor-core attention (ATTNSCOPE_CUDA_ATTENTION=mma),
+#      compared with the FP32 one (fails above 0.02 nats);
+#   5. attnscope-cli bench --device cuda at 4K tokens, then a 128K-token context (64 chunks +
+#      256 query tokens).
 #
-# Every step runs under `timeout` with what is left of the budget (default 470 s) and logs to
-# OUTDIR/<step>.log; OUTDIR/summary.json is rewritten after each step, so whatever finished is
-# kept when a later step fails or runs out of time. Exit status: 0 when every step passed.
+# Every step runs under `timeout` with what is left of the budget (default 470 s, to fit a
+# 9-minute call) and logs to OUTDIR/<step>.log; OUTDIR/summary.json is rewritten after each step,
+# so whatever finished is kept when a later step fails or runs out of time. A step that gets no
+# time is recorded as skipped, which is a failure. Exit status: 0 only when every step passed.
 #
 # Environment: GPU_CHECK_BUDGET_S (470), JOBS (all cores), GPU_CHECK_BUILD (build/gpu-check),
-# GPU_CHECK_SCRATCH (big files such as the 16 GB model; default BUILD/scratch), ATTNSCOPE_SHARED
-# (the shared folder with models/ and reference/; default ./shared or ../shared), CUDA_ARCH
-# (e.g. 90; default: the GPU's compute capability), GPU_CHECK_GTEST (auto|system|shim).
+# GPU_CHECK_SCRATCH (big files such as the 16 GB model; default BUILD/scratch), GPU_CHECK_BUNDLE
+# (the bundle of tools/gpu-bundle.sh; default ./gpu-bundle, used first when its checksums hold),
+# ATTNSCOPE_SHARED (a shared folder with models/ and reference/ when there is no bundle; default
+# ./shared or ../shared), CUDA_ARCH (e.g. 90; default: the GPU's compute capability),
+# GPU_CHECK_GTEST (auto|system|shim), GPU_CHECK_FORCE (1: run past fatal preflight problems),
+# GPU_CHECK_RETURN (a folder that receives, after every step, summary.json, run.log,
+# preflight.log and gpu-check.tar.gz with every log: four files, for a lease that returns few).
 set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PY=${PYTHON:-python3}
+
+# ---- internal: the CUDA tests, failing when any test was skipped or not run
+if [ "${1:-}" = --run-cuda-tests ]; then
+  ctest --test-dir "$2" -R '^cuda\.(registry|kernels|backend)$' --output-on-failure -V 2>&1 | tee "$2/cuda_tests.out"
+  rc=${PIPESTATUS[0]}
+  skipped=$(grep -cE '\[  SKIPPED \]|\*\*\*Skipped|Not Run' "$2/cuda_tests.out")
+  if [ "$skipped" -gt 0 ]; then
+    echo "FAIL: $skipped skipped or not-run test(s) on the GPU machine; a skip is no pass here:"
+    grep -E '\[  SKIPPED \]|\*\*\*Skipped|Not Run|test skipped:' "$2/cuda_tests.out" | sort -u | head -n 20
+    exit 1
+  fi
+  grep -q '100% tests passed' "$2/cuda_tests.out" || { echo "FAIL: ctest did not report every test passed"; exit 1; }
+  exit "$rc"
+fi
+
+if [ "${1:-}" = --preflight ]; then
+  if [ -n "${2:-}" ]; then
+    mkdir -p "$2" || exit 2
+    "$ROOT/tools/gpu-preflight.sh" | tee "$2/preflight.log"
+    exit "${PIPESTATUS[0]}"
+  fi
+  exec "$ROOT/tools/gpu-preflight.sh"
+fi
 
 if [ $# -lt 1 ]; then
-  echo "usage: $0 OUTDIR" >&2
+  echo "usage: $0 OUTDIR | $0 --preflight [OUTDIR]" >&2
   exit 2
 fi
 mkdir -p "$1" || exit 2
 OUT=$(cd "$1" && pwd)
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${GPU_CHECK_BUILD:-$ROOT/build/gpu-check}
 SCRATCH=${GPU_CHECK_SCRATCH:-$BUILD/scratch}
 BUDGET=${GPU_CHECK_BUDGET_S:-470}
-JOBS=${JOBS:-$(nproc 2>/dev/null || echo 4)}
+JOBS=${JOBS:-$(nproc 2> /dev/null || echo 4)}
+RETURN=${GPU_CHECK_RETURN:-}
 START=$(date +%s)
 STEPS="$OUT/steps.tsv"
 mkdir -p "$BUILD" "$SCRATCH"
 : > "$STEPS"
 : > "$OUT/run.log"
 if [ -d /usr/local/cuda/bin ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
-PY=${PYTHON:-python3}
 CLI="$BUILD/app/attnscope-cli"
 MODEL="$SCRATCH/random-llama-8b-shape.gguf"
 export ATTNSCOPE_BACKEND_DIR="$BUILD/lib/attnscope"
+export ATTNSCOPE_REQUIRE_GPU=1  # no CUDA test may skip here (tests/cuda/require_gpu.h)
 
-# The shared models and golden files, when this machine has them.
-SHARED=${ATTNSCOPE_SHARED:-}
-if [ -z "$SHARED" ]; then
-  for d in "$ROOT/shared" "$ROOT/../shared"; do
-    if [ -d "$d/models" ]; then SHARED=$(cd "$d" && pwd); break; fi
+# The models and golden files: the bundle first (when its checksums hold), else a shared folder.
+BUNDLE=${GPU_CHECK_BUNDLE:-$ROOT/gpu-bundle}
+SHARED=""
+if [ -f "$BUNDLE/MANIFEST.sha256" ] && (cd "$BUNDLE" && sha256sum --quiet -c MANIFEST.sha256 > /dev/null 2>&1); then
+  SHARED=$(cd "$BUNDLE" && pwd)
+else
+  for d in ${ATTNSCOPE_SHARED:-} "$ROOT/shared" "$ROOT/../shared"; do
+    if [ -f "$d/models/stories260K.gguf" ]; then SHARED=$(cd "$d" && pwd); break; fi
   done
 fi
 if [ -n "$SHARED" ]; then
@@ -60,96 +100,66 @@ fi
 
 left() { echo $((BUDGET - ($(date +%s) - START))); }
 
+# summary.json from steps.tsv and the step outputs; only this (foreground) process writes it.
 summary() {
-  "$PY" - "$OUT" "$BUDGET" "$(($(date +%s) - START))" <<'PYEOF' || true
-import json, os, re, sys
-out, budget, elapsed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-def load(name):
-    p = os.path.join(out, name)
-    try:
-        with open(p) as f:
-            return json.load(f)
-    except Exception:
-        return None
-steps = []
-with open(os.path.join(out, "steps.tsv")) as f:
-    for line in f:
-        parts = line.rstrip("\n").split("\t")
-        if len(parts) >= 3:
-            steps.append({"step": parts[0], "status": parts[1], "seconds": int(parts[2]),
-                          "limit_s": int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else None})
-s = {"elapsed_s": elapsed, "budget_s": budget, "steps": steps,
-     "all_ok": bool(steps) and all(x["status"] == "ok" for x in steps)}
-env = os.path.join(out, "environment.log")
-if os.path.exists(env):
-    s["environment"] = open(env).read().splitlines()[:40]
-ct = os.path.join(out, "cuda_tests.log")
-if os.path.exists(ct):
-    text = open(ct).read()
-    m = re.search(r"(\d+)% tests passed, (\d+) tests failed out of (\d+)", text)
-    s["cuda_tests"] = {
-        "summary": m.group(0) if m else None,
-        "results": re.findall(r"Test +#\d+: (\S+) \.+\** *(\w+)", text),
-        "skipped": sorted(set(re.findall(r"\[  SKIPPED \] (\S+)", text))),
-        "skip_reasons": sorted(set(re.findall(r"(CUDA (?:backend )?test skipped: [^\n]*)", text)))[:5],
-    }
-for key, name in (("bench_4k", "bench_4k.json"), ("bench_128k", "bench_128k.json"),
-                  ("transformers", "hf.json"), ("comparison", "compare.json")):
-    v = load(name)
-    if v is not None:
-        if key == "transformers":
-            v = {k: v.get(k) for k in ("gpu", "torch", "transformers", "tokens", "eager_forward_entropy_s",
-                                       "sdpa_forward_s", "eager_peak_gib", "gguf_write_s", "sdpa_attention_class")}
-        s[key] = v
-with open(os.path.join(out, "summary.json.tmp"), "w") as f:
-    json.dump(s, f, indent=1)
-os.replace(os.path.join(out, "summary.json.tmp"), os.path.join(out, "summary.json"))
-PYEOF
+  "$PY" "$ROOT/tools/gpu_check_summary.py" "$OUT" "$BUDGET" "$(($(date +%s) - START))" || true
+  if [ -n "$RETURN" ]; then
+    mkdir -p "$RETURN"
+    for f in summary.json run.log preflight.log; do
+      if [ -f "$OUT/$f" ]; then cp "$OUT/$f" "$RETURN/$f.tmp-$$" && mv "$RETURN/$f.tmp-$$" "$RETURN/$f"; fi
+    done
+    tar -C "$OUT" -czf "$RETURN/gpu-check.tar.gz.tmp-$$" . 2> /dev/null && mv "$RETURN/gpu-check.tar.gz.tmp-$$" "$RETURN/gpu-check.tar.gz"
+  fi
+}
+
+record() { # record NAME STATUS SECONDS LIMIT
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$STEPS"
 }
 
 # run_step NAME LIMIT_S COMMAND...: under timeout (capped by the time left), output in
-# OUT/NAME.log, one row in steps.tsv.
+# OUT/NAME.log, one row in steps.tsv. GPU_CHECK_BACKGROUND=1: no summary (the foreground writes it).
 run_step() {
   local name=$1 limit=$2
   shift 2
   local l
   l=$(left)
   if [ "$l" -le 5 ]; then
-    printf '%s\tskipped: no time left\t0\t0\n' "$name" >> "$STEPS"
+    record "$name" "skipped: no time left" 0 0
     echo "== $name skipped: no time left" | tee -a "$OUT/run.log"
-    summary
+    [ "${GPU_CHECK_BACKGROUND:-0}" = 1 ] || summary
     return 1
   fi
   if [ "$limit" -gt "$l" ]; then limit=$l; fi
   local t0 rc t status
   t0=$(date +%s)
-  echo "== $name (limit ${limit}s, $(left)s left)" | tee -a "$OUT/run.log"
+  echo "== $name (limit ${limit}s, ${l}s left)" | tee -a "$OUT/run.log"
   timeout -k 10 "$limit" "$@" > "$OUT/$name.log" 2>&1
   rc=$?
   t=$(($(date +%s) - t0))
   status=ok
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then status=timeout; elif [ $rc -ne 0 ]; then status="failed (exit $rc)"; fi
-  printf '%s\t%s\t%s\t%s\n' "$name" "$status" "$t" "$limit" >> "$STEPS"
-  echo "   $status after ${t}s" | tee -a "$OUT/run.log"
-  tail -n 5 "$OUT/$name.log" | sed 's/^/   | /' >> "$OUT/run.log"
-  summary
+  record "$name" "$status" "$t" "$limit"
+  {
+    echo "   $status after ${t}s"
+    tail -n 5 "$OUT/$name.log" | sed 's/^/   | /'
+  } | tee -a "$OUT/run.log"
+  [ "${GPU_CHECK_BACKGROUND:-0}" = 1 ] || summary
   return $rc
 }
 
-# ---- 0. what this machine is
-{
-  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>&1 | sed 's/^/gpu: /'
-  nvcc --version 2>&1 | tail -n 1 | sed 's/^/nvcc: /'
-  cmake --version 2>&1 | head -n 1 | sed 's/^/cmake: /'
-  c++ --version 2>&1 | head -n 1 | sed 's/^/c++: /'
-  "$PY" -c 'import torch, transformers; print("torch:", torch.__version__, "cuda", torch.version.cuda); print("transformers:", transformers.__version__)' 2>&1
-  echo "cores: $JOBS"
-  echo "shared: ${SHARED:-not found}"
-} > "$OUT/environment.log" 2>&1
-cat "$OUT/environment.log" >> "$OUT/run.log"
+# ---- 0. the preflight
+run_step preflight 30 "$ROOT/tools/gpu-preflight.sh" "$BUILD"
+cp "$OUT/preflight.log" "$OUT/environment.log"
+echo "shared: ${SHARED:-not found}" >> "$OUT/environment.log"
+if grep -q 'BLOCKER  fatal:' "$OUT/preflight.log" && [ "${GPU_CHECK_FORCE:-0}" != 1 ]; then
+  record stop "stopped: the preflight found a fatal problem (GPU_CHECK_FORCE=1 runs anyway)" 0 0
+  summary
+  echo "== stopped: the preflight found what makes the run impossible:" | tee -a "$OUT/run.log"
+  grep 'BLOCKER  fatal:' "$OUT/preflight.log" | tee -a "$OUT/run.log"
+  exit 1
+fi
 
-ARCH=${CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d '. ')}
+ARCH=${CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2> /dev/null | head -n 1 | tr -d '. ')}
 [ -n "$ARCH" ] || ARCH=native
 GTEST_ARGS=()
 case "${GPU_CHECK_GTEST:-auto}" in
@@ -162,39 +172,52 @@ case "${GPU_CHECK_GTEST:-auto}" in
     ;;
 esac
 
-# ---- 1. build, with the transformers side running meanwhile
-run_step configure 120 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DATTNSCOPE_BUILD_GUI=OFF \
+# ---- 1. build, with the transformers side running meanwhile (it writes MODEL.part, then MODEL)
+run_step configure 60 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DATTNSCOPE_BUILD_GUI=OFF \
   -DATTNSCOPE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" "${GTEST_ARGS[@]}"
 
-run_step hf_prepare 260 "$PY" "$ROOT/tools/hf_compare.py" prepare --gguf "$MODEL" \
+GPU_CHECK_BACKGROUND=1 run_step hf_prepare 240 "$PY" "$ROOT/tools/hf_compare.py" prepare --gguf "$MODEL" \
   --context "$OUT/context_4k.json" --out "$OUT/hf.json" --tokens 4096 --queries 64 &
 HF_PID=$!
 
-run_step build 300 nice -n 10 cmake --build "$BUILD" -j "$JOBS" --target attnscope-cli attnscope_cuda \
+run_step build 270 nice -n 10 cmake --build "$BUILD" -j "$JOBS" --target attnscope-cli attnscope_cuda \
   test_cuda_registry test_cuda_kernels test_cuda_backend make_random_gguf
 wait "$HF_PID"
-if [ ! -f "$MODEL" ]; then
-  # transformers was not usable: the same shape from the project's own generator (no comparison).
-  run_step make_model 150 "$BUILD/tests/make_random_gguf" "$MODEL" --dim 4096 --layers 32 --heads 32 --kv-heads 8 \
-    --ffn 14336 --vocab 128256 --dtype bf16 --untied
+summary
+
+if ! "$PY" "$ROOT/tools/hf_compare.py" check-gguf "$MODEL" >> "$OUT/run.log" 2>&1; then
+  # transformers was not usable or was cut short: the same shape from the project's own
+  # generator (no transformers comparison then, so the run is not green).
+  rm -f "$MODEL" "$MODEL.part"
+  # shellcheck disable=SC2016 # the arguments expand in the inner shell
+  run_step make_model 120 bash -c '"$1" "$2.part" --dim 4096 --layers 32 --heads 32 --kv-heads 8 --ffn 14336 \
+    --vocab 128256 --dtype bf16 --untied && "$3" "$4" check-gguf "$2.part" && mv "$2.part" "$2"' \
+    make_model "$BUILD/tests/make_random_gguf" "$MODEL" "$PY" "$ROOT/tools/hf_compare.py"
 fi
 
-# ---- 2. the CUDA tests
-run_step cuda_tests 150 ctest --test-dir "$BUILD" -R '^cuda\.(registry|kernels|backend)$' --output-on-failure -V
+# ---- 2. the CUDA tests (no skips)
+run_step cuda_tests 90 bash "$ROOT/tools/gpu-check.sh" --run-cuda-tests "$BUILD"
 
-# ---- 3-4. attnscope on the transformers model, side by side
+# ---- 3-5. attnscope on the transformers model
 if [ -f "$MODEL" ]; then
-  run_step bench_4k 90 "$CLI" bench --model "$MODEL" --device cuda --tokens 4096 --chunks 1 --queries 64 \
+  if [ -f "$OUT/context_4k.json" ]; then
+    run_step analyze_4k 60 "$CLI" analyze --model "$MODEL" --device cuda --context "$OUT/context_4k.json" \
+      --mode full --out "$SCRATCH/analyze_4k.json"
+    run_step compare 20 "$PY" "$ROOT/tools/hf_compare.py" compare --hf "$OUT/hf.json" \
+      --analyze "$SCRATCH/analyze_4k.json" --out "$OUT/compare.json"
+    ATTNSCOPE_CUDA_ATTENTION=mma run_step analyze_4k_mma 60 "$CLI" analyze --model "$MODEL" --device cuda \
+      --context "$OUT/context_4k.json" --mode full --out "$SCRATCH/analyze_4k_mma.json"
+    run_step compare_attention 20 "$PY" "$ROOT/tools/hf_compare.py" compare-attention \
+      --reference "$SCRATCH/analyze_4k.json" --candidate "$SCRATCH/analyze_4k_mma.json" --out "$OUT/compare_attention.json"
+  else
+    record analyze_4k "skipped: no transformers context (hf_prepare failed)" 0 0
+  fi
+  run_step bench_4k 60 "$CLI" bench --model "$MODEL" --device cuda --tokens 4096 --chunks 1 --queries 64 \
     --repeat 3 --out "$OUT/bench_4k.json"
-  run_step analyze_4k 75 "$CLI" analyze --model "$MODEL" --device cuda --context "$OUT/context_4k.json" \
-    --mode full --out "$SCRATCH/analyze_4k.json"
-  run_step compare 30 "$PY" "$ROOT/tools/hf_compare.py" compare --hf "$OUT/hf.json" --analyze "$SCRATCH/analyze_4k.json" \
-    --bench "$OUT/bench_4k.json" --out "$OUT/compare.json"
-  # ---- 5. a 128K-token context
-  run_step bench_128k 150 "$CLI" bench --model "$MODEL" --device cuda --tokens 131072 --chunks 64 --queries 256 \
+  run_step bench_128k 120 "$CLI" bench --model "$MODEL" --device cuda --tokens 131072 --chunks 64 --queries 256 \
     --repeat 1 --out "$OUT/bench_128k.json"
 else
-  printf 'attnscope_runs\tskipped: no model file\t0\t0\n' >> "$STEPS"
+  record attnscope_runs "skipped: no whole model file" 0 0
 fi
 
 summary
