@@ -27,6 +27,10 @@ default), as run by tools/gpu-check.sh.
       entropy (overall and per layer) and mean NLL must agree within --max-diff (0.02 nats; see
       MMA_TOLERANCE_NOTE).
 
+  hf_compare.py context --out CONTEXT.json [--tokens 4096 --queries 64 --vocab 128256]
+      A context of random ids shaped like prepare's (one chunk + the query), without torch: for
+      the FP32 against mma comparison when transformers is not there.
+
   hf_compare.py check-gguf FILE
       Exit 0 when FILE is a whole GGUF file (header, tensor table and every tensor's data within
       the file), else 1 with the reason: a model cut short by a timeout is never reused.
@@ -522,6 +526,17 @@ def cmd_compare_attention(a):
     return finish(summary, failures + bad, a.out)
 
 
+def cmd_context(a):
+    import random
+
+    rng = random.Random(1)
+    ids = [rng.randrange(3, a.vocab) for _ in range(a.tokens)]
+    n, q = a.tokens, a.queries
+    write_json(a.out, {"prefix": "", "chunks": [], "query": "", "prefix_ids": [],
+                       "chunk_ids": [ids[: n - q]], "query_ids": ids[n - q:]})
+    return 0
+
+
 def cmd_check_gguf(a):
     problem = gguf_problem(a.file)
     log("%s: %s" % (a.file, problem or "complete"))
@@ -554,11 +569,16 @@ def main(argv=None):
     ca.add_argument("--candidate", required=True, help="analysis with the tensor-core (mma) attention kernel")
     ca.add_argument("--out", required=True)
     ca.add_argument("--max-diff", type=float, default=MMA_TOLERANCE)
+    cx = sub.add_parser("context")
+    cx.add_argument("--out", required=True)
+    cx.add_argument("--tokens", type=int, default=4096)
+    cx.add_argument("--queries", type=int, default=64)
+    cx.add_argument("--vocab", type=int, default=128256)
     cg = sub.add_parser("check-gguf")
     cg.add_argument("file")
     a = p.parse_args(argv)
     commands = {"prepare": cmd_prepare, "compare": cmd_compare, "compare-attention": cmd_compare_attention,
-                "check-gguf": cmd_check_gguf}
+                "check-gguf": cmd_check_gguf, "context": cmd_context}
     return commands[a.cmd](a)
 
 

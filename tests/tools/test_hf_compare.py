@@ -125,6 +125,17 @@ class CompareAttentionKernels(unittest.TestCase):
         self.assertTrue(any("candidate" in x for x in s["failures"]), s["failures"])
 
 
+class RandomContext(unittest.TestCase):
+    def test_shape_and_range(self):
+        f = Files(self)
+        self.assertEqual(hf_compare.main(["context", "--out", f.path("c.json"), "--tokens", "50", "--queries", "8",
+                                          "--vocab", "40"]), 0)
+        with open(f.path("c.json")) as fh:
+            c = json.load(fh)
+        self.assertEqual((len(c["chunk_ids"]), len(c["chunk_ids"][0]), len(c["query_ids"])), (1, 42, 8))
+        self.assertTrue(all(3 <= i < 40 for i in c["chunk_ids"][0] + c["query_ids"]))
+
+
 class WholeFiles(unittest.TestCase):
     def small_gguf(self, path):
         cfg = dict(context=64, dim=8, layers=1, ffn=16, heads=2, kv_heads=1, rope_theta=10000.0, eps=1e-5)
