@@ -46,7 +46,7 @@ def cuda_tests_of(out):
         "results": re.findall(r"Test +#\d+: (\S+) \.+\** *(\w+)", text),
         "skipped": sorted(set(re.findall(r"\[  SKIPPED \] (\S+)", text))),
         "cannot_run": sorted(set(re.findall(r"(CUDA test (?:skipped|cannot run)[^\n]*)", text)))[:5],
-        "failed": sorted(set(re.findall(r"\[  FAILED  \] (\S+)", text)))[:20],
+        "failed": sorted(set(re.findall(r"\[  FAILED  \] (\w+\.\w+)", text)))[:20],
     }
 
 

@@ -557,7 +557,10 @@ TEST(CudaBackend, FamiliesAndModesMatchCpuInParityMode) {
             auto b = runPlan(*cpu, plan);
             ASSERT_TRUE(a.ok()) << f.name << " " << m.name << ": " << a.error().describe();
             ASSERT_TRUE(b.ok()) << b.error().describe();
-            expectParity(a->stats, b->stats, kParity, f.name + " / " + m.name);
+            // Near-ties from the naive pass, which knows no RoPE scaling: approximate for those
+            // families, still the right order of magnitude.
+            const NearTies ties = nearTiesOf(*model, plan);
+            expectParity(a->stats, b->stats, kParity, f.name + " / " + m.name, &ties);
         }
         // Full query log-probabilities on request (parity tests), never kept in the state.
         const EncodingPlan plan = planFor(spec, modes()[2].options, f.cfg.vocabSize);
@@ -650,7 +653,8 @@ TEST(CudaBackend, LargeScoreTopN) {
     auto b = runPlan(*cpu, small);
     ASSERT_TRUE(a.ok()) << a.error().describe();
     ASSERT_TRUE(b.ok());
-    expectParity(a->stats, b->stats, kParity, "top-40 over chunks of at most 40 tokens");
+    const NearTies ties = nearTiesOf(*model, small);
+    expectParity(a->stats, b->stats, kParity, "top-40 over chunks of at most 40 tokens", &ties);
     const EncodingPlan big = planFor(test::randomContext(2, 3, {12, 41, 25}, 6, 128), o, 128);
     auto c = runPlan(*cu, big);
     ASSERT_FALSE(c.ok());
