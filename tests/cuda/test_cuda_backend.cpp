@@ -144,11 +144,16 @@ NearTies nearTiesOf(const LoadedModel& model, const EncodingPlan& plan) {
     return {std::move(naive.selectionMargin), std::move(naive.argmaxMargin)};
 }
 
-// The first layer where the two runs chose different chunks at a near-tie (layers if none);
-// a different choice anywhere else is a failure.
-int firstTieFlipLayer(const AnalysisResult& a, const AnalysisResult& b, const NearTies* ties) {
+// Where two runs chose different chunks: the first layer where that happened at a near-tie
+// (layers if nowhere), and a message for every place without a near-tie (a failure).
+struct SelectionFlips {
+    int firstTieLayer = 0;
+    std::vector<std::string> unexplained;
+};
+
+SelectionFlips compareSelections(const AnalysisResult& a, const AnalysisResult& b, const NearTies* ties) {
     const int Q = a.queries(), P = a.chunks;
-    int flip = a.layers;
+    SelectionFlips out{a.layers, {}};
     for (int l = 0; l < a.layers; ++l)
         for (int h = 0; h < a.heads; ++h)
             for (int q = 0; q < Q; ++q) {
@@ -156,13 +161,25 @@ int firstTieFlipLayer(const AnalysisResult& a, const AnalysisResult& b, const Ne
                 for (int c = 0; c < P; ++c) same = same && a.selectedAt(l, h, q, c) == b.selectedAt(l, h, q, c);
                 if (same) continue;
                 const std::size_t at = (static_cast<std::size_t>(l) * a.heads + h) * Q + q;
-                const bool tie = ties && at < ties->selectionMargin.size() && ties->selectionMargin[at] < kTieMargin;
-                EXPECT_TRUE(tie) << "different chunks selected at layer " << l << " head " << h << " query " << q
-                                 << (ties ? " (no near-tie there)" : "");
-                if (tie) flip = std::min(flip, l);
+                if (ties && at < ties->selectionMargin.size() && ties->selectionMargin[at] < kTieMargin)
+                    out.firstTieLayer = std::min(out.firstTieLayer, l);
+                else
+                    out.unexplained.push_back("different chunks selected at layer " + std::to_string(l) + " head " +
+                                              std::to_string(h) + " query " + std::to_string(q) +
+                                              (ties ? " (no near-tie there)" : ""));
             }
-    if (flip < a.layers) std::cout << "[ near-tie ] selection flipped at layer " << flip << "; later query rows not compared\n";
-    return flip;
+    return out;
+}
+
+// Query tokens whose arg-max differs without a near-tie between the two largest logits.
+std::vector<std::size_t> argmaxMismatches(const AnalysisResult& a, const AnalysisResult& b, const NearTies* ties) {
+    std::vector<std::size_t> out;
+    for (std::size_t q = 0; q < a.argmaxNext.size() && q < b.argmaxNext.size(); ++q) {
+        if (a.argmaxNext[q] == b.argmaxNext[q]) continue;
+        if (ties && q < ties->argmaxMargin.size() && ties->argmaxMargin[q] < kTieMargin) continue;
+        out.push_back(q);
+    }
+    return out;
 }
 
 void expectParity(const AnalysisResult& cu, const AnalysisResult& cpu, Tolerance tol, const std::string& tag,
@@ -174,7 +191,10 @@ void expectParity(const AnalysisResult& cu, const AnalysisResult& cpu, Tolerance
     ASSERT_EQ(cu.chunks, cpu.chunks);
     ASSERT_EQ(cu.queryBegin, cpu.queryBegin);
     ASSERT_EQ(cu.selected.size(), cpu.selected.size());
-    const int flip = firstTieFlipLayer(cu, cpu, ties);
+    const SelectionFlips flips = compareSelections(cu, cpu, ties);
+    for (const auto& m : flips.unexplained) ADD_FAILURE() << m;
+    const int flip = flips.firstTieLayer;
+    if (flip < cu.layers) std::cout << "[ near-tie ] selection flipped at layer " << flip << "; later query rows not compared\n";
     const auto N = static_cast<std::size_t>(cu.tokens), Q = static_cast<std::size_t>(cu.queries());
     const auto perLayer = static_cast<std::size_t>(cu.heads) * Q, flipAt = static_cast<std::size_t>(flip);
     // Statistics of query rows past a flipped choice follow that choice: not comparable.
@@ -189,10 +209,8 @@ void expectParity(const AnalysisResult& cu, const AnalysisResult& cpu, Tolerance
     EXPECT_TRUE(near(cu.nllNext, cpu.nllNext, tol, "nllNext", anyFlip));
     if (flip < cu.layers) return;
     ASSERT_EQ(cu.argmaxNext.size(), cpu.argmaxNext.size());
-    for (std::size_t q = 0; q < cu.argmaxNext.size(); ++q) {
-        if (ties && q < ties->argmaxMargin.size() && ties->argmaxMargin[q] < kTieMargin) continue;
-        EXPECT_EQ(cu.argmaxNext[q], cpu.argmaxNext[q]) << "arg-max of query " << q;
-    }
+    for (std::size_t q : argmaxMismatches(cu, cpu, ties))
+        ADD_FAILURE() << "arg-max of query " << q << ": " << cu.argmaxNext[q] << " vs " << cpu.argmaxNext[q];
 }
 
 // ---- stories260K and the golden cases ------------------------------------------------------------
@@ -345,6 +363,36 @@ EncodingPlan planFor(const ContextSpec& spec, const EncodingOptions& o, int voca
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
+
+// The comparison rules themselves (no GPU needed): a different choice is accepted only at a
+// near-tie, and a selection flipped there stops the comparison of later query rows.
+TEST(CudaBackendComparisons, ChoicesMayDifferOnlyAtNearTies) {
+    AnalysisResult a;
+    a.layers = 2;
+    a.heads = 1;
+    a.tokens = 4;
+    a.queryBegin = 2;
+    a.chunks = 2;
+    a.selected = {1, 0, 1, 0, 1, 0, 1, 0};  // [layer][head][q][chunk]
+    a.argmaxNext = {5, 7};
+    AnalysisResult b = a;
+    b.selected = {1, 0, 1, 0, 0, 1, 1, 0};  // layer 1, query 0 chose the other chunk
+    b.argmaxNext = {5, 9};
+    const NearTies tie{{1.0, 1.0, 5e-5, 1.0}, {1.0, 5e-5}}, clear{{1.0, 1.0, 1e-3, 1.0}, {1.0, 1e-2}};
+
+    const SelectionFlips atTie = compareSelections(a, b, &tie);
+    EXPECT_TRUE(atTie.unexplained.empty());
+    EXPECT_EQ(atTie.firstTieLayer, 1);
+    const SelectionFlips noTie = compareSelections(a, b, &clear);
+    ASSERT_EQ(noTie.unexplained.size(), 1u);
+    EXPECT_NE(noTie.unexplained[0].find("layer 1 head 0 query 0"), std::string::npos) << noTie.unexplained[0];
+    EXPECT_EQ(compareSelections(a, b, nullptr).unexplained.size(), 1u);
+    EXPECT_EQ(compareSelections(a, a, nullptr).firstTieLayer, 2);
+
+    EXPECT_TRUE(argmaxMismatches(a, b, &tie).empty());
+    EXPECT_EQ(argmaxMismatches(a, b, &clear), std::vector<std::size_t>{1});
+    EXPECT_EQ(argmaxMismatches(a, b, nullptr), std::vector<std::size_t>{1});
+}
 
 TEST(CudaBackend, StoriesGoldenCasesInParityMode) {
     REQUIRE_CUDA();
