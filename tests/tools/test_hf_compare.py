@@ -29,6 +29,42 @@ def analysis(backend="cuda:0 (NVIDIA H200, bf16)", shift_layer=None, shift=0.0, 
             "query_nll_next": [4.0 + nll_shift + 0.1 * q for q in range(QUERIES - 1)] + [None]}
 
 
+class FakeTensor:
+    """Just what write_gguf asks of a torch tensor (this test runs without torch)."""
+
+    def __init__(self, values, shape, kind="f32"):
+        self.values, self.shape, self.kind = values, shape, kind
+
+    def detach(self):
+        return self
+
+    float = contiguous = cpu = numpy = detach
+
+    def to(self, dtype):
+        return FakeTensor(self.values, self.shape, dtype)
+
+    def view(self, dtype):
+        return FakeTensor(self.values, self.shape, self.kind + "/" + dtype)
+
+    def tofile(self, f):
+        for v in self.values:
+            b = struct.pack("<f", v)
+            f.write(b if self.kind == "f32" else b[2:4])  # bf16: the upper half of the float32
+
+
+class fake_torch:
+    def __enter__(self):
+        self.saved = sys.modules.get("torch")
+        sys.modules["torch"] = type(sys)("torch")
+        sys.modules["torch"].bfloat16, sys.modules["torch"].int16 = "bf16", "i16"
+
+    def __exit__(self, *exc):
+        if self.saved is None:
+            del sys.modules["torch"]
+        else:
+            sys.modules["torch"] = self.saved
+
+
 class Files:
     def __init__(self, test):
         self.dir = tempfile.mkdtemp()
@@ -167,6 +203,23 @@ class WholeFiles(unittest.TestCase):
             fh.write(b"GGML" + struct.pack("<I", 3))
         self.assertIn("bad magic", hf_compare.gguf_problem(path))
         self.assertIn("No such file", hf_compare.gguf_problem(f.path("absent.gguf")))
+
+    def test_write_gguf_writes_a_whole_file_under_its_name(self):
+        f = Files(self)
+        path = f.path("w.gguf")
+        cfg = dict(context=64, dim=8, layers=1, ffn=16, heads=2, kv_heads=1, rope_theta=10000.0, eps=1e-5)
+        tensors = [("a.weight", FakeTensor([0.5] * 32, [4, 8]), hf_compare.GGML_F32),
+                   ("b.weight", FakeTensor([1.0] * 24, [3, 8]), hf_compare.GGML_BF16)]
+        with fake_torch():
+            hf_compare.write_gguf(path, cfg, tensors)
+        self.assertFalse(os.path.exists(path + ".part"))
+        self.assertIsNone(hf_compare.gguf_problem(path))
+        header, offsets, data_bytes = hf_compare.gguf_layout(cfg, [(n, t.shape, g) for n, t, g in tensors])
+        with open(path, "rb") as fh:
+            data = fh.read()
+        self.assertEqual(len(data), len(header) + data_bytes)
+        self.assertEqual(struct.unpack_from("<f", data, len(header))[0], 0.5)
+        self.assertEqual(struct.unpack_from("<H", data, len(header) + offsets[1])[0], 0x3F80)  # bf16 1.0
 
     def test_a_failed_writer_leaves_no_file(self):
         f = Files(self)
