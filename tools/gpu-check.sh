@@ -77,7 +77,10 @@ START=$(date +%s)
 STEPS="$OUT/steps.tsv"
 mkdir -p "$BUILD" "$SCRATCH"
 # Nothing from an earlier run may stand in for this run's results.
-rm -f "$OUT"/*.log "$OUT"/*.json "$OUT"/*.json.part "$SCRATCH"/analyze_4k*.json "$BUILD/cuda_tests.out"
+for f in summary hf context_4k compare compare_attention bench_4k bench_128k; do rm -f "$OUT/$f.json" "$OUT/$f.json.part"; done
+for f in environment preflight configure hf_prepare build make_model cuda_tests analyze_4k compare analyze_4k_mma \
+  compare_attention bench_4k bench_128k; do rm -f "$OUT/$f.log"; done
+rm -f "$SCRATCH"/analyze_4k*.json "$BUILD/cuda_tests.out"
 : > "$STEPS"
 : > "$OUT/run.log"
 if [ -d /usr/local/cuda/bin ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
