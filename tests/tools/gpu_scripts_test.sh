@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2015 # "check && ok || bad": ok only echoes
-# gpu_scripts_test.sh SOURCE_DIR - the GPU acceptance scripts without a GPU:
+# gpu_scripts_test.sh SOURCE_DIR [BUILD_DIR] - the GPU acceptance scripts without a GPU:
 #   - bash -n and (when installed) shellcheck on tools/*.sh;
 #   - the preflight with stand-in nvidia-smi and cmake: fast (under 20 s), and it names as
 #     blockers an old CMake, a driver too old for CUDA 13, a GPU nvidia-smi cannot reach, a
 #     missing or damaged bundle;
 #   - gpu-check.sh stops with a failure, not a green, when the preflight finds a fatal problem;
-#   - gpu-bundle.sh: a verified bundle, the Gemma GGUF only within the size limit, no .part left.
+#   - gpu-bundle.sh: a verified bundle, the Gemma GGUF only within the size limit, no .part left;
+#   - gpu-check's test step fails when a CUDA test skipped (when BUILD_DIR has the GPU tests).
 set -u
 src=$1
+build=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -112,6 +114,16 @@ has "bundle: Gemma over the limit is left out" "Gemma 3 270M: left out"
 [ ! -e "$tmp/bundle/models/gemma-3-270m-q4_k_m.gguf" ] && ok "bundle: rebuilt without Gemma" || bad "bundle: Gemma still there"
 preflight "a good bundle" GPU_CHECK_BUNDLE="$tmp/bundle"
 has "preflight: the bundle verified" "files verified"
+
+# The test step of gpu-check fails when a CUDA test skipped (here: no GPU, ATTNSCOPE_REQUIRE_GPU unset).
+if [ -n "$build" ] && [ -x "$build/tests/cuda/test_cuda_backend" ]; then
+  env -u ATTNSCOPE_REQUIRE_GPU bash "$src/tools/gpu-check.sh" --run-cuda-tests "$build" > "$tmp/out" 2>&1
+  rc=$?
+  [ $rc -ne 0 ] && ok "the test step fails on skipped tests (exit $rc)" || bad "the test step passed with skipped tests"
+  has "the test step names the skips" "skipped or not-run test(s) on the GPU machine"
+else
+  echo "skip the test-step check (the CUDA plugin tests are not built)"
+fi
 
 echo "$fails check(s) failed"
 [ "$fails" -eq 0 ]
