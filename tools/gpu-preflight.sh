@@ -43,6 +43,8 @@ for name in ("torch", "transformers"):
         if name == "torch":
             extra = " (CUDA %s, GPU visible to torch: %s)" % (m.version.cuda, m.cuda.is_available())
         print("ok %s %s%s" % (name, m.__version__, extra))
+        if name == "torch" and not m.cuda.is_available():
+            print("missing torch on the GPU: torch %s sees no GPU (a CPU-only build, or the driver)" % m.__version__)
     except Exception as e:  # noqa: BLE001 - any import failure is the answer
         print("missing %s: %s" % (name, str(e).splitlines()[0] if str(e) else type(e).__name__))
 PYEOF
