@@ -485,6 +485,21 @@ struct StatsBlock {
     ATTN_DEV int query(int p) const { return p / group; }
 };
 
+ATTN_DEV StatsPair statsPair(const QueryStatsArgs& a, const StatsBlock& blk, int p) {
+    StatsPair s;
+    s.valid = blk.has(p);
+    if (!s.valid) return s;
+    s.h = blk.head(p);
+    s.q = blk.query(p);
+    s.i = a.vis.queryBegin + s.q;
+    s.a = a.vis.rowKeys[2 * s.i];
+    s.b = a.vis.rowKeys[2 * s.i + 1];
+    s.sel = selectionRow(a.vis, a.g.tokens, s.h, s.i);
+    s.lse = a.lse[static_cast<std::size_t>(s.h) * a.g.tokens + s.i];
+    return s;
+}
+
+// The queries of the block's pairs into shared memory, and the warp's 8 pairs.
 template <typename T>
 ATTN_DEV void loadStatsPairs(const QueryStatsArgs& a, const StatsBlock& blk, int warp, const StatsShared& sh,
                              StatsPair* pairs) {
@@ -495,19 +510,8 @@ ATTN_DEV void loadStatsPairs(const QueryStatsArgs& a, const StatsBlock& blk, int
         sh.qs[d * blk.pairs + r] =
             blk.has(p) ? ld(rowPtr<T>(a.q, i) + static_cast<std::size_t>(blk.head(p)) * hd + d) * a.g.scale : 0.0f;
     }
-    for (int rr = 0; rr < kStatsPairsPerWarp; ++rr) {
-        StatsPair& s = pairs[rr];
-        const int p = blk.p0 + warp * kStatsPairsPerWarp + rr;
-        s.valid = blk.has(p);
-        if (!s.valid) continue;
-        s.h = blk.head(p);
-        s.q = blk.query(p);
-        s.i = a.vis.queryBegin + s.q;
-        s.a = a.vis.rowKeys[2 * s.i];
-        s.b = a.vis.rowKeys[2 * s.i + 1];
-        s.sel = selectionRow(a.vis, a.g.tokens, s.h, s.i);
-        s.lse = a.lse[static_cast<std::size_t>(s.h) * a.g.tokens + s.i];
-    }
+    for (int rr = 0; rr < kStatsPairsPerWarp; ++rr)
+        pairs[rr] = statsPair(a, blk, blk.p0 + warp * kStatsPairsPerWarp + rr);
 }
 
 // Keys [lo, hi) that some row of the block may see: from the first row's window start (later rows'
@@ -643,10 +647,10 @@ ATTN_DEV void writeSegment(const QueryStatsArgs& a, const StatsSegment& seg, con
 
 // Scan of one segment over the block's key span, tile by tile.
 template <typename T>
-ATTN_DEV SegmentScan scanSegment(const QueryStatsArgs& a, const StatsBlock& blk, const StatsSegment& seg,
-                                 const KeySpan& span, const StatsPair* pairs, int topN, const StatsShared& sh) {
+ATTN_DEV void scanSegment(const QueryStatsArgs& a, const StatsBlock& blk, const StatsSegment& seg, const KeySpan& span,
+                          const StatsPair* pairs, int topN, const StatsShared& sh, SegmentScan& scan) {
     const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
-    SegmentScan scan;
+    scan.sum = 0;
     for (int e = 0; e < topN; ++e) scan.top[e] = 0.0f;
     const int end = imin(seg.end, span.hi);
     for (int k0 = imax(seg.begin, span.lo); k0 < end; k0 += kStatsKeyTile) {
@@ -659,7 +663,6 @@ ATTN_DEV SegmentScan scanSegment(const QueryStatsArgs& a, const StatsBlock& blk,
         scanStatsTile(warp, lane, topN, sh, scan);
         __syncthreads();  // the next tile overwrites ks and ps
     }
-    return scan;
 }
 
 template <typename T>
@@ -672,20 +675,22 @@ __global__ void __launch_bounds__(kStatsMaxWarps * 32) queryStatsKernel(QuerySta
     blk.p0 = static_cast<int>(blockIdx.x) * blk.pairs;
     blk.queries = a.g.tokens - a.vis.queryBegin;
     const StatsShared sh = statsShared(a.g.headDim, blk.pairs, warp);
-    StatsPair pairs[kStatsPairsPerWarp];
+    StatsPair pairs[kStatsPairsPerWarp];  // the warp's pairs (scoring)
     loadStatsPairs<T>(a, blk, warp, sh, pairs);
+    const StatsPair mine =
+        statsPair(a, blk, blk.p0 + warp * kStatsPairsPerWarp + lane / kStatsLanesPerPair);  // scanning
     const KeySpan span = statsKeySpan(a, blk);
     __syncthreads();
 
     const int topN = a.score && a.scoreMode == ChunkScore::TopN ? a.scoreTopN : 0;
+    SegmentScan scan;
     for (int s = 0; s < a.vis.chunks + 2; ++s) {
         const StatsSegment seg = statsSegment(a, s);
         const int segTopN = seg.chunk >= 0 ? topN : 0;  // the score is for chunks only
-        const SegmentScan scan = scanSegment<T>(a, blk, seg, span, pairs, segTopN, sh);
+        scanSegment<T>(a, blk, seg, span, pairs, segTopN, sh, scan);
         float mass, topSum;
         mergeSegment(lane, segTopN, scan, sh.red, mass, topSum);
-        const StatsPair& pair = pairs[lane / kStatsLanesPerPair];
-        if (lane % kStatsLanesPerPair == 0 && pair.valid) writeSegment(a, seg, pair, mass, topSum);
+        if (lane % kStatsLanesPerPair == 0 && mine.valid) writeSegment(a, seg, mine, mass, topSum);
     }
 }
 
