@@ -7,7 +7,9 @@
 // absolute bounds below. Where a kernel writes a 16-bit type, one rounding step of that type
 // (2^-8 relative for bf16, 2^-11 for f16) is allowed on top.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -650,4 +652,498 @@ TEST(CudaKernels, AttentionTileManyColumnBins) {
             EXPECT_TRUE(allClose(dOut.download<float>(), want, 1e-5, 1e-4,
                                  "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + (maxPool ? " max" : " sum")));
         }
+}
+
+// ---- query statistics at scale -------------------------------------------------------------------
+//
+// The statistics kernel stages tiles of 32 keys in shared memory for 32 or 64 (head, query row)
+// pairs of one GQA group at a time, so these cases cross tiles, blocks and groups: several tiles
+// per chunk, group sizes 1, 4 and 8, query-row counts below, at and past a block's pairs.
+
+namespace {
+
+struct StatsCase {
+    std::string name;
+    ElemType type = ElemType::F32;
+    int heads = 4, kvHeads = 1, hd = 16;
+    int prefix = 5;
+    std::vector<int> chunks = {70, 45, 100};
+    int queries = 7;
+    bool parallel = true;
+    int window = 0;
+    bool select = false;
+    bool split = false;
+    ChunkScore mode = ChunkScore::TopN;
+    int topN = 5;
+};
+
+// One case's inputs on the host (rounded to the storage type) and on the device, with the query
+// rows' lse from the attention twin (with the selection, when the case selects).
+struct StatsInputs {
+    PlanView v;
+    int qStride = 0, kStride = 0;
+    std::vector<std::uint8_t> hq, hk, keep;
+    std::vector<float> lse;
+    AttentionGeometry g;
+};
+
+StatsInputs makeStatsInputs(const StatsCase& c) {
+    StatsInputs in;
+    in.v = *makePlanView(makePlan(c.prefix, c.chunks, c.queries, c.parallel));
+    const int N = in.v.tokens, H = c.heads, Q = in.v.queries, P = in.v.chunks;
+    in.qStride = H * c.hd;
+    in.kStride = c.kvHeads * c.hd;
+    in.hq = toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * in.qStride, 40, 1.5f));
+    in.hk = toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * in.kStride, 41, 1.5f));
+    auto hv = toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * in.kStride, 42, 1.0f));
+    in.g = AttentionGeometry{N, H, c.kvHeads, c.hd, 1.0f / std::sqrt(static_cast<float>(c.hd)), c.window};
+    AttentionForwardArgs a;
+    a.type = c.type;
+    a.g = in.g;
+    a.vis = VisibilityArgs{in.v.rowKeys.data(), in.v.keyChunk.data(), nullptr, in.v.queryBegin, P};
+    a.q = TokenRows{in.hq.data(), in.hq.data(), N, in.qStride};
+    a.k = TokenRows{in.hk.data(), in.hk.data(), N, in.kStride};
+    a.v = TokenRows{hv.data(), hv.data(), N, in.kStride};
+    a.rowBegin = in.v.queryBegin;
+    a.rowEnd = N;
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(Q) * in.qStride * elemSize(c.type));
+    std::vector<float> entropy(static_cast<std::size_t>(H) * N, NAN);
+    in.lse.assign(entropy.size(), NAN);
+    a.out = out.data();
+    a.outRowOffset = in.v.queryBegin;
+    a.entropy = entropy.data();
+    a.lse = in.lse.data();
+    reference::attentionForward(a);
+    if (c.select && P > 0) {
+        in.keep.resize(static_cast<std::size_t>(H) * Q * P);
+        for (std::size_t x = 0; x < in.keep.size(); ++x) in.keep[x] = static_cast<std::uint8_t>((x * 2654435761u >> 9) % 3 != 0);
+        const std::vector<float> before = in.lse;
+        a.vis.selected = in.keep.data();
+        a.lseBefore = before.data();
+        reference::attentionForward(a);
+    }
+    return in;
+}
+
+struct StatsOutputs {
+    std::vector<float> score, mass, prefix, query;
+    std::uint64_t barriers = 0;  // block barriers of the kernel (emulator)
+};
+
+// Block barriers the emulator has counted so far; 0 on a GPU, which does not count them.
+std::uint64_t blockBarriers() {
+#if defined(ATTNSCOPE_CUDA_EMULATION)
+    return emu::blockBarrierCount();
+#else
+    return 0;
+#endif
+}
+
+// The statistics by the kernel (device = true) or by its twin, from the same inputs.
+StatsOutputs queryStatsOf(const StatsCase& c, const StatsInputs& in, bool device) {
+    const int N = in.v.tokens, Q = in.v.queries, P = in.v.chunks;
+    const std::size_t hqp = static_cast<std::size_t>(c.heads) * Q * std::max(P, 1), hq = static_cast<std::size_t>(c.heads) * Q;
+    StatsOutputs o{std::vector<float>(hqp, -3.0f), std::vector<float>(hqp, -3.0f), std::vector<float>(hq, -3.0f),
+                   std::vector<float>(hq, -3.0f)};
+    QueryStatsArgs s;
+    s.type = c.type;
+    s.g = in.g;
+    s.vis = VisibilityArgs{in.v.rowKeys.data(), in.v.keyChunk.data(), in.keep.empty() ? nullptr : in.keep.data(),
+                           in.v.queryBegin, P};
+    s.q = TokenRows{in.hq.data(), in.hq.data(), N, in.qStride};
+    s.k = TokenRows{in.hk.data(), in.hk.data(), N, in.kStride};
+    s.prefixLength = in.v.prefixLength;
+    s.chunkBegin = in.v.chunkBegin.data();
+    s.lse = in.lse.data();
+    s.scoreMode = c.mode;
+    s.scoreTopN = c.topN;
+    if (!device) {
+        s.score = o.score.data();
+        s.chunkMass = o.mass.data();
+        s.prefixMass = o.prefix.data();
+        s.queryMass = o.query.data();
+        reference::queryStats(s);
+        return o;
+    }
+    const int split = c.split ? in.v.queryBegin : N;
+    DeviceRows dq(c.type, fromBytes(c.type, in.hq), N, in.qStride, split), dk(c.type, fromBytes(c.type, in.hk), N, in.kStride, split);
+    DeviceBytes dRowKeys(in.v.rowKeys), dKeyChunk(in.v.keyChunk), dChunkBegin(in.v.chunkBegin), dLse(in.lse),
+        dKeep(in.keep.empty() ? std::vector<std::uint8_t>(1) : in.keep), dScore(o.score), dMass(o.mass), dPre(o.prefix),
+        dQry(o.query);
+    s.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), in.keep.empty() ? nullptr : dKeep.get<std::uint8_t>(),
+                           in.v.queryBegin, P};
+    s.q = dq.rows;
+    s.k = dk.rows;
+    s.chunkBegin = dChunkBegin.get<int>();
+    s.lse = dLse.get<float>();
+    s.score = dScore.get<float>();
+    s.chunkMass = dMass.get<float>();
+    s.prefixMass = dPre.get<float>();
+    s.queryMass = dQry.get<float>();
+    const std::uint64_t before = blockBarriers();
+    EXPECT_EQ(launchQueryStats(s, nullptr), cudaSuccess);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    return StatsOutputs{dScore.download<float>(), dMass.download<float>(), dPre.download<float>(), dQry.download<float>(),
+                        blockBarriers() - before};
+}
+
+StatsOutputs runStatsCase(const StatsCase& c) {
+    SCOPED_TRACE(c.name);
+    const StatsInputs in = makeStatsInputs(c);
+    const StatsOutputs got = queryStatsOf(c, in, true), want = queryStatsOf(c, in, false);
+    const int P = in.v.chunks;
+    if (P > 0) {
+        EXPECT_TRUE(allClose(got.score, want.score, 2e-5, 1e-4, "chunk score"));
+        EXPECT_TRUE(allClose(got.mass, want.mass, 2e-5, 1e-4, "chunk mass"));
+    }
+    EXPECT_TRUE(allClose(got.prefix, want.prefix, 2e-5, 1e-4, "prefix mass"));
+    EXPECT_TRUE(allClose(got.query, want.query, 2e-5, 1e-4, "query mass"));
+    // Every row's masses sum to 1 (at most 1 once chunks are dropped).
+    for (std::size_t r = 0; r < got.prefix.size(); ++r) {
+        double total = got.prefix[r] + got.query[r];
+        for (int ch = 0; ch < P; ++ch) total += got.mass[r * static_cast<std::size_t>(P) + static_cast<std::size_t>(ch)];
+        if (c.select) EXPECT_LE(total, 1.0 + 1e-4) << "row " << r;
+        else EXPECT_NEAR(total, 1.0, 1e-4) << "row " << r;
+    }
+    return got;
+}
+
+}  // namespace
+
+TEST(CudaKernels, QueryStatsGqaGroupsAndQueryRowCounts) {
+    ATTN_REQUIRE_GPU();
+    struct Group { int heads, kvHeads; };
+    for (Group grp : {Group{2, 2}, Group{8, 2}, Group{8, 1}})
+        for (int queries : {1, 7, 64, 100, 256}) {
+            StatsCase c;
+            c.heads = grp.heads;
+            c.kvHeads = grp.kvHeads;
+            c.queries = queries;
+            c.name = "group " + std::to_string(grp.heads / grp.kvHeads) + " of " + std::to_string(grp.heads) + " heads, " +
+                     std::to_string(queries) + " query rows";
+            runStatsCase(c);
+        }
+}
+
+TEST(CudaKernels, QueryStatsScoreModesSelectionAndStorageTypes) {
+    ATTN_REQUIRE_GPU();
+    struct Mode { ChunkScore mode; int topN; };
+    for (Mode m : {Mode{ChunkScore::TopN, 1}, Mode{ChunkScore::TopN, 32}, Mode{ChunkScore::Mean, 5}, Mode{ChunkScore::Sum, 5}})
+        for (ElemType t : kTypes) {
+            StatsCase c;
+            c.type = t;
+            c.mode = m.mode;
+            c.topN = m.topN;
+            c.heads = 8;
+            c.kvHeads = 2;
+            c.hd = 24;
+            c.chunks = {33, 64, 5, 90, 1};
+            c.queries = 19;
+            c.select = true;
+            c.split = true;
+            c.name = std::string(elemName(t)) + " mode " + std::to_string(static_cast<int>(m.mode)) + " n=" + std::to_string(m.topN);
+            runStatsCase(c);
+        }
+    StatsCase full;  // full mode, no prefix: the query segment sees everything before it
+    full.name = "full mode, no prefix";
+    full.parallel = false;
+    full.prefix = 0;
+    full.queries = 40;
+    runStatsCase(full);
+}
+
+// Head dims above 128 take blocks of 4 warps, to stay within the 99 KiB of shared memory a block
+// may have on sm_86/sm_89.
+TEST(CudaKernels, QueryStatsLargeHeadsFitSharedMemory) {
+    ATTN_REQUIRE_GPU();
+    for (int hd : {64, 128, 200, 256}) {
+        EXPECT_LE(queryStatsSharedBytes(hd), 99u * 1024) << "hd " << hd;
+        StatsCase c;
+        c.name = "hd " + std::to_string(hd);
+        c.hd = hd;
+        c.heads = 4;
+        c.kvHeads = 1;
+        c.chunks = {40, 50};
+        c.queries = 20;
+        runStatsCase(c);
+    }
+}
+
+TEST(CudaKernels, SlidingWindowRowsFarBeyondTheWindow) {
+    ATTN_REQUIRE_GPU();
+    AttnCase c;
+    c.name = "window 24, 1,400 tokens, selective";
+    c.window = 24;
+    c.chunks = {500, 470, 400};
+    c.queries = 40;
+    c.select = true;
+    runAttentionCase(c);
+    AttnCase f = c;
+    f.name = "full mode, window 40, GQA 8/1";
+    f.parallel = false;
+    f.window = 40;
+    f.heads = 8;
+    f.kvHeads = 1;
+    f.select = false;
+    runAttentionCase(f);
+    StatsCase s;
+    s.name = "statistics, window 24, 256 query rows";
+    s.window = 24;
+    s.chunks = {300, 200, 150};
+    s.queries = 256;
+    s.heads = 8;
+    s.kvHeads = 2;
+    runStatsCase(s);
+}
+
+// A sliding-window layer starts each block at the first key tile its rows can see: rows far
+// beyond the window cost what rows just past it cost (block barriers, counted by the emulator;
+// walking every tile from key 0 would add one or more per tile).
+TEST(CudaKernels, SlidingWindowStartsAtTheFirstVisibleTile) {
+    ATTN_REQUIRE_GPU();
+    const int window = 16, hd = 8;
+    const PlanView v = *makePlanView(makePlan(0, {1990}, 10, false));
+    const int N = v.tokens;
+    const auto q = randomFloats(static_cast<std::size_t>(N) * hd, 60), k = randomFloats(q.size(), 61),
+               val = randomFloats(q.size(), 62);
+    DeviceBytes dq(q), dk(k), dv(val), dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk), dOut(q.size() * 4),
+        dEnt(std::vector<float>(static_cast<std::size_t>(N), NAN)), dLse(std::vector<float>(static_cast<std::size_t>(N), NAN));
+    AttentionForwardArgs a;
+    a.g = AttentionGeometry{N, 1, 1, hd, 0.3f, window};
+    a.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, v.queryBegin, 0};
+    a.q = TokenRows{dq.get(), dq.get(), N, hd};
+    a.k = TokenRows{dk.get(), dk.get(), N, hd};
+    a.v = TokenRows{dv.get(), dv.get(), N, hd};
+    a.out = dOut.get();
+    a.entropy = dEnt.get<float>();
+    a.lse = dLse.get<float>();
+    auto barriersOfRows = [&](int begin) {
+        a.rowBegin = begin;
+        a.rowEnd = begin + 16;
+        const std::uint64_t before = blockBarriers();
+        EXPECT_EQ(launchAttentionForward(a, nullptr), cudaSuccess);
+        return blockBarriers() - before;
+    };
+    const std::uint64_t near = barriersOfRows(64), far = barriersOfRows(N - 16);
+    EXPECT_LE(far, near) << "rows " << N - 16 << ".. walk more key tiles than rows 64..";
+    std::vector<float> wantEnt(static_cast<std::size_t>(N), NAN), wantLse = wantEnt, wantOut(q.size());
+    AttentionForwardArgs h = a;
+    h.vis = VisibilityArgs{v.rowKeys.data(), v.keyChunk.data(), nullptr, v.queryBegin, 0};
+    h.q = TokenRows{q.data(), q.data(), N, hd};
+    h.k = TokenRows{k.data(), k.data(), N, hd};
+    h.v = TokenRows{val.data(), val.data(), N, hd};
+    h.out = wantOut.data();
+    h.entropy = wantEnt.data();
+    h.lse = wantLse.data();
+    for (int begin : {64, N - 16}) {
+        h.rowBegin = begin;
+        h.rowEnd = begin + 16;
+        reference::attentionForward(h);
+    }
+    EXPECT_TRUE(allClose(dEnt.download<float>(), wantEnt, 2e-4, 1e-5, "entropy"));
+    EXPECT_TRUE(allClose(dLse.download<float>(), wantLse, 1e-4, 1e-5, "lse"));
+
+    // The statistics of one query row at token 194 and at token 1,994 (window 16).
+    StatsCase s;
+    s.window = window;
+    s.prefix = 4;
+    s.queries = 1;
+    s.chunks = {190};
+    s.name = "statistics, query row at 194";
+    const std::uint64_t statsNear = runStatsCase(s).barriers;
+    s.chunks = {1990};
+    s.name = "statistics, query row at 1,994";
+    const std::uint64_t statsFar = runStatsCase(s).barriers;
+    EXPECT_LE(statsFar, statsNear);
+}
+
+// No plan makes a row that sees no key (every row sees itself), but such a row must not keep what
+// the reused buffers held (the previous layer's values): its kernels write NaN, which the
+// engine's non-finite guard reports. Made by hand here: a chunk row and a query row that see
+// nothing, and a query row whose only visible chunk the selection drops.
+TEST(CudaKernels, RowsThatSeeNoKeyWriteNaN) {
+    ATTN_REQUIRE_GPU();
+    PlanView v = *makePlanView(makePlan(0, {40, 40}, 6, true));
+    const int N = v.tokens, H = 4, Hkv = 2, hd = 16, Q = v.queries, P = v.chunks, qb = v.queryBegin;
+    const int chunkRow = 50, queryRow = qb + 2, droppedRow = qb + 4;
+    auto setKeys = [&](int i, int a, int b) {
+        v.rowKeys[2 * static_cast<std::size_t>(i)] = a;
+        v.rowKeys[2 * static_cast<std::size_t>(i) + 1] = b;
+    };
+    setKeys(chunkRow, 0, chunkRow + 1);      // [0, 0) ∪ [51, 50]: nothing
+    setKeys(queryRow, 0, queryRow + 1);      // nothing
+    setKeys(droppedRow, 40, droppedRow + 1);  // chunk 0 only ...
+    std::vector<std::uint8_t> keep(static_cast<std::size_t>(H) * Q * P, 1);
+    for (int h = 0; h < H; ++h) keep[(static_cast<std::size_t>(h) * Q + (droppedRow - qb)) * P] = 0;  // ... dropped
+    const auto q = randomFloats(static_cast<std::size_t>(N) * H * hd, 70), k = randomFloats(static_cast<std::size_t>(N) * Hkv * hd, 71),
+               val = randomFloats(k.size(), 72);
+    const std::vector<float> stale(static_cast<std::size_t>(H) * N, 7.0f);  // "the previous layer"
+    DeviceBytes dq(q), dk(k), dv(val), dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk), dChunkBegin(v.chunkBegin), dKeep(keep),
+        dOut(std::vector<float>(q.size(), 7.0f)), dEnt(stale), dLse(stale);
+    AttentionForwardArgs a;
+    a.g = AttentionGeometry{N, H, Hkv, hd, 0.25f, 0};
+    a.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, qb, P};
+    a.q = TokenRows{dq.get(), dq.get(), N, H * hd};
+    a.k = TokenRows{dk.get(), dk.get(), N, Hkv * hd};
+    a.v = TokenRows{dv.get(), dv.get(), N, Hkv * hd};
+    a.rowEnd = N;
+    a.out = dOut.get();
+    a.entropy = dEnt.get<float>();
+    a.lse = dLse.get<float>();
+    ATTN_CUDA_OK(launchAttentionForward(a, nullptr));
+    const std::vector<float> lseBefore = dLse.download<float>();
+    DeviceBytes dBefore(lseBefore);
+    AttentionForwardArgs s = a;  // the query rows again, with the selection
+    s.vis.selected = dKeep.get<std::uint8_t>();
+    s.rowBegin = qb;
+    s.lseBefore = dBefore.get<float>();
+    ATTN_CUDA_OK(launchAttentionForward(s, nullptr));
+
+    std::vector<float> wantEnt = stale, wantLse = stale, wantOut(q.size(), 7.0f);
+    AttentionForwardArgs h = a;
+    h.vis = VisibilityArgs{v.rowKeys.data(), v.keyChunk.data(), nullptr, qb, P};
+    h.q = TokenRows{q.data(), q.data(), N, H * hd};
+    h.k = TokenRows{k.data(), k.data(), N, Hkv * hd};
+    h.v = TokenRows{val.data(), val.data(), N, Hkv * hd};
+    h.out = wantOut.data();
+    h.entropy = wantEnt.data();
+    h.lse = wantLse.data();
+    reference::attentionForward(h);
+    const std::vector<float> hostBefore = wantLse;
+    h.vis.selected = keep.data();
+    h.rowBegin = qb;
+    h.lseBefore = hostBefore.data();
+    reference::attentionForward(h);
+    const auto ent = dEnt.download<float>(), lse = dLse.download<float>();
+    EXPECT_TRUE(allClose(ent, wantEnt, 2e-4, 1e-5, "entropy"));
+    EXPECT_TRUE(allClose(lse, wantLse, 1e-4, 1e-5, "lse"));
+    EXPECT_TRUE(allClose(dOut.download<float>(), wantOut, 2e-5, 1e-4, "output"));
+    for (int hh = 0; hh < H; ++hh)
+        for (int i : {chunkRow, queryRow, droppedRow}) {
+            const std::size_t hi = static_cast<std::size_t>(hh) * N + i;
+            EXPECT_TRUE(std::isnan(ent[hi]) && std::isnan(lse[hi])) << "head " << hh << " row " << i;
+        }
+    EXPECT_TRUE(std::isfinite(ent[static_cast<std::size_t>(qb)]) && std::isfinite(lse[static_cast<std::size_t>(qb)]));
+
+    // The query statistics of the two query rows: NaN everywhere; the others as the twin's.
+    const std::size_t hqp = static_cast<std::size_t>(H) * Q * P, hq = static_cast<std::size_t>(H) * Q;
+    DeviceBytes dScore(std::vector<float>(hqp, 7.0f)), dMass(std::vector<float>(hqp, 7.0f)),
+        dPre(std::vector<float>(hq, 7.0f)), dQry(std::vector<float>(hq, 7.0f));
+    QueryStatsArgs st;
+    st.g = a.g;
+    st.vis = s.vis;
+    st.q = a.q;
+    st.k = a.k;
+    st.chunkBegin = dChunkBegin.get<int>();
+    st.lse = dLse.get<float>();
+    st.score = dScore.get<float>();
+    st.chunkMass = dMass.get<float>();
+    st.prefixMass = dPre.get<float>();
+    st.queryMass = dQry.get<float>();
+    ATTN_CUDA_OK(launchQueryStats(st, nullptr));
+    std::vector<float> wScore(hqp, 7.0f), wMass(hqp, 7.0f), wPre(hq, 7.0f), wQry(hq, 7.0f);
+    QueryStatsArgs hs = st;
+    hs.vis = h.vis;
+    hs.q = h.q;
+    hs.k = h.k;
+    hs.chunkBegin = v.chunkBegin.data();
+    hs.lse = wantLse.data();
+    hs.score = wScore.data();
+    hs.chunkMass = wMass.data();
+    hs.prefixMass = wPre.data();
+    hs.queryMass = wQry.data();
+    reference::queryStats(hs);
+    const auto score = dScore.download<float>(), mass = dMass.download<float>(), pre = dPre.download<float>(),
+               qry = dQry.download<float>();
+    EXPECT_TRUE(allClose(score, wScore, 2e-5, 1e-4, "chunk score"));
+    EXPECT_TRUE(allClose(mass, wMass, 2e-5, 1e-4, "chunk mass"));
+    EXPECT_TRUE(allClose(pre, wPre, 2e-5, 1e-4, "prefix mass"));
+    EXPECT_TRUE(allClose(qry, wQry, 2e-5, 1e-4, "query mass"));
+    for (int hh = 0; hh < H; ++hh)
+        for (int i : {queryRow, droppedRow}) {
+            const std::size_t r = static_cast<std::size_t>(hh) * Q + (i - qb);
+            EXPECT_TRUE(std::isnan(pre[r]) && std::isnan(qry[r])) << "head " << hh << " row " << i;
+            for (int c = 0; c < P; ++c)
+                EXPECT_TRUE(std::isnan(score[r * P + c]) && std::isnan(mass[r * P + c])) << "head " << hh << " row " << i;
+        }
+    EXPECT_TRUE(std::isfinite(qry[0]) && std::isfinite(mass[0]));
+}
+
+// The geometry of the README's estimate (32 heads sharing 8 KV heads, head dim 128, bf16),
+// against the twin at a size the emulator runs in seconds.
+TEST(CudaKernels, QueryStatsAtModelGeometry) {
+    ATTN_REQUIRE_GPU();
+    StatsCase c;
+    c.name = "32/8 heads, hd 128, bf16";
+    c.type = ElemType::BF16;
+    c.heads = 32;
+    c.kvHeads = 8;
+    c.hd = 128;
+    c.prefix = 4;
+    c.chunks = {150, 100, 170};
+    c.queries = 40;
+    runStatsCase(c);
+}
+
+// The same geometry at 131,072 tokens × 256 query rows on a GPU, timed (4,144 × 16 under the
+// emulator, where the time says nothing): the statistics from the fused attention's lse, every
+// row's masses summing to 1.
+TEST(CudaKernels, QueryStatsTimedAtScale) {
+    ATTN_REQUIRE_GPU();
+#if defined(ATTNSCOPE_CUDA_EMULATION)
+    const int chunkLength = 254, queries = 16;
+#else
+    const int chunkLength = 8172, queries = 256;  // 64 + 16 · 8172 + 256 = 131,072 tokens
+#endif
+    const PlanView v = *makePlanView(makePlan(64, std::vector<int>(16, chunkLength), queries, true));
+    const int N = v.tokens, H = 32, Hkv = 8, hd = 128, Q = v.queries, P = v.chunks, qb = v.queryBegin;
+    const ElemType t = ElemType::BF16;
+    const std::size_t kvElems = static_cast<std::size_t>(N) * Hkv * hd;
+    DeviceBytes dq(toBytes(t, randomFloats(static_cast<std::size_t>(Q) * H * hd, 80, 1.5f))),
+        dk(toBytes(t, randomFloats(kvElems, 81, 1.5f))), dv(toBytes(t, randomFloats(kvElems, 82))), dRowKeys(v.rowKeys),
+        dKeyChunk(v.keyChunk), dChunkBegin(v.chunkBegin), dOut(static_cast<std::size_t>(Q) * H * hd * 2),
+        dEnt(static_cast<std::size_t>(H) * N * 4), dLse(static_cast<std::size_t>(H) * N * 4);
+    AttentionForwardArgs a;
+    a.type = t;
+    a.g = AttentionGeometry{N, H, Hkv, hd, 1.0f / std::sqrt(static_cast<float>(hd)), 0};
+    a.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, qb, P};
+    a.q = TokenRows{dq.get(), dq.get(), qb, H * hd};  // query rows only: the context's are never read
+    a.k = TokenRows{dk.get(), dk.get(), N, Hkv * hd};
+    a.v = TokenRows{dv.get(), dv.get(), N, Hkv * hd};
+    a.rowBegin = qb;
+    a.rowEnd = N;
+    a.out = dOut.get();
+    a.outRowOffset = qb;
+    a.entropy = dEnt.get<float>();
+    a.lse = dLse.get<float>();
+    ATTN_CUDA_OK(launchAttentionForward(a, nullptr));
+    const std::size_t hqp = static_cast<std::size_t>(H) * Q * P, hq = static_cast<std::size_t>(H) * Q;
+    DeviceBytes dScore(hqp * 4), dMass(hqp * 4), dPre(hq * 4), dQry(hq * 4);
+    QueryStatsArgs s;
+    s.type = t;
+    s.g = a.g;
+    s.vis = a.vis;
+    s.q = a.q;
+    s.k = a.k;
+    s.prefixLength = v.prefixLength;
+    s.chunkBegin = dChunkBegin.get<int>();
+    s.lse = dLse.get<float>();
+    s.score = dScore.get<float>();
+    s.chunkMass = dMass.get<float>();
+    s.prefixMass = dPre.get<float>();
+    s.queryMass = dQry.get<float>();
+    ATTN_CUDA_OK(launchQueryStats(s, nullptr));  // warm-up
+    ATTN_CUDA_OK(cudaDeviceSynchronize());
+    const auto start = std::chrono::steady_clock::now();
+    ATTN_CUDA_OK(launchQueryStats(s, nullptr));
+    ATTN_CUDA_OK(cudaDeviceSynchronize());
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::printf("[ timing   ] query statistics, %d tokens x %d query rows, 32/8 heads, hd 128, bf16: %.2f ms\n", N, Q, ms);
+    RecordProperty("query_stats_ms", std::to_string(ms));
+    const auto mass = dMass.download<float>(), pre = dPre.download<float>(), qry = dQry.download<float>();
+    for (std::size_t r = 0; r < hq; ++r) {
+        double total = pre[r] + qry[r];
+        for (int c = 0; c < P; ++c) total += mass[r * P + static_cast<std::size_t>(c)];
+        ASSERT_NEAR(total, 1.0, 1e-3) << "row " << r;
+    }
 }

@@ -264,10 +264,11 @@ ATTN_DEV void loadRows(const AttentionForwardArgs& a, int h, int row0, int warp,
     }
 }
 
-// The key tiles a block visits: those covering [0, A) ∪ [B, E), the keys any of its rows may see.
+// The key tiles a block visits: those covering [L, A) ∪ [B, E), the keys any of its rows may see,
+// where L is the first row's window start (the later rows' windows start later).
 struct KeyTiles {
-    int first = 0, secondBegin = 0, count = 0;
-    ATTN_DEV int start(int ti) const { return (ti < first ? ti : secondBegin + (ti - first)) * kKeyTile; }
+    int firstBegin = 0, first = 0, secondBegin = 0, count = 0;
+    ATTN_DEV int start(int ti) const { return (ti < first ? firstBegin + ti : secondBegin + (ti - first)) * kKeyTile; }
 };
 
 ATTN_DEV KeyTiles blockKeyTiles(const AttentionForwardArgs& a, int row0) {
@@ -279,9 +280,12 @@ ATTN_DEV KeyTiles blockKeyTiles(const AttentionForwardArgs& a, int row0) {
         B = imin(B, a.vis.rowKeys[2 * i + 1]);
         E = i + 1;
     }
+    const int L = imax(0, windowStart(row0, a.g.window));
     KeyTiles t;
-    t.first = (A + kKeyTile - 1) / kKeyTile;
-    t.secondBegin = imax(B / kKeyTile, t.first);
+    t.firstBegin = L / kKeyTile;
+    const int firstEnd = imax(t.firstBegin, (A + kKeyTile - 1) / kKeyTile);
+    t.first = firstEnd - t.firstBegin;
+    t.secondBegin = imax(imax(B, L) / kKeyTile, firstEnd);
     t.count = t.first + imax(0, (E + kKeyTile - 1) / kKeyTile - t.secondBegin);
     return t;
 }
@@ -372,16 +376,23 @@ ATTN_DEV void absorbTile(int hd, int lane, const float* mNew, const AttentionSha
 
 // out = o / D, entropy and lse of one finished row; D = l, or with selection
 // max(l, 1e-5 · e^(lseBefore − m)) (online_stats.h), in logs so that nothing overflows.
+// A row that saw no key it keeps has no distribution: NaN everywhere (not whatever the reused
+// buffers held from the previous layer), which the engine's non-finite guard then reports.
 template <typename T, int DPL>
 ATTN_DEV void writeRow(const AttentionForwardArgs& a, int h, int lane, const AttentionRow<DPL>& row) {
-    if (!row.valid || !(row.stats.l > 0)) return;
+    if (!row.valid) return;
     const int hd = a.g.headDim;
     const std::size_t hi = static_cast<std::size_t>(h) * a.g.tokens + row.i;
+    T* orow = static_cast<T*>(a.out) + static_cast<std::size_t>(row.i - a.outRowOffset) * a.g.heads * hd +
+              static_cast<std::size_t>(h) * hd;
+    if (!(row.stats.l > 0)) {
+        for (int d = lane; d < hd; d += 32) st(orow + d, NAN);
+        if (lane == 0) a.entropy[hi] = a.lse[hi] = NAN;
+        return;
+    }
     const float logL = logf(row.stats.l);
     const float logD = a.lseBefore ? logRenormaliser(logL, a.lseBefore[hi] - row.stats.m) : logL;
     const float invD = expf(-logD);
-    T* orow = static_cast<T*>(a.out) + static_cast<std::size_t>(row.i - a.outRowOffset) * a.g.heads * hd +
-              static_cast<std::size_t>(h) * hd;
     for (int u = 0; u < DPL; ++u) {
         const int d = lane + 32 * u;
         if (d < hd) st(orow + d, row.o[u] * invD);
@@ -420,102 +431,267 @@ __global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(Attent
     for (int rr = 0; rr < kRowsPerWarp; ++rr) writeRow<T, DPL>(a, h, lane, rows[rr]);
 }
 
-// Query statistics: one warp per (head, query row); lanes stride over the keys of one segment
-// at a time (prefix, chunk 0..P-1, query) and keep their own top-n list; lane 0 merges the 32
-// sorted lists of a chunk n times "take the largest head".
-constexpr int kStatsWarps = 4;
+// Query statistics. A block takes a slice of the (head, query row) pairs of one GQA group — the
+// heads that share KV head blockIdx.y — ordered query-major, so that it holds several query rows
+// of every head of the group; each warp owns 8 pairs. The block walks the keys one segment at a
+// time (each chunk, the prefix, the query), in tiles of 32 keys that it copies once into shared
+// memory for all its pairs (whole K rows: coalesced), from the first key its rows can see
+// (sliding window) to the last. Per tile:
+//  1. each lane marks which of its warp's 8 pairs see and keep key k0 + lane; a tile that no pair
+//     of the block sees is skipped before its keys are loaded;
+//  2. lane j scores key k0 + j against the warp's 8 pairs: p = e^(s − lse), 0 where not seen;
+//  3. four lanes per pair scan its 32 probabilities, each keeping a sum and a sorted top-n list.
+// At the end of a segment the four lanes merge their sums (mass) and lists (sum of the top n).
+// A pair whose lse is not finite (its row saw no key) gets NaN statistics.
+constexpr int kStatsKeyTile = 32;                            // keys per tile: lane j scores key k0 + j
+constexpr int kStatsPairsPerWarp = 8;                        // (head, query row) pairs per warp
+constexpr int kStatsLanesPerPair = 32 / kStatsPairsPerWarp;  // lanes that scan one pair's tile
+constexpr int kStatsScoreStride = kStatsKeyTile + 4;         // ps row: the scan hits 32 banks
+constexpr int kStatsMaxWarps = 8;
 
+// Warps per block: fewer for large heads, so that shared memory stays under 99 KiB (sm_86/89).
+int statsWarps(int headDim) { return headDim <= 128 ? kStatsMaxWarps : kStatsMaxWarps / 2; }
+
+// One pair of a warp: identical in all 32 lanes.
+struct StatsPair {
+    int h = 0, q = 0, i = 0, a = 0, b = 0;  // head, query index, token; keys [0, a) ∪ [b, i]
+    bool valid = false;
+    const std::uint8_t* sel = nullptr;
+    float lse = 0;
+};
+
+// The block's shared memory; `pairs` pairs per block.
+struct StatsShared {
+    float* qs;   // [hd][pairs] queries · scale, dimension-major: a warp's 8 values of d are adjacent
+    float* ks;   // [kStatsKeyTile][hd + 1] keys (padded: no bank conflicts)
+    float* ps;   // [pairs][kStatsScoreStride] the tile's probabilities
+    float* red;  // this warp's [32] merge scratch
+};
+
+ATTN_DEV StatsShared statsShared(int hd, int pairs, int warp) {
+    StatsShared s;
+    s.qs = dynamicShared<float>();
+    s.ks = s.qs + hd * pairs;
+    s.ps = s.ks + kStatsKeyTile * (hd + 1);
+    s.red = s.ps + pairs * kStatsScoreStride + warp * 32;
+    return s;
+}
+
+// The block's pairs [p0, p0 + pairs) of KV head kvh: pair p is head kvh·G + p % G of query p / G.
+struct StatsBlock {
+    int kvh = 0, group = 0, p0 = 0, pairs = 0, queries = 0;
+    ATTN_DEV bool has(int p) const { return p < group * queries; }
+    ATTN_DEV int head(int p) const { return kvh * group + p % group; }
+    ATTN_DEV int query(int p) const { return p / group; }
+};
+
+ATTN_DEV StatsPair statsPair(const QueryStatsArgs& a, const StatsBlock& blk, int p) {
+    StatsPair s;
+    s.valid = blk.has(p);
+    if (!s.valid) return s;
+    s.h = blk.head(p);
+    s.q = blk.query(p);
+    s.i = a.vis.queryBegin + s.q;
+    s.a = a.vis.rowKeys[2 * s.i];
+    s.b = a.vis.rowKeys[2 * s.i + 1];
+    s.sel = selectionRow(a.vis, a.g.tokens, s.h, s.i);
+    s.lse = a.lse[static_cast<std::size_t>(s.h) * a.g.tokens + s.i];
+    return s;
+}
+
+// The queries of the block's pairs into shared memory, and the warp's 8 pairs.
 template <typename T>
-ATTN_DEV void segmentStats(const QueryStatsArgs& a, const float* qs, int h, int i, int rowA, int rowB,
-                           const std::uint8_t* sel, int k0, int k1, int topN, float* red, float* tops, float& mass,
-                           float& topSum) {
-    const AttentionGeometry& g = a.g;
-    const int lane = static_cast<int>(threadIdx.x) % 32, hd = g.headDim;
-    const int kvh = h / (g.heads / g.kvHeads);
-    const float lse = a.lse[static_cast<std::size_t>(h) * g.tokens + i];
-    float top[kMaxScoreTopN];
-    for (int e = 0; e < topN; ++e) top[e] = -1.0f;
-    float sum = 0;
-    for (int j = k0 + lane; j < k1; j += 32) {
-        if (!keyVisible(i, j, rowA, rowB, g.window) || !keyKept(a.vis, sel, j)) continue;
-        const T* kr = rowPtr<T>(a.k, j) + static_cast<std::size_t>(kvh) * hd;
-        float s = 0;
-        for (int d = 0; d < hd; ++d) s += qs[d] * ld(kr + d);
-        const float p = expf(s - lse);
-        sum += p;
-        if (topN > 0 && p > top[topN - 1]) {
-            int e = topN - 1;
-            while (e > 0 && top[e - 1] < p) {
-                top[e] = top[e - 1];
-                --e;
-            }
-            top[e] = p;
-        }
+ATTN_DEV void loadStatsPairs(const QueryStatsArgs& a, const StatsBlock& blk, int warp, const StatsShared& sh,
+                             StatsPair* pairs) {
+    const int hd = a.g.headDim;
+    for (int idx = static_cast<int>(threadIdx.x); idx < blk.pairs * hd; idx += static_cast<int>(blockDim.x)) {
+        const int r = idx / hd, d = idx % hd, p = blk.p0 + r;
+        const int i = a.vis.queryBegin + blk.query(p);
+        sh.qs[d * blk.pairs + r] =
+            blk.has(p) ? ld(rowPtr<T>(a.q, i) + static_cast<std::size_t>(blk.head(p)) * hd + d) * a.g.scale : 0.0f;
     }
-    red[lane] = sum;
-    for (int e = 0; e < topN; ++e) tops[lane * topN + e] = top[e];
-    __syncwarp();
-    mass = 0;
-    for (int l = 0; l < 32; ++l) mass += red[l];
-    topSum = 0;
-    if (topN > 0 && lane == 0) {
-        int head[32];
-        for (int l = 0; l < 32; ++l) head[l] = 0;
-        for (int round = 0; round < topN; ++round) {
-            float best = -1.0f;
-            int bestLane = -1;
-            for (int l = 0; l < 32; ++l)
-                if (head[l] < topN && tops[l * topN + head[l]] > best) {
-                    best = tops[l * topN + head[l]];
-                    bestLane = l;
-                }
-            if (bestLane < 0) break;  // fewer than n visible keys in the chunk
-            topSum += best;
-            ++head[bestLane];
-        }
-    }
-    __syncwarp();  // red and tops are reused by the next segment
+    for (int rr = 0; rr < kStatsPairsPerWarp; ++rr)
+        pairs[rr] = statsPair(a, blk, blk.p0 + warp * kStatsPairsPerWarp + rr);
+}
+
+// Keys [lo, hi) that some row of the block may see: from the first row's window start (later rows'
+// windows start later) to the last row.
+struct KeySpan {
+    int lo = 0, hi = 0;
+};
+ATTN_DEV KeySpan statsKeySpan(const QueryStatsArgs& a, const StatsBlock& blk) {
+    const int last = imin(blk.p0 + blk.pairs, blk.group * blk.queries) - 1;
+    KeySpan s;
+    s.lo = imax(0, windowStart(a.vis.queryBegin + blk.query(blk.p0), a.g.window));
+    s.hi = a.vis.queryBegin + blk.query(last) + 1;
+    return s;
+}
+
+// Segment `seg` of the keys: chunk seg < P, then the prefix (P), then the query (P + 1).
+constexpr int kPrefixSegment = -1, kQuerySegment = -2;
+struct StatsSegment {
+    int begin = 0, end = 0, chunk = kPrefixSegment;  // chunk index, or kPrefixSegment / kQuerySegment
+};
+ATTN_DEV StatsSegment statsSegment(const QueryStatsArgs& a, int seg) {
+    const int P = a.vis.chunks;
+    if (seg < P) return StatsSegment{a.chunkBegin[seg], a.chunkBegin[seg + 1], seg};
+    if (seg == P) return StatsSegment{0, a.prefixLength, kPrefixSegment};
+    return StatsSegment{a.vis.queryBegin, a.g.tokens, kQuerySegment};
+}
+
+// Bit rr set when pair rr of the warp sees key j, keeps it, and j < end.
+ATTN_DEV unsigned pairKeyBits(const QueryStatsArgs& a, const StatsPair* pairs, int j, int end) {
+    unsigned bits = 0;
+    if (j >= end) return 0;
+    for (int rr = 0; rr < kStatsPairsPerWarp; ++rr)
+        if (pairs[rr].valid && keyVisible(pairs[rr].i, j, pairs[rr].a, pairs[rr].b, a.g.window) &&
+            keyKept(a.vis, pairs[rr].sel, j))
+            bits |= 1u << rr;
+    return bits;
 }
 
 template <typename T>
-__global__ void __launch_bounds__(kStatsWarps * 32) queryStatsKernel(QueryStatsArgs a) {
-    const AttentionGeometry& g = a.g;
-    const int hd = g.headDim;
-    const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
-    const int queries = g.tokens - a.vis.queryBegin;
-    const int q = static_cast<int>(blockIdx.x) * kStatsWarps + warp;
-    const int h = static_cast<int>(blockIdx.y);
-    if (q >= queries) return;  // whole warp; this kernel has no block-wide barrier
-    const int i = a.vis.queryBegin + q;
-    const int topN = a.score && a.scoreMode == ChunkScore::TopN ? a.scoreTopN : 0;
+ATTN_DEV void loadStatsKeyTile(const QueryStatsArgs& a, int kvh, int k0, const StatsShared& sh) {
+    const int hd = a.g.headDim;
+    for (int idx = static_cast<int>(threadIdx.x); idx < kStatsKeyTile * hd; idx += static_cast<int>(blockDim.x)) {
+        const int jj = idx / hd, d = idx % hd, key = k0 + jj;
+        sh.ks[jj * (hd + 1) + d] =
+            key < a.g.tokens ? ld(rowPtr<T>(a.k, key) + static_cast<std::size_t>(kvh) * hd + d) : 0.0f;
+    }
+}
 
-    float* qs = dynamicShared<float>() + warp * (hd + 32 + 32 * kMaxScoreTopN);
-    float* red = qs + hd;
-    float* tops = red + 32;
-    for (int d = lane; d < hd; d += 32) qs[d] = ld(rowPtr<T>(a.q, i) + static_cast<std::size_t>(h) * hd + d) * g.scale;
-    __syncwarp();
+// ps[pair][lane] = e^(q_pair · k_(k0 + lane) − lse_pair), or 0 where the pair does not see that key.
+// Per dimension a lane reads one key value and the warp's 8 query values as two float4.
+ATTN_DEV void scoreStatsTile(int hd, int pairsPerBlock, int warp, int lane, unsigned bits, const StatsPair* pairs,
+                             const StatsShared& sh) {
+    float acc[kStatsPairsPerWarp];
+    for (int rr = 0; rr < kStatsPairsPerWarp; ++rr) acc[rr] = 0;
+    const float* kr = sh.ks + lane * (hd + 1);
+    const float* qw = sh.qs + warp * kStatsPairsPerWarp;
+    for (int d = 0; d < hd; ++d) {
+        const float kd = kr[d];
+        const float4 q0 = *reinterpret_cast<const float4*>(qw + d * pairsPerBlock);
+        const float4 q1 = *reinterpret_cast<const float4*>(qw + d * pairsPerBlock + 4);
+        const float qd[kStatsPairsPerWarp] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
+        for (int rr = 0; rr < kStatsPairsPerWarp; ++rr) acc[rr] += qd[rr] * kd;
+    }
+    for (int rr = 0; rr < kStatsPairsPerWarp; ++rr)
+        sh.ps[(warp * kStatsPairsPerWarp + rr) * kStatsScoreStride + lane] =
+            ((bits >> rr) & 1u) ? expf(acc[rr] - pairs[rr].lse) : 0.0f;
+}
 
-    const int rowA = a.vis.rowKeys[2 * i], rowB = a.vis.rowKeys[2 * i + 1];
-    const std::uint8_t* sel = selectionRow(a.vis, g.tokens, h, i);
-    const std::size_t hq = static_cast<std::size_t>(h) * queries + q;
-    float mass, topSum;
-    for (int c = 0; c < a.vis.chunks; ++c) {
-        const int c0 = a.chunkBegin[c], c1 = a.chunkBegin[c + 1];
-        segmentStats<T>(a, qs, h, i, rowA, rowB, sel, c0, c1, topN, red, tops, mass, topSum);
-        if (lane == 0) {
-            if (a.chunkMass) a.chunkMass[hq * a.vis.chunks + c] = mass;
-            if (a.score) {
-                float s = mass;
-                if (a.scoreMode == ChunkScore::TopN) s = topSum;
-                else if (a.scoreMode == ChunkScore::Mean) s = c1 > c0 ? mass / static_cast<float>(c1 - c0) : 0.0f;
-                a.score[hq * a.vis.chunks + c] = s;
+// One lane's share of a pair's segment: a sum and the n largest probabilities, descending (0: empty).
+struct SegmentScan {
+    float sum = 0;
+    float top[kMaxScoreTopN];
+};
+
+ATTN_DEV void scanStatsTile(int warp, int lane, int topN, const StatsShared& sh, SegmentScan& scan) {
+    const float* pr = sh.ps + (warp * kStatsPairsPerWarp + lane / kStatsLanesPerPair) * kStatsScoreStride;
+    for (int jj = lane % kStatsLanesPerPair; jj < kStatsKeyTile; jj += kStatsLanesPerPair) {
+        const float p = pr[jj];
+        scan.sum += p;
+        if (topN > 0 && p > scan.top[topN - 1]) {
+            int e = topN - 1;
+            while (e > 0 && scan.top[e - 1] < p) {
+                scan.top[e] = scan.top[e - 1];
+                --e;
             }
+            scan.top[e] = p;
         }
     }
-    segmentStats<T>(a, qs, h, i, rowA, rowB, sel, 0, a.prefixLength, 0, red, tops, mass, topSum);
-    if (lane == 0 && a.prefixMass) a.prefixMass[hq] = mass;
-    segmentStats<T>(a, qs, h, i, rowA, rowB, sel, a.vis.queryBegin, i + 1, 0, red, tops, mass, topSum);
-    if (lane == 0 && a.queryMass) a.queryMass[hq] = mass;
+}
+
+// The pair's mass and top-n sum from its four lanes' scans (the same in the four lanes): n rounds
+// of "take the largest head" over the four sorted lists.
+ATTN_DEV void mergeSegment(int lane, int topN, const SegmentScan& scan, float* red, float& mass, float& topSum) {
+    const int first = lane - lane % kStatsLanesPerPair;
+    red[lane] = scan.sum;
+    __syncwarp();
+    mass = 0;
+    for (int l = first; l < first + kStatsLanesPerPair; ++l) mass += red[l];
+    __syncwarp();
+    topSum = 0;
+    int next = 0;  // head of this lane's list
+    for (int round = 0; round < topN; ++round) {
+        red[lane] = next < topN ? scan.top[next] : 0.0f;
+        __syncwarp();
+        int best = first;
+        for (int l = first + 1; l < first + kStatsLanesPerPair; ++l)
+            if (red[l] > red[best]) best = l;
+        topSum += red[best];
+        if (best == lane) ++next;
+        __syncwarp();
+    }
+}
+
+// The segment's statistics of one pair (the first of its four lanes writes them). A row that saw
+// no key (its lse is not finite) has no distribution: NaN everywhere.
+ATTN_DEV void writeSegment(const QueryStatsArgs& a, const StatsSegment& seg, const StatsPair& pair, float mass,
+                           float topSum) {
+    const bool hasKeys = isfinite(pair.lse);
+    const std::size_t hq = static_cast<std::size_t>(pair.h) * (a.g.tokens - a.vis.queryBegin) + pair.q;
+    if (seg.chunk < 0) {
+        float* out = seg.chunk == kPrefixSegment ? a.prefixMass : a.queryMass;
+        if (out) out[hq] = hasKeys ? mass : NAN;
+        return;
+    }
+    if (a.chunkMass) a.chunkMass[hq * a.vis.chunks + seg.chunk] = hasKeys ? mass : NAN;
+    if (!a.score) return;
+    float s = mass;
+    if (a.scoreMode == ChunkScore::TopN) s = topSum;
+    else if (a.scoreMode == ChunkScore::Mean)
+        s = seg.end > seg.begin ? mass / static_cast<float>(seg.end - seg.begin) : 0.0f;
+    a.score[hq * a.vis.chunks + seg.chunk] = hasKeys ? s : NAN;
+}
+
+// Scan of one segment over the block's key span, tile by tile.
+template <typename T>
+ATTN_DEV void scanSegment(const QueryStatsArgs& a, const StatsBlock& blk, const StatsSegment& seg, const KeySpan& span,
+                          const StatsPair* pairs, int topN, const StatsShared& sh, SegmentScan& scan) {
+    const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+    scan.sum = 0;
+    for (int e = 0; e < topN; ++e) scan.top[e] = 0.0f;
+    const int end = imin(seg.end, span.hi);
+    for (int k0 = imax(seg.begin, span.lo); k0 < end; k0 += kStatsKeyTile) {
+        const unsigned bits = pairKeyBits(a, pairs, k0 + lane, end);
+        if (!__syncthreads_or(bits != 0)) continue;  // no pair of the block sees this tile
+        loadStatsKeyTile<T>(a, blk.kvh, k0, sh);
+        __syncthreads();
+        scoreStatsTile(a.g.headDim, blk.pairs, warp, lane, bits, pairs, sh);
+        __syncwarp();
+        scanStatsTile(warp, lane, topN, sh, scan);
+        __syncthreads();  // the next tile overwrites ks and ps
+    }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kStatsMaxWarps * 32) queryStatsKernel(QueryStatsArgs a) {
+    const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+    StatsBlock blk;
+    blk.kvh = static_cast<int>(blockIdx.y);
+    blk.group = a.g.heads / a.g.kvHeads;
+    blk.pairs = static_cast<int>(blockDim.x) / 32 * kStatsPairsPerWarp;
+    blk.p0 = static_cast<int>(blockIdx.x) * blk.pairs;
+    blk.queries = a.g.tokens - a.vis.queryBegin;
+    const StatsShared sh = statsShared(a.g.headDim, blk.pairs, warp);
+    StatsPair pairs[kStatsPairsPerWarp];  // the warp's pairs (scoring)
+    loadStatsPairs<T>(a, blk, warp, sh, pairs);
+    const StatsPair mine =
+        statsPair(a, blk, blk.p0 + warp * kStatsPairsPerWarp + lane / kStatsLanesPerPair);  // scanning
+    const KeySpan span = statsKeySpan(a, blk);
+    __syncthreads();
+
+    const int topN = a.score && a.scoreMode == ChunkScore::TopN ? a.scoreTopN : 0;
+    SegmentScan scan;
+    for (int s = 0; s < a.vis.chunks + 2; ++s) {
+        const StatsSegment seg = statsSegment(a, s);
+        const int segTopN = seg.chunk >= 0 ? topN : 0;  // the score is for chunks only
+        scanSegment<T>(a, blk, seg, span, pairs, segTopN, sh, scan);
+        float mass, topSum;
+        mergeSegment(lane, segTopN, scan, sh.red, mass, topSum);
+        if (lane % kStatsLanesPerPair == 0 && mine.valid) writeSegment(a, seg, mine, mass, topSum);
+    }
 }
 
 // Tile: block = (row bin, part of its rows, group of column bins). Each thread takes a
@@ -740,20 +916,29 @@ cudaError_t launchAttentionForward(const AttentionForwardArgs& args, cudaStream_
     });
 }
 
+std::size_t queryStatsSharedBytes(int headDim) {
+    const std::size_t pairs = static_cast<std::size_t>(statsWarps(headDim)) * kStatsPairsPerWarp;
+    return sizeof(float) * (pairs * headDim + static_cast<std::size_t>(kStatsKeyTile) * (headDim + 1) +
+                            pairs * kStatsScoreStride + pairs / kStatsPairsPerWarp * 32);
+}
+
 cudaError_t launchQueryStats(const QueryStatsArgs& args, cudaStream_t stream) {
     const int queries = args.g.tokens - args.vis.queryBegin;
     if (queries <= 0) return cudaSuccess;
-    if (args.g.headDim <= 0 || args.g.headDim > kMaxHeadDim ||
+    const int hd = args.g.headDim;
+    if (hd <= 0 || hd > kMaxHeadDim || args.g.kvHeads <= 0 || args.g.heads % args.g.kvHeads != 0 ||
         (args.score && args.scoreMode == ChunkScore::TopN && (args.scoreTopN < 1 || args.scoreTopN > kMaxScoreTopN)))
         return cudaErrorInvalidValue;
     return withType(args.type, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         auto kernel = queryStatsKernel<T>;
-        const std::size_t smem = sizeof(float) * kStatsWarps * (args.g.headDim + 32 + 32 * kMaxScoreTopN);
+        const std::size_t smem = queryStatsSharedBytes(hd);
         if (cudaError_t e = allowSharedMemory(kernel, smem); e != cudaSuccess) return e;
-        const dim3 grid(static_cast<unsigned>((queries + kStatsWarps - 1) / kStatsWarps),
-                        static_cast<unsigned>(args.g.heads));
-        ATTN_LAUNCH(kernel, grid, dim3(kStatsWarps * 32), smem, stream, args);
+        const long long pairs = static_cast<long long>(args.g.heads / args.g.kvHeads) * queries;
+        const int pairsPerBlock = statsWarps(hd) * kStatsPairsPerWarp;
+        const dim3 grid(static_cast<unsigned>((pairs + pairsPerBlock - 1) / pairsPerBlock),
+                        static_cast<unsigned>(args.g.kvHeads));
+        ATTN_LAUNCH(kernel, grid, dim3(statsWarps(hd) * 32), smem, stream, args);
         return cudaGetLastError();
     });
 }

@@ -87,11 +87,13 @@ cudaError_t launchNllArgmax(const float* logits, int rows, int vocab, const int*
 
 // Fused attention over rows [rowBegin, rowEnd) of every head, FlashAttention style: keys in
 // tiles of 32, an online softmax per row (running max m, sum l = Σe^(s-m), and
-// t = Σe^(s-m)·(s-m)), never an N×N matrix. A tile that no row of the block can see is skipped
-// before its keys are loaded (most off-diagonal chunk tiles in parallel mode).
+// t = Σe^(s-m)·(s-m)), never an N×N matrix. A block starts at the first tile its rows can see
+// (sliding window), and a tile that no row of the block can see is skipped before its keys are
+// loaded (most off-diagonal chunk tiles in parallel mode).
 // Per row: out = Σ p·v, entropy = ln D·l/D - t/D (nats), lse = m + ln D, with D = l, or with
 // `lseBefore` (the unselected log-sum-exp of the row) D = max(l, 1e-5·e^(lseBefore - m)): the
-// renormalisation floor of selective attention, p ← p / max(Σp, 1e-5).
+// renormalisation floor of selective attention, p ← p / max(Σp, 1e-5). A row that sees no key
+// it keeps (no plan makes one: every row sees itself) gets NaN out, entropy and lse.
 struct AttentionForwardArgs {
     ElemType type = ElemType::F32;  // of q, k, v and out
     AttentionGeometry g;
@@ -108,9 +110,11 @@ cudaError_t launchAttentionForward(const AttentionForwardArgs& args, cudaStream_
 std::size_t attentionForwardSharedBytes(int headDim);
 
 // Statistics of query rows from their final normaliser (lse): p_j = e^(s_j - lse_i) over the
-// visible, kept keys. One warp per (head, query row). Per chunk: mass Σp and the selection
-// score (sum of the top-n p in the chunk; Mean: mass / chunk length; Sum: mass); prefix mass
-// over [0, prefixLength); query mass over [queryBegin, i].
+// visible, kept keys. Per chunk: mass Σp and the selection score (sum of the top-n p in the
+// chunk; Mean: mass / chunk length; Sum: mass); prefix mass over [0, prefixLength); query mass
+// over [queryBegin, i]. A block scores tiles of 32 keys, staged once in shared memory, against
+// 32 or 64 (head, query row) pairs of the heads that share one KV head, from the first key its
+// rows can see. A row whose lse is not finite (it saw no key) gets NaN statistics.
 enum class ChunkScore { TopN = 0, Mean = 1, Sum = 2 };
 struct QueryStatsArgs {
     ElemType type = ElemType::F32;
@@ -128,6 +132,7 @@ struct QueryStatsArgs {
     float* queryMass = nullptr;   // [H][Q] or null
 };
 cudaError_t launchQueryStats(const QueryStatsArgs& args, cudaStream_t stream);
+std::size_t queryStatsSharedBytes(int headDim);
 
 // Pooled attention probabilities of a window [rowBegin, rowEnd) × [colBegin, colEnd) of one
 // head (or the mean over heads), recomputed from Q, K and each row's lse. Bins follow

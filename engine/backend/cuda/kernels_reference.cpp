@@ -155,7 +155,8 @@ double score(ElemType type, const AttentionGeometry& g, const TokenRows& q, cons
 
 // Probabilities of row i, head h over keys [0, i]: 0 where invisible or dropped. With `floor`,
 // p = e / max(Σ_kept e, 1e-5 · Σ_visible e) (renormaliser, online_stats.h); else a plain
-// softmax over the kept keys. Returns ln of the normaliser relative to the raw scores (the row's lse).
+// softmax over the kept keys. Returns ln of the normaliser relative to the raw scores (the row's
+// lse), or NaN when the row keeps no visible key (it has no distribution).
 double rowProbabilities(ElemType type, const AttentionGeometry& g, const VisibilityArgs& v, const TokenRows& q,
                         const TokenRows& k, int h, int i, bool floor, std::vector<double>& p) {
     p.assign(static_cast<std::size_t>(i) + 1, 0.0);
@@ -167,6 +168,7 @@ double rowProbabilities(ElemType type, const AttentionGeometry& g, const Visibil
             m = std::max(m, s[static_cast<std::size_t>(j)]);
         }
     double all = 0, keptSum = 0;
+    int keptKeys = 0;
     for (int j = 0; j <= i; ++j) {
         if (!visible(g, v, i, j)) continue;
         const double e = std::exp(s[static_cast<std::size_t>(j)] - m);
@@ -174,8 +176,10 @@ double rowProbabilities(ElemType type, const AttentionGeometry& g, const Visibil
         if (kept(g, v, h, i, j)) {
             p[static_cast<std::size_t>(j)] = e;
             keptSum += e;
+            ++keptKeys;
         }
     }
+    if (keptKeys == 0) return std::numeric_limits<double>::quiet_NaN();
     const double D = floor ? renormaliser(keptSum, all) : keptSum;
     for (auto& x : p) x /= D;
     return m + std::log(D);
@@ -190,10 +194,18 @@ void attentionForward(const AttentionForwardArgs& a) {
         const int kvh = h / (g.heads / g.kvHeads);
         for (int i = a.rowBegin; i < a.rowEnd; ++i) {
             const double lse = rowProbabilities(a.type, g, a.vis, a.q, a.k, h, i, a.lseBefore != nullptr, p);
+            const std::size_t hi = static_cast<std::size_t>(h) * g.tokens + i;
+            const std::size_t outBase = static_cast<std::size_t>(i - a.outRowOffset) * g.heads * g.headDim +
+                                        static_cast<std::size_t>(h) * g.headDim;
+            if (std::isnan(lse)) {  // no key kept: no distribution, NaN everywhere
+                a.entropy[hi] = a.lse[hi] = std::numeric_limits<float>::quiet_NaN();
+                for (int d = 0; d < g.headDim; ++d)
+                    storeElem(a.type, a.out, outBase + d, std::numeric_limits<float>::quiet_NaN());
+                continue;
+            }
             double H = 0;
             for (double x : p)
                 if (x > 0) H -= x * std::log(x);
-            const std::size_t hi = static_cast<std::size_t>(h) * g.tokens + i;
             a.entropy[hi] = static_cast<float>(H);
             a.lse[hi] = static_cast<float>(lse);
             for (int d = 0; d < g.headDim; ++d) {
@@ -202,14 +214,25 @@ void attentionForward(const AttentionForwardArgs& a) {
                     if (p[static_cast<std::size_t>(j)] > 0)
                         o += p[static_cast<std::size_t>(j)] *
                              elem(a.v, a.type, j, static_cast<std::size_t>(kvh) * g.headDim + d);
-                storeElem(a.type, a.out,
-                          static_cast<std::size_t>(i - a.outRowOffset) * g.heads * g.headDim +
-                              static_cast<std::size_t>(h) * g.headDim + d,
-                          static_cast<float>(o));
+                storeElem(a.type, a.out, outBase + d, static_cast<float>(o));
             }
         }
     }
 }
+
+namespace {
+
+void writeNanStats(const QueryStatsArgs& a, std::size_t hq) {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (int c = 0; c < a.vis.chunks; ++c) {
+        if (a.chunkMass) a.chunkMass[hq * a.vis.chunks + c] = nan;
+        if (a.score) a.score[hq * a.vis.chunks + c] = nan;
+    }
+    if (a.prefixMass) a.prefixMass[hq] = nan;
+    if (a.queryMass) a.queryMass[hq] = nan;
+}
+
+}  // namespace
 
 void queryStats(const QueryStatsArgs& a) {
     const AttentionGeometry& g = a.g;
@@ -218,11 +241,15 @@ void queryStats(const QueryStatsArgs& a) {
         for (int q = 0; q < Q; ++q) {
             const int i = a.vis.queryBegin + q;
             const double lse = a.lse[static_cast<std::size_t>(h) * g.tokens + i];
+            const std::size_t hq = static_cast<std::size_t>(h) * Q + q;
+            if (!std::isfinite(lse)) {  // the row saw no key: no distribution, NaN statistics
+                writeNanStats(a, hq);
+                continue;
+            }
             std::vector<double> p(static_cast<std::size_t>(i) + 1, 0.0);
             for (int j = 0; j <= i; ++j)
                 if (visible(g, a.vis, i, j) && kept(g, a.vis, h, i, j))
                     p[static_cast<std::size_t>(j)] = std::exp(score(a.type, g, a.q, a.k, h, i, j) - lse);
-            const std::size_t hq = static_cast<std::size_t>(h) * Q + q;
             for (int c = 0; c < P; ++c) {
                 const int c0 = a.chunkBegin[c], c1 = a.chunkBegin[c + 1];
                 std::vector<double> in;

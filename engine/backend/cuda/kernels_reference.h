@@ -21,7 +21,8 @@ void convert(ElemType outType, const float* in, std::size_t n, void* out);
 void nllArgmax(const float* logits, int rows, int vocab, const int* targets, float* nll, int* argmax);
 
 // Dense per row: every visible, kept key's score, the softmax, the renormalisation floor
-// computed from the unselected row itself (args.lseBefore only switches it on).
+// computed from the unselected row itself (args.lseBefore only switches it on). A row that keeps
+// no visible key gets NaN (entropy, lse, output; its query statistics: every value).
 void attentionForward(const AttentionForwardArgs& args);
 void queryStats(const QueryStatsArgs& args);
 void attentionTile(const TileArgs& args);

@@ -102,6 +102,7 @@ struct BlockRun {
 BlockRun* g_run = nullptr;
 cudaError_t g_lastError = cudaSuccess;
 std::uint64_t g_launches = 0;
+std::uint64_t g_blockBarriers = 0;
 std::map<const void*, int> g_smemAttribute;
 
 void fiberEntry() {
@@ -145,6 +146,7 @@ void arrive(Group& g) {
     if (++g.arrived == g.size) {
         g.arrived = 0;
         ++g.generation;
+        if (&g == &run->block) ++g_blockBarriers;
         return;
     }
     self->waitOn = &g;
@@ -318,6 +320,7 @@ void setDeviceMemoryLimit(std::size_t bytes) { g_limit = bytes; }
 std::size_t deviceMemoryInUse() { return g_inUse; }
 void setDeviceCount(int n) { g_deviceCount = n; }
 std::uint64_t launchCount() { return g_launches; }
+std::uint64_t blockBarrierCount() { return g_blockBarriers; }
 
 }  // namespace emu
 

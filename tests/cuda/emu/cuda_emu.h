@@ -32,6 +32,9 @@ struct dim3 {
 struct uint3 {
     unsigned x = 0, y = 0, z = 0;
 };
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
 
 // Built-in variables of the running fiber (restored by the emulator at every switch).
 extern uint3 threadIdx;
@@ -72,6 +75,9 @@ std::size_t deviceMemoryInUse();
 void setDeviceCount(int n);
 // Number of kernel launches so far (tests check that work was skipped or done).
 std::uint64_t launchCount();
+// Number of block-wide barriers (__syncthreads, __syncthreads_or/and) completed so far, counted
+// once per block: tests check that a kernel does not walk tiles it has no use for.
+std::uint64_t blockBarrierCount();
 }  // namespace emu
 
 // ---------------------------------------------------------------------------------------------
