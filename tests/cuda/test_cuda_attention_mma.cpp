@@ -442,29 +442,45 @@ TEST(CudaAttentionMma, OptionsAndEnvironment) {
 }
 #endif
 
-// A random model with head size 64 in the default BF16 mode: attention=mma against attention=fp32.
-// Both read the same bf16 Q/K/V in the first layer; the mma kernel rounds probabilities to bf16
-// before P·V (2^-9 relative), which moves the next layer's inputs by ~1e-3 relative; two layers
-// move entropies by a few 1e-3 nats. Bound: 2e-2 nats per value, as for any BF16 kernel change.
+// Layer `l` of a [layer][...] array.
+std::vector<float> layerSlice(const std::vector<float>& v, int layers, int l) {
+    const std::size_t per = v.size() / static_cast<std::size_t>(layers);
+    return std::vector<float>(v.begin() + static_cast<std::ptrdiff_t>(per * l),
+                              v.begin() + static_cast<std::ptrdiff_t>(per * (l + 1)));
+}
+
+// A random model with head size 64 (selective attention on): attention=mma against attention=fp32.
+// In layer 0 both kernels read the same Q/K/V, so entropy and chunk mass differ by float32
+// summation order only (measured ~1e-6; bound 1e-4). From layer 1 on the inputs differ: the mma
+// kernel rounds probabilities to the MMA type before P·V (2^-9 relative in bf16, 2^-11 in f16),
+// and the random model (weights of scale 1, sharp attention) amplifies that: measured 0.05 nats
+// worst in bf16 and 0.009 in f16 (the ratio of the two roundings); bounds 0.15 and 0.03.
 TEST(CudaAttentionMma, BackendMmaMatchesFp32OnHeadDim64) {
     const std::string why = backendSkipReason();
     if (!why.empty()) GTEST_SKIP() << "CUDA backend test skipped: " << why;
     auto model = attnscope::test::makeRandomModel(modelWithHeadDim(64), 9, 1.0f);
     const EncodingPlan plan = parallelPlan(model->config.vocabSize);
-    std::string fpName, mmaName;
-    const AnalysisResult fp = runWith("attention=fp32", model, plan, fpName);
-    const AnalysisResult mma = runWith("attention=mma", model, plan, mmaName);
-    EXPECT_NE(fpName.find("attention fp32"), std::string::npos) << fpName;
-    EXPECT_NE(mmaName.find("attention mma"), std::string::npos) << mmaName;
-    EXPECT_EQ(mma.backend, mmaName);
-    ASSERT_EQ(fp.entropy.size(), mma.entropy.size());
-    ASSERT_FALSE(fp.entropy.empty());
-    const double entropyErr = worstDifference(mma.entropy, fp.entropy);
-    const double massErr = worstDifference(mma.chunkMass, fp.chunkMass);
-    std::cout << "[ mma      ] head dim 64: worst entropy difference " << entropyErr << " nats, chunk mass " << massErr
-              << "\n";
-    EXPECT_LE(entropyErr, 2e-2);
-    EXPECT_LE(massErr, 2e-2);
+    for (const std::string dtype : {"bf16", "f16"}) {
+        SCOPED_TRACE(dtype);
+        std::string fpName, mmaName;
+        const AnalysisResult fp = runWith("attention=fp32,dtype=" + dtype, model, plan, fpName);
+        const AnalysisResult mma = runWith("attention=mma,dtype=" + dtype, model, plan, mmaName);
+        EXPECT_NE(fpName.find("attention fp32"), std::string::npos) << fpName;
+        EXPECT_NE(mmaName.find("attention mma"), std::string::npos) << mmaName;
+        EXPECT_EQ(mma.backend, mmaName);
+        ASSERT_EQ(fp.entropy.size(), mma.entropy.size());
+        ASSERT_GE(fp.layers, 2);
+        const double layer0 =
+            worstDifference(layerSlice(mma.entropy, fp.layers, 0), layerSlice(fp.entropy, fp.layers, 0));
+        const double mass0 =
+            worstDifference(layerSlice(mma.chunkMass, fp.layers, 0), layerSlice(fp.chunkMass, fp.layers, 0));
+        const double all = worstDifference(mma.entropy, fp.entropy);
+        std::cout << "[ mma      ] " << dtype << ", head dim 64: worst entropy difference " << layer0
+                  << " nats in layer 0 (chunk mass " << mass0 << "), " << all << " over all layers\n";
+        EXPECT_LE(layer0, 1e-4);
+        EXPECT_LE(mass0, 1e-4);
+        EXPECT_LE(all, dtype == "bf16" ? 0.15 : 0.03);
+    }
 }
 
 // Head size 8 (like stories260K): attention=mma falls back to the FP32 kernel, says so in the
