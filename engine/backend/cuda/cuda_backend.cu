@@ -290,8 +290,8 @@ std::string CudaBackend::name() const {
     std::string attention = mmaAttention_ ? "mma" : "fp32";
     if (opt_.attention == "mma" && !mmaAttention_ && model_)
         attention += " (mma needs a head size that is a multiple of 16)";
-    return "cuda:" + std::to_string(device_) + " (" + prop_.name + ", " + elemName(type_) + ", attention " +
-           attention + ")";
+    return "cuda:" + std::to_string(device_) + " (" + prop_.name + ", " + elemName(type_) + ", attention " + attention +
+           ")";
 }
 
 Result<void> CudaBackend::gemm(const void* x, int m, int k, const void* w, int nOut, float* y, bool accumulate) {
@@ -1152,7 +1152,8 @@ Result<CudaBackendOptions> parseCudaBackendOptions(const std::string& text, int 
     if (o.dtype != "bf16" && o.dtype != "f16" && o.dtype != "f32")
         return makeError(ErrorKind::InvalidInput, "unknown CUDA dtype '" + o.dtype + "' (use bf16, f16 or f32)");
     if (o.attention != "fp32" && o.attention != "mma")
-        return makeError(ErrorKind::InvalidInput, "unknown CUDA attention kernel '" + o.attention + "' (use fp32 or mma)");
+        return makeError(ErrorKind::InvalidInput,
+                         "unknown CUDA attention kernel '" + o.attention + "' (use fp32 or mma)");
     return o;
 }
 

@@ -20,8 +20,9 @@ struct CudaBackendOptions {
     int hostThreads = 0;         // threads converting weights on upload; 0 = all cores
     int rowBlock = 4096;         // token rows per block of projections, FFN and logits (bounds scratch)
     std::string keep = "auto";   // where a run's kept state lives: "auto" (GPU if it fits), "device", "host"
-    std::string attention = "fp32";  // fused attention kernel: "fp32" (CUDA cores) or "mma" (tensor cores,
-                                     // attention_mma.h; models whose head size is not a multiple of 16 use fp32)
+    // Fused attention kernel: "fp32" (CUDA cores) or "mma" (tensor cores, attention_mma.h); models
+    // whose head size is not a multiple of 16 keep fp32.
+    std::string attention = "fp32";
 };
 
 // Options from "key=value" pairs separated by ',' or ';' (keys: dtype, rowblock, keep, attention), on
