@@ -287,11 +287,12 @@ Result<void> CudaBackend::init() {
 }
 
 std::string CudaBackend::name() const {
-    std::string attention = mmaAttention_ ? "mma" : "fp32";
-    if (opt_.attention == "mma" && !mmaAttention_ && model_)
-        attention += " (mma needs a head size that is a multiple of 16)";
-    return "cuda:" + std::to_string(device_) + " (" + prop_.name + ", " + elemName(type_) + ", attention " + attention +
-           ")";
+    // The attention kernel is named when the option asked for tensor cores (the default name is unchanged).
+    std::string attention;
+    if (mmaAttention_) attention = ", attention mma";
+    else if (opt_.attention == "mma" && model_)
+        attention = ", attention fp32: mma needs a head size that is a multiple of 16";
+    return "cuda:" + std::to_string(device_) + " (" + prop_.name + ", " + elemName(type_) + attention + ")";
 }
 
 Result<void> CudaBackend::gemm(const void* x, int m, int k, const void* w, int nOut, float* y, bool accumulate) {
