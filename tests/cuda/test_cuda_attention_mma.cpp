@@ -7,12 +7,14 @@
 //
 // Tolerances. Both sides read the same Q, K, V, already rounded to the storage type. For bf16 and
 // f16 storage the MMA inputs are those values exactly; products are exact and accumulate in
-// float32, so scores, entropy and lse differ from the double twin by float32 rounding only
-// (bound 1e-3 nats). The output rounds each probability to the MMA type before it weights V:
-// 2^-9 relative for bf16 (2^-11 f16), so |Δout| <= 2^-9 · Σp|v| <= 2e-3 for |v| <= 1, plus the
-// store's own rounding (2^-9 relative): bound 6e-3 absolute + 8e-3 relative. F32 storage goes
-// through bf16: every score moves by up to ~2^-8 · |q||k|·scale (about 0.03 for the amplitudes
-// here), so entropy and lse get 2e-2 nats, the output 2e-2.
+// float32 (tensor cores may truncate rather than round), so scores, entropy and lse differ from
+// the double twin by a few float32 ulps of scores below ~10: bound 1e-4 (measured on the
+// emulator: 1e-6). The output rounds each probability to the MMA type before it weights V
+// (2^-9 relative for bf16, 2^-11 for f16: |Δout| <= 2^-9 · Σp|v| <= 2e-3 for |v| <= 1) and is
+// stored in the storage type (one more rounding): bounds 6e-3 + 8e-3 relative for bf16
+// (measured 3.9e-3), 1.5e-3 + 2e-3 relative for f16 (measured 4.9e-4). F32 storage goes through
+// bf16: every score moves by up to ~2^-8 · |q||k|·scale, so entropy, lse and output get 2e-2
+// (measured 3.6e-3).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -143,7 +145,8 @@ struct Bounds {
 };
 Bounds boundsFor(ElemType t) {
     if (t == ElemType::F32) return {2e-2, 2e-2, 2e-2, 2e-2};
-    return {1e-3, 1e-3, 6e-3, 8e-3};
+    if (t == ElemType::F16) return {1e-4, 1e-4, 1.5e-3, 2e-3};
+    return {1e-4, 1e-4, 6e-3, 8e-3};
 }
 
 // One pass (all rows, or the query rows with a keep mask) on the device and on the host.
