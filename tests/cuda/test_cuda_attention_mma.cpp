@@ -16,6 +16,7 @@
 // bf16: every score moves by up to ~2^-8 · |q||k|·scale, so entropy, lse and output get 2e-2
 // (measured 3.6e-3).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -339,6 +340,74 @@ TEST(CudaAttentionMma, HeadSizesNotMultipleOf16AreRefused) {
     EXPECT_EQ(launchAttentionForwardMma(a, nullptr), cudaErrorInvalidValue);
     (void)cudaGetLastError();
 }
+
+#ifndef ATTNSCOPE_CUDA_EMULATION
+namespace {
+
+// Bits of bf16 values in [-amp, amp) from a cheap generator (tens of millions of them).
+std::vector<std::uint16_t> randomBf16(std::size_t n, std::uint32_t seed, float amp) {
+    std::vector<std::uint16_t> v(n);
+    std::uint32_t x = seed * 2654435761u + 1;
+    for (auto& b : v) {
+        x = x * 1664525u + 1013904223u;
+        b = f32ToBf16(amp * (static_cast<float>(x >> 8) / 8388608.0f - 1.0f));
+    }
+    return v;
+}
+
+template <typename Launch>
+double secondsPerCall(Launch&& launch) {
+    EXPECT_EQ(launch(), cudaSuccess);  // warm-up
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < 3; ++r) EXPECT_EQ(launch(), cudaSuccess);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 3;
+}
+
+}  // namespace
+
+// One layer of Llama-3.1-8B's shape (32 heads, 8 KV heads, head size 128), full causal, 8192
+// tokens, bf16: both kernels timed (FLOP = 4·hd·H·Σ visible keys), their entropies compared
+// (same bf16 inputs: float32 rounding only, bound 1e-3), and the tensor-core kernel must be the
+// faster one.
+TEST(CudaAttentionMma, SpeedAgainstFp32AtLlama8BShape) {
+    ATTN_REQUIRE_GPU();
+    const int N = 8192, H = 32, Hkv = 8, hd = 128;
+    std::vector<int> rowKeys(2 * static_cast<std::size_t>(N)), keyChunk(static_cast<std::size_t>(N), -1);
+    for (int i = 0; i < N; ++i)
+        rowKeys[2 * static_cast<std::size_t>(i)] = rowKeys[2 * static_cast<std::size_t>(i) + 1] = i + 1;
+    DeviceBytes dRowKeys(rowKeys), dKeyChunk(keyChunk);
+    DeviceBytes dq(randomBf16(static_cast<std::size_t>(N) * H * hd, 1, 2.0f));
+    DeviceBytes dk(randomBf16(static_cast<std::size_t>(N) * Hkv * hd, 2, 2.0f));
+    DeviceBytes dv(randomBf16(static_cast<std::size_t>(N) * Hkv * hd, 3, 1.0f));
+    DeviceBytes out(static_cast<std::size_t>(N) * H * hd * 2), ent(static_cast<std::size_t>(H) * N * 4),
+        lse(static_cast<std::size_t>(H) * N * 4), ent2(ent.size()), lse2(lse.size());
+    AttentionForwardArgs a;
+    a.type = ElemType::BF16;
+    a.g = AttentionGeometry{N, H, Hkv, hd, 1.0f / std::sqrt(static_cast<float>(hd)), 0};
+    a.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, N, 0};
+    a.q = TokenRows{dq.get(), dq.get(), N, H * hd};
+    a.k = TokenRows{dk.get(), dk.get(), N, Hkv * hd};
+    a.v = TokenRows{dv.get(), dv.get(), N, Hkv * hd};
+    a.rowEnd = N;
+    a.out = out.get();
+    a.entropy = ent.get<float>();
+    a.lse = lse.get<float>();
+    AttentionForwardArgs m = a;
+    m.entropy = ent2.get<float>();
+    m.lse = lse2.get<float>();
+    const double fp32 = secondsPerCall([&] { return launchAttentionForward(a, nullptr); });
+    const double mma = secondsPerCall([&] { return launchAttentionForwardMma(m, nullptr); });
+    const double flop = 4.0 * hd * H * (static_cast<double>(N) * (N + 1) / 2);
+    std::cout << "[ speed    ] " << N << " tokens, 32/8 heads, hd 128, causal: fp32 kernel " << fp32 * 1e3 << " ms ("
+              << flop / fp32 * 1e-12 << " TFLOP/s), mma kernel " << mma * 1e3 << " ms (" << flop / mma * 1e-12
+              << " TFLOP/s)\n";
+    EXPECT_TRUE(allClose(ent2.download<float>(), ent.download<float>(), 1e-3, 0, "entropy, mma vs fp32"));
+    EXPECT_TRUE(allClose(lse2.download<float>(), lse.download<float>(), 1e-3, 0, "lse, mma vs fp32"));
+    EXPECT_LT(mma, fp32);
+}
+#endif
 
 // ---- the backend switch ---------------------------------------------------------------------------
 
