@@ -497,6 +497,7 @@ TEST(CudaAttentionMma, OptionsAndEnvironment) {
     ASSERT_TRUE(o.ok()) << o.error().describe();
     EXPECT_EQ(o->attention, "mma");
     EXPECT_EQ(parseCudaBackendOptions("", 0, 1)->attention, "fp32");
+    EXPECT_EQ(parseCudaBackendOptions("attention=MMA", 0, 1)->attention, "mma");
     auto bad = parseCudaBackendOptions("attention=tensor", 0, 1);
     ASSERT_FALSE(bad.ok());
     EXPECT_NE(bad.error().describe().find("fp32 or mma"), std::string::npos) << bad.error().describe();

@@ -1152,6 +1152,7 @@ Result<CudaBackendOptions> parseCudaBackendOptions(const std::string& text, int 
     if (o.dtype == "float32" || o.dtype == "float") o.dtype = "f32";
     if (o.dtype != "bf16" && o.dtype != "f16" && o.dtype != "f32")
         return makeError(ErrorKind::InvalidInput, "unknown CUDA dtype '" + o.dtype + "' (use bf16, f16 or f32)");
+    for (auto& ch : o.attention) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (o.attention != "fp32" && o.attention != "mma")
         return makeError(ErrorKind::InvalidInput,
                          "unknown CUDA attention kernel '" + o.attention + "' (use fp32 or mma)");

@@ -2,12 +2,12 @@
 // kernels_reference.cpp). Written to be read: one job per kernel, float32 arithmetic, and no
 // warp shuffles — a warp combines values through a small shared-memory array and __syncwarp,
 // every lane summing the 32 entries in the same order, so all lanes hold identical results.
-#include "backend/cuda/kernel_rows.h"
 #include "backend/cuda/kernels.h"
 
 #include <type_traits>
 
 #include "analysis/online_stats.h"
+#include "backend/cuda/kernel_rows.h"
 #include "plan/visibility.h"
 
 namespace attnscope::cuda {
