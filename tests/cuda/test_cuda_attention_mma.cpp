@@ -315,6 +315,17 @@ TEST(CudaAttentionMma, SlidingWindowsAndFewKeys) {
     }
 }
 
+TEST(CudaAttentionMma, ThreeTokens) {
+    ATTN_REQUIRE_GPU();
+    MmaCase c;
+    c.name = "full, 3 tokens";
+    c.parallel = false;
+    c.prefix = 1;
+    c.chunks = {};
+    c.queries = 2;
+    runMmaCase(c);
+}
+
 TEST(CudaAttentionMma, ManyChunksCrossTiles) {
     ATTN_REQUIRE_GPU();
     MmaCase c;
