@@ -41,7 +41,7 @@ PY=${PYTHON:-python3}
 
 # ---- internal: the CUDA tests, failing when any test was skipped or not run
 if [ "${1:-}" = --run-cuda-tests ]; then
-  ctest --test-dir "$2" -R '^cuda\.(registry|kernels|backend)$' --output-on-failure -V 2>&1 | tee "$2/cuda_tests.out"
+  ctest --test-dir "$2" -R '^cuda\.(registry|kernels|backend|attention_mma)$' --output-on-failure -V 2>&1 | tee "$2/cuda_tests.out"
   rc=${PIPESTATUS[0]}
   skipped=$(grep -cE '\[  SKIPPED \]|\*\*\*Skipped|Not Run' "$2/cuda_tests.out")
   if [ "$skipped" -gt 0 ]; then
@@ -186,7 +186,7 @@ GPU_CHECK_BACKGROUND=1 run_step hf_prepare 240 "$PY" "$ROOT/tools/hf_compare.py"
 HF_PID=$!
 
 run_step build 270 nice -n 10 cmake --build "$BUILD" -j "$JOBS" --target attnscope-cli attnscope_cuda \
-  test_cuda_registry test_cuda_kernels test_cuda_backend make_random_gguf
+  test_cuda_registry test_cuda_kernels test_cuda_backend test_cuda_attention_mma make_random_gguf
 wait "$HF_PID"
 summary
 

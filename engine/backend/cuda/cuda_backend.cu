@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "analysis/selective_attention.h"
+#include "backend/cuda/attention_mma.h"
 #include "backend/cuda/cuda_compat.h"
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels.h"
@@ -217,6 +218,10 @@ public:
     Result<RunOutput> run(const RunRequest& request, std::stop_token stop, Progress* progress) override;
     Result<AttentionTile> attentionTile(const RunState& kept, const AttentionTileRequest& request,
                                         std::stop_token stop) override;
+    // The fused attention kernel chosen by the `attention` option for the loaded model.
+    cudaError_t attentionForward(const AttentionForwardArgs& a, cudaStream_t stream) const {
+        return mmaAttention_ ? launchAttentionForwardMma(a, stream) : launchAttentionForward(a, stream);
+    }
     std::uint64_t freeMemoryBytes() const override {
         std::size_t f = 0, t = 0;
         if (cudaSetDevice(device_) != cudaSuccess || cudaMemGetInfo(&f, &t) != cudaSuccess) {
@@ -257,6 +262,7 @@ private:
     std::shared_ptr<const LoadedModel> model_;
     ModelConfig cfg_;
     std::uint64_t modelUid_ = 0;
+    bool mmaAttention_ = false;  // tensor-core attention for this model (opt_.attention == "mma" and it fits)
     DeviceWeights weights_;
 };
 
@@ -281,7 +287,12 @@ Result<void> CudaBackend::init() {
 }
 
 std::string CudaBackend::name() const {
-    return "cuda:" + std::to_string(device_) + " (" + prop_.name + ", " + elemName(type_) + ")";
+    // The attention kernel is named when the option asked for tensor cores (the default name is unchanged).
+    std::string attention;
+    if (mmaAttention_) attention = ", attention mma";
+    else if (opt_.attention == "mma" && model_)
+        attention = ", attention fp32: mma needs a head size that is a multiple of 16";
+    return "cuda:" + std::to_string(device_) + " (" + prop_.name + ", " + elemName(type_) + attention + ")";
 }
 
 Result<void> CudaBackend::gemm(const void* x, int m, int k, const void* w, int nOut, float* y, bool accumulate) {
@@ -450,6 +461,7 @@ Result<void> CudaBackend::loadWeights(std::shared_ptr<const LoadedModel> model) 
     weights_ = std::move(w);
     cfg_ = c;
     modelUid_ = g_nextModelUid.fetch_add(1);
+    mmaAttention_ = opt_.attention == "mma" && attentionMmaSupports(c.headDim);
     return {};
 }
 
@@ -803,7 +815,7 @@ Result<void> CudaRun::attention(int layer, const LayerQkv& qkv) {
     a.outRowOffset = rows_.first;
     a.entropy = u.entropy.as<float>();
     a.lse = u.lse.as<float>();
-    CU_TRY(launchAttentionForward(a, stream));
+    CU_TRY(b_.attentionForward(a, stream));
 
     QueryStatsArgs s{.type = b_.type_,
                      .g = a.g,
@@ -830,7 +842,7 @@ Result<void> CudaRun::attention(int layer, const LayerQkv& qkv) {
         aq.vis.selected = u.selected.as<std::uint8_t>();
         aq.rowBegin = qb_;
         aq.lseBefore = u.lseBefore.as<float>();
-        CU_TRY(launchAttentionForward(aq, stream));
+        CU_TRY(b_.attentionForward(aq, stream));
         s.vis.selected = u.selected.as<std::uint8_t>();
         CU_TRY(cudaStreamSynchronize(stream));  // `keep` is read by the copy above
     }
@@ -1106,6 +1118,7 @@ Result<CudaBackendOptions> parseCudaBackendOptions(const std::string& text, int 
     o.device = device;
     o.hostThreads = hostThreads;
     if (const char* env = std::getenv("ATTNSCOPE_CUDA_DTYPE"); env && *env) o.dtype = env;
+    if (const char* env = std::getenv("ATTNSCOPE_CUDA_ATTENTION"); env && *env) o.attention = env;
     std::size_t pos = 0;
     while (pos <= text.size()) {
         std::size_t end = text.find_first_of(",;", pos);
@@ -1126,9 +1139,11 @@ Result<CudaBackendOptions> parseCudaBackendOptions(const std::string& text, int 
             if (value != "auto" && value != "device" && value != "host")
                 return makeError(ErrorKind::InvalidInput, "CUDA option keep must be auto, device or host");
             o.keep = value;
+        } else if (key == "attention") {
+            o.attention = value;
         } else {
             return makeError(ErrorKind::InvalidInput,
-                             "unknown CUDA backend option '" + key + "' (known: dtype, rowblock, keep)");
+                             "unknown CUDA backend option '" + key + "' (known: dtype, rowblock, keep, attention)");
         }
     }
     for (auto& ch : o.dtype) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -1137,6 +1152,10 @@ Result<CudaBackendOptions> parseCudaBackendOptions(const std::string& text, int 
     if (o.dtype == "float32" || o.dtype == "float") o.dtype = "f32";
     if (o.dtype != "bf16" && o.dtype != "f16" && o.dtype != "f32")
         return makeError(ErrorKind::InvalidInput, "unknown CUDA dtype '" + o.dtype + "' (use bf16, f16 or f32)");
+    for (auto& ch : o.attention) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (o.attention != "fp32" && o.attention != "mma")
+        return makeError(ErrorKind::InvalidInput,
+                         "unknown CUDA attention kernel '" + o.attention + "' (use fp32 or mma)");
     return o;
 }
 

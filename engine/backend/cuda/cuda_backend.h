@@ -20,10 +20,14 @@ struct CudaBackendOptions {
     int hostThreads = 0;         // threads converting weights on upload; 0 = all cores
     int rowBlock = 4096;         // token rows per block of projections, FFN and logits (bounds scratch)
     std::string keep = "auto";   // where a run's kept state lives: "auto" (GPU if it fits), "device", "host"
+    // Fused attention kernel: "fp32" (CUDA cores) or "mma" (tensor cores, attention_mma.h); models
+    // whose head size is not a multiple of 16 keep fp32.
+    std::string attention = "fp32";
 };
 
-// Options from "key=value" pairs separated by ',' or ';' (keys: dtype, rowblock, keep), on top of the
-// environment variable ATTNSCOPE_CUDA_DTYPE (an explicit dtype wins over the environment).
+// Options from "key=value" pairs separated by ',' or ';' (keys: dtype, rowblock, keep, attention), on
+// top of the environment variables ATTNSCOPE_CUDA_DTYPE and ATTNSCOPE_CUDA_ATTENTION (an explicit
+// option wins over the environment).
 Result<CudaBackendOptions> parseCudaBackendOptions(const std::string& text, int device, int hostThreads);
 
 // Number of usable CUDA devices. 0 when CUDA cannot be used here (no driver, no device, driver

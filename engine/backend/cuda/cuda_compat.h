@@ -3,8 +3,9 @@
 // same kernel and backend sources compile as plain C++ against the test-only emulator
 // (tests/cuda/emu), which runs every CUDA thread of a block as a fiber on the CPU; that is how
 // the kernels are exercised on machines without a GPU. Kernels therefore use only what is
-// declared here: no warp shuffles (warp-wide reductions go through shared memory and
-// __syncwarp), no intrinsics beyond the conversions below.
+// declared here and what the emulator provides: warp-wide reductions go through shared memory
+// and __syncwarp, or __shfl_xor_sync with a full mask; no intrinsics beyond the conversions below
+// and their bit casts (__half_as_ushort, __bfloat16_as_ushort).
 #include <cstddef>
 #include <cstdint>
 

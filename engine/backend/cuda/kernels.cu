@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "analysis/online_stats.h"
+#include "backend/cuda/kernel_rows.h"
 #include "plan/visibility.h"
 
 namespace attnscope::cuda {
@@ -25,26 +26,6 @@ unsigned elementwiseBlocks(std::size_t n) {
 #define ATTN_GRID_STRIDE(idx, n)                                                                       \
     for (std::size_t idx = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < (n); \
          idx += static_cast<std::size_t>(gridDim.x) * blockDim.x)
-
-// Row t of a split token matrix.
-template <typename T>
-ATTN_DEV const T* rowPtr(const TokenRows& r, int t) {
-    return t < r.split ? static_cast<const T*>(r.head) + static_cast<std::size_t>(t) * r.stride
-                       : static_cast<const T*>(r.tail) + static_cast<std::size_t>(t - r.split) * r.stride;
-}
-
-// Kept chunks of query row i for head h (null: no selection for this row).
-ATTN_DEV const std::uint8_t* selectionRow(const VisibilityArgs& v, int tokens, int h, int i) {
-    if (!v.selected || i < v.queryBegin) return nullptr;
-    const int queries = tokens - v.queryBegin;
-    return v.selected + (static_cast<std::size_t>(h) * queries + (i - v.queryBegin)) * v.chunks;
-}
-
-ATTN_DEV bool keyKept(const VisibilityArgs& v, const std::uint8_t* sel, int j) {
-    if (!sel) return true;
-    const int c = v.keyChunk[j];
-    return c < 0 || sel[c] != 0;
-}
 
 // ---- layers ----------------------------------------------------------------------------------
 

@@ -91,6 +91,7 @@ struct BlockRun {
     std::vector<std::unique_ptr<char[]>> stacks;
     Group block;
     std::vector<Group> warps;
+    std::vector<std::uint32_t> warpScratch;  // [warps][emu::kWarpScratchWords]
     int reduceSlots[3] = {0, 0, 0};
     std::vector<unsigned char> shared;
     ucontext_t scheduler{};
@@ -176,6 +177,7 @@ void runBlock(BlockRun& run, const dim3 block) {
     while (run.stacks.size() < static_cast<std::size_t>(n)) run.stacks.emplace_back(new char[kStackBytes]);
     run.block = Group{n, 0, 0};
     run.warps.assign(static_cast<std::size_t>(n / 32), Group{32, 0, 0});
+    run.warpScratch.assign(static_cast<std::size_t>(n / 32) * emu::kWarpScratchWords, 0xFFFFFFFFu);
     run.reduceSlots[0] = 0;
     run.reduceSlots[1] = 0;
     run.reduceSlots[2] = 0;
@@ -269,6 +271,25 @@ void __syncwarp(unsigned mask) {
     arrive(g_run->warps[static_cast<std::size_t>(g_run->current->linear / 32)]);
 }
 
+namespace {
+template <typename V>
+V shuffleXor(unsigned mask, V v, int laneMask, int width) {
+    if (mask != 0xffffffffu || width != 32) fatal("__shfl_xor_sync with a partial mask or width is not emulated");
+    if (laneMask < 0 || laneMask > 31) fatal("__shfl_xor_sync lane mask out of range");
+    static_assert(sizeof(V) == sizeof(std::uint32_t));
+    std::uint32_t* scratch = emu::warpScratch();
+    const int lane = g_run->current->linear % 32;
+    std::memcpy(&scratch[lane], &v, sizeof v);
+    __syncwarp();
+    V got;
+    std::memcpy(&got, &scratch[lane ^ laneMask], sizeof got);
+    __syncwarp();
+    return got;
+}
+}  // namespace
+float __shfl_xor_sync(unsigned mask, float v, int laneMask, int width) { return shuffleXor(mask, v, laneMask, width); }
+int __shfl_xor_sync(unsigned mask, int v, int laneMask, int width) { return shuffleXor(mask, v, laneMask, width); }
+
 float __half2float(__half h) { return attnscope::f16ToF32(h.bits); }
 __half __float2half_rn(float f) { return __half{attnscope::f32ToF16(f)}; }
 float __bfloat162float(__nv_bfloat16 h) { return attnscope::bf16ToF32(h.bits); }
@@ -281,6 +302,11 @@ float halfBitsToFloat(std::uint16_t bits) { return attnscope::f16ToF32(bits); }
 void* dynamicShared() {
     if (!g_run) fatal("dynamic shared memory outside a kernel");
     return g_run->shared.data();
+}
+
+std::uint32_t* warpScratch() {
+    if (!g_run) fatal("warp scratch outside a kernel");
+    return g_run->warpScratch.data() + static_cast<std::size_t>(g_run->current->linear / 32) * kWarpScratchWords;
 }
 
 void launch(const void* kernel, dim3 grid, dim3 block, std::size_t sharedBytes, const std::function<void()>& body) {

@@ -46,6 +46,10 @@ void __syncthreads();
 int __syncthreads_or(int predicate);
 int __syncthreads_and(int predicate);
 void __syncwarp(unsigned mask = 0xffffffffu);
+// Butterfly exchange within a warp (full mask only): each lane publishes its value to the warp's
+// scratch, the warp meets at a barrier, each lane reads lane ^ laneMask, and the warp meets again.
+float __shfl_xor_sync(unsigned mask, float v, int laneMask, int width = 32);
+int __shfl_xor_sync(unsigned mask, int v, int laneMask, int width = 32);
 
 inline float atomicAdd(float* address, float v) { float old = *address; *address = old + v; return old; }
 inline int atomicAdd(int* address, int v) { int old = *address; *address = old + v; return old; }
@@ -59,10 +63,16 @@ float __half2float(__half h);
 __half __float2half_rn(float f);
 float __bfloat162float(__nv_bfloat16 h);
 __nv_bfloat16 __float2bfloat16_rn(float f);
+inline unsigned short __half_as_ushort(__half h) { return h.bits; }
+inline unsigned short __bfloat16_as_ushort(__nv_bfloat16 h) { return h.bits; }
 
 namespace emu {
 float halfBitsToFloat(std::uint16_t bits);
 void* dynamicShared();
+// Scratch of the running thread's warp (kWarpScratchWords words, unspecified contents), for
+// emulating warp-wide exchanges: shuffles and the tensor-core mma of attention_mma.cu.
+constexpr int kWarpScratchWords = 512;
+std::uint32_t* warpScratch();
 // Runs body once per thread of every block. `kernel` identifies the function for attributes.
 void launch(const void* kernel, dim3 grid, dim3 block, std::size_t sharedBytes, const std::function<void()>& body);
 inline void launch(dim3 grid, dim3 block, std::size_t sharedBytes, const std::function<void()>& body) {
