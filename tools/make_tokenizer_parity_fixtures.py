@@ -27,13 +27,16 @@ Vocabularies:
   qwen2        the Qwen2 byte-level BPE slice of tests/data/bpe/qwen2-vocab.json (real Qwen2 ids
                and merges, pruned): llama.cpp gets a GGUF ("gpt2" model, pre "qwen2", unused ids
                filled with unused-type placeholders); transformers gets the same vocabulary as a
-               tokenizers BPE with Qwen2's tokenizer.json pre-tokenizer and NFC normalizer.
+               tokenizers BPE with Qwen2's tokenizer.json pre-tokenizer and NFC normalizer. The
+               slice holds only the merges its own test texts need, so on most texts here both
+               references give the slice's ids, not the full vocabulary's: the same for both.
 
 Setup (a tools environment outside the project; CI only reads the JSON files):
     python3 -m venv ~/tools-venv
     CMAKE_ARGS="-DGGML_NATIVE=OFF" ~/tools-venv/bin/pip install llama-cpp-python gguf \\
         sentencepiece protobuf tokenizers transformers
-Run from the repository root:
+(the fixtures were made with llama-cpp-python 0.3.36, transformers 5.24.0, tokenizers 0.23.3,
+sentencepiece 0.2.3 and gguf 0.19.0; torch is not needed). Run from the repository root:
     ~/tools-venv/bin/python tools/make_tokenizer_parity_fixtures.py \\
         --models DIR_WITH_TOKENIZER_MODELS --gemma PATH/gemma-3-270m-q4_k_m.gguf
 """
