@@ -1,8 +1,10 @@
 // Byte-level BPE (GPT-2 style) for GGUF "gpt2" vocabularies: Llama-3, Qwen2, GPT-2 and kin.
 //
 // encode(text):
-//   1. Special tokens (token type 3 control, 4 user-defined) are cut out of the text verbatim,
-//      leftmost-longest, before anything else; they map straight to their ids.
+//   1. User-defined tokens (token type 4) are cut out of the text verbatim, leftmost-longest,
+//      before anything else; they map straight to their ids. Control tokens (type 3:
+//      "<|endoftext|>", "<|im_start|>") written in the text are ordinary text, as llama.cpp
+//      tokenizes user text (parse_special=false); transformers would split them out.
 //   2. Each remaining span is split into pre-tokens by the model's pre-tokeniser regex
 //      (TokenizerSpec::pre: "llama-bpe"/"llama3" → Llama-3, "qwen2" → Qwen2, else GPT-2),
 //      implemented by hand below because std::regex has no \p{L} / \p{N}.
@@ -627,11 +629,12 @@ Result<void> BpeTokenizer::indexMerges(const std::vector<std::string>& merges) {
     return {};
 }
 
-// Special (control and user-defined) tokens by first byte, longest first.
+// User-defined tokens by first byte, longest first: the tokens matched verbatim in the text.
+// Control tokens ("<|im_start|>", "<|endoftext|>") are not: written in the text they are text.
 void BpeTokenizer::indexSpecials() {
     for (std::size_t i = 0; i < tokens_.size(); ++i) {
+        if (types_[i] != kTypeUserDefined || tokens_[i].empty()) continue;
         const auto id = static_cast<std::int32_t>(i);
-        if (!isSpecial(id) || tokens_[i].empty()) continue;
         specialsByFirstByte_[static_cast<unsigned char>(tokens_[i][0])].push_back(id);
     }
     for (auto& list : specialsByFirstByte_)

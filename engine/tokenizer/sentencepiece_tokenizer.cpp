@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #ifdef ATTNSCOPE_HAVE_SENTENCEPIECE
@@ -276,6 +278,25 @@ Result<bool> checkPiecesForByteFallback(const TokenizerSpec& spec, const std::ve
     return bytePieces > 0;
 }
 
+constexpr std::string_view kSpaceSymbol = "\xe2\x96\x81";  // U+2581 "▁", SentencePiece's escaped space
+
+// The piece text the ModelProto stores. GGUF converters write user-defined pieces with plain
+// spaces (Gemma 3's "  ", "   ", ...: llama.cpp cuts them out of the raw text before it escapes
+// spaces), but SentencePiece matches user-defined pieces in the escaped text, where every space
+// is already "▁". Such pieces get their "▁" back, unless that spelling is taken by another
+// piece; all other pieces are stored as recorded.
+std::vector<std::string> protoPieceTexts(const TokenizerSpec& spec, const std::vector<std::int32_t>& types) {
+    std::vector<std::string> texts = spec.tokens;
+    std::unordered_set<std::string_view> recorded(spec.tokens.begin(), spec.tokens.end());
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        if (types[i] != kTypeUserDefined || texts[i].find(' ') == std::string::npos) continue;
+        std::string escaped;
+        for (char c : texts[i]) escaped += c == ' ' ? std::string(kSpaceSymbol) : std::string(1, c);
+        if (!recorded.count(escaped)) texts[i] = std::move(escaped);
+    }
+    return texts;
+}
+
 // BPE scores are merge ranks (integers: 0, -1, -2, ...); unigram scores are log-probabilities.
 int modelTypeOf(const TokenizerSpec& spec, const std::vector<std::int32_t>& types) {
     for (std::size_t i = 0; i < spec.tokens.size() && !spec.scores.empty(); ++i) {
@@ -327,10 +348,11 @@ Result<std::string> serializeSentencePieceModel(const TokenizerSpec& spec, const
     ATTN_TRY(checkVocabularySizes(spec));
     ATTN_ASSIGN(types, pieceTypes(spec));
     ATTN_ASSIGN(byteFallback, checkPiecesForByteFallback(spec, types));
+    const std::vector<std::string> pieceTexts = protoPieceTexts(spec, types);
     ProtoWriter w;
     for (std::size_t i = 0; i < spec.tokens.size(); ++i) {
         ProtoWriter p;
-        p.bytes(field::kPiece, spec.tokens[i]);
+        p.bytes(field::kPiece, pieceTexts[i]);
         p.float32(field::kScore, spec.scores.empty() ? 0.0f : spec.scores[i]);
         p.int32(field::kType, types[i]);
         w.bytes(field::kPieces, p.take());
@@ -367,6 +389,14 @@ public:
     SentencePieceTokenizer(std::unique_ptr<sentencepiece::SentencePieceProcessor> sp, int bos, int eos)
         : sp_(std::move(sp)), size_(sp_->GetPieceSize()), bos_(bos), eos_(eos) {}
 
+    // An embedded vocabulary's pieces as the GGUF file spells them, where the ModelProto spells
+    // them otherwise (see protoPieceTexts).
+    void keepRecordedSpellings(const std::vector<std::string>& recorded) {
+        for (int id = 0; id < size_ && static_cast<std::size_t>(id) < recorded.size(); ++id)
+            if (sp_->IdToPiece(id) != recorded[static_cast<std::size_t>(id)])
+                recordedSpellings_.emplace(id, recorded[static_cast<std::size_t>(id)]);
+    }
+
     std::string kind() const override { return "sentencepiece"; }
     int vocabSize() const override { return size_; }
     int bosId() const override { return bos_; }
@@ -391,7 +421,11 @@ public:
         return text;
     }
 
-    std::string piece(std::int32_t id) const override { return inRange(id) ? sp_->IdToPiece(id) : std::string(); }
+    std::string piece(std::int32_t id) const override {
+        if (!inRange(id)) return {};
+        const auto recorded = recordedSpellings_.find(id);
+        return recorded != recordedSpellings_.end() ? recorded->second : sp_->IdToPiece(id);
+    }
 
     std::string tokenText(std::int32_t id) const override {
         if (!inRange(id)) return {};
@@ -403,13 +437,12 @@ public:
             return v >= 0 && v < 0x80 ? std::string(1, static_cast<char>(v)) : p;
         }
         if (sp_->IsControl(id) || sp_->IsUnknown(id)) return p;
-        static constexpr std::string_view kSpace = "\xe2\x96\x81";  // U+2581 "▁"
         std::string text;
         text.reserve(p.size());
         for (std::size_t i = 0; i < p.size();) {
-            if (p.compare(i, kSpace.size(), kSpace) == 0) {
+            if (p.compare(i, kSpaceSymbol.size(), kSpaceSymbol) == 0) {
                 text.push_back(' ');
-                i += kSpace.size();
+                i += kSpaceSymbol.size();
             } else {
                 text.push_back(p[i++]);
             }
@@ -423,6 +456,7 @@ private:
     std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
     int size_;
     int bos_, eos_;
+    std::unordered_map<int, std::string> recordedSpellings_;
 };
 
 Result<std::unique_ptr<sentencepiece::SentencePieceProcessor>> loadProcessor(std::string_view serialized,
@@ -457,7 +491,9 @@ Result<std::shared_ptr<const Tokenizer>> makeSentencePieceTokenizer(const Tokeni
     const int n = sp.value()->GetPieceSize();
     const int bos = spec.bosId >= 0 && spec.bosId < n ? spec.bosId : -1;
     const int eos = spec.eosId >= 0 && spec.eosId < n ? spec.eosId : -1;
-    return std::shared_ptr<const Tokenizer>(std::make_shared<SentencePieceTokenizer>(std::move(sp.value()), bos, eos));
+    auto tokenizer = std::make_shared<SentencePieceTokenizer>(std::move(sp.value()), bos, eos);
+    tokenizer->keepRecordedSpellings(spec.tokens);
+    return std::shared_ptr<const Tokenizer>(std::move(tokenizer));
 }
 
 #else  // no libsentencepiece

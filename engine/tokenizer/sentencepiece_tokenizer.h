@@ -3,6 +3,10 @@
 // vocabulary embedded in a GGUF file (tokenizer.ggml.model = "llama"), which is turned back into
 // a SentencePiece ModelProto so that both paths run the same library code.
 //
+// Special tokens in the text: control pieces ("<s>", "<bos>", "<start_of_turn>") are never
+// matched; they are ordinary text, as in llama.cpp with parse_special=false. User-defined pieces
+// (Gemma 3's "<s>", "\n\n", runs of spaces) are matched wherever they occur.
+//
 // The tokenizers are immutable and safe to share between threads. encode() never adds BOS/EOS;
 // tokenText() shows "▁" as a space and byte pieces as their character ("<0x0A>" → "\n"), except
 // bytes >= 0x80, which are not characters on their own and keep their "<0xE2>" spelling.
@@ -37,6 +41,9 @@ bool sentencePieceAvailable();
 // fallback, special pieces, whitespace-only pieces) and an identity normalizer. The model type is
 // BPE unless the scores of normal pieces are not all integers (then unigram log-probabilities).
 // Byte fallback is on when the vocabulary has byte pieces (type 6, "<0x00>".."<0xFF>").
+// User-defined pieces that GGUF converters spell with plain spaces (Gemma 3's "  ", "   ", ...)
+// are stored with "▁" for each space, so that SentencePiece matches them in its escaped text as
+// llama.cpp matches them in the raw text; piece() still gives the GGUF spelling.
 Result<std::string> serializeSentencePieceModel(const TokenizerSpec& spec,
                                                 const SentencePieceVocabOptions& options = {});
 

@@ -20,11 +20,13 @@
 #include "model/model_loader.h"
 #include "tokenizer/sentencepiece_tokenizer.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer_test_vocabularies.h"
 
 namespace attnscope {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace tokenizer_test;
 using Ids = std::vector<std::int32_t>;
 
 const char* const kModels[] = {"tok512", "llama2-tokenizer", "mistral-v1-tokenizer", "mistral-v3-tokenizer"};
@@ -93,120 +95,6 @@ Fixture readFixture(const std::string& name) {
     return f;
 }
 
-std::string readBytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// ---- a minimal protobuf reader, independent of the engine's writer ---------------------------
-
-struct ProtoField {
-    std::uint32_t number = 0, wireType = 0;
-    std::uint64_t varint = 0;  // wire types 0, 1 and 5
-    std::string bytes;         // wire type 2
-};
-
-bool readVarint(const std::string& b, std::size_t& pos, std::uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64 && pos < b.size(); shift += 7) {
-        const auto c = static_cast<std::uint8_t>(b[pos++]);
-        v |= std::uint64_t{c & 0x7fu} << shift;
-        if (c < 0x80) return true;
-    }
-    return false;
-}
-
-std::vector<ProtoField> parseFields(const std::string& b) {
-    std::vector<ProtoField> out;
-    std::size_t pos = 0;
-    while (pos < b.size()) {
-        ProtoField f;
-        std::uint64_t key = 0;
-        if (!readVarint(b, pos, key)) throw std::runtime_error("bad key");
-        f.number = static_cast<std::uint32_t>(key >> 3);
-        f.wireType = static_cast<std::uint32_t>(key & 7);
-        if (f.wireType == 0) {
-            if (!readVarint(b, pos, f.varint)) throw std::runtime_error("bad varint");
-        } else if (f.wireType == 1 || f.wireType == 5) {
-            const std::size_t n = f.wireType == 1 ? 8 : 4;
-            if (pos + n > b.size()) throw std::runtime_error("truncated");
-            for (std::size_t i = 0; i < n; ++i) f.varint |= std::uint64_t{static_cast<std::uint8_t>(b[pos + i])} << (8 * i);
-            pos += n;
-        } else if (f.wireType == 2) {
-            std::uint64_t len = 0;
-            if (!readVarint(b, pos, len) || len > b.size() - pos) throw std::runtime_error("bad length");
-            f.bytes = b.substr(pos, len);
-            pos += len;
-        } else {
-            throw std::runtime_error("bad wire type");
-        }
-        out.push_back(std::move(f));
-    }
-    return out;
-}
-
-// The parts of a ModelProto that decide tokenization.
-struct ModelProtoView {
-    std::vector<std::string> pieces;
-    std::vector<float> scores;
-    std::vector<std::int32_t> types;
-    std::map<std::uint32_t, std::uint64_t> trainer;     // varint fields of TrainerSpec
-    std::map<std::uint32_t, std::string> trainerText;   // string fields (last value)
-    std::map<std::uint32_t, std::uint64_t> normalizer;  // varint fields of NormalizerSpec
-};
-
-ModelProtoView parseModelProto(const std::string& bytes) {
-    ModelProtoView m;
-    for (const ProtoField& f : parseFields(bytes)) {
-        if (f.number == 1) {
-            std::string piece;
-            float score = 0;
-            std::int32_t type = 1;
-            for (const ProtoField& p : parseFields(f.bytes)) {
-                if (p.number == 1) piece = p.bytes;
-                if (p.number == 2) {
-                    auto bits = static_cast<std::uint32_t>(p.varint);
-                    std::memcpy(&score, &bits, sizeof score);
-                }
-                if (p.number == 3) type = static_cast<std::int32_t>(p.varint);
-            }
-            m.pieces.push_back(piece);
-            m.scores.push_back(score);
-            m.types.push_back(type);
-        } else if (f.number == 2) {
-            for (const ProtoField& t : parseFields(f.bytes)) {
-                if (t.wireType == 0) m.trainer[t.number] = t.varint;
-                if (t.wireType == 2) m.trainerText[t.number] = t.bytes;
-            }
-        } else if (f.number == 3) {
-            for (const ProtoField& n : parseFields(f.bytes))
-                if (n.wireType == 0) m.normalizer[n.number] = n.varint;
-        }
-    }
-    return m;
-}
-
-int asInt32(std::uint64_t v) { return static_cast<int>(static_cast<std::int64_t>(v)); }
-
-// What a GGUF converter stores for a tokenizer.model: pieces, scores, types, special ids and
-// add_dummy_prefix (normalizer field 3, default true).
-TokenizerSpec embeddedSpecFrom(const ModelProtoView& m) {
-    TokenizerSpec spec;
-    spec.kind = TokenizerSpec::Kind::SentencePieceEmbedded;
-    spec.tokens = m.pieces;
-    spec.scores = m.scores;
-    spec.tokenTypes = m.types;
-    auto get = [&](std::uint32_t f, int dflt) { return m.trainer.count(f) ? asInt32(m.trainer.at(f)) : dflt; };
-    spec.unkId = get(40, 0);
-    spec.bosId = get(41, 1);
-    spec.eosId = get(42, 2);
-    spec.padId = get(43, -1);
-    spec.addSpacePrefix = !m.normalizer.count(3) || m.normalizer.at(3) != 0;
-    return spec;
-}
-
-// remove_extra_whitespaces (normalizer field 4, default true).
-bool removesExtraWhitespaces(const ModelProtoView& m) { return !m.normalizer.count(4) || m.normalizer.at(4) != 0; }
 
 // True when SentencePiece's remove_extra_whitespaces would leave the text unchanged.
 bool hasNoExtraSpaces(const std::string& t) {
@@ -511,6 +399,47 @@ TEST(SentencePieceEmbedded, ModelTypeFollowsScores) {
         EXPECT_EQ(encodeOrFail(**tok, "abc"), (Ids{5, 0}));  // "c" is unknown: no byte fallback
         EXPECT_EQ((*tok)->bosId(), 1);
     }
+}
+
+// GGUF converters spell user-defined pieces with plain spaces (Gemma 3's "  ", "   ", ...) and
+// llama.cpp matches them in the text before spaces become "▁": a run of spaces is one such piece,
+// not "▁" followed by a word piece.
+TEST(SentencePieceEmbedded, UserDefinedPiecesWithSpacesMatchRunsOfSpaces) {
+    TokenizerSpec spec;
+    spec.kind = TokenizerSpec::Kind::SentencePieceEmbedded;
+    spec.tokens = {"<unk>", "<s>", "</s>", "▁", "t", "w", "o", "tw", "two", "▁two", "  ", "   ", "a▁b"};
+    spec.tokenTypes = {2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 4, 4, 1};
+    spec.scores = {0, 0, 0, -9, -9, -9, -9, -3, -4, -1, -1000, -1000, -2};
+    spec.unkId = 0, spec.bosId = 1, spec.eosId = 2;
+    spec.addSpacePrefix = false;
+    auto bytes = serializeSentencePieceModel(spec);
+    ASSERT_TRUE(bytes.ok()) << bytes.error().describe();
+    const ModelProtoView proto = parseModelProto(*bytes);
+    EXPECT_EQ(proto.pieces[10], "▁▁");  // matched where SentencePiece has escaped the spaces
+    EXPECT_EQ(proto.pieces[11], "▁▁▁");
+    EXPECT_EQ(proto.pieces[12], "a▁b");  // normal pieces are stored as recorded
+    if (!sentencePieceAvailable()) return;
+    auto tok = makeTokenizer(spec, "spaces.gguf");
+    ASSERT_TRUE(tok.ok()) << tok.error().describe();
+    EXPECT_EQ(encodeOrFail(**tok, "two"), (Ids{8}));
+    EXPECT_EQ(encodeOrFail(**tok, " two"), (Ids{9}));
+    EXPECT_EQ(encodeOrFail(**tok, "  two"), (Ids{10, 8}));
+    EXPECT_EQ(encodeOrFail(**tok, "   two"), (Ids{11, 8}));
+    EXPECT_EQ(encodeOrFail(**tok, "     two"), (Ids{11, 10, 8}));  // longest piece first
+    EXPECT_EQ(encodeOrFail(**tok, "two  "), (Ids{8, 10}));
+    EXPECT_EQ((*tok)->piece(10), "  ");  // as the GGUF spells it
+    EXPECT_EQ((*tok)->piece(9), "▁two");
+    EXPECT_EQ((*tok)->tokenText(11), "   ");
+    EXPECT_EQ((*tok)->decode({11, 10, 8}), "     two");
+
+    // A "▁▁" piece of its own keeps its spelling; the user-defined "  " then stays as recorded.
+    spec.tokens.push_back("▁▁");
+    spec.tokenTypes.push_back(1);
+    spec.scores.push_back(-5);
+    auto both = makeTokenizer(spec, "spaces.gguf");
+    ASSERT_TRUE(both.ok()) << both.error().describe();
+    EXPECT_EQ((*both)->piece(10), "  ");
+    EXPECT_EQ((*both)->piece(13), "▁▁");
 }
 
 TEST(SentencePieceEmbedded, BadVocabulariesGiveErrorsNamingTheModel) {
