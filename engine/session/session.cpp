@@ -10,22 +10,27 @@ namespace attnscope {
 Session::~Session() = default;
 
 Result<std::unique_ptr<Session>> Session::open(const std::string& modelPath, const SessionOptions& options,
-                                               std::function<void(const std::string&)> log) {
+                                               std::function<void(const std::string&)> log, std::stop_token stop) {
     std::unique_ptr<Session> s(new Session());
     s->log_ = log ? std::move(log) : [](const std::string&) {};
     s->threads_ = options.threads;
     s->cache_ = std::make_unique<ResultCache>(options.cacheEntries);
-    ATTN_SET(s->model_, loadModel(resolveModelPath(modelPath)));
+    const std::string path = resolveModelPath(modelPath);
+    ATTN_SET(s->model_, loadModel(path, stop));
+    if (stop.stop_requested()) return loadCancelled(path);
     auto tok = makeTokenizer(s->model_->tokenizer, s->model_->path);
     if (tok) s->tokenizer_ = std::move(*tok);
     else s->log_("tokenizer unavailable (" + tok.error().describe() + "): contexts must be given as token ids");
+    if (stop.stop_requested()) return loadCancelled(path);
     ATTN_SET(s->backend_, createBackend(options.device, options.threads, s->log_));
+    if (stop.stop_requested()) return loadCancelled(path);
     auto loaded = s->backend_->loadWeights(s->model_);
     if (!loaded) {
         if (s->onCpu()) return loaded.takeError();
         const std::string why = loaded.error().describe();
         ATTN_TRY(s->switchToCpu("backend " + s->backendName() + " failed (" + why + "); using the CPU"));
     }
+    if (stop.stop_requested()) return loadCancelled(path);
     return s;
 }
 
