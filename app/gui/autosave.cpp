@@ -49,10 +49,16 @@ QString Autosave::pathFor(qint64 pid, const char* suffix) const {
 QString Autosave::sessionPath(qint64 pid) const { return pathFor(pid, kSessionSuffix); }
 QString Autosave::markerPath(qint64 pid) const { return pathFor(pid, kMarkerSuffix); }
 
-QByteArray Autosave::bytesOf(const SessionState& state) { return QJsonDocument(sessionToJson(state)).toJson(); }
+// What counts as a change: everything but where the window and its docks sit (saved, but moving
+// a window is no work to lose).
+QByteArray Autosave::workOf(SessionState state) {
+    state.windowGeometry.clear();
+    state.windowState.clear();
+    return QJsonDocument(sessionToJson(state)).toJson(QJsonDocument::Compact);
+}
 
 void Autosave::start(int intervalMs) {
-    lastBytes_ = bytesOf(state_());
+    lastWork_ = workOf(state_());
     if (!QDir().mkpath(folder_)) {
         lastError_ = tr("%1: cannot create the autosave folder").arg(folder_);
         return;
@@ -74,14 +80,14 @@ bool Autosave::save() { return write(true); }
 bool Autosave::write(bool always) {
     if (!started_) return false;
     const SessionState state = state_();
-    const QByteArray bytes = bytesOf(state);
-    if (!always && bytes == lastBytes_) return false;
+    QByteArray work = workOf(state);
+    if (!always && work == lastWork_) return false;
     QString error;
     if (!saveSession(sessionPath(), state, &error)) {
         lastError_ = error;
         return false;
     }
-    lastBytes_ = bytes;
+    lastWork_ = std::move(work);
     ++writes_;
     return true;
 }

@@ -61,13 +61,13 @@ public:
 
 private:
     QString pathFor(qint64 pid, const char* suffix) const;  // pid 0: this process
-    static QByteArray bytesOf(const SessionState& state);   // as a session file holds it
+    static QByteArray workOf(SessionState state);           // the state as compared for changes
     bool write(bool always);
 
     std::function<SessionState()> state_;
     QString folder_;
     QTimer timer_;
-    QByteArray lastBytes_;  // the session last written, or the baseline
+    QByteArray lastWork_;  // the work last written, or the baseline
     bool started_ = false;
     int writes_ = 0;
     QString lastError_;

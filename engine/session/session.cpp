@@ -1,11 +1,35 @@
 #include "session/session.h"
 
+#include <chrono>
+#include <future>
+#include <thread>
+
 #include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
 #include "model/model_loader.h"
 #include "session/result_cache.h"
 
 namespace attnscope {
+
+namespace {
+
+// Builds the model's tokenizer. A large vocabulary takes a while (Gemma 3's 262,144 pieces: about
+// half a second), so with a stop token the build runs on a helper thread and a stop ends the wait
+// at once; an abandoned build finishes on its own and is dropped.
+Result<std::shared_ptr<const Tokenizer>> buildTokenizer(const std::shared_ptr<const LoadedModel>& model,
+                                                        std::stop_token stop) {
+    if (!stop.stop_possible()) return makeTokenizer(model->tokenizer, model->path);
+    using Built = Result<std::shared_ptr<const Tokenizer>>;
+    auto task =
+        std::make_shared<std::packaged_task<Built()>>([model] { return makeTokenizer(model->tokenizer, model->path); });
+    std::future<Built> built = task->get_future();
+    std::thread([task] { (*task)(); }).detach();
+    while (built.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready)
+        if (stop.stop_requested()) return loadCancelled(model->path);
+    return built.get();
+}
+
+}  // namespace
 
 Session::~Session() = default;
 
@@ -18,7 +42,8 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& modelPath, con
     const std::string path = resolveModelPath(modelPath);
     ATTN_SET(s->model_, loadModel(path, stop));
     if (stop.stop_requested()) return loadCancelled(path);
-    auto tok = makeTokenizer(s->model_->tokenizer, s->model_->path);
+    auto tok = buildTokenizer(s->model_, stop);
+    if (!tok && tok.error().kind == ErrorKind::Cancelled) return tok.takeError();
     if (tok) s->tokenizer_ = std::move(*tok);
     else s->log_("tokenizer unavailable (" + tok.error().describe() + "): contexts must be given as token ids");
     if (stop.stop_requested()) return loadCancelled(path);

@@ -1,5 +1,8 @@
 // The attnscope executable without a window: --export-figures renders every view and exits 0;
 // bad input exits 2 with exactly one line on stderr; --bench-toggles prints its median.
+// Before any Qt header: the writers have a member named emit, a Qt macro.
+#include "common/model_writers.h"
+
 #include <QFile>
 #include <QImage>
 #include <QJsonDocument>
@@ -9,7 +12,6 @@
 #include <QTest>
 
 #include "app_test_util.h"
-#include "common/model_writers.h"
 #include "model/model_loader.h"
 
 namespace {

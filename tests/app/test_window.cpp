@@ -2,6 +2,9 @@
 // context: toggles change the plotted numbers exactly as the Session computes them; the grid
 // drives the attention map; exports are valid files; sessions round-trip; corrupt sessions change
 // nothing; a missing model gives the empty state.
+// Before any Qt header: the writers have a member named emit, a Qt macro.
+#include "common/model_writers.h"
+
 #include <QAction>
 #include <QComboBox>
 #include <QFile>
@@ -22,7 +25,6 @@
 
 #include "analysis_controller.h"
 #include "app_test_util.h"
-#include "common/model_writers.h"
 #include "model/model_loader.h"
 #include "attention_heatmap.h"
 #include "context_editor.h"

@@ -8,6 +8,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "common/large_vocab_model.h"
 #include "common/model_writers.h"
 #include "model/model_loader.h"
 #include "session/session.h"
@@ -26,16 +27,13 @@ SessionOptions cpuOptions() {
     return o;
 }
 
-// A random llama the size of the README's 110M benchmark model (Q8_0 weights: ~120 MB on disk).
-const std::string& model110m() {
+// A small model with a 262,144-piece vocabulary: it opens about as slowly as Gemma 3 270M (the
+// vocabulary dominates; a random 110M-parameter model without one opens in under a millisecond,
+// its weights being memory-mapped).
+const std::string& largeVocabModel() {
     static const std::string path = [] {
-        const std::string p = test::makeTempDir("open-110m") + "/random-110m.gguf";
-        test::RandomLlamaSpec spec;
-        spec.name = "random-110m";
-        spec.dim = 768, spec.layers = 12, spec.heads = 12, spec.kvHeads = 12, spec.ffn = 2048, spec.vocab = 32000;
-        spec.tiedOutput = true;
-        spec.dtype = DType::Q8_0;
-        auto written = test::writeRandomLlamaGguf(p, spec);
+        const std::string p = test::makeTempDir("open-vocab") + "/large-vocab.gguf";
+        auto written = test::writeLargeVocabGguf(p);
         if (!written) ADD_FAILURE() << written.error().describe();
         return p;
     }();
@@ -51,11 +49,12 @@ void expectCancelled(const Result<std::unique_ptr<Session>>& opened, const std::
 }  // namespace
 
 TEST(SessionOpen, StopRequestedBeforehandCancelsAGgufFile) {
+    largeVocabModel();  // written before the clock starts
     std::stop_source stop;
     stop.request_stop();
     const auto t = Clock::now();
-    auto opened = Session::open(model110m(), cpuOptions(), {}, stop.get_token());
-    expectCancelled(opened, "random-110m.gguf");
+    auto opened = Session::open(largeVocabModel(), cpuOptions(), {}, stop.get_token());
+    expectCancelled(opened, "large-vocab.gguf");
     EXPECT_LT(secondsSince(t), 0.5);
 }
 
@@ -73,14 +72,15 @@ TEST(SessionOpen, StopRequestedBeforehandCancelsAHuggingFaceFolder) {
 }
 
 // A stop from another thread at several moments of the open: whenever it lands before the open
-// has returned, the open ends with Cancelled within 0.5 s of the request.
-TEST(SessionOpen, StopDuringTheOpenOfA110MModelTakesEffectWithinHalfASecond) {
+// has returned, the open ends with Cancelled within 0.5 s of the request (well within: the
+// tokenizer build, the slow part, is waited for in 5 ms steps).
+TEST(SessionOpen, StopDuringTheOpenOfALargeVocabularyTakesEffectWithinHalfASecond) {
     const auto t0 = Clock::now();
-    auto whole = Session::open(model110m(), cpuOptions());
+    auto whole = Session::open(largeVocabModel(), cpuOptions());
     const double openSeconds = secondsSince(t0);
     ASSERT_TRUE(whole.ok()) << whole.error().describe();
     whole->reset();
-    std::printf("open of the 110M model, not stopped: %.1f ms\n", openSeconds * 1e3);
+    std::printf("open of the 262,144-piece vocabulary model, not stopped: %.1f ms\n", openSeconds * 1e3);
     double worst = 0;
     int cancelled = 0;
     for (double fraction : {0.0, 0.1, 0.25, 0.5, 0.75}) {
@@ -91,17 +91,17 @@ TEST(SessionOpen, StopDuringTheOpenOfA110MModelTakesEffectWithinHalfASecond) {
             requested = Clock::now();
             stop.request_stop();
         });
-        auto opened = Session::open(model110m(), cpuOptions(), {}, stop.get_token());
+        auto opened = Session::open(largeVocabModel(), cpuOptions(), {}, stop.get_token());
         const auto returned = Clock::now();
         stopper.join();
         if (opened.ok()) continue;  // finished before the stop arrived
-        expectCancelled(opened, "random-110m.gguf");
+        expectCancelled(opened, "large-vocab.gguf");
         const double latency = std::max(0.0, std::chrono::duration<double>(returned - requested).count());
         std::printf("stop at %.0f%% of the open: returned Cancelled %.2f ms after the request\n", fraction * 100,
                     latency * 1e3);
         worst = std::max(worst, latency);
         ++cancelled;
     }
-    EXPECT_GE(cancelled, 1);  // at least the stop at 0% lands during the open
+    EXPECT_GE(cancelled, 2);  // the stops at 0% and 10% land during the open
     EXPECT_LT(worst, 0.5);
 }
