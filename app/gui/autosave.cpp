@@ -14,14 +14,14 @@
 #include <cerrno>
 #include <csignal>
 
+#include "session_document.h"
 #include "session_file.h"
 
 namespace attnscope::gui {
 
 namespace {
 
-constexpr const char* kMarkerSuffix = ".running";
-constexpr const char* kSessionSuffix = ".attnscope.json";
+const QString kMarkerSuffix = QStringLiteral(".running");
 
 // True while a process with this id exists (also when it belongs to another user).
 bool processAlive(qint64 pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
@@ -41,9 +41,9 @@ QString Autosave::defaultFolder() {
         .filePath(QStringLiteral("autosave"));
 }
 
-QString Autosave::pathFor(qint64 pid, const char* suffix) const {
+QString Autosave::pathFor(qint64 pid, const QString& suffix) const {
     if (pid == 0) pid = QCoreApplication::applicationPid();
-    return QDir(folder_).filePath(QStringLiteral("attnscope-%1%2").arg(pid).arg(QLatin1String(suffix)));
+    return QDir(folder_).filePath(QStringLiteral("attnscope-%1%2").arg(pid).arg(suffix));
 }
 
 QString Autosave::sessionPath(qint64 pid) const { return pathFor(pid, kSessionSuffix); }

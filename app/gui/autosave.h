@@ -60,8 +60,8 @@ public:
     static void discard(const LeftOver& leftOver);
 
 private:
-    QString pathFor(qint64 pid, const char* suffix) const;  // pid 0: this process
-    static QByteArray workOf(SessionState state);           // the state as compared for changes
+    QString pathFor(qint64 pid, const QString& suffix) const;  // pid 0: this process
+    static QByteArray workOf(SessionState state);              // the state as compared for changes
     bool write(bool always);
 
     std::function<SessionState()> state_;
