@@ -55,9 +55,10 @@ Analysed analyse(EngineContext& ctx, const ContextSpec& spec, const EncodingOpti
     bundle->run = std::move(*run);
     bundle->sessionId = ctx.sessionId;
     bundle->planHash = bundle->plan.hash();
-    const Tokenizer& tok = session.tokenizer();
+    const auto tok = session.tokenizerPtr();  // never null in the app (openModel refuses), but never trusted
     bundle->tokenTexts.reserve(bundle->plan.tokenCount());
-    for (auto id : bundle->plan.ids) bundle->tokenTexts << fromStd(tok.tokenText(id));
+    for (auto id : bundle->plan.ids)
+        bundle->tokenTexts << (tok ? fromStd(tok->tokenText(id)) : QStringLiteral("#%1").arg(id));
     out.bundle = std::move(bundle);
     return out;
 }
@@ -75,6 +76,21 @@ ModelInfo modelInfo(const Session& s, const QString& path, const QStringList& no
     for (bool local : s.model().config.layerIsLocal) info.localLayers.push_back(local);
     info.notices = notices;
     return info;
+}
+
+// Why an opened model cannot be used by the app, or empty. The app reads the context as text, so a
+// model without a tokenizer is refused with a message naming the file or folder and what is missing.
+QString unusableModelReason(const Session& s, const QString& path) {
+    if (s.tokenizerPtr()) return {};
+    const bool folder = s.model().format != "gguf";
+    return folder ? QObject::tr(
+                        "%1: the folder has no tokenizer.model, and attnscope needs the model's tokenizer to "
+                        "read the context (copy the model's SentencePiece tokenizer.model into the folder)")
+                        .arg(path)
+                  : QObject::tr(
+                        "%1: the file holds no tokenizer vocabulary attnscope can use, and attnscope needs "
+                        "the model's tokenizer to read the context")
+                        .arg(path);
 }
 
 // Keeps the first `n` entries of a most-recent-first list.
@@ -102,11 +118,13 @@ void AnalysisController::openModel(const QString& path) {
     worker_->submit(JobTag::Model, tr("Loading %1").arg(QFileInfo(resolved).fileName()), this,
                     [this, resolved](EngineContext& ctx, std::stop_token stop) -> Deliver {
                         QStringList notices;
-                        auto opened = Session::open(toStd(resolved), {},
-                                                    [&notices](const std::string& line) { notices << fromStd(line); });
+                        auto opened = Session::open(
+                            toStd(resolved), {}, [&notices](const std::string& line) { notices << fromStd(line); },
+                            stop);
                         if (stop.stop_requested()) return {};  // cancelled: keep the model we had
-                        if (!opened) {
-                            const QString message = fromStd(opened.error().describe());
+                        const QString message =
+                            opened ? unusableModelReason(**opened, resolved) : fromStd(opened.error().describe());
+                        if (!message.isEmpty()) {
                             return [this, resolved, message] {
                                 modelLoading_ = false;
                                 emit modelFailed(resolved, message);
@@ -142,9 +160,9 @@ void AnalysisController::openModel(const QString& path) {
 
 void AnalysisController::cancelModelLoad() {
     if (!modelLoading_) return;
-    worker_->cancel(JobTag::Model);
+    worker_->stop(JobTag::Model);  // a load that already replaced the session still delivers it
     modelLoading_ = false;
-    emit modelFailed(loadingPath_, tr("Loading was cancelled."));
+    emit modelLoadCancelled(loadingPath_);
 }
 
 // ---------------------------------------------------------------- inputs

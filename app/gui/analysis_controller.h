@@ -67,6 +67,8 @@ public:
 
     // ---- model
     void openModel(const QString& path);
+    // Stops a running load within half a second (Session::open checks its stop token between
+    // tensors); the model we had, its results and the context stay.
     void cancelModelLoad();
     bool modelLoading() const { return modelLoading_; }
     bool hasModel() const { return sessionId_ != 0; }
@@ -115,6 +117,7 @@ signals:
     void modelLoadStarted(const QString& path);
     void modelLoaded();
     void modelFailed(const QString& path, const QString& message);
+    void modelLoadCancelled(const QString& path);  // cancelModelLoad(): the model we had stays
     void analysisStarted();
     void currentChanged();  // current() or currentError() changed
     void methodsChanged();

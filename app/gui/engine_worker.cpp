@@ -59,9 +59,7 @@ quint64 EngineWorker::submit(JobTag tag, QString label, QObject* receiver, JobFn
     {
         std::lock_guard lock(mutex_);
         gen = ++generations_[static_cast<int>(tag)];
-        std::erase_if(queue_, [tag](const Job& j) { return j.tag == tag; });
-        for (Running* r : running_)
-            if (r->tag == tag && r->stop.request_stop()) ++stopsRequested_;
+        stopLocked(tag);
         queue_.push_back(Job{tag, gen, std::move(label), QPointer<QObject>(receiver), std::move(fn)});
     }
     wake_.notify_one();
@@ -69,13 +67,20 @@ quint64 EngineWorker::submit(JobTag tag, QString label, QObject* receiver, JobFn
 }
 
 void EngineWorker::cancel(JobTag tag) {
-    {
-        std::lock_guard lock(mutex_);
-        ++generations_[static_cast<int>(tag)];
-        std::erase_if(queue_, [tag](const Job& j) { return j.tag == tag; });
-        for (Running* r : running_)
-            if (r->tag == tag && r->stop.request_stop()) ++stopsRequested_;
-    }
+    std::lock_guard lock(mutex_);
+    ++generations_[static_cast<int>(tag)];
+    stopLocked(tag);
+}
+
+void EngineWorker::stop(JobTag tag) {
+    std::lock_guard lock(mutex_);
+    stopLocked(tag);
+}
+
+void EngineWorker::stopLocked(JobTag tag) {
+    std::erase_if(queue_, [tag](const Job& j) { return j.tag == tag; });
+    for (Running* r : running_)
+        if (r->tag == tag && r->stop.request_stop()) ++stopsRequested_;
 }
 
 // Takes the highest-priority queued job with priority in [minPriority, maxPriorityExclusive).

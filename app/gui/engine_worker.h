@@ -76,6 +76,10 @@ public:
     // Bumps the tag's generation without a new job: the running one is stopped, queued ones are
     // dropped, and anything already on its way back is discarded.
     void cancel(JobTag tag);
+    // Drops queued jobs with this tag and requests a stop on the running one, without bumping
+    // the generation: a job that finished its work before seeing the stop still delivers it
+    // (a model load past the point where it replaced the session must be shown).
+    void stop(JobTag tag);
 
     quint64 generation(JobTag tag) const;
     bool isCurrent(JobTag tag, quint64 generation) const { return this->generation(tag) == generation; }
@@ -105,6 +109,7 @@ private:
         std::stop_source stop;
     };
 
+    void stopLocked(JobTag tag);  // with mutex_ held
     void loop();
     bool popJob(Job& out, int minPriority, int maxPriorityExclusive, bool wait);
     void runJob(Job& job);

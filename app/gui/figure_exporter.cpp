@@ -23,6 +23,16 @@
 
 namespace attnscope::gui {
 
+namespace {
+
+// Every export error names its file: rendering errors ("PNG encoding failed") do not know it.
+bool namingFile(bool ok, const QString& path, QString* error) {
+    if (!ok && error && !error->contains(path)) *error = QStringLiteral("%1: %2").arg(path, *error);
+    return ok;
+}
+
+}  // namespace
+
 FigureExporter::FigureExporter(QMainWindow* window, bool interactive, AnalysisController* controller,
                                AnalysisViews* views, const ContextEditor* editor)
     : QObject(window),
@@ -44,19 +54,20 @@ FigureExporter::FigureExporter(QMainWindow* window, bool interactive, AnalysisCo
 
 bool FigureExporter::exportPanel(ViewPanel* p, const QString& path, QString* error) {
     const QString ext = QFileInfo(path).suffix().toLower();
-    if (ext == QLatin1String("csv")) return p->view()->exportCsv(path, error);
-    if (ext == QLatin1String("json")) return p->view()->exportJson(path, error);
+    if (ext == QLatin1String("csv")) return namingFile(p->view()->exportCsv(path, error), path, error);
+    if (ext == QLatin1String("json")) return namingFile(p->view()->exportJson(path, error), path, error);
     if (widgets::figureFormatForPath(path) == widgets::FigureFormat::Unknown) {
         if (error) *error = tr("%1: unknown format (use .png, .svg, .pdf, .csv or .json)").arg(path);
         return false;
     }
-    return p->view()->exportFigure(path, Settings::pngScale(), error);
+    return namingFile(p->view()->exportFigure(path, Settings::pngScale(), error), path, error);
 }
 
 bool FigureExporter::exportFigureSet(const QString& dirPath, QString* error, double pngScale, bool atExportSize) {
     if (!controller_->current()) {
         const QString why = controller_->currentError();
-        if (error) *error = tr("nothing to export: %1").arg(why.isEmpty() ? tr("no analysis result") : why);
+        if (error)
+            *error = tr("%1: nothing to export: %2").arg(dirPath, why.isEmpty() ? tr("no analysis result") : why);
         return false;
     }
     if (!QDir(dirPath).mkpath(QStringLiteral("."))) {
@@ -78,8 +89,10 @@ bool FigureExporter::exportViews(const QString& dirPath, QString* error, double 
             v->resize(v->exportSize());
             QCoreApplication::sendPostedEvents();
         }
-        for (const char* ext : {"png", "svg", "pdf"})
-            if (!v->exportFigure(dir.filePath(p->key() + '.' + QLatin1String(ext)), pngScale, error)) return false;
+        for (const char* ext : {"png", "svg", "pdf"}) {
+            const QString path = dir.filePath(p->key() + '.' + QLatin1String(ext));
+            if (!namingFile(v->exportFigure(path, pngScale, error), path, error)) return false;
+        }
         if (!v->exportCsv(dir.filePath(p->key() + QStringLiteral(".csv")), error)) return false;
         if (!v->exportJson(dir.filePath(p->key() + QStringLiteral(".json")), error)) return false;
     }

@@ -27,7 +27,7 @@ FileCommands::FileCommands(MainWindow* window, bool interactive, SessionDocument
       exporter_(exporter),
       views_(views) {
     connect(document_, &SessionDocument::recentModelChosen, this,
-            [this](const QString& path) { window_->openModel(path, true); });
+            [this](const QString& path) { window_->openModel(path); });
     connect(document_, &SessionDocument::recentFileChosen, this, &FileCommands::openFile);
 }
 
@@ -69,12 +69,12 @@ void FileCommands::openModelDialog() {
     if (path.isEmpty()) return;
     // A safetensors shard or config.json stands for its folder.
     const bool gguf = QFileInfo(path).suffix().toLower() == QLatin1String("gguf");
-    window_->openModel(gguf ? path : QFileInfo(path).absolutePath(), true);
+    window_->openModel(gguf ? path : QFileInfo(path).absolutePath());
 }
 
 void FileCommands::openModelFolderDialog() {
     const QString dir = askFolder(window_, tr("Open Hugging Face Model Folder"), QStringLiteral("model"));
-    if (!dir.isEmpty()) window_->openModel(dir, true);
+    if (!dir.isEmpty()) window_->openModel(dir);
 }
 
 void FileCommands::openFileDialog() {
@@ -87,7 +87,7 @@ void FileCommands::openFileDialog() {
 
 void FileCommands::openFile(const QString& path) {
     if (isModelPath(path) && QFileInfo::exists(path)) {
-        window_->openModel(path, true);
+        window_->openModel(path);
         return;
     }
     const bool session = isSessionFile(path);  // read once: sessions replace the document

@@ -25,11 +25,13 @@ JobStatusBar::JobStatusBar(AnalysisController* controller, QWidget* parent)
     modelLabel_ = new QLabel(this);
     modelLabel_->setForegroundRole(QPalette::PlaceholderText);
     progress_ = new QProgressBar(this);
+    progress_->setObjectName(QStringLiteral("jobProgress"));
     progress_->setMaximumWidth(180);
     progress_->setMaximumHeight(16);
     progress_->setTextVisible(false);
     progress_->hide();
     cancelButton_ = new QToolButton(this);
+    cancelButton_->setObjectName(QStringLiteral("jobCancel"));
     cancelButton_->setIcon(appIcon(QStringLiteral("cancel")));
     cancelButton_->setToolTip(tr("Cancel (Esc)"));
     cancelButton_->setAutoRaise(true);
@@ -47,6 +49,11 @@ JobStatusBar::JobStatusBar(AnalysisController* controller, QWidget* parent)
             [this](const QString& path) { modelLabel_->setText(tr("Loading %1…").arg(QFileInfo(path).fileName())); });
     connect(controller_, &AnalysisController::modelLoaded, this, &JobStatusBar::onModelLoaded);
     connect(controller_, &AnalysisController::modelFailed, this, &JobStatusBar::onModelFailed);
+    connect(controller_, &AnalysisController::modelLoadCancelled, this, [this](const QString& path) {
+        if (controller_->hasModel()) showModel();
+        else modelLabel_->setText(tr("No model"));
+        showMessage(tr("Loading %1 was cancelled").arg(QFileInfo(path).fileName()), 6000);
+    });
     connect(controller_, &AnalysisController::currentChanged, this, &JobStatusBar::onCurrentChanged);
     connect(controller_, &AnalysisController::sweepFailed, this,
             [this](const QString& message) { showMessage(tr("P sweep: %1").arg(message), 10000); });
@@ -135,8 +142,8 @@ void JobStatusBar::onJobFinished(int tag, quint64 generation) {
 }
 
 void JobStatusBar::cancelShownJob() {
-    if (running_.isEmpty()) return;
-    const auto tag = static_cast<JobTag>(running_.front().tag);
+    if (shownTag_ < 0) return;
+    const auto tag = static_cast<JobTag>(shownTag_);
     if (tag == JobTag::Model) controller_->cancelModelLoad();
     else if (tag == JobTag::Sweep) controller_->cancelSweep();
     else controller_->worker()->cancel(tag);
@@ -153,6 +160,7 @@ void JobStatusBar::updateProgress() {
             youngest = std::max(youngest, j.startedMs);
         }
     }
+    shownTag_ = shown ? shown->tag : -1;
     if (!shown) {
         if (progress_->isVisible()) clearMessage();
         progress_->hide();

@@ -47,6 +47,7 @@ private:
         int done = 0, total = 0;
     };
     QList<RunningJob> running_;
+    int shownTag_ = -1;  // the job whose progress (and cancel button) is shown; -1 when none
     QElapsedTimer clock_;
 };
 

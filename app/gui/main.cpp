@@ -31,6 +31,13 @@ int main(int argc, char** argv) {
     if (noWindowNeeded && !std::getenv("QT_QPA_PLATFORM") && !std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY"))
         setenv("QT_QPA_PLATFORM", "offscreen", 1);
 
+    bool sessionWithoutFile = false;
+    const QString session = attnscope::gui::takeSessionArgument(argc, argv, &sessionWithoutFile);
+    if (sessionWithoutFile) {
+        std::fprintf(stderr, "attnscope: --session: missing the session file\n");
+        return 2;
+    }
+
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("attnscope"));
     QApplication::setOrganizationName(QStringLiteral("attnscope"));
@@ -53,12 +60,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "attnscope: %s\n", qUtf8Printable(error));
         return 2;
     }
+    if (!session.isEmpty()) options->session = session;
     if (options->headless()) return attnscope::gui::runHeadlessExport(*options);
     if (options->benchToggles > 0) return attnscope::gui::runToggleBench(*options);
 
     attnscope::gui::MainWindow window;
+    window.show();  // first: the offer to restore autosaved work appears over the window
     const bool ok = window.start(*options, &error);
-    window.show();
     if (!ok) {
         // After the window is up: the message names the file and the reason; the app stays usable.
         QTimer::singleShot(0, &window,

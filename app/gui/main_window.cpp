@@ -14,6 +14,7 @@
 
 #include "analysis_views.h"
 #include "attention_heatmap.h"
+#include "autosave.h"
 #include "context_editor.h"
 #include "dock_layout.h"
 #include "empty_state.h"
@@ -51,6 +52,7 @@ MainWindow::MainWindow(Mode mode, QWidget* parent) : QMainWindow(parent), mode_(
                                      [this](const SessionState& s) { applySessionState(s); }});
     exporter_ = new FigureExporter(this, interactive(), controller_, views_, editor_);
     files_ = new FileCommands(this, interactive(), document_, exporter_, views_);
+    if (interactive()) autosave_ = new Autosave([this] { return sessionState(); }, this);
 
     central_ = new QStackedWidget(this);  // the attention map, or the empty state while no model is open
     emptyState_ = new EmptyState;
@@ -82,6 +84,7 @@ MainWindow::MainWindow(Mode mode, QWidget* parent) : QMainWindow(parent), mode_(
 }
 
 MainWindow::~MainWindow() {
+    if (autosave_) autosave_->finish();  // a clean exit leaves nothing to restore
     controller_->cancelAll();
     // Release every result before the engine (and its backend) goes away; the worker, a child of
     // this window, then joins its thread and closes the session.
@@ -191,6 +194,11 @@ void MainWindow::connectParts() {
     });
     connect(controller_, &AnalysisController::modelLoaded, this, &MainWindow::onModelLoaded);
     connect(controller_, &AnalysisController::modelFailed, this, &MainWindow::onModelFailed);
+    connect(controller_, &AnalysisController::modelLoadCancelled, this, [this](const QString& path) {
+        if (controller_->hasModel()) return;  // the model we had stays, with its results
+        emptyState_->setMessage(tr("Loading %1 was cancelled").arg(QFileInfo(path).fileName()),
+                                tr("Open a GGUF file or a Hugging Face folder to start. Your context is kept."));
+    });
     // A new result changes the choices (its query tokens); a new selection only the selection.
     connect(controller_, &AnalysisController::currentChanged, this, &MainWindow::syncSelection);
     connect(controller_, &AnalysisController::selectionChanged, this,
@@ -224,7 +232,7 @@ void MainWindow::connectParts() {
 
     connect(emptyState_, &EmptyState::openModelClicked, files_, &FileCommands::openModelDialog);
     connect(emptyState_, &EmptyState::openFolderClicked, files_, &FileCommands::openModelFolderDialog);
-    connect(emptyState_, &EmptyState::recentModelClicked, this, [this](const QString& path) { openModel(path, true); });
+    connect(emptyState_, &EmptyState::recentModelClicked, this, [this](const QString& path) { openModel(path); });
     connect(document_, &SessionDocument::recentChanged, this,
             [this] { emptyState_->setRecentModels(Settings::recentModels()); });
     emptyState_->setRecentModels(Settings::recentModels());
@@ -246,7 +254,6 @@ void MainWindow::syncSelection() {
 }
 
 void MainWindow::onModelLoaded() {
-    interactiveModelOpen_ = false;
     central_->setCurrentIndex(1);
     editor_->setTokenizer(controller_->tokenizer());
     document_->addRecentModel(controller_->model().path);
@@ -262,6 +269,8 @@ void MainWindow::onModelLoaded() {
 void MainWindow::onModelFailed(const QString& path, const QString& message) {
     const QString file = QFileInfo(path).fileName();
     lastModelError_ = message.contains(file) ? message : tr("%1: %2").arg(path, message);
+    if (path == sessionModel_ && !document_->path().isEmpty())  // the session's model: name the session too
+        lastModelError_ = tr("%1: its model cannot be opened: %2").arg(document_->path(), lastModelError_);
     if (!controller_->hasModel()) {
         central_->setCurrentWidget(emptyState_);
         emptyState_->setMessage(
@@ -269,9 +278,8 @@ void MainWindow::onModelFailed(const QString& path, const QString& message) {
             tr("%1\n\nOpen another GGUF file or Hugging Face folder. Your context is kept.").arg(message));
         feeder_->showNoResult(tr("Open a model to start."), false);
     }
-    if (interactiveModelOpen_ && interactive() && !message.contains(tr("cancelled")))
-        showError(this, interactive(), tr("Cannot Open Model"), tr("Could not open %1:\n%2").arg(path, message));
-    interactiveModelOpen_ = false;
+    // Headless windows report through lastError() (one line from the caller), never a log line.
+    if (interactive()) showError(this, true, tr("Cannot Open Model"), lastModelError_);
 }
 
 void MainWindow::runSweep() {

@@ -18,6 +18,7 @@ class QStackedWidget;
 
 namespace attnscope::gui {
 
+class Autosave;
 class ContextEditor;
 class DockLayout;
 class EmptyState;
@@ -42,11 +43,13 @@ public:
 
     // Applies the command line: session/context/model files, method overrides; with no files,
     // the demo context and the bundled model. Returns false with a message for a file that
-    // cannot be read (the window stays usable).
+    // cannot be read (the window stays usable). Interactive: then offers to restore the work of
+    // a run that did not exit cleanly, and starts the autosave.
     bool start(const StartupOptions& options, QString* error = nullptr);
 
     AnalysisController* controller() const { return controller_; }
     EngineWorker* worker() const { return worker_; }
+    Autosave* autosave() const { return autosave_; }  // null when headless
     ContextEditor* contextEditor() const { return editor_; }
     widgets::AttentionHeatmap* heatmap() const { return views_->heatmap(); }
     widgets::EntropyByLayerPlot* entropyByLayer() const { return views_->entropyByLayer(); }
@@ -58,9 +61,9 @@ public:
     ViewPanel* panel(const QString& key) const { return views_->panel(key); }
 
     // ---- files (interactive variants show dialogs; these return errors)
-    // Opens a model in the background; with `reportFailure` (the user asked for it) a failure is
-    // shown in a dialog.
-    void openModel(const QString& path, bool reportFailure = false);
+    // Opens a model in the background (a running load is replaced). A failure is shown in a dialog
+    // naming the file or folder and the reason (headless: lastError()); the model we had stays.
+    void openModel(const QString& path);
     bool openContextFile(const QString& path, QString* error = nullptr);
     bool openSessionFile(const QString& path, QString* error = nullptr);
     bool saveSessionFile(const QString& path, QString* error = nullptr);
@@ -127,6 +130,9 @@ private:
     void setContext(const ContextSpec& context);  // editor and controller at once (no debounce)
     void openStartupModel(const StartupOptions& options, bool haveModel,
                           const std::function<void(const QString&)>& fail);
+    // The autosave of a run that did not exit cleanly, if any: offered in a dialog (or answered by
+    // $ATTNSCOPE_RESTORE_AUTOSAVE=yes|no), applied when accepted, removed either way.
+    void offerRestore();
 
     const Mode mode_;
     EngineWorker* worker_ = nullptr;
@@ -141,6 +147,7 @@ private:
     FigureExporter* exporter_ = nullptr;
     DockLayout* docks_ = nullptr;
     FileCommands* files_ = nullptr;
+    Autosave* autosave_ = nullptr;
     QStackedWidget* central_ = nullptr;
     EmptyState* emptyState_ = nullptr;
 
@@ -151,8 +158,8 @@ private:
     bool presentation_ = false;
     QFont baseFont_;
     QTimer contextDebounce_;
-    bool interactiveModelOpen_ = false;  // show a dialog if this model fails
     QString lastModelError_;
+    QString sessionModel_;  // the model an opened session asked for (resolved)
 };
 
 }  // namespace attnscope::gui

@@ -8,6 +8,7 @@
 #include <QStatusBar>
 
 #include "analysis_views.h"
+#include "autosave.h"
 #include "context_editor.h"
 #include "context_text.h"
 #include "dock_layout.h"
@@ -18,8 +19,10 @@
 #include "main_window.h"
 #include "model/model_loader.h"
 #include "session_document.h"
+#include "session_file.h"
 #include "settings.h"
 #include "startup_options.h"
+#include "ui_helpers.h"
 
 namespace attnscope::gui {
 
@@ -61,8 +64,31 @@ bool MainWindow::start(const StartupOptions& o, QString* error) {
     openStartupModel(o, haveModel, fail);
     if (o.presentation) setPresentationMode(true);  // a session remembers it; a plain start does not
     document_->markClean();
+    if (autosave_) {
+        autosave_->start();
+        offerRestore();
+    }
     if (!ok && error) *error = err;
     return ok;
+}
+
+void MainWindow::offerRestore() {
+    const auto left = autosave_->findLeftOver();
+    if (!left) return;
+    QString e;
+    const auto state = loadSession(left->sessionPath, &e);
+    if (!state) {
+        Autosave::discard(*left);
+        showError(this, interactive(), tr("Cannot Restore Work"), e);
+        return;
+    }
+    if (askRestore(this, *left, *state)) {
+        applySessionState(*state);
+        autosave_->save();  // the restored work is safe again before the old copy goes
+        statusBar()->showMessage(tr("Restored the work autosaved at %1").arg(left->savedAt.toString()), 8000);
+        document_->updateTitle();
+    }
+    Autosave::discard(*left);
 }
 
 // The model on the command line, else (unless a file named one) the bundled demo model.
@@ -89,8 +115,7 @@ void MainWindow::openStartupModel(const StartupOptions& o, bool haveModel,
 
 // ---------------------------------------------------------------- files
 
-void MainWindow::openModel(const QString& path, bool reportFailure) {
-    if (reportFailure) interactiveModelOpen_ = true;
+void MainWindow::openModel(const QString& path) {
     controller_->openModel(path);
     document_->updateTitle();
 }
@@ -169,7 +194,11 @@ void MainWindow::applySessionState(const SessionState& s) {
     }
     if (!s.currentView.isEmpty()) views_->setCurrentPanel(s.currentView);
     setPresentationMode(s.presentation);
-    if (!s.modelPath.isEmpty() && s.modelPath != controller_->model().path) openModel(s.modelPath);
+    const QString openOrLoading = controller_->modelLoading() ? controller_->loadingPath() : controller_->model().path;
+    if (!s.modelPath.isEmpty() && s.modelPath != openOrLoading) {
+        openModel(s.modelPath);
+        sessionModel_ = controller_->loadingPath();  // a failure names the session file too
+    }
     syncSelection();
 }
 
@@ -190,6 +219,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     }
     if (interactive()) Settings::setWindowLayout(saveGeometry(), docks_->state());
     controller_->cancelAll();
+    if (autosave_) autosave_->finish();
     event->accept();
 }
 

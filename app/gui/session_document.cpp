@@ -63,10 +63,13 @@ bool SessionDocument::saveAs() {
 
 bool SessionDocument::maybeSave() {
     if (!interactive_ || !isDirty()) return true;
-    const auto answer = QMessageBox::warning(
-        window_, tr("Unsaved Changes"),
-        tr("The context or method settings have changed since the session was last saved.\nSave them first?"),
-        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+    const QString text =
+        path_.isEmpty() ? tr("The context and method settings are not saved in a session file.\nSave them first?")
+                        : tr("The context or method settings have changed since %1 was last saved.\nSave them first?")
+                              .arg(QFileInfo(path_).fileName());
+    const auto answer =
+        QMessageBox::warning(window_, tr("Unsaved Changes"), text,
+                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
     if (answer == QMessageBox::Cancel) return false;
     if (answer == QMessageBox::Save) return save();
     return true;

@@ -56,6 +56,25 @@ void StartupOptions::applyTo(MethodSettings& method, ViewSelection& selection) c
     if (head) selection.head = *head;
 }
 
+QString takeSessionArgument(int& argc, char** argv, bool* missingValue) {
+    QString file;
+    int out = 1;
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray a(argv[i]);
+        if (a == "--session" || a == "-session") {
+            if (i + 1 < argc) file = QString::fromLocal8Bit(argv[++i]);
+            else if (missingValue) *missingValue = true;
+        } else if (a.startsWith("--session=")) {
+            file = QString::fromLocal8Bit(a.mid(10));
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    argc = out;
+    argv[argc] = nullptr;
+    return file;
+}
+
 QStringList normalizeArguments(QStringList args) {
     for (int i = 1; i < args.size(); ++i) {
         if (args[i] != QLatin1String("--bench-toggles")) continue;

@@ -47,6 +47,11 @@ struct StartupOptions {
     void applyTo(MethodSettings& method, ViewSelection& selection) const;
 };
 
+// QGuiApplication takes "-session ID" and "--session ID" (X11 session management) out of the
+// arguments before the app sees them, so --session FILE is read from argv first, before the
+// QApplication exists, and removed there. Returns the file (empty when absent); *missingValue is
+// set when --session ends the command line.
+QString takeSessionArgument(int& argc, char** argv, bool* missingValue);
 // `--bench-toggles` may come without N: inserts the default (20) so the parser sees a value.
 QStringList normalizeArguments(QStringList arguments);
 // Adds the options to `parser` (also --help and --version).

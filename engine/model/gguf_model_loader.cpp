@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "model/model_loader.h"
 #include "model/rope.h"
 #include "model/tensor_table.h"
 
@@ -155,6 +156,7 @@ public:
     }
 
     void markUsed(const std::string& name) { used_.insert(name); }
+    const std::string& path() const { return g_.path(); }
 
     Result<void> checkAllUsed(const std::string& arch) const {
         for (const auto& t : g_.tensors())
@@ -403,12 +405,16 @@ Result<void> readLayer(Tensors& tensors, const Keys& k, int layer, ModelConfig& 
     return checkLayerBiases(k, layer, L, c);
 }
 
-Result<void> readWeights(Tensors& tensors, const Keys& k, const std::string& arch, ModelConfig& c, ModelWeights& w) {
+Result<void> readWeights(Tensors& tensors, const Keys& k, const std::string& arch, ModelConfig& c, ModelWeights& w,
+                         std::stop_token stop) {
     for (const ModelTensor& t : modelTensors())
         ATTN_SET(w.*t.field, tensors.get(t.gguf, t.shape.ggufDims(c), !t.optional));
     tieOutputWhenAbsent(c, w);
     w.layers.resize(static_cast<std::size_t>(c.nLayers));
-    for (int i = 0; i < c.nLayers; ++i) ATTN_TRY(readLayer(tensors, k, i, c, w.layers[static_cast<std::size_t>(i)]));
+    for (int i = 0; i < c.nLayers; ++i) {
+        if (stop.stop_requested()) return loadCancelled(tensors.path());
+        ATTN_TRY(readLayer(tensors, k, i, c, w.layers[static_cast<std::size_t>(i)]));
+    }
     return tensors.checkAllUsed(arch);
 }
 
@@ -556,7 +562,7 @@ Result<TokenizerSpec> ggufTokenizerSpec(const GgufFile& g, int vocabRows) {
     return spec;
 }
 
-Result<LoadedModel> loadGgufModel(const GgufFile& g) {
+Result<LoadedModel> loadGgufModel(const GgufFile& g, std::stop_token stop) {
     Keys k(g);
     Tensors tensors(g, k);
     LoadedModel m;
@@ -564,7 +570,8 @@ Result<LoadedModel> loadGgufModel(const GgufFile& g) {
     m.format = "gguf";
     m.files.push_back(g.file());
     ATTN_ASSIGN(arch, readModelConfig(g, k, tensors, m.config));
-    ATTN_TRY(readWeights(tensors, k, arch, m.config, m.weights));
+    ATTN_TRY(readWeights(tensors, k, arch, m.config, m.weights, stop));
+    if (stop.stop_requested()) return loadCancelled(g.path());
     ATTN_ASSIGN(tok, ggufTokenizerSpec(g, m.config.vocabSize));
     m.tokenizer = std::move(tok);
     countTensors(g, m);
@@ -572,10 +579,10 @@ Result<LoadedModel> loadGgufModel(const GgufFile& g) {
     return m;
 }
 
-Result<LoadedModel> loadGgufModel(const std::string& path) {
+Result<LoadedModel> loadGgufModel(const std::string& path, std::stop_token stop) {
     auto g = GgufFile::open(path);
     if (!g) return g.takeError();
-    return loadGgufModel(*g);
+    return loadGgufModel(*g, stop);
 }
 
 }  // namespace attnscope

@@ -14,6 +14,7 @@
 // Shapes: GGUF lists dims ne0 first; ne0 is the row length (TensorView::cols), ne1 the row count.
 // Every tensor is checked against the config; errors name the tensor, expected and actual shape.
 #include <memory>
+#include <stop_token>
 #include <string>
 
 #include "core/error.h"
@@ -22,10 +23,11 @@
 
 namespace attnscope {
 
-// Loads a .gguf file (memory-mapped). The result keeps the mapping alive.
-Result<LoadedModel> loadGgufModel(const std::string& path);
+// Loads a .gguf file (memory-mapped). The result keeps the mapping alive. A stop requested on
+// `stop` ends the load between tensors (a Cancelled error).
+Result<LoadedModel> loadGgufModel(const std::string& path, std::stop_token stop = {});
 // Same, from an already parsed file.
-Result<LoadedModel> loadGgufModel(const GgufFile& gguf);
+Result<LoadedModel> loadGgufModel(const GgufFile& gguf, std::stop_token stop = {});
 
 // The tokenizer described by tokenizer.ggml.* keys: "llama" → SentencePieceEmbedded, "gpt2" →
 // Gpt2Bpe, anything else (or no keys) → Kind::None; the model name stays readable in the

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "model/model_loader.h"
 #include "model/safetensors_reader.h"
 #include "model/tensor_table.h"
 
@@ -518,7 +519,8 @@ Result<void> readVocabSize(const WeightSet& ws, const std::string& prefix, const
 
 // The model tensors, then every layer's. Biases, QK-norms and post-norms only where the config
 // says the family has them (a tensor it does not expect is refused by checkAllUsed).
-Result<void> readWeights(HfTensors& tensors, const TensorPlace& place, ModelConfig& c, ModelWeights& w) {
+Result<void> readWeights(HfTensors& tensors, const TensorPlace& place, ModelConfig& c, ModelWeights& w,
+                         const std::string& dir, std::stop_token stop) {
     for (const ModelTensor& t : modelTensors()) {
         if (t.optional && c.tiedOutput) continue;
         const std::string name = (t.atRoot ? place.root : place.prefix) + t.hf;
@@ -527,6 +529,7 @@ Result<void> readWeights(HfTensors& tensors, const TensorPlace& place, ModelConf
     tieOutputWhenAbsent(c, w);
     w.layers.resize(static_cast<std::size_t>(c.nLayers));
     for (int i = 0; i < c.nLayers; ++i) {
+        if (stop.stop_requested()) return loadCancelled(dir);
         for (const LayerTensor& t : layerTensors()) {
             if (!t.requiredBy(c)) continue;
             ATTN_SET(w.layers[static_cast<std::size_t>(i)].*t.field,
@@ -634,7 +637,7 @@ Result<Json> readConfigJson(const fs::path& dir, const std::string& dirArg) {
 
 }  // namespace
 
-Result<LoadedModel> loadHfModel(const std::string& dirArg) {
+Result<LoadedModel> loadHfModel(const std::string& dirArg, std::stop_token stop) {
     const fs::path dir(dirArg);
     const std::string cfgFile = (dir / "config.json").string();
     ATTN_ASSIGN(root, readConfigJson(dir, dirArg));
@@ -651,7 +654,8 @@ Result<LoadedModel> loadHfModel(const std::string& dirArg) {
     ATTN_ASSIGN(place, findLanguageModel(tensors, ws.label));
     ATTN_TRY(readVocabSize(ws, place.prefix, cfgFile, c));
     ATTN_TRY(c.validate(cfgFile));
-    ATTN_TRY(readWeights(tensors, place, c, m.weights));
+    if (stop.stop_requested()) return loadCancelled(dirArg);
+    ATTN_TRY(readWeights(tensors, place, c, m.weights, dirArg, stop));
     ATTN_TRY(checkAllUsed(ws, tensors, place, c.arch));
 
     const std::string tokNote = findTokenizerModel(dir, m.tokenizer);

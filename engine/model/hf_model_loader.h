@@ -13,6 +13,7 @@
 // [out][in], and Q/K rows keep the Hugging Face rotate-half order, so ropeLayout = RotateHalf
 // for every family (no permutation). Gemma norms scale by (1 + w): normAddOne = true.
 // Tensor shapes are checked against config.json exactly as for GGUF.
+#include <stop_token>
 #include <string>
 
 #include "core/error.h"
@@ -21,8 +22,9 @@
 
 namespace attnscope {
 
-// Loads the folder `dir` (weights memory-mapped; the result keeps the mappings alive).
-Result<LoadedModel> loadHfModel(const std::string& dir);
+// Loads the folder `dir` (weights memory-mapped; the result keeps the mappings alive). A stop
+// requested on `stop` ends the load between tensors (a Cancelled error naming the folder).
+Result<LoadedModel> loadHfModel(const std::string& dir, std::stop_token stop = {});
 
 // config.json (already parsed) → ModelConfig without vocabulary-size inference: vocabSize is
 // the config's vocab_size (0 when absent). `file` labels errors. Exposed for tests and tools.

@@ -15,8 +15,9 @@ namespace {
 
 std::shared_ptr<const LoadedModel> share(LoadedModel&& m) { return std::make_shared<const LoadedModel>(std::move(m)); }
 
-Result<std::shared_ptr<const LoadedModel>> loadHf(const std::string& dir, const std::string& asGiven) {
-    auto m = loadHfModel(dir);
+Result<std::shared_ptr<const LoadedModel>> loadHf(const std::string& dir, const std::string& asGiven,
+                                                  std::stop_token stop) {
+    auto m = loadHfModel(dir, stop);
     if (!m) return m.takeError();
     m->path = asGiven;
     return share(std::move(*m));
@@ -24,18 +25,18 @@ Result<std::shared_ptr<const LoadedModel>> loadHf(const std::string& dir, const 
 
 }  // namespace
 
-Result<std::shared_ptr<const LoadedModel>> loadModel(const std::string& path) {
+Result<std::shared_ptr<const LoadedModel>> loadModel(const std::string& path, std::stop_token stop) {
     std::error_code ec;
     const fs::path p(path);
     if (!fs::exists(p, ec)) return makeError(ErrorKind::Io, "no such file or folder", path);
-    if (fs::is_directory(p, ec)) return loadHf(path, path);
+    if (fs::is_directory(p, ec)) return loadHf(path, path, stop);
 
     // A weight or config file of a Hugging Face folder stands for its folder.
     const std::string ext = p.extension().string();
     if (ext == ".safetensors" || p.filename() == "config.json" || p.filename() == "model.safetensors.index.json") {
         fs::path dir = p.parent_path();
         if (dir.empty()) dir = ".";
-        return loadHf(dir.string(), path);
+        return loadHf(dir.string(), path, stop);
     }
 
     auto file = MappedFile::open(path);
@@ -44,12 +45,15 @@ Result<std::shared_ptr<const LoadedModel>> loadModel(const std::string& path) {
     if (f->size() >= 4 && std::memcmp(f->data(), "GGUF", 4) == 0) {
         auto g = GgufFile::parse(f);
         if (!g) return g.takeError();
-        auto m = loadGgufModel(*g);
+        if (stop.stop_requested()) return loadCancelled(path);
+        auto m = loadGgufModel(*g, stop);
         if (!m) return m.takeError();
         return share(std::move(*m));
     }
     return makeError(ErrorKind::Format, "not a GGUF file or Hugging Face folder", path, 0);
 }
+
+Error loadCancelled(const std::string& path) { return makeError(ErrorKind::Cancelled, "loading was cancelled", path); }
 
 std::string findModelsDir() {
     std::error_code ec;

@@ -1,5 +1,6 @@
 #pragma once
 #include <memory>
+#include <stop_token>
 #include <string>
 
 #include "core/error.h"
@@ -9,7 +10,11 @@ namespace attnscope {
 
 // Opens a model: a .gguf file, or a Hugging Face folder (config.json + *.safetensors +
 // tokenizer.model). Sniffs the format, validates every size and offset, memory-maps weights.
-Result<std::shared_ptr<const LoadedModel>> loadModel(const std::string& path);
+// A stop requested on `stop` ends the load between tensors with a Cancelled error.
+Result<std::shared_ptr<const LoadedModel>> loadModel(const std::string& path, std::stop_token stop = {});
+
+// The error a loader returns when a stop was requested: Cancelled, naming the file or folder.
+Error loadCancelled(const std::string& path);
 
 // Finds the models folder: $ATTNSCOPE_MODELS, else ../shared/models relative to the current
 // directory or to the executable's ancestors. Empty when none exists.

@@ -1,5 +1,9 @@
 #include "session/session.h"
 
+#include <chrono>
+#include <future>
+#include <thread>
+
 #include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
 #include "model/model_loader.h"
@@ -7,25 +11,51 @@
 
 namespace attnscope {
 
+namespace {
+
+// Builds the model's tokenizer. A large vocabulary takes a while (Gemma 3's 262,144 pieces: about
+// half a second), so with a stop token the build runs on a helper thread and a stop ends the wait
+// at once; an abandoned build finishes on its own and is dropped.
+Result<std::shared_ptr<const Tokenizer>> buildTokenizer(const std::shared_ptr<const LoadedModel>& model,
+                                                        std::stop_token stop) {
+    if (!stop.stop_possible()) return makeTokenizer(model->tokenizer, model->path);
+    using Built = Result<std::shared_ptr<const Tokenizer>>;
+    auto task =
+        std::make_shared<std::packaged_task<Built()>>([model] { return makeTokenizer(model->tokenizer, model->path); });
+    std::future<Built> built = task->get_future();
+    std::thread([task] { (*task)(); }).detach();
+    while (built.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready)
+        if (stop.stop_requested()) return loadCancelled(model->path);
+    return built.get();
+}
+
+}  // namespace
+
 Session::~Session() = default;
 
 Result<std::unique_ptr<Session>> Session::open(const std::string& modelPath, const SessionOptions& options,
-                                               std::function<void(const std::string&)> log) {
+                                               std::function<void(const std::string&)> log, std::stop_token stop) {
     std::unique_ptr<Session> s(new Session());
     s->log_ = log ? std::move(log) : [](const std::string&) {};
     s->threads_ = options.threads;
     s->cache_ = std::make_unique<ResultCache>(options.cacheEntries);
-    ATTN_SET(s->model_, loadModel(resolveModelPath(modelPath)));
-    auto tok = makeTokenizer(s->model_->tokenizer, s->model_->path);
+    const std::string path = resolveModelPath(modelPath);
+    ATTN_SET(s->model_, loadModel(path, stop));
+    if (stop.stop_requested()) return loadCancelled(path);
+    auto tok = buildTokenizer(s->model_, stop);
+    if (!tok && tok.error().kind == ErrorKind::Cancelled) return tok.takeError();
     if (tok) s->tokenizer_ = std::move(*tok);
     else s->log_("tokenizer unavailable (" + tok.error().describe() + "): contexts must be given as token ids");
+    if (stop.stop_requested()) return loadCancelled(path);
     ATTN_SET(s->backend_, createBackend(options.device, options.threads, s->log_));
+    if (stop.stop_requested()) return loadCancelled(path);
     auto loaded = s->backend_->loadWeights(s->model_);
     if (!loaded) {
         if (s->onCpu()) return loaded.takeError();
         const std::string why = loaded.error().describe();
         ATTN_TRY(s->switchToCpu("backend " + s->backendName() + " failed (" + why + "); using the CPU"));
     }
+    if (stop.stop_requested()) return loadCancelled(path);
     return s;
 }
 

@@ -30,9 +30,11 @@ class ResultCache;
 class Session {
 public:
     // Loads the model and its tokenizer and prepares the backend. `log` receives one-line
-    // notices (e.g. "CUDA unavailable: …; using the CPU").
+    // notices (e.g. "CUDA unavailable: …; using the CPU"). A stop requested on `stop` ends the
+    // open between tensors and between its steps with a Cancelled error naming the model.
     static Result<std::unique_ptr<Session>> open(const std::string& modelPath, const SessionOptions& options = {},
-                                                 std::function<void(const std::string&)> log = {});
+                                                 std::function<void(const std::string&)> log = {},
+                                                 std::stop_token stop = {});
     ~Session();
 
     const LoadedModel& model() const { return *model_; }

@@ -1,5 +1,8 @@
 // The attnscope executable without a window: --export-figures renders every view and exits 0;
 // bad input exits 2 with exactly one line on stderr; --bench-toggles prints its median.
+// Before any Qt header: the writers have a member named emit, a Qt macro.
+#include "common/model_writers.h"
+
 #include <QFile>
 #include <QImage>
 #include <QJsonDocument>
@@ -9,6 +12,7 @@
 #include <QTest>
 
 #include "app_test_util.h"
+#include "model/model_loader.h"
 
 namespace {
 
@@ -57,6 +61,7 @@ private slots:
 
 private:
     QString context_;
+    QString hfNoTokenizer_;
     QTemporaryDir dir_;
 };
 
@@ -69,6 +74,10 @@ void CliTest::initTestCase() {
     f.write(R"({"prefix": "Once upon a time", "chunks": ["there was a girl named Lily. She liked to play.",
                "Tom had a big red ball. He threw it high.", "The sun was warm and the sky was blue."],
                "query": "Lily and Tom played with the ball in the sun."})");
+    auto model = attnscope::loadModel(apptest::demoModelPath().toStdString());
+    QVERIFY(model.ok());
+    hfNoTokenizer_ = dir_.filePath(QStringLiteral("stories-hf"));
+    QVERIFY(attnscope::test::writeHfFolderFromModel(**model, hfNoTokenizer_.toStdString()).ok());
 }
 
 void CliTest::exportFiguresRendersEveryView() {
@@ -136,6 +145,41 @@ void CliTest::badInputExitsTwoWithOneLine_data() {
     QTest::newRow("bad mode") << QStringList{QStringLiteral("--mode"), QStringLiteral("sideways"), QStringLiteral("--export-figures"), out}
                               << QStringLiteral("sideways");
     QTest::newRow("unknown option") << QStringList{QStringLiteral("--frobnicate")} << QStringLiteral("frobnicate");
+
+    // Sessions that cannot be used: never the demo exported instead.
+    auto session = [&](const char* name, const QByteArray& content) {
+        const QString path = dir_.filePath(QLatin1String(name));
+        QFile s(path);
+        if (s.open(QIODevice::WriteOnly)) s.write(content);
+        return path;
+    };
+    const QByteArray good = R"({"format": "attnscope-session", "version": 1, "model": "stories260K.gguf",
+        "context": {"chunks": ["Tom had a ball."], "query": "Lily played."}})";
+    const QList<std::pair<const char*, QByteArray>> sessions = {
+        {"empty.attnscope.json", QByteArray()},
+        {"truncated.attnscope.json", good.left(good.size() / 2)},
+        {"future.attnscope.json", QByteArray(good).replace("\"version\": 1", "\"version\": 99")},
+        {"badmodel.attnscope.json", QByteArray(good).replace("stories260K.gguf", "no-such-model.gguf")},
+        {"notasession.attnscope.json", QByteArray("[1, 2, 3]")},
+    };
+    for (const auto& [name, content] : sessions) {
+        const QString path = session(name, content);
+        QTest::newRow(name) << QStringList{QStringLiteral("--session"), path, QStringLiteral("--export-figures"), out}
+                            << QString::fromLatin1(name);
+        QTest::newRow(qPrintable(QStringLiteral("%1 as the file argument").arg(QLatin1String(name))))
+            << QStringList{path, QStringLiteral("--export-figures"), out} << QString::fromLatin1(name);
+    }
+    QTest::newRow("session naming a missing model") << QStringList{QStringLiteral("--session"),
+                                                                   dir_.filePath(QStringLiteral("badmodel.attnscope.json")),
+                                                                   QStringLiteral("--export-figures"), out}
+                                                    << QStringLiteral("no-such-model.gguf");
+    // A Hugging Face folder without tokenizer.model: a clean error naming the folder and the file.
+    QTest::newRow("folder without tokenizer") << QStringList{QStringLiteral("--model"), hfNoTokenizer_,
+                                                             QStringLiteral("--export-figures"), out}
+                                              << QStringLiteral("stories-hf");
+    QTest::newRow("folder without tokenizer, what is missing") << QStringList{QStringLiteral("--model"), hfNoTokenizer_,
+                                                                              QStringLiteral("--export-figures"), out}
+                                                               << QStringLiteral("tokenizer.model");
 }
 
 void CliTest::badInputExitsTwoWithOneLine() {

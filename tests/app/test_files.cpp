@@ -28,6 +28,7 @@ private slots:
     void splitAtDelimiter();
     void startupOptions();
     void startupOptionsRejectBadValues();
+    void sessionArgumentIsTakenBeforeQt();
 };
 
 namespace {
@@ -261,6 +262,27 @@ void FilesTest::startupOptionsRejectBadValues() {
                  qPrintable(args.join(' ')));
         QVERIFY(!error.isEmpty());
     }
+}
+
+// Qt would take "--session ID" for X11 session management: the app reads it from argv first.
+void FilesTest::sessionArgumentIsTakenBeforeQt() {
+    QByteArray words[] = {"attnscope", "--session", "s.attnscope.json", "--no-sweep", "--session=t.json", "-x"};
+    char* argv[std::size(words) + 1] = {};
+    for (std::size_t i = 0; i < std::size(words); ++i) argv[i] = words[i].data();
+    int argc = static_cast<int>(std::size(words));
+    bool missing = false;
+    QCOMPARE(takeSessionArgument(argc, argv, &missing), QStringLiteral("t.json"));   // the last one wins
+    QVERIFY(!missing);
+    QCOMPARE(argc, 3);
+    QCOMPARE(QByteArray(argv[1]), QByteArray("--no-sweep"));
+    QCOMPARE(QByteArray(argv[2]), QByteArray("-x"));
+    QCOMPARE(argv[3], nullptr);
+
+    QByteArray tail[] = {"attnscope", "--session"};
+    char* argv2[] = {tail[0].data(), tail[1].data(), nullptr};
+    int argc2 = 2;
+    QVERIFY(takeSessionArgument(argc2, argv2, &missing).isEmpty());
+    QVERIFY(missing);
 }
 
 QTEST_MAIN(FilesTest)

@@ -2,6 +2,9 @@
 // context: toggles change the plotted numbers exactly as the Session computes them; the grid
 // drives the attention map; exports are valid files; sessions round-trip; corrupt sessions change
 // nothing; a missing model gives the empty state.
+// Before any Qt header: the writers have a member named emit, a Qt macro.
+#include "common/model_writers.h"
+
 #include <QAction>
 #include <QComboBox>
 #include <QFile>
@@ -22,6 +25,7 @@
 
 #include "analysis_controller.h"
 #include "app_test_util.h"
+#include "model/model_loader.h"
 #include "attention_heatmap.h"
 #include "context_editor.h"
 #include "context_text.h"
@@ -81,6 +85,8 @@ private slots:
     void corruptSessionChangesNothing();
     void missingModelShowsEmptyState();
     void badModelFileIsReportedAndKeepsWork();
+    void folderWithoutTokenizerIsReportedNotACrash();
+    void sessionWithAMissingModelNamesTheSession();
 
 private:
     // Checks every grid cell and the sequence curve against a direct Session run of `options`.
@@ -581,6 +587,55 @@ void WindowTest::badModelFileIsReportedAndKeepsWork() {
     QCOMPARE(QFileInfo(window_->controller()->model().path).fileName(), QStringLiteral("stories260K.gguf"));
     QCOMPARE(window_->controller()->current(), before);
     QVERIFY(sameContext(window_->contextEditor()->context(), demo_));
+}
+
+// A Hugging Face folder without tokenizer.model: an error naming the folder and what is missing,
+// first as the only model (the empty state says it), then while a model is open (it stays).
+void WindowTest::folderWithoutTokenizerIsReportedNotACrash() {
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("stories-hf"));
+    auto model = loadModel(apptest::demoModelPath().toStdString());
+    QVERIFY(model.ok());
+    QVERIFY(test::writeHfFolderFromModel(**model, folder.toStdString()).ok());
+    QVERIFY(!QFileInfo::exists(folder + QStringLiteral("/tokenizer.model")));
+
+    StartupOptions o;
+    o.model = folder;
+    QVERIFY(window_->start(o));
+    QVERIFY(!window_->waitForSettled(kTimeout));
+    QVERIFY(!window_->controller()->hasModel());
+    QVERIFY2(window_->lastError().contains(folder), qPrintable(window_->lastError()));
+    QVERIFY2(window_->lastError().contains(QStringLiteral("tokenizer.model")), qPrintable(window_->lastError()));
+
+    window_->openModel(apptest::demoModelPath());
+    QVERIFY(window_->waitForSettled(kTimeout, true));
+    const BundlePtr before = window_->controller()->current();
+    QSignalSpy failed(window_->controller(), &AnalysisController::modelFailed);
+    window_->openModel(folder);
+    QVERIFY(failed.wait(kTimeout));
+    QCOMPARE(failed.front().at(0).toString(), folder);
+    QVERIFY(failed.front().at(1).toString().contains(QStringLiteral("tokenizer.model")));
+    QCOMPARE(QFileInfo(window_->controller()->model().path).fileName(), QStringLiteral("stories260K.gguf"));
+    QCOMPARE(window_->controller()->current(), before);
+    window_->sinkAction()->trigger();  // still usable
+    QVERIFY(window_->waitForSettled(kTimeout));
+}
+
+void WindowTest::sessionWithAMissingModelNamesTheSession() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("lost-model.attnscope.json"));
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(R"({"format": "attnscope-session", "version": 1, "model": "no-such-model.gguf",
+               "context": {"chunks": ["Tom had a ball."], "query": "Lily played."}})");
+    f.close();
+    StartupOptions o;
+    o.session = path;
+    QVERIFY(window_->start(o));
+    QVERIFY(!window_->waitForSettled(kTimeout));
+    QVERIFY2(window_->lastError().contains(QStringLiteral("lost-model.attnscope.json")), qPrintable(window_->lastError()));
+    QVERIFY2(window_->lastError().contains(QStringLiteral("no-such-model.gguf")), qPrintable(window_->lastError()));
+    QCOMPARE(window_->contextEditor()->context().query, std::string("Lily played."));  // the work is there
 }
 
 QTEST_MAIN(WindowTest)
