@@ -579,6 +579,8 @@ Result<void> readTokenizerSettings(const fs::path& dir, const ConfigKeys& top, i
         return {};
     };
     ATTN_TRY(specialId("bos_token_id", tok.bosId));
+    if (const Json* b = top.find("bos_token_id"); b && b->isInteger() && b->asNumber() < 1e15)
+        tok.declaredBosId = b->asInt();
     ATTN_TRY(specialId("eos_token_id", tok.eosId));
     ATTN_TRY(specialId("pad_token_id", tok.padId));
     const fs::path tcPath = dir / "tokenizer_config.json";
