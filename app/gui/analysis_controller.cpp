@@ -55,9 +55,9 @@ Analysed analyse(EngineContext& ctx, const ContextSpec& spec, const EncodingOpti
     bundle->run = std::move(*run);
     bundle->sessionId = ctx.sessionId;
     bundle->planHash = bundle->plan.hash();
-    const Tokenizer& tok = session.tokenizer();
+    const Tokenizer* tok = session.tokenizer();  // null for a model without one: show the ids
     bundle->tokenTexts.reserve(bundle->plan.tokenCount());
-    for (auto id : bundle->plan.ids) bundle->tokenTexts << fromStd(tok.tokenText(id));
+    for (auto id : bundle->plan.ids) bundle->tokenTexts << fromStd(tok ? tok->tokenText(id) : std::to_string(id));
     out.bundle = std::move(bundle);
     return out;
 }
