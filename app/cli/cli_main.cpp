@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -15,6 +16,7 @@
 
 #include "analysis/result_io.h"
 #include "core/json.h"
+#include "core/thread_pool.h"
 #include "model/model_loader.h"
 #include "plan/method.h"
 #include "session/session.h"
@@ -38,15 +40,18 @@ const char* kUsage =
     "      --positions stretch|restart|sequential   (default stretch)\n"
     "      --bos none|shared|per-chunk     (default none)\n"
     "      --select K                      selective attention: keep the top-K chunks (default off)\n"
-    "      --select-score-top N            chunk score = sum of its top-N probabilities (default 5)\n"
+    "      --select-score-top N|mean       chunk score = sum of its top-N probabilities, N >= 1 (default 5),\n"
+    "                                      or the chunk's mean probability\n"
     "      --select-aggregate none|heads-queries\n"
     "      --entropy-csv FILE              also write per-(layer, head, token) entropy as CSV\n"
     "  sweep --model MODEL --text FILE --query-tokens N --parts 1,2,4,8,16 [--out FILE.json|.csv]\n"
-    "      [--sink-text TEXT | --sink-tokens N] [--select K] [--select-score-top N] [--bos none|shared]\n"
+    "      [--sink-text TEXT | --sink-tokens N] [--select K] [--select-score-top N|mean]\n"
+    "      [--bos none|shared]\n"
     "  bench --model MODEL [--tokens N] [--chunks P] [--queries Q] [--repeat R] [--out FILE.json]\n"
     "\n"
-    "common options: --threads N (default: all cores), --device auto|cpu|NAME[:N] (default auto; NAME names a\n"
-    "  backend plugin libattnscope_NAME.so, e.g. cuda)\n"
+    "common options: --threads N (default: all cores; at most 4 per core), --device auto|cpu|NAME[:N] (default\n"
+    "  auto; NAME names a backend plugin libattnscope_NAME.so, e.g. cuda: a device asked for by name never\n"
+    "  falls back to the CPU), --verbose (notices such as why auto chose the CPU)\n"
     "MODEL is a .gguf file, a Hugging Face folder, or a file name inside the models folder\n"
     "($ATTNSCOPE_MODELS, else ../shared/models).\n";
 
@@ -79,25 +84,32 @@ struct Args {
     }
 };
 
-Args parseArgs(int argc, char** argv, int start, const std::vector<std::string>& known) {
+// Options that take no value.
+bool isFlag(const std::string& key) { return key == "verbose"; }
+
+// "--key value", "--key=value" or a flag ("--verbose"); anything else is positional, and a
+// command takes at most `maxPositional` of those.
+Args parseArgs(int argc, char** argv, int start, const std::vector<std::string>& known, std::size_t maxPositional = 0) {
     Args a;
     for (int i = start; i < argc; ++i) {
         std::string s = argv[i];
-        if (s.rfind("--", 0) == 0) {
-            std::string key = s.substr(2), value;
-            auto eq = key.find('=');
-            if (eq != std::string::npos) {
-                value = key.substr(eq + 1);
-                key = key.substr(0, eq);
-            } else {
-                if (i + 1 >= argc) throw UsageError{"option " + s + " needs a value"};
-                value = argv[++i];
-            }
-            if (std::find(known.begin(), known.end(), key) == known.end()) throw UsageError{"unknown option --" + key};
-            a.opts[key] = value;
-        } else {
+        if (s.rfind("--", 0) != 0) {
+            if (a.positional.size() >= maxPositional) throw UsageError{"unexpected argument '" + s + "'"};
             a.positional.push_back(s);
+            continue;
         }
+        std::string key = s.substr(2), value;
+        auto eq = key.find('=');
+        if (eq != std::string::npos) {
+            value = key.substr(eq + 1);
+            key = key.substr(0, eq);
+        } else if (!isFlag(key)) {
+            if (i + 1 >= argc) throw UsageError{"option " + s + " needs a value"};
+            value = argv[++i];
+        }
+        if (std::find(known.begin(), known.end(), key) == known.end() && !isFlag(key))
+            throw UsageError{"unknown option --" + key};
+        a.opts[key] = value;
     }
     return a;
 }
@@ -125,12 +137,34 @@ void writeOutput(const std::string& path, const std::string& content) {
     orFail(writeFileAtomic(path, content));
 }
 
+// --threads: 0 (all cores) up to maxThreads().
+int threadCount(const Args& a) {
+    const int n = a.getInt("threads", 0);
+    if (n < 0) throw UsageError{"--threads must be 0 (all cores) or more, got " + std::to_string(n)};
+    if (n > maxThreads())
+        throw UsageError{"--threads " + std::to_string(n) + " is more than the limit of " +
+                         std::to_string(maxThreads()) + " (4 per core)"};
+    return n;
+}
+
+// The session's notices (why "auto" chose the CPU, a missing tokenizer) are printed with
+// --verbose only, so that an error stays one line; a device asked for by name fails instead.
 std::unique_ptr<Session> openSession(const Args& a, const std::string& model) {
     SessionOptions so;
-    so.threads = a.getInt("threads", 0);
+    so.threads = threadCount(a);
     so.device = a.get("device", "auto");  // the backend registry names what is wrong with it
-    return orFail(
-        Session::open(model, so, [](const std::string& m) { std::fprintf(stderr, "attnscope-cli: %s\n", m.c_str()); }));
+    const bool verbose = a.has("verbose");
+    return orFail(Session::open(model, so, [verbose](const std::string& m) {
+        if (verbose) std::fprintf(stderr, "attnscope-cli: %s\n", m.c_str());
+    }));
+}
+
+// --select-score-top: N >= 1, or "mean" (the engine's n <= 0).
+int scoreTopN(const Args& a) {
+    if (a.get("select-score-top") == "mean") return 0;
+    const int n = a.getInt("select-score-top", kDefaultScoreTopN);
+    if (n < 1) throw UsageError{"--select-score-top must be 1 or more (or 'mean'), got " + std::to_string(n)};
+    return n;
 }
 
 bool onOff(const std::string& v, const char* what) {
@@ -145,7 +179,7 @@ EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
     MethodSettings s;
     s.positions = orFail(parsePositionPolicy(a.get("positions", "stretch")));
     s.bos = orFail(parseBosPolicy(a.get("bos", "none")));
-    s.scoreTopN = a.getInt("select-score-top", kDefaultScoreTopN);
+    s.scoreTopN = scoreTopN(a);
     s.aggregation = orFail(parseSelectAggregation(a.get("select-aggregate", "none")));
     const int k = a.getInt("select", 0);
     if (k < 0) throw UsageError{"--select must be >= 0"};
@@ -238,15 +272,15 @@ int cmdAnalyze(const Args& a) {
         failWith(e);
     }
     auto run = orFail(session->analyze(*plan));
-    Json j = analysisToJson(*plan, run->stats, &session->tokenizer());
+    Json j = analysisToJson(*plan, run->stats, session->tokenizer());
     j["model"] = session->model().path;
     if (a.has("entropy-csv")) orFail(writeFileAtomic(a.get("entropy-csv"), entropyToCsv(*plan, run->stats)));
     writeOutput(a.get("out"), j.dump(1));
+    const double ppl = run->stats.perplexity();  // none with one query token: nothing is predicted
     std::fprintf(
-        stderr,
-        "attnscope-cli: %d tokens, %d chunks, %s: mean query entropy %.4f nats, perplexity %.4f (%.1f ms, %s)\n",
+        stderr, "attnscope-cli: %d tokens, %d chunks, %s: mean query entropy %.4f nats, perplexity %s (%.1f ms, %s)\n",
         plan->tokenCount(), plan->chunkCount(), describe(plan->options).c_str(), run->stats.meanQueryEntropy(),
-        run->stats.perplexity(), run->stats.elapsedMs, run->stats.backend.c_str());
+        std::isnan(ppl) ? "n/a" : std::to_string(ppl).c_str(), run->stats.elapsedMs, run->stats.backend.c_str());
     return 0;
 }
 
@@ -274,11 +308,12 @@ int cmdSweep(const Args& a) {
     o.sinkText = a.get("sink-text");
     o.sinkTokens = a.getInt("sink-tokens", 4);
     o.settings.selectK = a.getInt("select", kDefaultSelectK);
-    o.settings.scoreTopN = a.getInt("select-score-top", kDefaultScoreTopN);
+    o.settings.scoreTopN = scoreTopN(a);
     const std::string bos = a.get("bos", "none");
     if (bos != "none" && bos != "shared") throw UsageError{"--bos for the sweep must be none or shared"};
     o.settings.bos = bos == "shared" ? BosPolicy::Shared : BosPolicy::None;
     if (o.settings.selectK <= 0) throw UsageError{"--select must be positive for the sweep"};
+    orFail(validateSweepOptions(o));
     const std::string textPath = a.need("text");
     auto text = orFail(readFile(textPath, 64ull << 20));
     auto session = openSession(a, a.need("model"));
@@ -415,7 +450,7 @@ int main(int argc, char** argv) {
     }
     const std::string cmd = argv[1];
     try {
-        if (cmd == "info") return cmdInfo(parseArgs(argc, argv, 2, {"out"}));
+        if (cmd == "info") return cmdInfo(parseArgs(argc, argv, 2, {"out"}, 1));
         if (cmd == "tokenize") return cmdTokenize(parseArgs(argc, argv, 2, {"model", "text", "out"}));
         if (cmd == "analyze")
             return cmdAnalyze(

@@ -55,7 +55,7 @@ Analysed analyse(EngineContext& ctx, const ContextSpec& spec, const EncodingOpti
     bundle->run = std::move(*run);
     bundle->sessionId = ctx.sessionId;
     bundle->planHash = bundle->plan.hash();
-    const auto tok = session.tokenizerPtr();  // never null in the app (openModel refuses), but never trusted
+    const Tokenizer* tok = session.tokenizer();  // null for a model without one: show the ids
     bundle->tokenTexts.reserve(bundle->plan.tokenCount());
     for (auto id : bundle->plan.ids)
         bundle->tokenTexts << (tok ? fromStd(tok->tokenText(id)) : QStringLiteral("#%1").arg(id));

@@ -46,6 +46,44 @@ void copyLeadingTokens(const std::vector<float>& src, std::size_t srcStride, std
                     dst.begin() + static_cast<std::ptrdiff_t>(p * dstStride));
 }
 
+namespace {
+
+std::string valueName(float v) { return std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"; }
+
+Error nonFinite(const std::string& what, const std::string& file) {
+    return makeError(ErrorKind::NonFinite,
+                     what +
+                         ": the model's numbers are not finite (damaged weights, or a tensor stored in "
+                         "another type than its tag says)",
+                     file);
+}
+
+}  // namespace
+
+Result<void> checkLayerFinite(const AnalysisResult& stats, int layer, RunRows rows, const std::string& file) {
+    const auto N = static_cast<std::size_t>(stats.tokens);
+    for (int h = 0; h < stats.heads; ++h) {
+        const float* row = &stats.entropy[(static_cast<std::size_t>(layer) * stats.heads + h) * N];
+        for (int i = rows.first; i < rows.first + rows.count; ++i)
+            if (!std::isfinite(row[i]))
+                return nonFinite("layer " + std::to_string(layer) + " of " + std::to_string(stats.layers) +
+                                     ": the attention entropy is " + valueName(row[i]) + " at head " +
+                                     std::to_string(h) + ", token " + std::to_string(i),
+                                 file);
+    }
+    return {};
+}
+
+Result<void> checkLogitsFinite(const AnalysisResult& stats, const std::string& file) {
+    for (std::size_t q = 0; q + 1 < stats.nllNext.size(); ++q)
+        if (!std::isfinite(stats.nllNext[q]))
+            return nonFinite("the logits after the last layer (" + std::to_string(stats.layers - 1) +
+                                 ") give an NLL of " + valueName(stats.nllNext[q]) + " at query token " +
+                                 std::to_string(q) + " (token " + std::to_string(stats.queryBegin + q) + ")",
+                             file);
+    return {};
+}
+
 void stampRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start) {
     stats.backend = backend;
     stats.elapsedMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -37,6 +37,16 @@ void writeLogProbs(const float* logits, int vocab, double logSumExp, float* out)
 void copyLeadingTokens(const std::vector<float>& src, std::size_t srcStride, std::vector<float>& dst,
                        std::size_t dstStride, std::size_t planes, int count);
 
+// The non-finite guard: a NaN or an infinity is never a result. Backends call it on the
+// per-row statistics, not on every activation, so it costs a pass over [heads][rows] floats per
+// layer: after each layer's attention, on the entropy of the rows the run computed (a NaN in the
+// residual stream, the weights or the scores shows there; so does a row that sees no key, which
+// the CUDA kernels mark NaN); after the logits, on the NLL of every query row that has a next
+// token (a NaN or infinite logit makes its log-sum-exp, and so its NLL, non-finite). The first
+// one found is an Error{NonFinite} on `file` (the model) naming the layer, head and token.
+Result<void> checkLayerFinite(const AnalysisResult& stats, int layer, RunRows rows, const std::string& file);
+Result<void> checkLogitsFinite(const AnalysisResult& stats, const std::string& file);
+
 // Stamps the result with the backend's name and the wall time since `start`.
 void stampRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start);
 

@@ -27,6 +27,7 @@ const char* errorKindName(ErrorKind kind) {
         case ErrorKind::InvalidInput: return "invalid-input";
         case ErrorKind::Cancelled: return "cancelled";
         case ErrorKind::Backend: return "backend";
+        case ErrorKind::NonFinite: return "non-finite";
         case ErrorKind::Internal: return "internal";
     }
     return "unknown";

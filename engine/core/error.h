@@ -17,6 +17,7 @@ enum class ErrorKind {
     InvalidInput,  // bad user input (context, options, arguments)
     Cancelled,     // a stop was requested
     Backend,       // a compute backend failed (out of memory, kernel error)
+    NonFinite,     // a run produced a NaN or an infinity (broken weights, a wrong tensor type)
     Internal,
 };
 

@@ -12,6 +12,10 @@
 
 namespace attnscope {
 
+bool Json::isInteger() const {
+    return type_ == Type::Number && !writtenAsReal_ && std::isfinite(d_) && std::floor(d_) == d_;
+}
+
 const Json* Json::find(std::string_view key) const {
     if (type_ != Type::Object) return nullptr;
     for (const auto& kv : o_)
@@ -224,7 +228,7 @@ private:
             pos_ = start;
             return fail("invalid number '" + tok + "'");
         }
-        return Json(d);
+        return Json::number(d, tok.find_first_of(".eE") != std::string::npos);
     }
 
     static void appendUtf8(std::string& out, std::uint32_t cp) {
@@ -356,15 +360,37 @@ Result<Json> Json::parse(std::string_view text, const std::string& file) {
     return p.parseDocument();
 }
 
+namespace {
+
+Error tooLarge(const std::string& path, const std::string& size, std::uint64_t maxBytes) {
+    return makeError(ErrorKind::InvalidInput,
+                     "file is too large (" + size + " bytes, limit " + std::to_string(maxBytes) + ")", path);
+}
+
+// A pipe or a device: read until its end or one byte past the limit.
+Result<std::string> readStream(std::ifstream& in, const std::string& path, std::uint64_t maxBytes) {
+    std::string s;
+    char buf[65536];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        s.append(buf, static_cast<std::size_t>(in.gcount()));
+        if (s.size() > maxBytes) return tooLarge(path, "more than " + std::to_string(maxBytes), maxBytes);
+    }
+    if (in.bad()) return makeError(ErrorKind::Io, "cannot read file", path);
+    return s;
+}
+
+}  // namespace
+
 Result<std::string> readFile(const std::string& path, std::uint64_t maxBytes) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        return makeError(ErrorKind::InvalidInput, "is a directory, not a file", path);
     std::ifstream in(path, std::ios::binary);
     if (!in) return makeError(ErrorKind::Io, std::string("cannot open file: ") + std::strerror(errno), path);
+    if (!S_ISREG(st.st_mode)) return readStream(in, path, maxBytes);
     in.seekg(0, std::ios::end);
     auto size = static_cast<std::uint64_t>(in.tellg());
-    if (size > maxBytes)
-        return makeError(
-            ErrorKind::InvalidInput,
-            "file is too large (" + std::to_string(size) + " bytes, limit " + std::to_string(maxBytes) + ")", path);
+    if (size > maxBytes) return tooLarge(path, std::to_string(size), maxBytes);
     in.seekg(0);
     std::string s(size, '\0');
     if (size && !in.read(s.data(), static_cast<std::streamsize>(size)))
@@ -375,6 +401,8 @@ Result<std::string> readFile(const std::string& path, std::uint64_t maxBytes) {
 Result<Json> Json::parseFile(const std::string& path) {
     auto text = readFile(path, 256ull << 20);
     if (!text) return text.takeError();
+    if (text->find_first_not_of(" \t\r\n") == std::string::npos)
+        return makeError(ErrorKind::InvalidInput, "empty file (JSON expected)", path);
     return parse(*text, path);
 }
 

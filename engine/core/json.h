@@ -38,6 +38,12 @@ public:
     Json(Object o) : type_(Type::Object), o_(std::move(o)) {}           // NOLINT
 
     static Json array() { return Json(Array{}); }
+    // A number as parsed: `writtenAsReal` when its literal had a fraction or an exponent.
+    static Json number(double d, bool writtenAsReal) {
+        Json j(d);
+        j.writtenAsReal_ = writtenAsReal;
+        return j;
+    }
     static Json object() { return Json(Object{}); }
 
     Type type() const { return type_; }
@@ -47,6 +53,10 @@ public:
     bool isString() const { return type_ == Type::String; }
     bool isArray() const { return type_ == Type::Array; }
     bool isObject() const { return type_ == Type::Object; }
+
+    // A number written without a fraction or an exponent ("3", not "3.0" or "3e0") whose value
+    // is integral: what a count or an id must be.
+    bool isInteger() const;
 
     bool asBool() const { return b_; }
     double asNumber() const { return d_; }
@@ -72,12 +82,14 @@ public:
 
     // Parse the whole text. `file` only labels errors.
     static Result<Json> parse(std::string_view text, const std::string& file = {});
+    // An empty (or blank) file is the error "empty file".
     static Result<Json> parseFile(const std::string& path);
 
 private:
     Type type_ = Type::Null;
     bool b_ = false;
     double d_ = 0;
+    bool writtenAsReal_ = false;  // parsed from a literal with a fraction or an exponent
     std::string s_;
     Array a_;
     Object o_;
@@ -89,6 +101,8 @@ void jsonEscape(std::string& out, std::string_view s);
 // Write `content` to `path` atomically (temp file in the same folder + rename): readers never
 // see a half-written file and a failure leaves any previous file untouched.
 Result<void> writeFileAtomic(const std::string& path, std::string_view content);
+// The whole file. Errors name the path: a folder ("is a directory"), a file over maxBytes. Pipes
+// and devices are read up to maxBytes.
 Result<std::string> readFile(const std::string& path, std::uint64_t maxBytes = (1ull << 30));
 
 }  // namespace attnscope

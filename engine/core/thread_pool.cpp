@@ -4,8 +4,14 @@
 
 namespace attnscope {
 
+int maxThreads() {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::clamp(4 * cores, 16, 1024);
+}
+
 ThreadPool::ThreadPool(int threads) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = std::min(threads, maxThreads());
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { workerLoop(); });
 }
 

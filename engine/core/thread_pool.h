@@ -10,9 +10,13 @@
 
 namespace attnscope {
 
+// The most threads a pool takes: 4 per core (at least 16, at most 1024). More only adds
+// switching; a pool asked for more is given this many.
+int maxThreads();
+
 class ThreadPool {
 public:
-    explicit ThreadPool(int threads = 0);  // 0 = hardware concurrency
+    explicit ThreadPool(int threads = 0);  // 0 = hardware concurrency; at most maxThreads()
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;

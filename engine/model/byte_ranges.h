@@ -25,4 +25,14 @@ struct RangeOverlap {
 // overlap. Empty ranges never overlap anything.
 std::optional<RangeOverlap> findOverlap(const std::vector<ByteRange>& ranges);
 
+// A range followed by `slack` or more bytes that no range covers, up to the next range (or up
+// to `end` for the last): in a container that packs its tensors, a sign that a range's size,
+// computed from its type tag, is smaller than the data written for it. The first such range in
+// order of `begin`, as an index into `ranges`, with the unused bytes; nullopt when none.
+struct RangeSlack {
+    std::size_t range = 0;
+    std::uint64_t unused = 0;
+};
+std::optional<RangeSlack> findSlack(const std::vector<ByteRange>& ranges, std::uint64_t end, std::uint64_t slack);
+
 }  // namespace attnscope

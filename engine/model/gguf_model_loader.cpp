@@ -519,6 +519,7 @@ Result<void> readSpecialIds(const GgufFile& g, const Keys& k, TokenizerSpec& spe
         return {};
     };
     ATTN_TRY(id("tokenizer.ggml.bos_token_id", spec.bosId));
+    if (const GgufValue* v = g.find("tokenizer.ggml.bos_token_id")) spec.declaredBosId = v->toInt().value_or(-1);
     ATTN_TRY(id("tokenizer.ggml.eos_token_id", spec.eosId));
     ATTN_TRY(id("tokenizer.ggml.unknown_token_id", spec.unkId));
     ATTN_TRY(id("tokenizer.ggml.padding_token_id", spec.padId));

@@ -515,6 +515,16 @@ Result<void> GgufParser::placeTensorData(GgufFile& out) const {
         return format("tensor '" + t.name + "' data overlaps tensor '" + out.tensors_[o->earlier].name + "'",
                       t.fileOffset);
     }
+    // Tensors are packed, each padded to the alignment: more unused bytes after one means its
+    // type tag or shape gives it fewer bytes than were written for it (an F32 tensor tagged F16).
+    const std::uint64_t dataBytes = size_ > out.dataOffset_ ? size_ - out.dataOffset_ : 0;
+    if (auto s = findSlack(ranges, dataBytes, out.alignment_)) {
+        const GgufTensorInfo& t = out.tensors_[s->range];
+        return format("tensor '" + t.name + "' is tagged " + ggmlTypeName(t.ggmlType) + " (" + std::to_string(t.bytes) +
+                          " bytes) but is followed by " + std::to_string(s->unused) +
+                          " unused bytes: its type tag or shape does not match its data",
+                      t.infoOffset);
+    }
     return {};
 }
 

@@ -472,6 +472,7 @@ public:
 
     bool has(const std::string& name) const { return ws_.byName.count(name) != 0; }
     const std::set<std::string>& used() const { return used_; }
+    const std::string& label() const { return ws_.label; }  // the weights file (or its index)
 
 private:
     const WeightSet& ws_;
@@ -524,6 +525,14 @@ Result<void> readWeights(HfTensors& tensors, const TensorPlace& place, ModelConf
     for (const ModelTensor& t : modelTensors()) {
         if (t.optional && c.tiedOutput) continue;
         const std::string name = (t.atRoot ? place.root : place.prefix) + t.hf;
+        // The output projection: an untied model (tie_word_embeddings false, the llama and
+        // qwen2 default) must have its own; reusing the embedding would be another model.
+        if (t.optional && !tensors.has(name))
+            return makeError(ErrorKind::Format,
+                             "missing tensor '" + name +
+                                 "': config.json does not tie the output to the embedding (tie_word_embeddings is "
+                                 "false or absent)",
+                             tensors.label());
         ATTN_SET(w.*t.field, tensors.get(name, t.shape.safetensorsDims(c), !t.optional));
     }
     tieOutputWhenAbsent(c, w);
@@ -582,6 +591,8 @@ Result<void> readTokenizerSettings(const fs::path& dir, const ConfigKeys& top, i
         return {};
     };
     ATTN_TRY(specialId("bos_token_id", tok.bosId));
+    if (const Json* b = top.find("bos_token_id"); b && b->isInteger() && b->asNumber() < 1e15)
+        tok.declaredBosId = b->asInt();
     ATTN_TRY(specialId("eos_token_id", tok.eosId));
     ATTN_TRY(specialId("pad_token_id", tok.padId));
     const fs::path tcPath = dir / "tokenizer_config.json";

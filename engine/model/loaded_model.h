@@ -1,6 +1,7 @@
 #pragma once
 // What a loader returns: configuration, weight views, tokenizer description and the storage
 // that keeps the views valid.
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,7 +23,8 @@ struct TokenizerSpec {
     std::vector<std::int32_t> tokenTypes;  // 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
     std::vector<std::string> merges;       // gpt2: "a b" by rank
     std::string pre;                       // gpt2: pre-tokenizer name (tokenizer.ggml.pre)
-    int bosId = -1, eosId = -1, unkId = -1, padId = -1;
+    int bosId = -1, eosId = -1, unkId = -1, padId = -1;  // -1: none, or outside the vocabulary
+    std::int64_t declaredBosId = -1;      // the BOS id as the file gives it (-1: absent), for error messages
     bool addBos = false;                  // model's own default (we add none unless asked)
     bool addSpacePrefix = true;           // SentencePiece add_dummy_prefix
     bool removeExtraWhitespaces = false;  // SentencePiece normalizer setting (GGUF key

@@ -1,5 +1,6 @@
 #include "model/model_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/enum_names.h"
@@ -37,6 +38,10 @@ Result<void> ModelConfig::validate(const std::string& file) const {
     if (!(normEps > 0) || normEps > 1) return bad("RMS epsilon out of range");
     if (!layerIsLocal.empty() && static_cast<int>(layerIsLocal.size()) != nLayers)
         return bad("sliding-window layer pattern does not cover every layer");
+    const bool anyLocal = std::find(layerIsLocal.begin(), layerIsLocal.end(), true) != layerIsLocal.end();
+    if (anyLocal && slidingWindow < 1)
+        return bad("the sliding-window layers need a window of at least 1 token (sliding_window is " +
+                   std::to_string(slidingWindow) + ")");
     return {};
 }
 

@@ -9,8 +9,10 @@ Result<std::vector<std::int32_t>> idsFrom(const Json& j, const std::string& key,
     std::vector<std::int32_t> ids;
     ids.reserve(j.size());
     for (const auto& v : j.asArray()) {
-        if (!v.isNumber() || v.asNumber() != static_cast<double>(v.asInt()) || v.asInt() < 0 || v.asInt() > INT32_MAX)
-            return makeError(ErrorKind::InvalidInput, "'" + key + "' must hold non-negative integer token ids", file);
+        if (!v.isInteger() || v.asNumber() < 0 || v.asNumber() > INT32_MAX)
+            return makeError(ErrorKind::InvalidInput,
+                             "'" + key + "' must hold non-negative integer token ids (such as 5, not 5.0 or \"5\")",
+                             file);
         ids.push_back(static_cast<std::int32_t>(v.asInt()));
     }
     return ids;

@@ -47,7 +47,7 @@ std::string describe(const EncodingOptions& o) {
     if (o.bos != BosPolicy::None) s += std::string(" · BOS ") + toString(o.bos);
     if (o.selective.enabled()) {
         s += " · selective K=" + std::to_string(o.selective.topK);
-        s += " (top-" + std::to_string(o.selective.scoreTopN) + ")";
+        s += o.selective.scoreTopN > 0 ? " (top-" + std::to_string(o.selective.scoreTopN) + ")" : " (mean)";
         if (o.selective.aggregation == SelectAggregation::HeadsQueries) s += " per layer";
     }
     return s;

@@ -122,6 +122,10 @@ Result<void> EncodingPlan::validate(int vocabSize) const {
             return makeError(ErrorKind::InvalidInput, "token id " + std::to_string(ids[i]) + " at position " +
                                                           std::to_string(i) + " is outside the vocabulary (size " +
                                                           std::to_string(vocabSize) + ")");
+    if (chunkCount() <= 0)
+        return makeError(ErrorKind::InvalidInput,
+                         "the context has no chunks: at least one chunk is needed (for one undivided context, "
+                         "give it as a single chunk)");
     if (queryCount() <= 0)
         return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
     return validateLayout();
@@ -136,42 +140,90 @@ struct PlanParts {
     std::vector<std::vector<std::int32_t>> chunks;
 };
 
-// Appends one part to `out`: its ids when given, else its text through the tokenizer.
-Result<void> appendPart(std::vector<std::int32_t>& out, const std::vector<std::int32_t>* ids, const std::string& text,
-                        const Tokenizer* tok, const char* what) {
-    if (ids) {
-        out.insert(out.end(), ids->begin(), ids->end());
-        return {};
+}  // namespace
+
+Result<std::vector<std::int32_t>> encodePart(const PlanModel& model, const std::string& text, const char* what) {
+    if (!model.tokenizer)
+        return makeError(ErrorKind::InvalidInput,
+                         std::string("the ") + what + " is given as text but this model has no tokenizer (" +
+                             (model.noTokenizerReason.empty() ? "none found" : model.noTokenizerReason) +
+                             "); give token ids instead",
+                         model.tokenizerFile);
+    if (model.maxPartBytes && text.size() > model.maxPartBytes)
+        return makeError(ErrorKind::InvalidInput, std::string("the ") + what + " text has " +
+                                                      std::to_string(text.size()) +
+                                                      " bytes: more tokens than the model's context length of " +
+                                                      std::to_string(model.contextLength) + " (at most " +
+                                                      std::to_string(model.maxPartBytes) + " bytes)");
+    auto encoded = model.tokenizer->encode(text);
+    if (!encoded) {
+        Error e = encoded.takeError();
+        if (e.file.empty()) e.file = model.tokenizerFile;
+        return e;
     }
-    if (text.empty()) return {};
-    if (!tok)
-        return makeError(
-            ErrorKind::InvalidInput,
-            std::string("the ") + what + " is given as text but this model has no tokenizer; give token ids instead");
-    ATTN_ASSIGN(encoded, tok->encode(text));
-    out.insert(out.end(), encoded.begin(), encoded.end());
-    return {};
+    return std::move(*encoded);
 }
 
-Result<PlanParts> tokenizeParts(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok) {
-    const int bos = tok ? tok->bosId() : 1;
-    if (options.bos != BosPolicy::None && bos < 0)
-        return makeError(ErrorKind::InvalidInput, "a BOS policy was requested but the tokenizer has no BOS token");
+namespace {
+
+// Tokenises the parts one after another, keeping the running total under the model's limits.
+class PartTokenizer {
+public:
+    explicit PartTokenizer(const PlanModel& model) : m_(model) {}
+
+    // Appends one part to `out`: its ids when given, else its text through the tokenizer.
+    Result<void> append(std::vector<std::int32_t>& out, const std::vector<std::int32_t>* ids, const std::string& text,
+                        const char* what) {
+        if (ids) out.insert(out.end(), ids->begin(), ids->end());
+        else if (!text.empty()) ATTN_TRY(encode(out, text, what));
+        total_ += out.size() - counted_;
+        counted_ = out.size();
+        if (total_ > static_cast<std::size_t>(m_.maxTokens))
+            return makeError(ErrorKind::InvalidInput,
+                             "the context has more than " + std::to_string(m_.maxTokens) + " tokens, the limit");
+        return {};
+    }
+    // The next part goes into a new vector.
+    void nextPart() { counted_ = 0; }
+    // The BOS id when the policy needs one, else an error naming the tokenizer.
+    Result<std::int32_t> bos() const {
+        if (m_.bosId >= 0) return m_.bosId;
+        const std::string why = m_.noBosReason.empty() ? "the tokenizer has no BOS token" : m_.noBosReason;
+        return makeError(ErrorKind::InvalidInput, "a BOS policy was requested but " + why, m_.tokenizerFile);
+    }
+
+private:
+    Result<void> encode(std::vector<std::int32_t>& out, const std::string& text, const char* what) const {
+        ATTN_ASSIGN(encoded, encodePart(m_, text, what));
+        out.insert(out.end(), encoded.begin(), encoded.end());
+        return {};
+    }
+
+    const PlanModel& m_;
+    std::size_t total_ = 0, counted_ = 0;
+};
+
+Result<PlanParts> tokenizeParts(const ContextSpec& spec, const EncodingOptions& options, const PlanModel& model) {
+    PartTokenizer tokens(model);
+    std::int32_t bos = -1;
+    if (options.bos != BosPolicy::None) ATTN_SET(bos, tokens.bos());
     PlanParts parts;
     if (options.bos == BosPolicy::Shared) parts.prefix.push_back(bos);
     if (options.sinkPrefix)
-        ATTN_TRY(appendPart(parts.prefix, spec.prefixIds ? &*spec.prefixIds : nullptr, spec.prefix, tok, "prefix"));
+        ATTN_TRY(tokens.append(parts.prefix, spec.prefixIds ? &*spec.prefixIds : nullptr, spec.prefix, "prefix"));
     const std::size_t nChunks = spec.chunkIds ? spec.chunkIds->size() : spec.chunks.size();
     for (std::size_t m = 0; m < nChunks; ++m) {
         std::vector<std::int32_t>& c = parts.chunks.emplace_back();
+        tokens.nextPart();
         if (options.bos == BosPolicy::PerChunk) c.push_back(bos);
-        if (spec.chunkIds) ATTN_TRY(appendPart(c, &(*spec.chunkIds)[m], {}, tok, "chunk"));
-        else ATTN_TRY(appendPart(c, nullptr, spec.chunks[m], tok, "chunk"));
+        if (spec.chunkIds) ATTN_TRY(tokens.append(c, &(*spec.chunkIds)[m], {}, "chunk"));
+        else ATTN_TRY(tokens.append(c, nullptr, spec.chunks[m], "chunk"));
         if (c.empty())
             return makeError(ErrorKind::InvalidInput,
                              "chunk " + std::to_string(m + 1) + " is empty (it has no tokens)");
     }
-    ATTN_TRY(appendPart(parts.query, spec.queryIds ? &*spec.queryIds : nullptr, spec.query, tok, "query"));
+    tokens.nextPart();
+    ATTN_TRY(tokens.append(parts.query, spec.queryIds ? &*spec.queryIds : nullptr, spec.query, "query"));
     if (parts.query.empty())
         return makeError(ErrorKind::InvalidInput, "the query is empty: at least one query token is needed");
     return parts;
@@ -209,22 +261,39 @@ void layOut(const PlanParts& parts, EncodingPlan& p) {
              rule == PositionPolicy::Sequential ? p.tokenCount() : S + M + static_cast<int>(t));
 }
 
+// Every rotary position below the model's context length.
+Result<void> checkContextLength(const EncodingPlan& p, int contextLength) {
+    if (contextLength <= 0 || p.positions.empty()) return {};
+    const int highest = *std::max_element(p.positions.begin(), p.positions.end());
+    if (highest < contextLength) return {};
+    return makeError(ErrorKind::InvalidInput,
+                     "the context reaches position " + std::to_string(highest) +
+                         ", beyond the model's context length of " + std::to_string(contextLength) + " (" +
+                         std::to_string(p.tokenCount()) +
+                         " tokens; parallel encoding with fewer tokens per chunk reaches less far)");
+}
+
 }  // namespace
 
-Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok,
-                               int vocabSize, int maxTokens) {
-    ATTN_ASSIGN(parts, tokenizeParts(spec, options, tok));
-    std::size_t total = parts.prefix.size() + parts.query.size();
-    for (const auto& c : parts.chunks) total += c.size();
-    if (total > static_cast<std::size_t>(maxTokens))
-        return makeError(ErrorKind::InvalidInput, "the context has " + std::to_string(total) +
-                                                      " tokens, more than the limit of " + std::to_string(maxTokens));
+Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const PlanModel& model) {
+    ATTN_ASSIGN(parts, tokenizeParts(spec, options, model));
     EncodingPlan p;
     p.options = options;
     if (options.mode == EncodingMode::Full) p.options.positions = PositionPolicy::Sequential;
     layOut(parts, p);
-    ATTN_TRY(p.validate(vocabSize));
+    ATTN_TRY(p.validate(model.vocabSize));
+    ATTN_TRY(checkContextLength(p, model.contextLength));
     return p;
+}
+
+Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok,
+                               int vocabSize, int maxTokens) {
+    PlanModel model;
+    model.tokenizer = tok;
+    model.bosId = tok ? tok->bosId() : 1;
+    model.vocabSize = vocabSize;
+    model.maxTokens = maxTokens;
+    return buildPlan(spec, options, model);
 }
 
 }  // namespace attnscope

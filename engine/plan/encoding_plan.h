@@ -1,6 +1,7 @@
 #pragma once
 // EncodingPlan: the tokens laid out physically as [prefix | chunk_1 | ... | chunk_P | query],
 // the segment of every token, its rotary position id, and the visibility rule (PAPER.md).
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,16 +49,44 @@ struct EncodingPlan {
     std::string hash() const;
     std::string contextHash() const;
 
-    // Ids inside the vocabulary, a query, and a valid layout. Every backend run calls it.
+    // Ids inside the vocabulary, at least one chunk, a query, and a valid layout. Every backend
+    // run calls it.
     Result<void> validate(int vocabSize) const;
     // The layout [prefix | chunk 0 | ... | chunk P-1 | query], consistent across segment, chunk
     // and chunkRanges; an Internal error names what is not.
     Result<void> validateLayout() const;
 };
 
-// Builds the plan. Text parts are tokenised with `tok` (each part on its own, no BOS unless the
-// BOS policy asks); id parts are used as given. Errors: empty query, ids out of vocabulary,
-// too many tokens (> maxTokens).
+// What building a plan needs to know of the model, and the limits it checks.
+struct PlanModel {
+    const Tokenizer* tokenizer = nullptr;  // null: every part must be given as token ids
+    std::string tokenizerFile;             // names the errors of the tokenizer (the model's path)
+    std::string noTokenizerReason;         // why there is no tokenizer, when there is none
+    int bosId = -1;                        // the tokenizer's (-1: none)
+    std::string noBosReason;               // why there is no BOS (default: "the tokenizer has none")
+    int vocabSize = 0;
+    int maxTokens = 1 << 20;  // tokens in the whole plan
+    // The model's context length: every rotary position must lie below it (0: not checked). In
+    // parallel mode the positions of the chunks overlap, so the plan may hold more tokens.
+    int contextLength = 0;
+    // Bytes of text one part may hold, checked before it is tokenised (0: not checked): a part
+    // longer than this has more tokens than the context length allows (Session sets it from the
+    // tokenizer's longest piece).
+    std::size_t maxPartBytes = 0;
+};
+
+// One text part through the model's tokenizer, checked against maxPartBytes first; `what`
+// ("chunk", "query", "text") names the part in errors. No tokenizer is an error naming the
+// model; the tokenizer's own errors name its file.
+Result<std::vector<std::int32_t>> encodePart(const PlanModel& model, const std::string& text, const char* what);
+
+// Builds the plan. Text parts are tokenised with the tokenizer (each part on its own, no BOS
+// unless the BOS policy asks, one after the other, stopping at the first over a limit); id parts
+// are used as given. Errors: no chunk, an empty chunk or query, ids out of vocabulary, too many
+// tokens, a position beyond the context length; tokenizer errors name the tokenizer's file.
+Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const PlanModel& model);
+// The same with only a tokenizer (its BOS; id 1 without one), a vocabulary size and a token
+// limit (tests).
 Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok,
                                int vocabSize, int maxTokens = 1 << 20);
 

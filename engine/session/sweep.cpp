@@ -20,6 +20,22 @@ std::vector<std::vector<std::int32_t>> splitEqual(const std::vector<std::int32_t
     return out;
 }
 
+}  // namespace
+
+Result<void> validateSweepOptions(const SweepOptions& o) {
+    auto bad = [](const std::string& why) { return makeError(ErrorKind::InvalidInput, why); };
+    if (o.queryTokens <= 0) return bad("the query must have at least one token");
+    if (o.sinkTokens < 0)
+        return bad("the sink token count must be 0 or more (got " + std::to_string(o.sinkTokens) + ")");
+    if (o.parts.empty()) return bad("no chunk counts (P) given");
+    for (int p : o.parts)
+        if (p <= 0) return bad("chunk counts must be positive (got " + std::to_string(p) + ")");
+    if (o.settings.selectK <= 0) return bad("selective attention must keep at least one chunk (K > 0)");
+    return {};
+}
+
+namespace {
+
 // The text cut into the sweep's parts: the shared sink, the context body and the query.
 struct SweepText {
     std::vector<std::int32_t> sink, context, query;
@@ -27,17 +43,13 @@ struct SweepText {
 };
 
 Result<SweepText> cutSweepText(const Session& session, const std::string& text, const SweepOptions& o) {
-    if (o.queryTokens <= 0) return makeError(ErrorKind::InvalidInput, "the query must have at least one token");
-    if (o.parts.empty()) return makeError(ErrorKind::InvalidInput, "no chunk counts (P) given");
-    for (int p : o.parts)
-        if (p <= 0)
-            return makeError(ErrorKind::InvalidInput, "chunk counts must be positive (got " + std::to_string(p) + ")");
-    auto ids = session.tokenizer().encode(text);
+    ATTN_TRY(validateSweepOptions(o));
+    auto ids = session.encode(text, "sweep text");
     if (!ids) return ids.takeError();
     SweepText t;
     t.sinkFromText = o.sinkText.empty();
     if (!t.sinkFromText) {
-        auto s = session.tokenizer().encode(o.sinkText);
+        auto s = session.encode(o.sinkText, "sink text");
         if (!s) return s.takeError();
         t.sink = std::move(*s);
     }

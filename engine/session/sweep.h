@@ -39,7 +39,12 @@ struct SweepRow {
     double perplexity = 0;
 };
 
-// Runs every (method, P) pair. `progress(done, total)` after each run.
+// The options' own errors (no text needed): query and sink token counts, the chunk counts, K.
+Result<void> validateSweepOptions(const SweepOptions& options);
+
+// Runs every (method, P) pair. Errors of the options (validateSweepOptions) and of the text
+// (too short, no tokenizer, longer than the model's context allows) come before any run. `progress(done, total)` after
+// each run.
 Result<std::vector<SweepRow>> runSweep(Session& session, const std::string& text, const SweepOptions& options,
                                        std::stop_token stop = {}, const std::function<void(int, int)>& progress = {});
 

@@ -572,6 +572,8 @@ private:
 Result<std::shared_ptr<const Tokenizer>> BpeTokenizer::create(const TokenizerSpec& spec, const std::string& path) {
     if (spec.tokens.empty())
         return makeError(ErrorKind::Format, "byte-level BPE vocabulary has no tokens (tokenizer.ggml.tokens)", path);
+    if (spec.merges.empty())  // without merges every word falls apart into its bytes
+        return makeError(ErrorKind::Format, "byte-level BPE vocabulary has no merges (tokenizer.ggml.merges)", path);
     if (!spec.tokenTypes.empty() && spec.tokenTypes.size() != spec.tokens.size())
         return makeError(ErrorKind::Format,
                          "tokenizer.ggml.token_type has " + std::to_string(spec.tokenTypes.size()) +

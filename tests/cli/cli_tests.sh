@@ -101,5 +101,79 @@ stderr_has "sweep names the text file" "story.txt"
 expect_exit 2 "cuda requested without a GPU or plugin" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --device cuda
 one_line "cuda unavailable"
 
+# --- bad input found by hand: each exit 2 with one line
+one_bad() {  # one_bad NAME REASON -- CMD...: exit 2, one line on stderr, naming REASON
+  local name=$1 reason=$2; shift 2
+  expect_exit 2 "$name" "$@"; stderr_has "$name reason" "$reason"; one_line "$name"
+}
+echo '{"chunks": [], "query": "q"}' > "$tmp/nochunks.json"
+echo '{"query": "q"}' > "$tmp/nochunkkey.json"
+echo '{"chunk_ids": [], "query_ids": [5, 6]}' > "$tmp/noids.json"
+for f in nochunks nochunkkey noids; do
+  one_bad "context $f" "$f.json: the context has no chunks" -- "$cli" analyze --model $model --context "$tmp/$f.json"
+done
+echo '{"chunk_ids": [[1.0, 5]], "query_ids": [5]}' > "$tmp/real.json"
+one_bad "token id 1.0" "must hold non-negative integer token ids" -- "$cli" analyze --model $model --context "$tmp/real.json"
+one_bad "empty context file" "/dev/null: empty file" -- "$cli" analyze --model $model --context /dev/null
+one_bad "folder as context" "$tmp: is a directory" -- "$cli" analyze --model $model --context "$tmp"
+one_bad "--threads -1" "--threads must be 0" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --threads -1
+one_bad "--threads 10000" "is more than the limit" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --threads 10000
+one_bad "stray argument" "unexpected argument 'stray'" -- "$cli" analyze --model $model --context "$tmp/ctx.json" stray
+for n in 0 -1; do
+  one_bad "--select-score-top $n" "--select-score-top must be 1 or more" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --select 2 --select-score-top $n
+done
+expect_exit 0 "--select-score-top mean" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --select 2 --select-score-top mean
+one_bad "sweep --sink-tokens -1" "sink token count must be 0 or more" -- "$cli" sweep --model $model --text "$tmp/story.txt" --sink-tokens -1
+python3 -c 'import json; print(json.dumps({"chunk_ids": [[7] * 2100], "query_ids": [5, 6]}))' > "$tmp/long.json"
+one_bad "context past the context length" "beyond the model's context length of 2048" -- "$cli" analyze --model $model --context "$tmp/long.json" --mode full
+python3 -c 'import json; print(json.dumps({"chunks": ["a" * (50 << 20)], "query": "q"}))' > "$tmp/huge.json"
+start=$SECONDS
+one_bad "50 MB chunk" "more tokens than the model's context length" -- "$cli" analyze --model $model --context "$tmp/huge.json"
+(( SECONDS - start < 20 )) && ok "50 MB chunk refused quickly" || bad "50 MB chunk took $((SECONDS - start)) s"
+# "auto" without a usable GPU: the note is for --verbose; the run's summary is the only line.
+expect_exit 0 "auto device, quiet" -- "$cli" analyze --model $model --context "$tmp/ctx.json"
+grep -q "unavailable" "$tmp/err" && bad "the CUDA note was printed without --verbose" || ok "no CUDA note without --verbose"
+one_line "auto device, quiet"
+
+# stories260K with one tensor changed: its type tag (F32 → F16), or NaN written in its data.
+python3 - "${ATTNSCOPE_MODELS:-$src/../shared/models}/$model" "$tmp" <<'PY'
+import struct, sys
+src, out = sys.argv[1], sys.argv[2]
+b = bytearray(open(src, "rb").read())
+pos = 8
+def u(fmt):
+    global pos
+    v = struct.unpack_from(fmt, b, pos)[0]; pos += struct.calcsize(fmt); return v
+def string():
+    global pos
+    n = u("<Q"); s = bytes(b[pos:pos + n]); pos += n; return s.decode()
+sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+def value(t):
+    global pos
+    if t == 8: string()
+    elif t == 9:
+        et, n = u("<I"), u("<Q")
+        for _ in range(n): value(et)
+    else: pos += sizes[t]
+nt, nkv = u("<Q"), u("<Q")
+for _ in range(nkv):
+    string(); value(u("<I"))
+infos = {}
+for _ in range(nt):
+    name = string(); nd = u("<I"); pos += 8 * nd
+    infos[name] = (pos, u("<I"), u("<Q"))
+data = (pos + 31) // 32 * 32
+at, typ, off = infos["blk.2.attn_q.weight"]
+assert typ == 0
+tag = bytearray(b); struct.pack_into("<I", tag, at, 1)
+open(out + "/tag.gguf", "wb").write(tag)
+nan = bytearray(b)
+for i in range(16): struct.pack_into("<f", nan, data + off + 4 * i, float("nan"))
+open(out + "/nan.gguf", "wb").write(nan)
+PY
+one_bad "wrong type tag" "tensor 'blk.2.attn_q.weight' is tagged F16" -- "$cli" analyze --model "$tmp/tag.gguf" --context "$tmp/ctx.json"
+one_bad "NaN in the weights" "layer 2 of 5: the attention entropy is NaN" -- "$cli" analyze --model "$tmp/nan.gguf" --context "$tmp/ctx.json" --out "$tmp/nan.json"
+[[ ! -e "$tmp/nan.json" ]] && ok "no output for a non-finite run" || bad "a non-finite run wrote its output"
+
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 ]]

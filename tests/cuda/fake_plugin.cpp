@@ -6,8 +6,10 @@
 //   FAKE_ABI_TAG="..."    an ABI tag other than this build's (a plugin built differently)
 //   FAKE_API_VERSION=N    a plugin API version other than this program's
 //   FAKE_NO_ENTRY         no entry symbol at all (a foreign library that happens to match the name)
-// The backend it creates loads any weights and fails every run with a Backend error (as a GPU
-// out of memory would), so the session's fallback to the CPU can be tested too.
+//   FAKE_LOAD_FAILS       loading the weights fails with a Backend error (a failed upload)
+// The backend it creates loads any weights (unless FAKE_LOAD_FAILS) and fails every run with a
+// Backend error (as a GPU out of memory would), so the session's fallback to the CPU under
+// "auto", and its refusal to fall back for a device asked for by name, can be tested too.
 #include <cstdio>
 #include <string>
 
@@ -34,7 +36,13 @@ class FakeBackend final : public Backend {
 public:
     explicit FakeBackend(std::string name) : name_(std::move(name)) {}
     std::string name() const override { return name_; }
-    Result<void> loadWeights(std::shared_ptr<const LoadedModel>) override { return {}; }
+    Result<void> loadWeights(std::shared_ptr<const LoadedModel>) override {
+#ifdef FAKE_LOAD_FAILS
+        return backendError(name_ + " could not upload the weights (out of device memory)");
+#else
+        return {};
+#endif
+    }
     Result<RunOutput> run(const RunRequest&, std::stop_token, Progress*) override {
         return backendError(name_ + " ran out of device memory");
     }

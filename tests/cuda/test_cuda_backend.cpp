@@ -756,6 +756,32 @@ TEST(CudaBackend, ErrorsAreValues) {
     EXPECT_FALSE(makeCuda("colour=blue").ok());
 }
 
+// The non-finite guard on the CUDA backend's host side: a NaN in the output projection is an
+// Error{NonFinite} naming the logits (not a Backend error, so the session does not retry on the
+// CPU). The per-layer check reads the entropy the kernels write; it reports a NaN row once the
+// kernels write NaN for it.
+TEST(CudaBackend, NonFiniteNumbersAreAnError) {
+    REQUIRE_CUDA();
+    ModelConfig cfg = llamaGqa();
+    cfg.tiedOutput = false;
+    auto model = test::makeRandomModel(cfg, 3);
+    model->path = "poisoned.gguf";
+    const TensorView& out = model->weights.output;
+    ASSERT_NE(out.data, model->weights.tokenEmbedding.data);
+    for (int v = 0; v < 4; ++v)
+        const_cast<float*>(reinterpret_cast<const float*>(out.data))[static_cast<std::size_t>(v) * out.cols] = NAN;
+    auto cu = loaded(makeCuda("dtype=f32"), model);
+    ASSERT_TRUE(cu);
+    const EncodingPlan plan = planFor(test::randomContext(1, 2, {10, 10}, 5, 128), EncodingOptions{}, 128);
+    auto r = runPlan(*cu, plan);
+    ASSERT_FALSE(r.ok()) << "a NaN logit gave a result";
+    EXPECT_EQ(r.error().kind, ErrorKind::NonFinite) << r.error().describe();
+    EXPECT_EQ(r.error().file, "poisoned.gguf");
+    EXPECT_NE(r.error().message.find("the logits after the last layer (2) give an NLL of NaN at query token 0"),
+              std::string::npos)
+        << r.error().message;
+}
+
 #ifdef ATTNSCOPE_CUDA_EMULATION
 // GPU out of memory is an Error{Backend} naming what did not fit (the session then uses the CPU).
 TEST(CudaBackend, OutOfMemoryIsAnError) {

@@ -288,31 +288,82 @@ TEST(BackendRegistry, FileNameMustMatchThePluginName) {
     EXPECT_EQ(f.error().kind, ErrorKind::InvalidInput);
 }
 
-// A run that fails on a plugin's device (the stand-in fails every run, as a GPU out of memory
-// would) continues on the CPU, through analyze() and run() alike.
-TEST(BackendRegistry, SessionFallsBackToTheCpuWhenAPluginRunFails) {
-    ScopedEnv env("ATTNSCOPE_BACKEND_DIR", fakePluginDir("session", {{"fake", "libattnscope_fake.so"}}));
+namespace {
+
+ContextSpec smallIdContext() {
     ContextSpec spec;
     spec.chunkIds = std::vector<std::vector<std::int32_t>>{{10, 11, 12, 13}, {20, 21, 22}};
     spec.queryIds = std::vector<std::int32_t>{30, 31, 32};
+    return spec;
+}
+
+}  // namespace
+
+// Under "auto", a run that fails on a plugin's device (the stand-in fails every run, as a GPU
+// out of memory would) continues on the CPU, through analyze() and run() alike, with a notice.
+TEST(BackendRegistry, SessionOnAutoFallsBackToTheCpuWhenAPluginRunFails) {
+    ScopedEnv env("ATTNSCOPE_BACKEND_DIR", fakePluginDir("session", {{"fake", "libattnscope_fake.so"}}));
+    for (const bool throughAnalyze : {false, true}) {
+        SessionOptions so;
+        so.device = "auto";
+        Log log;
+        auto s = Session::open("stories260K.gguf", so, log.fn());
+        ASSERT_TRUE(s.ok()) << s.error().describe();
+        EXPECT_EQ((*s)->backendName(), "fake:0");
+        auto plan = (*s)->plan(smallIdContext(), EncodingOptions{});
+        ASSERT_TRUE(plan.ok()) << plan.error().describe();
+        RunRequest req;
+        req.plan = &*plan;
+        const std::string backend =
+            throughAnalyze ? (*s)->analyze(*plan).value()->stats.backend : (*s)->run(req).value().stats.backend;
+        EXPECT_TRUE(startsWith(backend, "cpu")) << backend;
+        EXPECT_TRUE(startsWith((*s)->backendName(), "cpu")) << (*s)->backendName();
+        EXPECT_TRUE(log.contains("backend fake:0 failed (fake:0 ran out of device memory); switching to the CPU"))
+            << log.all();
+    }
+}
+
+// A device asked for by name never falls back: the failed run is the error, and the session
+// stays on that device.
+TEST(BackendRegistry, SessionOnANamedDeviceReturnsTheRunError) {
+    ScopedEnv env("ATTNSCOPE_BACKEND_DIR", fakePluginDir("named", {{"fake", "libattnscope_fake.so"}}));
     for (const bool throughAnalyze : {false, true}) {
         SessionOptions so;
         so.device = "fake";
         Log log;
         auto s = Session::open("stories260K.gguf", so, log.fn());
         ASSERT_TRUE(s.ok()) << s.error().describe();
-        EXPECT_EQ((*s)->backendName(), "fake:0");
-        auto plan = (*s)->plan(spec, EncodingOptions{});
+        auto plan = (*s)->plan(smallIdContext(), EncodingOptions{});
         ASSERT_TRUE(plan.ok()) << plan.error().describe();
         RunRequest req;
         req.plan = &*plan;
-        const std::string backend = throughAnalyze ? (*s)->analyze(*plan).value()->stats.backend
-                                                   : (*s)->run(req).value().stats.backend;
-        EXPECT_TRUE(startsWith(backend, "cpu")) << backend;
-        EXPECT_TRUE(startsWith((*s)->backendName(), "cpu")) << (*s)->backendName();
-        EXPECT_TRUE(log.contains("backend fake:0 failed (fake:0 ran out of device memory); switching to the CPU"))
-            << log.all();
+        const Error e = throughAnalyze ? (*s)->analyze(*plan).error() : (*s)->run(req).error();
+        EXPECT_EQ(e.kind, ErrorKind::Backend);
+        EXPECT_EQ(e.message, "fake:0 ran out of device memory");
+        EXPECT_EQ((*s)->backendName(), "fake:0");
+        EXPECT_FALSE(log.contains("CPU")) << log.all();
     }
+}
+
+// Weights that fail to load: an error for a named device, the CPU with a notice under "auto".
+TEST(BackendRegistry, FailedWeightUploadFallsBackOnlyUnderAuto) {
+    ScopedEnv env("ATTNSCOPE_BACKEND_DIR", fakePluginDir("upload", {{"loadfail", "libattnscope_fake.so"}}));
+    SessionOptions named;
+    named.device = "fake";
+    auto s = Session::open("stories260K.gguf", named);
+    ASSERT_FALSE(s.ok()) << "a failed upload to a named device fell back to " << (*s)->backendName();
+    EXPECT_EQ(s.error().kind, ErrorKind::Backend);
+    EXPECT_EQ(s.error().message, "fake:0 could not upload the weights (out of device memory)");
+
+    SessionOptions automatic;
+    Log log;
+    auto a = Session::open("stories260K.gguf", automatic, log.fn());
+    ASSERT_TRUE(a.ok()) << a.error().describe();
+    EXPECT_TRUE(startsWith((*a)->backendName(), "cpu")) << (*a)->backendName();
+    EXPECT_TRUE(
+        log.contains("backend fake:0 failed (fake:0 could not upload the weights (out of device memory)); "
+                     "using the CPU"))
+        << log.all();
 }
 
 #ifdef ATTNSCOPE_CUDA_PLUGIN_BUILT

@@ -174,6 +174,7 @@ TokenizerSpec bytesOnlySpec(const std::string& pre) {
     s.pre = pre;
     s.tokens = byteTokens();
     s.tokenTypes.assign(s.tokens.size(), 1);
+    s.merges = {"\xC4\xA0 \xC4\xA0"};  // never applies ("ĠĠ" is no token); a vocabulary without merges is refused
     return s;
 }
 
@@ -337,11 +338,23 @@ TEST(BpeTokenizer, LongRunsStayFast) {
     EXPECT_LT(secs, 10.0);
 }
 
+// A byte-level BPE vocabulary without merges would cut every word into bytes: refused, naming
+// the file and the key.
+TEST(BpeTokenizer, VocabularyWithoutMergesIsRefused) {
+    TokenizerSpec s = bytesOnlySpec("gpt2");
+    s.merges.clear();
+    auto tok = makeBpeTokenizer(s, "test.gguf");
+    ASSERT_FALSE(tok.ok());
+    EXPECT_EQ(tok.error().kind, ErrorKind::Format);
+    EXPECT_EQ(tok.error().describe(), "test.gguf: byte-level BPE vocabulary has no merges (tokenizer.ggml.merges)");
+}
+
 TEST(BpeTokenizer, MissingByteTokens) {
     TokenizerSpec s;
     s.kind = TokenizerSpec::Kind::Gpt2Bpe;
     s.pre = "gpt2";
     s.tokens = {"a", "b", "<unk>"};
+    s.merges = {"a b"};
     auto tok = makeOrFail(s);
     ASSERT_TRUE(tok);
     auto bad = tok->encode("abc");

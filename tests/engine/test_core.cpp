@@ -61,3 +61,45 @@ TEST(ThreadPool, CoversEveryIndexOnce) {
         });
     for (auto& h : hits) EXPECT_EQ(h.load(), 20);
 }
+
+// Token ids and counts must be written as integers: "1.0" and "1e0" are numbers but not integers.
+TEST(Json, IntegerLiteralsAreKnownFromReals) {
+    auto j = Json::parse(R"([1, -7, 1.0, 1e0, 2.5, 1E3])");
+    ASSERT_TRUE(j.ok());
+    const auto& a = j->asArray();
+    EXPECT_TRUE(a[0].isInteger());
+    EXPECT_TRUE(a[1].isInteger());
+    EXPECT_FALSE(a[2].isInteger());
+    EXPECT_FALSE(a[3].isInteger());
+    EXPECT_FALSE(a[4].isInteger());
+    EXPECT_FALSE(a[5].isInteger());
+    EXPECT_TRUE(Json(3).isInteger());
+    EXPECT_FALSE(Json("3").isInteger());
+}
+
+// A folder given as a file says so (not "too large (9223372036854775807 bytes)"); an empty
+// file given as JSON says "empty file"; a device or pipe is read up to the limit.
+TEST(Files, DirectoryEmptyFileAndDevice) {
+    const std::string dir = std::filesystem::temp_directory_path().string();
+    auto d = readFile(dir);
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.error().describe(), dir + ": is a directory, not a file");
+    auto j = Json::parseFile(dir);
+    ASSERT_FALSE(j.ok());
+    EXPECT_NE(j.error().message.find("is a directory"), std::string::npos);
+    auto empty = Json::parseFile("/dev/null");
+    ASSERT_FALSE(empty.ok());
+    EXPECT_EQ(empty.error().describe(), "/dev/null: empty file (JSON expected)");
+    auto zeros = readFile("/dev/zero", 1000);
+    ASSERT_FALSE(zeros.ok());
+    EXPECT_NE(zeros.error().message.find("file is too large (more than 1000 bytes"), std::string::npos)
+        << zeros.error().describe();
+}
+
+// A pool never starts more than maxThreads() threads, whatever it is asked for.
+TEST(ThreadPool, ThreadCountIsCapped) {
+    EXPECT_GE(maxThreads(), 16);
+    EXPECT_LE(maxThreads(), 1024);
+    ThreadPool pool(100000);
+    EXPECT_EQ(pool.size(), maxThreads());
+}

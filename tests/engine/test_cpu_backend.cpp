@@ -194,3 +194,38 @@ TEST(CpuBackend, OutOfVocabularyIdIsAnError) {
     ASSERT_FALSE(plan.ok());
     EXPECT_NE(plan.error().message.find("outside the vocabulary"), std::string::npos);
 }
+
+// The non-finite guard: a NaN in the weights ends the run with an Error{NonFinite} naming the
+// first layer where it shows (a NaN in layer 1's Q projection: layer 1's entropy), or the
+// logits when it is in the output projection; never a "nan" result.
+TEST(CpuBackend, NonFiniteNumbersAreAnErrorNamingTheLayer) {
+    auto spec = test::randomContext(3, 2, {6, 5}, 4, 64);
+    auto plan = buildPlan(spec, {}, nullptr, 64);
+    ASSERT_TRUE(plan.ok());
+    auto poisoned = [](const TensorView& t) { const_cast<float*>(reinterpret_cast<const float*>(t.data))[5] = NAN; };
+    auto run = [&](const std::shared_ptr<LoadedModel>& model) {
+        model->path = "poisoned.gguf";
+        auto backend = makeCpuBackend(1);
+        EXPECT_TRUE(backend->loadWeights(model).ok());
+        RunRequest req;
+        req.plan = &*plan;
+        return backend->run(req, {}, nullptr);
+    };
+    auto model = test::makeRandomModel(llamaConfig(), 4);
+    poisoned(model->weights.layers[1].wq);
+    auto a = run(model);
+    ASSERT_FALSE(a.ok());
+    EXPECT_EQ(a.error().kind, ErrorKind::NonFinite);
+    EXPECT_EQ(a.error().file, "poisoned.gguf");
+    EXPECT_EQ(a.error().message.rfind("layer 1 of 2: the attention entropy is NaN at head ", 0), 0u)
+        << a.error().message;
+
+    auto out = test::makeRandomModel(llamaConfig(), 4);
+    poisoned(out->weights.output);
+    auto b = run(out);
+    ASSERT_FALSE(b.ok());
+    EXPECT_EQ(b.error().kind, ErrorKind::NonFinite);
+    EXPECT_NE(b.error().message.find("the logits after the last layer (1) give an NLL of NaN at query token 0"),
+              std::string::npos)
+        << b.error().message;
+}

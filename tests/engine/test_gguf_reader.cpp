@@ -387,6 +387,14 @@ std::vector<CorruptCase> catalogue() {
                      return w.bytes();
                  },
                  F, {"data overlaps tensor"}});
+    // F32 data (64 floats, 256 bytes) tagged F16: the tag gives it 128 bytes, and 128 written
+    // bytes follow unused. A wrong type tag is caught at load, not as NaN in the results.
+    c.push_back({"type_tag_smaller_than_data", [] {
+                     auto w = baseWriter();
+                     w.addRawTensor("f16.weight", {64}, 1, std::vector<std::uint8_t>(256));
+                     return w.bytes();
+                 },
+                 F, {"tensor 'f16.weight' is tagged F16 (128 bytes) but is followed by 128 unused bytes: its type tag or shape does not match its data"}});
     return c;
 }
 

@@ -657,8 +657,14 @@ std::vector<LoaderCase> loaderCatalogue() {
                  "tokenizer 'llama' has no tokenizer.ggml.tokens"});
     c.push_back({"bos_id_wrong_type", [](TinyGguf& t) { t.keyEdits["tokenizer.ggml.bos_token_id"] = test::ggufString("1"); }, F,
                  "key 'tokenizer.ggml.bos_token_id' must be an integer"});
+    c.push_back({"gemma3_sliding_window_zero", [](TinyGguf& t) {
+                     t.arch = "gemma3";
+                     t.keyEdits["gemma3.attention.sliding_window"] = test::ggufU32(0);
+                 },
+                 F, "the sliding-window layers need a window of at least 1 token (sliding_window is 0)"});
     c.push_back({"gemma3_missing_qk_norm", [](TinyGguf& t) {
                      t.arch = "gemma3";
+                     t.keyEdits["gemma3.attention.sliding_window"] = test::ggufU32(4);
                      t.shapeEdits["blk.0.attn_k_norm.weight"] = std::nullopt;
                  },
                  F, "missing required tensor 'blk.0.attn_k_norm.weight'"});
@@ -749,7 +755,8 @@ TEST(ModelLoader, MutatedStoriesBytes) {
     EXPECT_EQ(r.error().kind, ErrorKind::Unsupported);
     EXPECT_NE(r.error().describe().find("architecture 'llamb' is not supported"), std::string::npos);
 
-    // Change ne1 of blk.0.attn_k.weight from 32 to 16: a shape mismatch (the data still fits).
+    // Change ne1 of blk.0.attn_k.weight from 32 to 16: the tensor now claims half of its bytes,
+    // and the other half lies unused before the next tensor.
     const GgufTensorInfo* k = g->findTensor("blk.0.attn_k.weight");
     auto reshaped = bytes;
     const std::uint64_t ne1At = k->infoOffset + 8 + k->name.size() + 4 + 8;
@@ -759,7 +766,8 @@ TEST(ModelLoader, MutatedStoriesBytes) {
     test::writeBytes(p2, reshaped);
     r = loadModel(p2);
     ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.error().describe().find("tensor 'blk.0.attn_k.weight' has shape [64, 16] (ne0 first), expected [64, 32]"),
+    EXPECT_NE(r.error().describe().find("tensor 'blk.0.attn_k.weight' is tagged F32 (4096 bytes) but is followed by "
+                                        "4096 unused bytes: its type tag or shape does not match its data"),
               std::string::npos)
         << r.error().describe();
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "plan/encoding_plan.h"
+#include "tokenizer/tokenizer.h"
 
 using namespace attnscope;
 
@@ -195,4 +196,126 @@ TEST(Method, SelectionWithoutKUsesThePapersK) {
     EXPECT_FALSE(o.sinkPrefix);
     EXPECT_EQ(o.positions, PositionPolicy::Sequential);
     EXPECT_EQ(methodOf(base), Method::Full);
+}
+
+// A context needs at least one chunk, in every mode: an empty list, a missing key or empty
+// chunk_ids are errors, never a run over zero chunks.
+TEST(Plan, ContextWithoutChunksIsAnError) {
+    for (const char* text :
+         {R"({"chunks": [], "query": "q"})", R"({"query": "q"})", R"({"chunk_ids": [], "query_ids": [5, 6]})"}) {
+        SCOPED_TRACE(text);
+        auto j = Json::parse(text);
+        ASSERT_TRUE(j.ok());
+        auto c = ContextSpec::fromJson(*j, "ctx.json");
+        ASSERT_TRUE(c.ok()) << c.error().describe();
+        c->query.clear();
+        c->queryIds = std::vector<std::int32_t>{5, 6};
+        for (EncodingMode mode : {EncodingMode::Parallel, EncodingMode::Full}) {
+            EncodingOptions o;
+            o.mode = mode;
+            auto p = buildPlan(*c, o, nullptr, 100);
+            ASSERT_FALSE(p.ok());
+            EXPECT_EQ(p.error().kind, ErrorKind::InvalidInput);
+            EXPECT_NE(p.error().message.find("the context has no chunks"), std::string::npos) << p.error().message;
+        }
+    }
+}
+
+// Token ids must be integers: 1.0 is refused.
+TEST(Plan, TokenIdsMustBeIntegers) {
+    auto j = Json::parse(R"({"chunk_ids": [[1.0, 5]], "query_ids": [5]})");
+    ASSERT_TRUE(j.ok());
+    auto c = ContextSpec::fromJson(*j, "ctx.json");
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.error().file, "ctx.json");
+    EXPECT_NE(c.error().message.find("'chunk_ids' must hold non-negative integer token ids"), std::string::npos);
+}
+
+// Every rotary position must lie below the model's context length; parallel encoding reaches
+// less far than the same tokens in full mode.
+TEST(Plan, PositionsBeyondTheContextLengthAreAnError) {
+    PlanModel m;
+    m.vocabSize = 1000;
+    m.contextLength = 16;
+    EncodingOptions full;
+    full.mode = EncodingMode::Full;
+    auto f = buildPlan(spec(2, {6, 6}, 3), full, m);  // positions 0..16
+    ASSERT_FALSE(f.ok());
+    EXPECT_NE(f.error().message.find("reaches position 16, beyond the model's context length of 16"), std::string::npos)
+        << f.error().message;
+    auto p = buildPlan(spec(2, {6, 6}, 3), EncodingOptions{}, m);  // positions 0..10
+    EXPECT_TRUE(p.ok()) << p.error().describe();
+}
+
+namespace {
+
+// A tokenizer that counts what it is given: one token per byte.
+class CountingTokenizer final : public Tokenizer {
+public:
+    mutable std::size_t bytesSeen = 0;
+    std::string kind() const override { return "counting"; }
+    int vocabSize() const override { return 256; }
+    Result<std::vector<std::int32_t>> encode(std::string_view text) const override {
+        bytesSeen += text.size();
+        if (text == "boom") return makeError(ErrorKind::Format, "this vocabulary cannot encode 'boom'");
+        return std::vector<std::int32_t>(text.begin(), text.end());
+    }
+    std::string decode(const std::vector<std::int32_t>&) const override { return {}; }
+    std::string piece(std::int32_t) const override { return "x"; }
+    std::string tokenText(std::int32_t) const override { return "x"; }
+    int bosId() const override { return 1; }
+    int eosId() const override { return 2; }
+};
+
+}  // namespace
+
+// A part whose bytes surely make more tokens than the context length is refused before it is
+// tokenised; once the token limit is passed, later parts are not tokenised at all.
+TEST(Plan, LongTextIsRefusedBeforeTokenising) {
+    CountingTokenizer tok;
+    PlanModel m;
+    m.tokenizer = &tok;
+    m.vocabSize = 256;
+    m.contextLength = 100;
+    m.maxPartBytes = 400;
+    m.maxTokens = 150;
+    ContextSpec huge;
+    huge.chunks = {"a", std::string(50u << 20, 'x')};
+    huge.query = "q";
+    auto r = buildPlan(huge, {}, m);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("the chunk text has 52428800 bytes"), std::string::npos) << r.error().message;
+    EXPECT_EQ(tok.bytesSeen, 1u);  // only the first chunk was tokenised
+    tok.bytesSeen = 0;
+    ContextSpec many;
+    many.chunks = {std::string(90, 'a'), std::string(90, 'b'), std::string(90, 'c')};
+    many.query = "q";
+    auto t = buildPlan(many, {}, m);
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(t.error().message.find("more than 150 tokens"), std::string::npos) << t.error().message;
+    EXPECT_EQ(tok.bytesSeen, 180u);  // stopped at the second chunk
+}
+// A tokenizer's error, or a BOS it lacks, names the model (the tokenizer's file), not the context.
+TEST(Plan, TokenizerErrorsNameTheModel) {
+    CountingTokenizer tok;
+    PlanModel m;
+    m.tokenizer = &tok;
+    m.tokenizerFile = "model.gguf";
+    m.vocabSize = 256;
+    m.bosId = -1;
+    m.noBosReason = "the model's BOS id 600 is outside the vocabulary of size 256";
+    ContextSpec c;
+    c.chunks = {"boom"};
+    c.query = "q";
+    auto r = buildPlan(c, {}, m);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().describe(), "model.gguf: this vocabulary cannot encode 'boom'");
+    EncodingOptions bos;
+    bos.bos = BosPolicy::Shared;
+    c.chunks = {"fine"};
+    auto b = buildPlan(c, bos, m);
+    ASSERT_FALSE(b.ok());
+    EXPECT_EQ(b.error().describe(),
+              "model.gguf: a BOS policy was requested but the model's BOS id 600 is outside "
+              "the vocabulary of size 256");
 }

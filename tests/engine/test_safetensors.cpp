@@ -331,14 +331,34 @@ TEST(HfLoader, TiedMistralWithTokenizerJsonOnly) {
     EXPECT_NE(meta(**r, "tokenizer").find("tokenizer.json only"), std::string::npos);
 }
 
-TEST(HfLoader, MissingLmHeadMeansTied) {
+// An untied model (tie_word_embeddings false, or absent: the llama default) without
+// lm_head.weight is an error naming the file and the tensor, never silently tied.
+TEST(HfLoader, UntiedModelWithoutLmHeadIsAnError) {
     TempDir dir;
-    TinyHf t;
-    t.build();
-    t.remove("lm_head.weight");
-    auto r = loadModel(t.write(dir.file("nohead")));
+    for (const bool keyAbsent : {false, true}) {
+        SCOPED_TRACE(keyAbsent ? "tie_word_embeddings absent" : "tie_word_embeddings false");
+        TinyHf t;
+        t.build();
+        t.remove("lm_head.weight");
+        if (keyAbsent)
+            std::erase_if(t.folder.config.asObject(), [](const auto& kv) { return kv.first == "tie_word_embeddings"; });
+        const std::string folder = t.write(dir.file(keyAbsent ? "nohead-default" : "nohead-untied"));
+        auto r = loadModel(folder);
+        ASSERT_FALSE(r.ok()) << "loaded an untied model without its output projection";
+        EXPECT_EQ(r.error().kind, ErrorKind::Format);
+        const std::string text = r.error().describe();
+        EXPECT_NE(text.find(folder), std::string::npos) << text;
+        EXPECT_NE(text.find("missing tensor 'lm_head.weight'"), std::string::npos) << text;
+        EXPECT_NE(text.find("tie_word_embeddings"), std::string::npos) << text;
+    }
+    // Tied, the embedding is the output projection.
+    TinyHf tied;
+    tied.tied = true;
+    tied.build();
+    auto r = loadModel(tied.write(dir.file("tied")));
     ASSERT_TRUE(r.ok()) << r.error().describe();
     EXPECT_TRUE((*r)->config.tiedOutput);
+    EXPECT_EQ((*r)->weights.output.data, (*r)->weights.tokenEmbedding.data);
 }
 
 TEST(HfLoader, TokenizerModelAndConfig) {

@@ -94,3 +94,20 @@ TEST(Sweep, FullAttentionSeesTheSinkText) {
     EXPECT_NEAR(row(*rows, Method::Full, 1).perplexity, row(*rows, Method::Sink, 1).perplexity, 1e-4);
     EXPECT_GT(std::abs(row(*rows, Method::Full, 1).meanEntropy - row(*rows, Method::Parallel, 1).meanEntropy), 1e-4);
 }
+
+// The options' own errors come before the text is read: a negative sink token count is one.
+TEST(Sweep, NegativeSinkTokensIsAnInputError) {
+    SweepOptions o;
+    o.sinkTokens = -1;
+    auto r = validateSweepOptions(o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, ErrorKind::InvalidInput);
+    EXPECT_EQ(r.error().message, "the sink token count must be 0 or more (got -1)");
+    SessionOptions so;
+    so.device = "cpu";
+    auto s = Session::open("stories260K.gguf", so);
+    ASSERT_TRUE(s.ok());
+    auto rows = runSweep(**s, "Once upon a time there was a cat.", o);
+    ASSERT_FALSE(rows.ok());
+    EXPECT_EQ(rows.error().kind, ErrorKind::InvalidInput);
+}

@@ -69,6 +69,7 @@ public:
     void ffnBlock(int layer);
     void logitsAndNll(bool keepLogProbs);
     RunOutput finish(const std::string& backend, std::chrono::steady_clock::time_point start, bool keepState);
+    const AnalysisResult& stats() const { return res_; }
 
 private:
     void keepContextRows(int layer);  // a reused run's context Q/K/V into this run's state
@@ -334,11 +335,13 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
     for (int l = 0; l < L; ++l) {
         if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
         run.attentionBlock(l);
+        ATTN_TRY(checkLayerFinite(run.stats(), l, runRows(*req.plan, reuse != nullptr), model_->path));
         if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
         run.ffnBlock(l);
         if (progress) progress->step(l + 1, L);
     }
     run.logitsAndNll(req.keepQueryLogProbs);
+    ATTN_TRY(checkLogitsFinite(run.stats(), model_->path));
     return run.finish(name(), start, req.keepState);
 }
 

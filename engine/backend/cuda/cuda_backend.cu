@@ -521,6 +521,7 @@ public:
     Result<void> ffnBlock(int layer);
     Result<void> logitsAndNll();
     RunOutput finish(std::chrono::steady_clock::time_point start);
+    const AnalysisResult& stats() const { return res_; }
 
 private:
     Result<void> chooseScoreMode();
@@ -1030,11 +1031,13 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
     for (int l = 0; l < cfg_.nLayers; ++l) {
         if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
         ATTN_TRY(run.attentionBlock(l));
+        ATTN_TRY(checkLayerFinite(run.stats(), l, runRows(plan, prev != nullptr), model_->path));
         ATTN_TRY(run.ffnBlock(l));
         if (progress) progress->step(l + 1, cfg_.nLayers);
     }
     if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
     ATTN_TRY(run.logitsAndNll());
+    ATTN_TRY(checkLogitsFinite(run.stats(), model_->path));
     return run.finish(start);
 }
 
