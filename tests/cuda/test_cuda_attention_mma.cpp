@@ -33,34 +33,19 @@
 #include "common/random_model.h"
 #include "core/dtype.h"
 #include "cuda_test_support.h"
+#include "kernel_test_data.h"
 #include "plan/encoding_plan.h"
 
 using namespace attnscope;
 using namespace attnscope::cuda;
 using attnscope::cuda::test::allClose;
 using attnscope::cuda::test::DeviceBytes;
+using attnscope::cuda::test::fromBytes;
+using attnscope::cuda::test::makePlan;
+using attnscope::cuda::test::randomFloats;
+using attnscope::cuda::test::toBytes;
 
 namespace {
-
-std::vector<float> randomFloats(std::size_t n, std::uint32_t seed, float amp) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> u(-amp, amp);
-    std::vector<float> v(n);
-    for (auto& x : v) x = u(rng);
-    return v;
-}
-
-std::vector<std::uint8_t> toBytes(ElemType t, const std::vector<float>& values) {
-    std::vector<std::uint8_t> b(values.size() * elemSize(t));
-    for (std::size_t i = 0; i < values.size(); ++i) reference::storeElem(t, b.data(), i, values[i]);
-    return b;
-}
-
-std::vector<float> fromBytes(ElemType t, const std::vector<std::uint8_t>& b) {
-    std::vector<float> v(b.size() / elemSize(t));
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = reference::loadElem(t, b.data(), i);
-    return v;
-}
 
 std::vector<float> roundedTo(ElemType t, const std::vector<float>& v) { return fromBytes(t, toBytes(t, v)); }
 
@@ -105,27 +90,6 @@ struct MmaCase {
     bool queryOnly = false;  // only the query rows (the reuse pass)
     float amp = 1.5f;
 };
-
-EncodingPlan makePlan(int prefix, const std::vector<int>& chunks, int queries, bool parallel) {
-    EncodingPlan p;
-    p.options.mode = parallel ? EncodingMode::Parallel : EncodingMode::Full;
-    auto push = [&](SegmentKind s, int c) {
-        p.ids.push_back(0);
-        p.segment.push_back(s);
-        p.chunk.push_back(c);
-        p.positions.push_back(p.tokenCount() - 1);
-    };
-    for (int i = 0; i < prefix; ++i) push(SegmentKind::Prefix, -1);
-    p.prefixLength = prefix;
-    for (std::size_t c = 0; c < chunks.size(); ++c) {
-        KeyRange r{p.tokenCount(), p.tokenCount() + chunks[c]};
-        for (int t = 0; t < chunks[c]; ++t) push(SegmentKind::Chunk, static_cast<int>(c));
-        p.chunkRanges.push_back(r);
-    }
-    p.queryBegin = p.tokenCount();
-    for (int t = 0; t < queries; ++t) push(SegmentKind::Query, -1);
-    return p;
-}
 
 // A token-major matrix on the device, whole or split at `split`, and its host twin.
 struct Rows {

@@ -19,36 +19,20 @@
 #include "backend/cuda/kernels_reference.h"
 #include "backend/cuda/plan_view.h"
 #include "core/dtype.h"
-#include "model/rope.h"
 #include "cuda_test_support.h"
+#include "kernel_test_data.h"
+#include "model/rope.h"
 
 using namespace attnscope;
 using namespace attnscope::cuda;
 using attnscope::cuda::test::allClose;
 using attnscope::cuda::test::DeviceBytes;
+using attnscope::cuda::test::fromBytes;
+using attnscope::cuda::test::makePlan;
+using attnscope::cuda::test::randomFloats;
+using attnscope::cuda::test::toBytes;
 
 namespace {
-
-std::vector<float> randomFloats(std::size_t n, std::uint32_t seed, float amp = 1.0f) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> u(-amp, amp);
-    std::vector<float> v(n);
-    for (auto& x : v) x = u(rng);
-    return v;
-}
-
-// Host bytes of `values` in storage type t.
-std::vector<std::uint8_t> toBytes(ElemType t, const std::vector<float>& values) {
-    std::vector<std::uint8_t> b(values.size() * elemSize(t));
-    for (std::size_t i = 0; i < values.size(); ++i) reference::storeElem(t, b.data(), i, values[i]);
-    return b;
-}
-
-std::vector<float> fromBytes(ElemType t, const std::vector<std::uint8_t>& b) {
-    std::vector<float> v(b.size() / elemSize(t));
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = reference::loadElem(t, b.data(), i);
-    return v;
-}
 
 double typeRel(ElemType t) { return t == ElemType::F32 ? 1e-5 : t == ElemType::F16 ? 1e-3 : 8e-3; }
 
@@ -74,19 +58,22 @@ TEST(CudaKernels, Embed) {
 
 TEST(CudaKernels, RmsNorm) {
     ATTN_REQUIRE_GPU();
-    struct Case { int rows, cols; };
+    struct Case {
+        int rows, cols;
+    };
     for (Case c : {Case{1, 8}, Case{7, 64}, Case{33, 100}, Case{5, 4096}})
         for (ElemType t : kTypes)
             for (bool addOne : {false, true}) {
                 const auto x = randomFloats(static_cast<std::size_t>(c.rows) * c.cols, 2, 3.0f);
                 const auto w = randomFloats(static_cast<std::size_t>(c.cols), 3);
                 DeviceBytes dX(x), dW(w), dOut(x.size() * elemSize(t));
-                ATTN_CUDA_OK(launchRmsNorm(t, dX.get<float>(), c.rows, c.cols, dW.get<float>(), addOne, 1e-5f, dOut.get(),
-                                           false, nullptr));
+                ATTN_CUDA_OK(launchRmsNorm(t, dX.get<float>(), c.rows, c.cols, dW.get<float>(), addOne, 1e-5f,
+                                           dOut.get(), false, nullptr));
                 std::vector<std::uint8_t> want(x.size() * elemSize(t));
                 reference::rmsNorm(t, x.data(), c.rows, c.cols, w.data(), addOne, 1e-5f, want.data(), false);
-                EXPECT_TRUE(allClose(fromBytes(t, dOut.download<std::uint8_t>()), fromBytes(t, want), 1e-5, typeRel(t) * 2,
-                                     "rmsnorm " + std::to_string(c.rows) + "x" + std::to_string(c.cols) + " " + elemName(t)));
+                EXPECT_TRUE(
+                    allClose(fromBytes(t, dOut.download<std::uint8_t>()), fromBytes(t, want), 1e-5, typeRel(t) * 2,
+                             "rmsnorm " + std::to_string(c.rows) + "x" + std::to_string(c.cols) + " " + elemName(t)));
             }
     // Float output accumulated onto what is there, and in place.
     const int rows = 9, cols = 96;
@@ -94,13 +81,13 @@ TEST(CudaKernels, RmsNorm) {
     const auto w = randomFloats(static_cast<std::size_t>(cols), 5);
     const auto base = randomFloats(x.size(), 6);
     DeviceBytes dX(x), dW(w), dAcc(base);
-    ATTN_CUDA_OK(launchRmsNorm(ElemType::F32, dX.get<float>(), rows, cols, dW.get<float>(), false, 1e-6f, dAcc.get(), true,
-                               nullptr));
+    ATTN_CUDA_OK(launchRmsNorm(ElemType::F32, dX.get<float>(), rows, cols, dW.get<float>(), false, 1e-6f, dAcc.get(),
+                               true, nullptr));
     std::vector<float> want = base;
     reference::rmsNorm(ElemType::F32, x.data(), rows, cols, w.data(), false, 1e-6f, want.data(), true);
     EXPECT_TRUE(allClose(dAcc.download<float>(), want, 1e-5, 1e-5, "rmsnorm accumulate"));
-    ATTN_CUDA_OK(launchRmsNorm(ElemType::F32, dX.get<float>(), rows, cols, dW.get<float>(), true, 1e-6f, dX.get(), false,
-                               nullptr));
+    ATTN_CUDA_OK(launchRmsNorm(ElemType::F32, dX.get<float>(), rows, cols, dW.get<float>(), true, 1e-6f, dX.get(),
+                               false, nullptr));
     std::vector<float> inPlace(x.size());
     reference::rmsNorm(ElemType::F32, x.data(), rows, cols, w.data(), true, 1e-6f, inPlace.data(), false);
     EXPECT_TRUE(allClose(dX.download<float>(), inPlace, 1e-5, 1e-5, "rmsnorm in place"));
@@ -122,13 +109,16 @@ TEST(CudaKernels, AddBiasAndConvert) {
         ATTN_CUDA_OK(launchConvert(t, dIn.get<float>(), x.size(), dOut.get(), nullptr));
         std::vector<std::uint8_t> wantBytes(x.size() * elemSize(t));
         reference::convert(t, x.data(), x.size(), wantBytes.data());
-        EXPECT_EQ(dOut.download<std::uint8_t>(), wantBytes) << "convert " << elemName(t) << " must round to nearest even";
+        EXPECT_EQ(dOut.download<std::uint8_t>(), wantBytes)
+            << "convert " << elemName(t) << " must round to nearest even";
     }
 }
 
 TEST(CudaKernels, Rope) {
     ATTN_REQUIRE_GPU();
-    struct Case { int rows, heads, hd, ropeDim; };
+    struct Case {
+        int rows, heads, hd, ropeDim;
+    };
     for (Case c : {Case{5, 2, 8, 8}, Case{17, 4, 64, 64}, Case{9, 3, 128, 64}, Case{3, 1, 256, 256}})
         for (bool adjacent : {true, false})
             for (ElemType t : kTypes) {
@@ -140,12 +130,13 @@ TEST(CudaKernels, Rope) {
                 cfg.ropeTheta = 10000.0f;
                 const std::vector<float> cs = ropeTable(ropeInverseFrequencies(cfg, 0), pos.data(), c.rows);
                 DeviceBytes dX(x), dCs(cs), dOut(x.size() * elemSize(t));
-                ATTN_CUDA_OK(launchRope(t, dX.get<float>(), c.rows, c.heads, c.hd, c.ropeDim, adjacent, dCs.get<float>(),
-                                        dOut.get(), nullptr));
+                ATTN_CUDA_OK(launchRope(t, dX.get<float>(), c.rows, c.heads, c.hd, c.ropeDim, adjacent,
+                                        dCs.get<float>(), dOut.get(), nullptr));
                 std::vector<std::uint8_t> want(x.size() * elemSize(t));
                 reference::rope(t, x.data(), c.rows, c.heads, c.hd, c.ropeDim, adjacent, cs.data(), want.data());
-                EXPECT_TRUE(allClose(fromBytes(t, dOut.download<std::uint8_t>()), fromBytes(t, want), 1e-6, typeRel(t),
-                                     "rope hd=" + std::to_string(c.hd) + (adjacent ? " adjacent " : " half ") + elemName(t)));
+                EXPECT_TRUE(
+                    allClose(fromBytes(t, dOut.download<std::uint8_t>()), fromBytes(t, want), 1e-6, typeRel(t),
+                             "rope hd=" + std::to_string(c.hd) + (adjacent ? " adjacent " : " half ") + elemName(t)));
             }
     // ropeDim = 0: values are only converted.
     const auto v = randomFloats(4 * 2 * 16, 11);
@@ -164,8 +155,8 @@ TEST(CudaKernels, GatedActivation) {
                 ATTN_CUDA_OK(launchGatedActivation(t, dG.get<float>(), dU.get<float>(), n, gelu, dOut.get(), nullptr));
                 std::vector<std::uint8_t> want(n * elemSize(t));
                 reference::gatedActivation(t, g.data(), u.data(), n, gelu, want.data());
-                EXPECT_TRUE(allClose(fromBytes(t, dOut.download<std::uint8_t>()), fromBytes(t, want), 1e-6, typeRel(t) * 2,
-                                     std::string(gelu ? "geglu " : "swiglu ") + elemName(t)));
+                EXPECT_TRUE(allClose(fromBytes(t, dOut.download<std::uint8_t>()), fromBytes(t, want), 1e-6,
+                                     typeRel(t) * 2, std::string(gelu ? "geglu " : "swiglu ") + elemName(t)));
             }
 }
 
@@ -195,7 +186,8 @@ TEST(CudaKernels, NllArgmax) {
         logits[static_cast<std::size_t>(vocab) + (vocab - 1)] = 50.0f;
         std::vector<int> targets = {0, vocab - 1, vocab / 2, -1, 1 % vocab};
         DeviceBytes dL(logits), dT(targets), dNll(std::vector<float>(rows, -7.0f)), dArg(rows * sizeof(int));
-        ATTN_CUDA_OK(launchNllArgmax(dL.get<float>(), rows, vocab, dT.get<int>(), dNll.get<float>(), dArg.get<int>(), nullptr));
+        ATTN_CUDA_OK(
+            launchNllArgmax(dL.get<float>(), rows, vocab, dT.get<int>(), dNll.get<float>(), dArg.get<int>(), nullptr));
         std::vector<float> wantNll(rows, -7.0f);
         std::vector<int> wantArg(rows);
         reference::nllArgmax(logits.data(), rows, vocab, targets.data(), wantNll.data(), wantArg.data());
@@ -223,27 +215,6 @@ struct AttnCase {
     float amp = 1.5f;
 };
 
-EncodingPlan makePlan(int prefix, const std::vector<int>& chunks, int queries, bool parallel) {
-    EncodingPlan p;
-    p.options.mode = parallel ? EncodingMode::Parallel : EncodingMode::Full;
-    auto push = [&](SegmentKind s, int c) {
-        p.ids.push_back(0);
-        p.segment.push_back(s);
-        p.chunk.push_back(c);
-        p.positions.push_back(p.tokenCount() - 1);
-    };
-    for (int i = 0; i < prefix; ++i) push(SegmentKind::Prefix, -1);
-    p.prefixLength = prefix;
-    for (std::size_t c = 0; c < chunks.size(); ++c) {
-        KeyRange r{p.tokenCount(), p.tokenCount() + chunks[c]};
-        for (int t = 0; t < chunks[c]; ++t) push(SegmentKind::Chunk, static_cast<int>(c));
-        p.chunkRanges.push_back(r);
-    }
-    p.queryBegin = p.tokenCount();
-    for (int t = 0; t < queries; ++t) push(SegmentKind::Query, -1);
-    return p;
-}
-
 // Token-major matrix [N][stride] in device memory, whole or split at `split`.
 struct DeviceRows {
     DeviceBytes head, tail;
@@ -251,7 +222,8 @@ struct DeviceRows {
     DeviceRows(ElemType t, const std::vector<float>& values, int N, int stride, int split) {
         const std::size_t es = elemSize(t);
         auto bytes = toBytes(t, values);
-        std::vector<std::uint8_t> a(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(split) * stride * es));
+        std::vector<std::uint8_t> a(
+            bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(split) * stride * es));
         std::vector<std::uint8_t> b(bytes.begin() + static_cast<std::ptrdiff_t>(a.size()), bytes.end());
         head = DeviceBytes(a);
         tail = DeviceBytes(b);
@@ -327,7 +299,8 @@ void runAttentionCase(const AttnCase& c) {
     const double outRel = c.type == ElemType::F32 ? 1e-4 : typeRel(c.type) * 2;
     EXPECT_TRUE(allClose(dEnt.download<float>(), wantEnt, 2e-4, 1e-5, "entropy"));
     EXPECT_TRUE(allClose(dLse.download<float>(), wantLse, 1e-4, 1e-5, "lse"));
-    EXPECT_TRUE(allClose(fromBytes(c.type, dOut.download<std::uint8_t>()), fromBytes(c.type, wantOut), 2e-5, outRel, "output"));
+    EXPECT_TRUE(
+        allClose(fromBytes(c.type, dOut.download<std::uint8_t>()), fromBytes(c.type, wantOut), 2e-5, outRel, "output"));
 
     // Selective attention on the query rows: a fixed keep mask, renormalised with the floor.
     std::vector<std::uint8_t> keep;
@@ -335,7 +308,8 @@ void runAttentionCase(const AttnCase& c) {
     std::vector<float> finalLse = dLse.download<float>();
     if (c.select && Q > 0 && P > 0) {
         keep.resize(static_cast<std::size_t>(H) * Q * P);
-        for (std::size_t x = 0; x < keep.size(); ++x) keep[x] = static_cast<std::uint8_t>((x * 2654435761u >> 7) % 3 == 0);
+        for (std::size_t x = 0; x < keep.size(); ++x)
+            keep[x] = static_cast<std::uint8_t>((x * 2654435761u >> 7) % 3 == 0);
         dKeep = DeviceBytes(keep);
         DeviceBytes dLseBefore(finalLse);
         AttentionForwardArgs s = a;
@@ -361,7 +335,8 @@ void runAttentionCase(const AttnCase& c) {
         for (ChunkScore mode : {ChunkScore::TopN, ChunkScore::Mean, ChunkScore::Sum})
             for (int n : {1, 5, 32}) {
                 if (mode != ChunkScore::TopN && n != 5) continue;
-                const std::size_t hqp = static_cast<std::size_t>(H) * Q * std::max(P, 1), hq = static_cast<std::size_t>(H) * Q;
+                const std::size_t hqp = static_cast<std::size_t>(H) * Q * std::max(P, 1),
+                                  hq = static_cast<std::size_t>(H) * Q;
                 DeviceBytes dScore(hqp * 4), dMass(hqp * 4), dPre(hq * 4), dQry(hq * 4);
                 QueryStatsArgs s;
                 s.type = c.type;
@@ -414,8 +389,11 @@ void runAttentionCase(const AttnCase& c) {
     // Tiles: a few windows, both poolings, one head and the head mean.
     if (c.queryOnly) return;  // the context rows' lse is not computed in this case
     DeviceBytes dFinalLse(finalLse);
-    struct Win { int r0, r1, c0, c1, outR, outC; };
-    for (Win w : {Win{0, N, 0, N, N, N}, Win{0, N, 0, N, 7, 5}, Win{v.queryBegin, N, 0, N, 3, 11}, Win{N / 3, N - 2, 2, N / 2, 4, 4}})
+    struct Win {
+        int r0, r1, c0, c1, outR, outC;
+    };
+    for (Win w : {Win{0, N, 0, N, N, N}, Win{0, N, 0, N, 7, 5}, Win{v.queryBegin, N, 0, N, 3, 11},
+                  Win{N / 3, N - 2, 2, N / 2, 4, 4}})
         for (int head : {-1, 1 % H})
             for (bool maxPool : {false, true}) {
                 TileArgs t;
@@ -600,11 +578,13 @@ TEST(CudaKernels, AttentionSelectionFloor) {
     EXPECT_NEAR(dLse.download<float>()[static_cast<std::size_t>(last)], wantLse[static_cast<std::size_t>(last)], 1e-3);
     auto out = dOut.download<float>();
     for (int d = 0; d < hd; ++d)
-        EXPECT_NEAR(out[static_cast<std::size_t>(last) * hd + d], wantOut[static_cast<std::size_t>(last) * hd + d], 1e-5);
+        EXPECT_NEAR(out[static_cast<std::size_t>(last) * hd + d], wantOut[static_cast<std::size_t>(last) * hd + d],
+                    1e-5);
     // With the floor the kept probabilities sum to far less than 1.
     double kept = 0;
     for (int j = 8; j <= last; ++j)
-        kept += std::exp(1.0 / std::sqrt(8.0) * 10.0 * k[static_cast<std::size_t>(j) * hd] - wantLse[static_cast<std::size_t>(last)]);
+        kept += std::exp(1.0 / std::sqrt(8.0) * 10.0 * k[static_cast<std::size_t>(j) * hd] -
+                         wantLse[static_cast<std::size_t>(last)]);
     EXPECT_LT(kept, 0.5);
 }
 
@@ -620,7 +600,9 @@ TEST(CudaKernels, AttentionTileManyColumnBins) {
     auto lse = randomFloats(static_cast<std::size_t>(H) * N, 32, 1.0f);
     for (auto& x : lse) x += 6.0f;
     DeviceBytes dq(q), dk(k), dLse(lse), dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk);
-    struct Win { int r0, r1, outR, outC; };
+    struct Win {
+        int r0, r1, outR, outC;
+    };
     for (Win w : {Win{0, N, 3, 2145}, Win{v.queryBegin, N, 1, 2100}, Win{1500, 1600, 100, 2049}})
         for (bool maxPool : {false, true}) {
             TileArgs t;
@@ -649,8 +631,9 @@ TEST(CudaKernels, AttentionTileManyColumnBins) {
             h.lse = lse.data();
             h.out = want.data();
             reference::attentionTile(h);
-            EXPECT_TRUE(allClose(dOut.download<float>(), want, 1e-5, 1e-4,
-                                 "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + (maxPool ? " max" : " sum")));
+            EXPECT_TRUE(allClose(
+                dOut.download<float>(), want, 1e-5, 1e-4,
+                "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + (maxPool ? " max" : " sum")));
         }
 }
 
@@ -716,7 +699,8 @@ StatsInputs makeStatsInputs(const StatsCase& c) {
     reference::attentionForward(a);
     if (c.select && P > 0) {
         in.keep.resize(static_cast<std::size_t>(H) * Q * P);
-        for (std::size_t x = 0; x < in.keep.size(); ++x) in.keep[x] = static_cast<std::uint8_t>((x * 2654435761u >> 9) % 3 != 0);
+        for (std::size_t x = 0; x < in.keep.size(); ++x)
+            in.keep[x] = static_cast<std::uint8_t>((x * 2654435761u >> 9) % 3 != 0);
         const std::vector<float> before = in.lse;
         a.vis.selected = in.keep.data();
         a.lseBefore = before.data();
@@ -742,7 +726,8 @@ std::uint64_t blockBarriers() {
 // The statistics by the kernel (device = true) or by its twin, from the same inputs.
 StatsOutputs queryStatsOf(const StatsCase& c, const StatsInputs& in, bool device) {
     const int N = in.v.tokens, Q = in.v.queries, P = in.v.chunks;
-    const std::size_t hqp = static_cast<std::size_t>(c.heads) * Q * std::max(P, 1), hq = static_cast<std::size_t>(c.heads) * Q;
+    const std::size_t hqp = static_cast<std::size_t>(c.heads) * Q * std::max(P, 1),
+                      hq = static_cast<std::size_t>(c.heads) * Q;
     StatsOutputs o{std::vector<float>(hqp, -3.0f), std::vector<float>(hqp, -3.0f), std::vector<float>(hq, -3.0f),
                    std::vector<float>(hq, -3.0f)};
     QueryStatsArgs s;
@@ -766,12 +751,13 @@ StatsOutputs queryStatsOf(const StatsCase& c, const StatsInputs& in, bool device
         return o;
     }
     const int split = c.split ? in.v.queryBegin : N;
-    DeviceRows dq(c.type, fromBytes(c.type, in.hq), N, in.qStride, split), dk(c.type, fromBytes(c.type, in.hk), N, in.kStride, split);
+    DeviceRows dq(c.type, fromBytes(c.type, in.hq), N, in.qStride, split),
+        dk(c.type, fromBytes(c.type, in.hk), N, in.kStride, split);
     DeviceBytes dRowKeys(in.v.rowKeys), dKeyChunk(in.v.keyChunk), dChunkBegin(in.v.chunkBegin), dLse(in.lse),
         dKeep(in.keep.empty() ? std::vector<std::uint8_t>(1) : in.keep), dScore(o.score), dMass(o.mass), dPre(o.prefix),
         dQry(o.query);
-    s.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), in.keep.empty() ? nullptr : dKeep.get<std::uint8_t>(),
-                           in.v.queryBegin, P};
+    s.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(),
+                           in.keep.empty() ? nullptr : dKeep.get<std::uint8_t>(), in.v.queryBegin, P};
     s.q = dq.rows;
     s.k = dk.rows;
     s.chunkBegin = dChunkBegin.get<int>();
@@ -783,8 +769,8 @@ StatsOutputs queryStatsOf(const StatsCase& c, const StatsInputs& in, bool device
     const std::uint64_t before = blockBarriers();
     EXPECT_EQ(launchQueryStats(s, nullptr), cudaSuccess);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-    return StatsOutputs{dScore.download<float>(), dMass.download<float>(), dPre.download<float>(), dQry.download<float>(),
-                        blockBarriers() - before};
+    return StatsOutputs{dScore.download<float>(), dMass.download<float>(), dPre.download<float>(),
+                        dQry.download<float>(), blockBarriers() - before};
 }
 
 StatsOutputs runStatsCase(const StatsCase& c) {
@@ -801,7 +787,8 @@ StatsOutputs runStatsCase(const StatsCase& c) {
     // Every row's masses sum to 1 (at most 1 once chunks are dropped).
     for (std::size_t r = 0; r < got.prefix.size(); ++r) {
         double total = got.prefix[r] + got.query[r];
-        for (int ch = 0; ch < P; ++ch) total += got.mass[r * static_cast<std::size_t>(P) + static_cast<std::size_t>(ch)];
+        for (int ch = 0; ch < P; ++ch)
+            total += got.mass[r * static_cast<std::size_t>(P) + static_cast<std::size_t>(ch)];
         if (c.select) EXPECT_LE(total, 1.0 + 1e-4) << "row " << r;
         else EXPECT_NEAR(total, 1.0, 1e-4) << "row " << r;
     }
@@ -812,23 +799,29 @@ StatsOutputs runStatsCase(const StatsCase& c) {
 
 TEST(CudaKernels, QueryStatsGqaGroupsAndQueryRowCounts) {
     ATTN_REQUIRE_GPU();
-    struct Group { int heads, kvHeads; };
+    struct Group {
+        int heads, kvHeads;
+    };
     for (Group grp : {Group{2, 2}, Group{8, 2}, Group{8, 1}})
         for (int queries : {1, 7, 64, 100, 256}) {
             StatsCase c;
             c.heads = grp.heads;
             c.kvHeads = grp.kvHeads;
             c.queries = queries;
-            c.name = "group " + std::to_string(grp.heads / grp.kvHeads) + " of " + std::to_string(grp.heads) + " heads, " +
-                     std::to_string(queries) + " query rows";
+            c.name = "group " + std::to_string(grp.heads / grp.kvHeads) + " of " + std::to_string(grp.heads) +
+                     " heads, " + std::to_string(queries) + " query rows";
             runStatsCase(c);
         }
 }
 
 TEST(CudaKernels, QueryStatsScoreModesSelectionAndStorageTypes) {
     ATTN_REQUIRE_GPU();
-    struct Mode { ChunkScore mode; int topN; };
-    for (Mode m : {Mode{ChunkScore::TopN, 1}, Mode{ChunkScore::TopN, 32}, Mode{ChunkScore::Mean, 5}, Mode{ChunkScore::Sum, 5}})
+    struct Mode {
+        ChunkScore mode;
+        int topN;
+    };
+    for (Mode m :
+         {Mode{ChunkScore::TopN, 1}, Mode{ChunkScore::TopN, 32}, Mode{ChunkScore::Mean, 5}, Mode{ChunkScore::Sum, 5}})
         for (ElemType t : kTypes) {
             StatsCase c;
             c.type = t;
@@ -841,7 +834,8 @@ TEST(CudaKernels, QueryStatsScoreModesSelectionAndStorageTypes) {
             c.queries = 19;
             c.select = true;
             c.split = true;
-            c.name = std::string(elemName(t)) + " mode " + std::to_string(static_cast<int>(m.mode)) + " n=" + std::to_string(m.topN);
+            c.name = std::string(elemName(t)) + " mode " + std::to_string(static_cast<int>(m.mode)) +
+                     " n=" + std::to_string(m.topN);
             runStatsCase(c);
         }
     StatsCase full;  // full mode, no prefix: the query segment sees everything before it
@@ -907,7 +901,8 @@ TEST(CudaKernels, SlidingWindowStartsAtTheFirstVisibleTile) {
     const auto q = randomFloats(static_cast<std::size_t>(N) * hd, 60), k = randomFloats(q.size(), 61),
                val = randomFloats(q.size(), 62);
     DeviceBytes dq(q), dk(k), dv(val), dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk), dOut(q.size() * 4),
-        dEnt(std::vector<float>(static_cast<std::size_t>(N), NAN)), dLse(std::vector<float>(static_cast<std::size_t>(N), NAN));
+        dEnt(std::vector<float>(static_cast<std::size_t>(N), NAN)),
+        dLse(std::vector<float>(static_cast<std::size_t>(N), NAN));
     AttentionForwardArgs a;
     a.g = AttentionGeometry{N, 1, 1, hd, 0.3f, window};
     a.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, v.queryBegin, 0};
@@ -970,16 +965,16 @@ TEST(CudaKernels, RowsThatSeeNoKeyWriteNaN) {
         v.rowKeys[2 * static_cast<std::size_t>(i)] = a;
         v.rowKeys[2 * static_cast<std::size_t>(i) + 1] = b;
     };
-    setKeys(chunkRow, 0, chunkRow + 1);      // [0, 0) ∪ [51, 50]: nothing
-    setKeys(queryRow, 0, queryRow + 1);      // nothing
+    setKeys(chunkRow, 0, chunkRow + 1);       // [0, 0) ∪ [51, 50]: nothing
+    setKeys(queryRow, 0, queryRow + 1);       // nothing
     setKeys(droppedRow, 40, droppedRow + 1);  // chunk 0 only ...
     std::vector<std::uint8_t> keep(static_cast<std::size_t>(H) * Q * P, 1);
     for (int h = 0; h < H; ++h) keep[(static_cast<std::size_t>(h) * Q + (droppedRow - qb)) * P] = 0;  // ... dropped
-    const auto q = randomFloats(static_cast<std::size_t>(N) * H * hd, 70), k = randomFloats(static_cast<std::size_t>(N) * Hkv * hd, 71),
-               val = randomFloats(k.size(), 72);
+    const auto q = randomFloats(static_cast<std::size_t>(N) * H * hd, 70),
+               k = randomFloats(static_cast<std::size_t>(N) * Hkv * hd, 71), val = randomFloats(k.size(), 72);
     const std::vector<float> stale(static_cast<std::size_t>(H) * N, 7.0f);  // "the previous layer"
-    DeviceBytes dq(q), dk(k), dv(val), dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk), dChunkBegin(v.chunkBegin), dKeep(keep),
-        dOut(std::vector<float>(q.size(), 7.0f)), dEnt(stale), dLse(stale);
+    DeviceBytes dq(q), dk(k), dv(val), dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk), dChunkBegin(v.chunkBegin),
+        dKeep(keep), dOut(std::vector<float>(q.size(), 7.0f)), dEnt(stale), dLse(stale);
     AttentionForwardArgs a;
     a.g = AttentionGeometry{N, H, Hkv, hd, 0.25f, 0};
     a.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, qb, P};
@@ -1064,7 +1059,8 @@ TEST(CudaKernels, RowsThatSeeNoKeyWriteNaN) {
             const std::size_t r = static_cast<std::size_t>(hh) * Q + (i - qb);
             EXPECT_TRUE(std::isnan(pre[r]) && std::isnan(qry[r])) << "head " << hh << " row " << i;
             for (int c = 0; c < P; ++c)
-                EXPECT_TRUE(std::isnan(score[r * P + c]) && std::isnan(mass[r * P + c])) << "head " << hh << " row " << i;
+                EXPECT_TRUE(std::isnan(score[r * P + c]) && std::isnan(mass[r * P + c]))
+                    << "head " << hh << " row " << i;
         }
     EXPECT_TRUE(std::isfinite(qry[0]) && std::isfinite(mass[0]));
 }
@@ -1138,7 +1134,8 @@ TEST(CudaKernels, QueryStatsTimedAtScale) {
     ATTN_CUDA_OK(launchQueryStats(s, nullptr));
     ATTN_CUDA_OK(cudaDeviceSynchronize());
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    std::printf("[ timing   ] query statistics, %d tokens x %d query rows, 32/8 heads, hd 128, bf16: %.2f ms\n", N, Q, ms);
+    std::printf("[ timing   ] query statistics, %d tokens x %d query rows, 32/8 heads, hd 128, bf16: %.2f ms\n", N, Q,
+                ms);
     RecordProperty("query_stats_ms", std::to_string(ms));
     const auto mass = dMass.download<float>(), pre = dPre.download<float>(), qry = dQry.download<float>();
     for (std::size_t r = 0; r < hq; ++r) {
