@@ -52,6 +52,20 @@ TEST(Files, AtomicWriteReplacesWholeFiles) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(Files, BytesInMemoryReadLikeAMappedFile) {
+    auto mf = MappedFile::fromBytes("memory.bin", {'G', 'G', 'U', 'F', 3});
+    EXPECT_EQ(mf->path(), "memory.bin");
+    ASSERT_EQ(mf->size(), 5u);
+    EXPECT_EQ(mf->data()[4], 3);
+    auto tail = mf->span(4, 1);
+    ASSERT_TRUE(tail.ok());
+    EXPECT_EQ((*tail)[0], 3);
+    auto past = mf->span(4, 2);
+    ASSERT_FALSE(past.ok());
+    EXPECT_EQ(past.error().file, "memory.bin");
+    EXPECT_EQ(MappedFile::fromBytes("empty", {})->size(), 0u);
+}
+
 TEST(ThreadPool, CoversEveryIndexOnce) {
     ThreadPool pool(3);
     std::vector<std::atomic<int>> hits(10007);
