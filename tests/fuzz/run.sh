@@ -30,6 +30,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 run_target() {
   local name=$1 exe="$build/tests/fuzz/fuzz_$1" work="$build/corpus/$1" findings="$build/findings/$1"
   mkdir -p "$work" "$findings"
+  find "$findings" -maxdepth 1 -type f -delete  # findings of this run only
   local log="$findings/fuzz.log" status=0
   "$exe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
     -artifact_prefix="$findings/" "$work" "tests/fuzz/corpus/$1" >"$log" 2>&1 || status=$?
