@@ -36,6 +36,16 @@ TEST(Json, ErrorsCarryTheOffset) {
     EXPECT_FALSE(Json::parse(std::string(100000, '[')).ok());  // depth limit, no stack overflow
 }
 
+TEST(Json, IntegersOutsideInt64Saturate) {
+    EXPECT_EQ(Json(1e300).asInt(), INT64_MAX);
+    EXPECT_EQ(Json(-1e300).asInt(), INT64_MIN);
+    EXPECT_EQ(Json(9223372036854775808.0).asInt(), INT64_MAX);
+    EXPECT_EQ(Json(-9223372036854775808.0).asInt(), INT64_MIN);
+    EXPECT_EQ(Json(std::nan("")).asInt(), 0);
+    EXPECT_EQ(Json(-2.9).asInt(), -2);
+    EXPECT_EQ(Json::parse("1e999")->asInt(), INT64_MAX);
+}
+
 TEST(Files, AtomicWriteReplacesWholeFiles) {
     auto dir = std::filesystem::temp_directory_path() / "attnscope-core-test";
     std::filesystem::create_directories(dir);
