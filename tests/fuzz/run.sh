@@ -31,8 +31,9 @@ run_target() {
   local name=$1 exe="$build/tests/fuzz/fuzz_$1" work="$build/corpus/$1" findings="$build/findings/$1"
   mkdir -p "$work" "$findings"
   find "$findings" -maxdepth 1 -type f -delete  # findings of this run only
-  local log="$findings/fuzz.log" status=0
-  "$exe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
+  local log="$findings/fuzz.log" status=0 dict=()
+  [[ -f tests/fuzz/dict/$1.dict ]] && dict=(-dict="tests/fuzz/dict/$1.dict")
+  "$exe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 "${dict[@]}" \
     -artifact_prefix="$findings/" "$work" "tests/fuzz/corpus/$1" >"$log" 2>&1 || status=$?
   local execs crashes
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
