@@ -23,12 +23,16 @@ const Tokenizer* stories() {
     return tok.get();
 }
 
-// Anything written must read back, and the text must be a fixed point after one round trip.
+// Anything written must read back. Numbers are written with 9 significant digits (json.h), so
+// the first round trip may round one; from then on the text must stay the same.
 void checkRoundTrip(const Json& json) {
-    const std::string text = json.dump();
-    auto again = Json::parse(text);
-    if (!again) fuzz::violated("Json::dump wrote text Json::parse rejects: " + again.error().message);
-    if (again->dump() != text) fuzz::violated("Json::dump is not stable after a round trip: " + text);
+    auto readBack = [](const std::string& text) {
+        auto again = Json::parse(text);
+        if (!again) fuzz::violated("Json::dump wrote text Json::parse rejects: " + again.error().message);
+        return std::move(*again);
+    };
+    const std::string once = readBack(json.dump()).dump();
+    if (readBack(once).dump() != once) fuzz::violated("Json::dump is not stable after a round trip: " + once);
 }
 
 void buildPlans(const ContextSpec& spec, std::uint8_t pick) {
