@@ -12,6 +12,7 @@ packages=(
   python3 python3-venv
   googletest libgtest-dev libbenchmark-dev
   clang-format
+  clang libclang-rt-14-dev
   xvfb xauth
 )
 

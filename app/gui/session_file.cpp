@@ -5,6 +5,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <cmath>
+
 #include "context_text.h"
 #include "figure_export.h"
 #include "input_file.h"
@@ -43,7 +45,8 @@ public:
         auto v = o_.value(QLatin1String(key));
         if (v.isUndefined()) return fallback;
         double d = v.toDouble(std::numeric_limits<double>::quiet_NaN());
-        if (!v.isDouble() || d != static_cast<double>(static_cast<long long>(d)) || d < lo || d > hi) {
+        // The range first: converting a double outside it to an integer is undefined.
+        if (!v.isDouble() || !(d >= lo && d <= hi) || d != std::floor(d)) {
             fail(QStringLiteral("'%1' must be an integer from %2 to %3").arg(name(key)).arg(lo).arg(hi));
             return fallback;
         }

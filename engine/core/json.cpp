@@ -16,6 +16,14 @@ bool Json::isInteger() const {
     return type_ == Type::Number && !writtenAsReal_ && std::isfinite(d_) && std::floor(d_) == d_;
 }
 
+std::int64_t Json::asInt() const {
+    constexpr double kTwoTo63 = 9223372036854775808.0;
+    if (std::isnan(d_)) return 0;
+    if (d_ >= kTwoTo63) return INT64_MAX;
+    if (d_ < -kTwoTo63) return INT64_MIN;
+    return static_cast<std::int64_t>(d_);
+}
+
 const Json* Json::find(std::string_view key) const {
     if (type_ != Type::Object) return nullptr;
     for (const auto& kv : o_)

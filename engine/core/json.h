@@ -60,7 +60,9 @@ public:
 
     bool asBool() const { return b_; }
     double asNumber() const { return d_; }
-    std::int64_t asInt() const { return static_cast<std::int64_t>(d_); }
+    // The number truncated toward zero and saturated to the int64 range (NaN gives 0), so any
+    // parsed number converts without undefined behaviour; callers compare to check it was exact.
+    std::int64_t asInt() const;
     const std::string& asString() const { return s_; }
     const Array& asArray() const { return a_; }
     Array& asArray() { return a_; }

@@ -38,8 +38,17 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
     return std::shared_ptr<const MappedFile>(std::move(f));
 }
 
+std::shared_ptr<const MappedFile> MappedFile::fromBytes(std::string path, std::vector<std::uint8_t> bytes) {
+    std::shared_ptr<MappedFile> f(new MappedFile());
+    f->path_ = std::move(path);
+    f->owned_ = std::move(bytes);
+    f->size_ = f->owned_.size();
+    f->data_ = f->owned_.empty() ? nullptr : f->owned_.data();
+    return f;
+}
+
 MappedFile::~MappedFile() {
-    if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+    if (data_ && owned_.empty()) ::munmap(const_cast<std::uint8_t*>(data_), size_);
 }
 
 Result<std::span<const std::uint8_t>> MappedFile::span(std::uint64_t offset, std::uint64_t len) const {

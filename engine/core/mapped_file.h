@@ -5,6 +5,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
@@ -13,6 +14,9 @@ namespace attnscope {
 class MappedFile {
 public:
     static Result<std::shared_ptr<const MappedFile>> open(const std::string& path);
+    // The same view over bytes held in memory, for parsers fed from a buffer (fuzz tests);
+    // `path` only labels errors.
+    static std::shared_ptr<const MappedFile> fromBytes(std::string path, std::vector<std::uint8_t> bytes);
     ~MappedFile();
     MappedFile(const MappedFile&) = delete;
     MappedFile& operator=(const MappedFile&) = delete;
@@ -28,6 +32,7 @@ private:
     std::string path_;
     const std::uint8_t* data_ = nullptr;
     std::uint64_t size_ = 0;
+    std::vector<std::uint8_t> owned_;  // fromBytes: the bytes data_ points into (nothing mapped)
 };
 
 }  // namespace attnscope

@@ -108,6 +108,12 @@ void FilesTest::corruptSessionsAreRejected_data() {
     QTest::newRow("bad layer")
         << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"selection\":{\"layer\":-3}}")
         << QStringLiteral("selection.layer");
+    QTest::newRow("huge version")  // beyond every integer type: must be refused, not converted
+        << QByteArray("{\"format\":\"attnscope-session\",\"version\":1e300,\"context\":{\"query\":\"q\"}}")
+        << QStringLiteral("'version' must be an integer");
+    QTest::newRow("huge layer")
+        << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"selection\":{\"layer\":-1e300}}")
+        << QStringLiteral("selection.layer");
     QTest::newRow("bad parts")
         << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"sweep\":{\"parts\":[0]}}")
         << QStringLiteral("sweep.parts");

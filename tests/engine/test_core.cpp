@@ -36,6 +36,16 @@ TEST(Json, ErrorsCarryTheOffset) {
     EXPECT_FALSE(Json::parse(std::string(100000, '[')).ok());  // depth limit, no stack overflow
 }
 
+TEST(Json, IntegersOutsideInt64Saturate) {
+    EXPECT_EQ(Json(1e300).asInt(), INT64_MAX);
+    EXPECT_EQ(Json(-1e300).asInt(), INT64_MIN);
+    EXPECT_EQ(Json(9223372036854775808.0).asInt(), INT64_MAX);
+    EXPECT_EQ(Json(-9223372036854775808.0).asInt(), INT64_MIN);
+    EXPECT_EQ(Json(std::nan("")).asInt(), 0);
+    EXPECT_EQ(Json(-2.9).asInt(), -2);
+    EXPECT_EQ(Json::parse("1e999")->asInt(), INT64_MAX);
+}
+
 TEST(Files, AtomicWriteReplacesWholeFiles) {
     auto dir = std::filesystem::temp_directory_path() / "attnscope-core-test";
     std::filesystem::create_directories(dir);
@@ -50,6 +60,20 @@ TEST(Files, AtomicWriteReplacesWholeFiles) {
     EXPECT_TRUE((*mf)->span(0, 6).ok());
     EXPECT_FALSE(MappedFile::open((dir / "nope").string()).ok());
     std::filesystem::remove_all(dir);
+}
+
+TEST(Files, BytesInMemoryReadLikeAMappedFile) {
+    auto mf = MappedFile::fromBytes("memory.bin", {'G', 'G', 'U', 'F', 3});
+    EXPECT_EQ(mf->path(), "memory.bin");
+    ASSERT_EQ(mf->size(), 5u);
+    EXPECT_EQ(mf->data()[4], 3);
+    auto tail = mf->span(4, 1);
+    ASSERT_TRUE(tail.ok());
+    EXPECT_EQ((*tail)[0], 3);
+    auto past = mf->span(4, 2);
+    ASSERT_FALSE(past.ok());
+    EXPECT_EQ(past.error().file, "memory.bin");
+    EXPECT_EQ(MappedFile::fromBytes("empty", {})->size(), 0u);
 }
 
 TEST(ThreadPool, CoversEveryIndexOnce) {

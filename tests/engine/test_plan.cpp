@@ -141,6 +141,9 @@ TEST(Plan, ContextJson) {
     EXPECT_FALSE(ContextSpec::fromJson(*Json::parse(R"({"chunks": ["a"]})")).ok());
     EXPECT_FALSE(ContextSpec::fromJson(*Json::parse(R"({"chunk_ids": [[1, -2]], "query": "q"})")).ok());
     EXPECT_FALSE(ContextSpec::fromJson(*Json::parse(R"([1, 2])")).ok());
+    // Ids beyond every integer type are refused, not converted (the conversion was undefined).
+    EXPECT_FALSE(ContextSpec::fromJson(*Json::parse(R"({"query_ids": [1e300]})")).ok());
+    EXPECT_FALSE(ContextSpec::fromJson(*Json::parse(R"({"prefix_ids": [-1e30], "query": "q"})")).ok());
     auto round = ContextSpec::fromJson(c->toJson());
     ASSERT_TRUE(round.ok());
     EXPECT_EQ(round->toJson().dump(), c->toJson().dump());
