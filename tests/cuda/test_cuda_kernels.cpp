@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "attention_test_cases.h"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/kernels_reference.h"
 #include "backend/cuda/plan_view.h"
@@ -200,134 +201,50 @@ TEST(CudaKernels, NllArgmax) {
 
 namespace {
 
-struct AttnCase {
-    std::string name;
-    ElemType type = ElemType::F32;
-    int heads = 4, kvHeads = 2, hd = 16;
-    int prefix = 3;
-    std::vector<int> chunks = {20, 13, 31};
-    int queries = 9;
-    bool parallel = true;
-    int window = 0;
-    bool select = false;
-    bool split = false;      // context and query rows in separate buffers
-    bool queryOnly = false;  // process only the query rows (the reuse pass)
-    float amp = 1.5f;
-};
+using attnscope::cuda::test::AttentionCase;
+using attnscope::cuda::test::AttentionRun;
+using attnscope::cuda::test::AttentionTolerances;
+using attnscope::cuda::test::headDim256Case;
+using attnscope::cuda::test::manyChunksCase;
+using attnscope::cuda::test::queryOnlyNoPrefixCase;
+using attnscope::cuda::test::Rows;
+using attnscope::cuda::test::runAttentionPasses;
+using attnscope::cuda::test::selectionSplitRowsCases;
 
-// Token-major matrix [N][stride] in device memory, whole or split at `split`.
-struct DeviceRows {
-    DeviceBytes head, tail;
-    TokenRows rows;
-    DeviceRows(ElemType t, const std::vector<float>& values, int N, int stride, int split) {
-        const std::size_t es = elemSize(t);
-        auto bytes = toBytes(t, values);
-        std::vector<std::uint8_t> a(
-            bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(split) * stride * es));
-        std::vector<std::uint8_t> b(bytes.begin() + static_cast<std::ptrdiff_t>(a.size()), bytes.end());
-        head = DeviceBytes(a);
-        tail = DeviceBytes(b);
-        rows = TokenRows{head.get(), tail.get(), split, stride};
-        (void)N;
-    }
-};
+// The view's two key ranges per row are exactly the plan's visibility rule.
+void checkViewIsThePlansRule(const EncodingPlan& plan, const PlanView& v) {
+    for (int i = 0; i < v.tokens; ++i)
+        for (int j = 0; j < v.tokens; ++j) {
+            const bool mine = j <= i && (j < v.rowKeys[2 * i] || j >= v.rowKeys[2 * i + 1]);
+            const bool theirs =
+                j <= i && (plan.options.mode != EncodingMode::Parallel || plan.segment[i] != SegmentKind::Chunk ||
+                           plan.segment[j] == SegmentKind::Prefix || plan.chunk[j] == plan.chunk[i]);
+            ASSERT_EQ(mine, theirs) << "row " << i << " key " << j;
+        }
+}
 
-void runAttentionCase(const AttnCase& c) {
+AttentionTolerances fp32AttentionTolerances(ElemType t) {
+    return {2e-4, 1e-5, 1e-4, 1e-5, 2e-5, t == ElemType::F32 ? 1e-4 : typeRel(t) * 2};
+}
+
+void runAttentionCase(const AttentionCase& c) {
     SCOPED_TRACE(c.name);
     const EncodingPlan plan = makePlan(c.prefix, c.chunks, c.queries, c.parallel);
     auto viewR = makePlanView(plan);
     ASSERT_TRUE(viewR.ok()) << viewR.error().describe();
     const PlanView& v = *viewR;
-    // The view's two key ranges per row are exactly the plan's visibility rule.
-    for (int i = 0; i < v.tokens; ++i)
-        for (int j = 0; j < v.tokens; ++j) {
-            const bool mine = j <= i && (j < v.rowKeys[2 * i] || j >= v.rowKeys[2 * i + 1]);
-            const bool theirs = j <= i && (!c.parallel || plan.segment[i] != SegmentKind::Chunk ||
-                                           plan.segment[j] == SegmentKind::Prefix || plan.chunk[j] == plan.chunk[i]);
-            ASSERT_EQ(mine, theirs) << "row " << i << " key " << j;
-        }
+    checkViewIsThePlansRule(plan, v);
 
-    const int N = v.tokens, H = c.heads, Hkv = c.kvHeads, hd = c.hd, Q = v.queries, P = v.chunks;
-    const int qStride = H * hd, kStride = Hkv * hd;
-    // Values rounded to the storage type first, so the twin and the kernel read the same inputs.
-    auto q = fromBytes(c.type, toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * qStride, 20, c.amp)));
-    auto k = fromBytes(c.type, toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * kStride, 21, c.amp)));
-    auto val = fromBytes(c.type, toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * kStride, 22, 1.0f)));
-    const int split = c.split ? v.queryBegin : N;
-    DeviceRows dq(c.type, q, N, qStride, split), dk(c.type, k, N, kStride, split), dv(c.type, val, N, kStride, split);
-    auto hostRows = [&](const std::vector<float>& x, int stride, std::vector<std::uint8_t>& store) {
-        store = toBytes(c.type, x);
-        return TokenRows{store.data(), store.data(), N, stride};
-    };
-    std::vector<std::uint8_t> hq, hk, hv;
-    const TokenRows rq = hostRows(q, qStride, hq), rk = hostRows(k, kStride, hk), rv = hostRows(val, kStride, hv);
-
-    DeviceBytes dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk), dChunkBegin(v.chunkBegin);
-    AttentionGeometry g{N, H, Hkv, hd, 1.0f / std::sqrt(static_cast<float>(hd)), c.window};
-    VisibilityArgs vis{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, v.queryBegin, P};
-    VisibilityArgs hvis{v.rowKeys.data(), v.keyChunk.data(), nullptr, v.queryBegin, P};
-
-    const int rowBegin = c.queryOnly ? v.queryBegin : 0;
-    const std::vector<float> nanHN(static_cast<std::size_t>(H) * N, NAN);
-    DeviceBytes dOut(static_cast<std::size_t>(N - rowBegin) * qStride * elemSize(c.type)), dEnt(nanHN), dLse(nanHN);
-    AttentionForwardArgs a;
-    a.type = c.type;
-    a.g = g;
-    a.vis = vis;
-    a.q = dq.rows;
-    a.k = dk.rows;
-    a.v = dv.rows;
-    a.rowBegin = rowBegin;
-    a.rowEnd = N;
-    a.out = dOut.get();
-    a.outRowOffset = rowBegin;
-    a.entropy = dEnt.get<float>();
-    a.lse = dLse.get<float>();
-    ATTN_CUDA_OK(launchAttentionForward(a, nullptr));
-
-    std::vector<std::uint8_t> wantOut(dOut.size());
-    std::vector<float> wantEnt = nanHN, wantLse = nanHN;
-    AttentionForwardArgs ha = a;
-    ha.vis = hvis;
-    ha.q = rq;
-    ha.k = rk;
-    ha.v = rv;
-    ha.out = wantOut.data();
-    ha.entropy = wantEnt.data();
-    ha.lse = wantLse.data();
-    reference::attentionForward(ha);
-    const double outRel = c.type == ElemType::F32 ? 1e-4 : typeRel(c.type) * 2;
-    EXPECT_TRUE(allClose(dEnt.download<float>(), wantEnt, 2e-4, 1e-5, "entropy"));
-    EXPECT_TRUE(allClose(dLse.download<float>(), wantLse, 1e-4, 1e-5, "lse"));
-    EXPECT_TRUE(
-        allClose(fromBytes(c.type, dOut.download<std::uint8_t>()), fromBytes(c.type, wantOut), 2e-5, outRel, "output"));
-
-    // Selective attention on the query rows: a fixed keep mask, renormalised with the floor.
-    std::vector<std::uint8_t> keep;
-    DeviceBytes dKeep;
-    std::vector<float> finalLse = dLse.download<float>();
-    if (c.select && Q > 0 && P > 0) {
-        keep.resize(static_cast<std::size_t>(H) * Q * P);
-        for (std::size_t x = 0; x < keep.size(); ++x)
-            keep[x] = static_cast<std::uint8_t>((x * 2654435761u >> 7) % 3 == 0);
-        dKeep = DeviceBytes(keep);
-        DeviceBytes dLseBefore(finalLse);
-        AttentionForwardArgs s = a;
-        s.vis.selected = dKeep.get<std::uint8_t>();
-        s.rowBegin = v.queryBegin;
-        s.lseBefore = dLseBefore.get<float>();
-        ATTN_CUDA_OK(launchAttentionForward(s, nullptr));
-        AttentionForwardArgs hs = ha;
-        hs.vis.selected = keep.data();
-        hs.rowBegin = v.queryBegin;
-        hs.lseBefore = finalLse.data();
-        reference::attentionForward(hs);
-        EXPECT_TRUE(allClose(dEnt.download<float>(), wantEnt, 2e-4, 1e-5, "entropy after selection"));
-        EXPECT_TRUE(allClose(dLse.download<float>(), wantLse, 1e-4, 1e-5, "lse after selection"));
-        EXPECT_TRUE(allClose(fromBytes(c.type, dOut.download<std::uint8_t>()), fromBytes(c.type, wantOut), 2e-5, outRel,
-                             "output after selection"));
-        finalLse = dLse.download<float>();
-    }
+    const int N = v.tokens, H = c.heads, Q = v.queries, P = v.chunks;
+    AttentionRun run(c, v);
+    runAttentionPasses(c, v, run, launchAttentionForward, fp32AttentionTolerances(c.type));
+    const std::vector<float> finalLse = run.finalLse(v);
+    DeviceBytes dChunkBegin(v.chunkBegin);
+    const AttentionGeometry g = run.all.dev.g;
+    const VisibilityArgs vis = run.all.dev.vis, hvis = run.all.host.vis;
+    const std::vector<std::uint8_t>& keep = run.keep;
+    const DeviceBytes& dKeep = run.deviceKeep;
+    const TokenRows dq = run.q.device, dk = run.k.device, rq = run.q.onHost, rk = run.k.onHost;
 
     // Query statistics from the final lse.
     if (Q > 0) {
@@ -343,8 +260,8 @@ void runAttentionCase(const AttnCase& c) {
                 s.g = g;
                 s.vis = vis;
                 s.vis.selected = keep.empty() ? nullptr : dKeep.get<std::uint8_t>();
-                s.q = dq.rows;
-                s.k = dk.rows;
+                s.q = dq;
+                s.k = dk;
                 s.prefixLength = v.prefixLength;
                 s.chunkBegin = dChunkBegin.get<int>();
                 s.lse = dFinalLse.get<float>();
@@ -401,8 +318,8 @@ void runAttentionCase(const AttnCase& c) {
                 t.g = g;
                 t.vis = vis;
                 t.vis.selected = keep.empty() ? nullptr : dKeep.get<std::uint8_t>();
-                t.q = dq.rows;
-                t.k = dk.rows;
+                t.q = dq;
+                t.k = dk;
                 t.lse = dFinalLse.get<float>();
                 t.head = head;
                 t.rowBegin = w.r0;
@@ -435,7 +352,7 @@ void runAttentionCase(const AttnCase& c) {
 
 TEST(CudaKernels, AttentionParallelGqa) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
+    AttentionCase c;
     c.name = "parallel, GQA 4/2, hd 16";
     runAttentionCase(c);
 }
@@ -443,7 +360,7 @@ TEST(CudaKernels, AttentionParallelGqa) {
 TEST(CudaKernels, AttentionFullModeManyHeadSizes) {
     ATTN_REQUIRE_GPU();
     for (int hd : {8, 40, 64, 100, 128}) {
-        AttnCase c;
+        AttentionCase c;
         c.name = "full, hd " + std::to_string(hd);
         c.parallel = false;
         c.hd = hd;
@@ -456,47 +373,22 @@ TEST(CudaKernels, AttentionFullModeManyHeadSizes) {
 
 TEST(CudaKernels, AttentionHeadDim256NeedsLargeSharedMemory) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
-    c.name = "parallel, hd 256";
-    c.hd = 256;
-    c.heads = 2;
-    c.kvHeads = 2;
-    c.chunks = {12, 20};
-    c.queries = 5;
-    runAttentionCase(c);
+    runAttentionCase(headDim256Case(AttentionCase{}));
 }
 
 TEST(CudaKernels, AttentionSelectionSplitAndStorageTypes) {
     ATTN_REQUIRE_GPU();
-    for (ElemType t : kTypes) {
-        AttnCase c;
-        c.name = std::string("selective, split rows, ") + elemName(t);
-        c.type = t;
-        c.select = true;
-        c.split = true;
-        c.chunks = {9, 33, 16, 5, 21};
-        c.queries = 12;
-        c.prefix = 4;
-        runAttentionCase(c);
-    }
+    for (const AttentionCase& c : selectionSplitRowsCases(AttentionCase{})) runAttentionCase(c);
 }
 
 TEST(CudaKernels, AttentionQueryOnlyPassAndNoPrefix) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
-    c.name = "query rows only, no prefix";
-    c.prefix = 0;
-    c.queryOnly = true;
-    c.split = true;
-    c.select = true;
-    c.chunks = {40, 40, 40};
-    c.queries = 20;
-    runAttentionCase(c);
+    runAttentionCase(queryOnlyNoPrefixCase(AttentionCase{}));
 }
 
 TEST(CudaKernels, AttentionSlidingWindowAndSharpScores) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
+    AttentionCase c;
     c.name = "window 24, sharp";
     c.window = 24;
     c.amp = 4.0f;
@@ -504,7 +396,7 @@ TEST(CudaKernels, AttentionSlidingWindowAndSharpScores) {
     c.queries = 18;
     c.select = true;
     runAttentionCase(c);
-    AttnCase f = c;
+    AttentionCase f = c;
     f.name = "full mode, window 7";
     f.parallel = false;
     f.window = 7;
@@ -513,16 +405,9 @@ TEST(CudaKernels, AttentionSlidingWindowAndSharpScores) {
 
 TEST(CudaKernels, AttentionLongRowsManyChunks) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
-    c.name = "40 chunks";
-    c.heads = 2;
-    c.kvHeads = 1;
+    AttentionCase c;
     c.hd = 32;
-    c.chunks.clear();
-    for (int i = 0; i < 40; ++i) c.chunks.push_back(3 + (i * 7) % 11);
-    c.queries = 6;
-    c.select = true;
-    runAttentionCase(c);
+    runAttentionCase(manyChunksCase(c));
 }
 
 // The renormalisation floor p / max(Σp, 1e-5): the only kept chunk gets almost no attention.
@@ -751,15 +636,15 @@ StatsOutputs queryStatsOf(const StatsCase& c, const StatsInputs& in, bool device
         return o;
     }
     const int split = c.split ? in.v.queryBegin : N;
-    DeviceRows dq(c.type, fromBytes(c.type, in.hq), N, in.qStride, split),
+    Rows dq(c.type, fromBytes(c.type, in.hq), N, in.qStride, split),
         dk(c.type, fromBytes(c.type, in.hk), N, in.kStride, split);
     DeviceBytes dRowKeys(in.v.rowKeys), dKeyChunk(in.v.keyChunk), dChunkBegin(in.v.chunkBegin), dLse(in.lse),
         dKeep(in.keep.empty() ? std::vector<std::uint8_t>(1) : in.keep), dScore(o.score), dMass(o.mass), dPre(o.prefix),
         dQry(o.query);
     s.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(),
                            in.keep.empty() ? nullptr : dKeep.get<std::uint8_t>(), in.v.queryBegin, P};
-    s.q = dq.rows;
-    s.k = dk.rows;
+    s.q = dq.device;
+    s.k = dk.device;
     s.chunkBegin = dChunkBegin.get<int>();
     s.lse = dLse.get<float>();
     s.score = dScore.get<float>();
@@ -865,14 +750,14 @@ TEST(CudaKernels, QueryStatsLargeHeadsFitSharedMemory) {
 
 TEST(CudaKernels, SlidingWindowRowsFarBeyondTheWindow) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
+    AttentionCase c;
     c.name = "window 24, 1,400 tokens, selective";
     c.window = 24;
     c.chunks = {500, 470, 400};
     c.queries = 40;
     c.select = true;
     runAttentionCase(c);
-    AttnCase f = c;
+    AttentionCase f = c;
     f.name = "full mode, window 40, GQA 8/1";
     f.parallel = false;
     f.window = 40;
