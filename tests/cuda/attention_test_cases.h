@@ -204,6 +204,13 @@ struct AttentionRun {
         prepareAttentionPass(c, view.tokens, view.queryBegin, all.dev.outRowOffset, selected);
     }
 
+    // The visibility of the last pass: with the keep mask where the case selects.
+    VisibilityArgs finalVisibility(bool onDevice) const {
+        VisibilityArgs vis = onDevice ? all.dev.vis : all.host.vis;
+        if (!keep.empty()) vis.selected = onDevice ? deviceKeep.get<std::uint8_t>() : keep.data();
+        return vis;
+    }
+
     // The kernel's lse after both passes: the selective pass's on the query rows.
     std::vector<float> finalLse(const PlanView& view) const {
         std::vector<float> lse = all.lse.download<float>();

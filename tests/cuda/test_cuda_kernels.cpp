@@ -39,6 +39,14 @@ double typeRel(ElemType t) { return t == ElemType::F32 ? 1e-5 : t == ElemType::F
 
 const ElemType kTypes[] = {ElemType::F32, ElemType::F16, ElemType::BF16};
 
+// Points the four outputs of s at chunk scores, chunk masses, prefix masses and query masses.
+void writeStatsTo(QueryStatsArgs& s, float* score, float* chunkMass, float* prefixMass, float* queryMass) {
+    s.score = score;
+    s.chunkMass = chunkMass;
+    s.prefixMass = prefixMass;
+    s.queryMass = queryMass;
+}
+
 }  // namespace
 
 TEST(CudaKernels, Embed) {
@@ -227,26 +235,11 @@ AttentionTolerances fp32AttentionTolerances(ElemType t) {
     return {2e-4, 1e-5, 1e-4, 1e-5, 2e-5, t == ElemType::F32 ? 1e-4 : typeRel(t) * 2};
 }
 
-void runAttentionCase(const AttentionCase& c) {
-    SCOPED_TRACE(c.name);
-    const EncodingPlan plan = makePlan(c.prefix, c.chunks, c.queries, c.parallel);
-    auto viewR = makePlanView(plan);
-    ASSERT_TRUE(viewR.ok()) << viewR.error().describe();
-    const PlanView& v = *viewR;
-    checkViewIsThePlansRule(plan, v);
-
-    const int N = v.tokens, H = c.heads, Q = v.queries, P = v.chunks;
-    AttentionRun run(c, v);
-    runAttentionPasses(c, v, run, launchAttentionForward, fp32AttentionTolerances(c.type));
-    const std::vector<float> finalLse = run.finalLse(v);
+// Query statistics from the final lse, against the twin's, in every score mode.
+void checkQueryStats(const AttentionCase& c, const PlanView& v, const AttentionRun& run,
+                     const std::vector<float>& finalLse) {
+    const int H = c.heads, Q = v.queries, P = v.chunks;
     DeviceBytes dChunkBegin(v.chunkBegin);
-    const AttentionGeometry g = run.all.dev.g;
-    const VisibilityArgs vis = run.all.dev.vis, hvis = run.all.host.vis;
-    const std::vector<std::uint8_t>& keep = run.keep;
-    const DeviceBytes& dKeep = run.deviceKeep;
-    const TokenRows dq = run.q.device, dk = run.k.device, rq = run.q.onHost, rk = run.k.onHost;
-
-    // Query statistics from the final lse.
     if (Q > 0) {
         DeviceBytes dFinalLse(finalLse);
         for (ChunkScore mode : {ChunkScore::TopN, ChunkScore::Mean, ChunkScore::Sum})
@@ -257,33 +250,25 @@ void runAttentionCase(const AttentionCase& c) {
                 DeviceBytes dScore(hqp * 4), dMass(hqp * 4), dPre(hq * 4), dQry(hq * 4);
                 QueryStatsArgs s;
                 s.type = c.type;
-                s.g = g;
-                s.vis = vis;
-                s.vis.selected = keep.empty() ? nullptr : dKeep.get<std::uint8_t>();
-                s.q = dq;
-                s.k = dk;
+                s.g = run.all.dev.g;
+                s.vis = run.finalVisibility(true);
+                s.q = run.q.device;
+                s.k = run.k.device;
                 s.prefixLength = v.prefixLength;
                 s.chunkBegin = dChunkBegin.get<int>();
                 s.lse = dFinalLse.get<float>();
                 s.scoreMode = mode;
                 s.scoreTopN = n;
-                s.score = dScore.get<float>();
-                s.chunkMass = dMass.get<float>();
-                s.prefixMass = dPre.get<float>();
-                s.queryMass = dQry.get<float>();
+                writeStatsTo(s, dScore.get<float>(), dMass.get<float>(), dPre.get<float>(), dQry.get<float>());
                 ATTN_CUDA_OK(launchQueryStats(s, nullptr));
                 std::vector<float> wScore(hqp), wMass(hqp), wPre(hq), wQry(hq);
                 QueryStatsArgs hs = s;
-                hs.vis = hvis;
-                hs.vis.selected = keep.empty() ? nullptr : keep.data();
-                hs.q = rq;
-                hs.k = rk;
+                hs.vis = run.finalVisibility(false);
+                hs.q = run.q.onHost;
+                hs.k = run.k.onHost;
                 hs.chunkBegin = v.chunkBegin.data();
                 hs.lse = finalLse.data();
-                hs.score = wScore.data();
-                hs.chunkMass = wMass.data();
-                hs.prefixMass = wPre.data();
-                hs.queryMass = wQry.data();
+                writeStatsTo(hs, wScore.data(), wMass.data(), wPre.data(), wQry.data());
                 reference::queryStats(hs);
                 const std::string tag = " mode " + std::to_string(static_cast<int>(mode)) + " n=" + std::to_string(n);
                 if (P > 0) {
@@ -302,9 +287,12 @@ void runAttentionCase(const AttentionCase& c) {
                 }
             }
     }
+}
 
-    // Tiles: a few windows, both poolings, one head and the head mean.
-    if (c.queryOnly) return;  // the context rows' lse is not computed in this case
+// Tiles from the final lse: a few windows, both poolings, one head and the head mean.
+void checkTiles(const AttentionCase& c, const PlanView& v, const AttentionRun& run,
+                const std::vector<float>& finalLse) {
+    const int N = v.tokens, H = c.heads;
     DeviceBytes dFinalLse(finalLse);
     struct Win {
         int r0, r1, c0, c1, outR, outC;
@@ -315,11 +303,10 @@ void runAttentionCase(const AttentionCase& c) {
             for (bool maxPool : {false, true}) {
                 TileArgs t;
                 t.type = c.type;
-                t.g = g;
-                t.vis = vis;
-                t.vis.selected = keep.empty() ? nullptr : dKeep.get<std::uint8_t>();
-                t.q = dq;
-                t.k = dk;
+                t.g = run.all.dev.g;
+                t.vis = run.finalVisibility(true);
+                t.q = run.q.device;
+                t.k = run.k.device;
                 t.lse = dFinalLse.get<float>();
                 t.head = head;
                 t.rowBegin = w.r0;
@@ -335,10 +322,9 @@ void runAttentionCase(const AttentionCase& c) {
                 ATTN_CUDA_OK(launchAttentionTile(t, 4, nullptr));
                 std::vector<float> want(static_cast<std::size_t>(w.outR) * w.outC, 0.0f);
                 TileArgs ht = t;
-                ht.vis = hvis;
-                ht.vis.selected = keep.empty() ? nullptr : keep.data();
-                ht.q = rq;
-                ht.k = rk;
+                ht.vis = run.finalVisibility(false);
+                ht.q = run.q.onHost;
+                ht.k = run.k.onHost;
                 ht.lse = finalLse.data();
                 ht.out = want.data();
                 reference::attentionTile(ht);
@@ -346,6 +332,21 @@ void runAttentionCase(const AttentionCase& c) {
                                      "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + " head " +
                                          std::to_string(head) + (maxPool ? " max" : " mean")));
             }
+}
+
+void runAttentionCase(const AttentionCase& c) {
+    SCOPED_TRACE(c.name);
+    const EncodingPlan plan = makePlan(c.prefix, c.chunks, c.queries, c.parallel);
+    auto viewR = makePlanView(plan);
+    ASSERT_TRUE(viewR.ok()) << viewR.error().describe();
+    const PlanView& v = *viewR;
+    checkViewIsThePlansRule(plan, v);
+
+    AttentionRun run(c, v);
+    runAttentionPasses(c, v, run, launchAttentionForward, fp32AttentionTolerances(c.type));
+    const std::vector<float> finalLse = run.finalLse(v);
+    checkQueryStats(c, v, run, finalLse);
+    if (!c.queryOnly) checkTiles(c, v, run, finalLse);  // a query-only case has no lse of the context rows
 }
 
 }  // namespace
@@ -628,10 +629,7 @@ StatsOutputs queryStatsOf(const StatsCase& c, const StatsInputs& in, bool device
     s.scoreMode = c.mode;
     s.scoreTopN = c.topN;
     if (!device) {
-        s.score = o.score.data();
-        s.chunkMass = o.mass.data();
-        s.prefixMass = o.prefix.data();
-        s.queryMass = o.query.data();
+        writeStatsTo(s, o.score.data(), o.mass.data(), o.prefix.data(), o.query.data());
         reference::queryStats(s);
         return o;
     }
@@ -647,10 +645,7 @@ StatsOutputs queryStatsOf(const StatsCase& c, const StatsInputs& in, bool device
     s.k = dk.device;
     s.chunkBegin = dChunkBegin.get<int>();
     s.lse = dLse.get<float>();
-    s.score = dScore.get<float>();
-    s.chunkMass = dMass.get<float>();
-    s.prefixMass = dPre.get<float>();
-    s.queryMass = dQry.get<float>();
+    writeStatsTo(s, dScore.get<float>(), dMass.get<float>(), dPre.get<float>(), dQry.get<float>());
     const std::uint64_t before = blockBarriers();
     EXPECT_EQ(launchQueryStats(s, nullptr), cudaSuccess);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
@@ -916,10 +911,7 @@ TEST(CudaKernels, RowsThatSeeNoKeyWriteNaN) {
     st.k = a.k;
     st.chunkBegin = dChunkBegin.get<int>();
     st.lse = dLse.get<float>();
-    st.score = dScore.get<float>();
-    st.chunkMass = dMass.get<float>();
-    st.prefixMass = dPre.get<float>();
-    st.queryMass = dQry.get<float>();
+    writeStatsTo(st, dScore.get<float>(), dMass.get<float>(), dPre.get<float>(), dQry.get<float>());
     ATTN_CUDA_OK(launchQueryStats(st, nullptr));
     std::vector<float> wScore(hqp, 7.0f), wMass(hqp, 7.0f), wPre(hq, 7.0f), wQry(hq, 7.0f);
     QueryStatsArgs hs = st;
@@ -928,10 +920,7 @@ TEST(CudaKernels, RowsThatSeeNoKeyWriteNaN) {
     hs.k = h.k;
     hs.chunkBegin = v.chunkBegin.data();
     hs.lse = wantLse.data();
-    hs.score = wScore.data();
-    hs.chunkMass = wMass.data();
-    hs.prefixMass = wPre.data();
-    hs.queryMass = wQry.data();
+    writeStatsTo(hs, wScore.data(), wMass.data(), wPre.data(), wQry.data());
     reference::queryStats(hs);
     const auto score = dScore.download<float>(), mass = dMass.download<float>(), pre = dPre.download<float>(),
                qry = dQry.download<float>();
@@ -1009,10 +998,7 @@ TEST(CudaKernels, QueryStatsTimedAtScale) {
     s.prefixLength = v.prefixLength;
     s.chunkBegin = dChunkBegin.get<int>();
     s.lse = dLse.get<float>();
-    s.score = dScore.get<float>();
-    s.chunkMass = dMass.get<float>();
-    s.prefixMass = dPre.get<float>();
-    s.queryMass = dQry.get<float>();
+    writeStatsTo(s, dScore.get<float>(), dMass.get<float>(), dPre.get<float>(), dQry.get<float>());
     ATTN_CUDA_OK(launchQueryStats(s, nullptr));  // warm-up
     ATTN_CUDA_OK(cudaDeviceSynchronize());
     const auto start = std::chrono::steady_clock::now();
