@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/cuda/kernels.h"
@@ -82,6 +83,24 @@ inline AttentionCase manyChunksCase(AttentionCase c) {
     for (int i = 0; i < 40; ++i) c.chunks.push_back(3 + (i * 7) % 11);
     c.queries = 6;
     c.select = true;
+    return c;
+}
+
+// A selective parallel case with a sliding window of `window` keys.
+inline AttentionCase windowCase(AttentionCase c, std::string name, int window, std::vector<int> chunks, int queries) {
+    c.name = std::move(name);
+    c.window = window;
+    c.chunks = std::move(chunks);
+    c.queries = queries;
+    c.select = true;
+    return c;
+}
+
+// c over the same tokens in full mode, with a window of `window` keys.
+inline AttentionCase inFullMode(AttentionCase c, std::string name, int window) {
+    c.name = std::move(name);
+    c.parallel = false;
+    c.window = window;
     return c;
 }
 

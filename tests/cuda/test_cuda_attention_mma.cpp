@@ -83,10 +83,12 @@ using attnscope::cuda::test::AttentionRun;
 using attnscope::cuda::test::AttentionTolerances;
 using attnscope::cuda::test::compareAttentionPass;
 using attnscope::cuda::test::headDim256Case;
+using attnscope::cuda::test::inFullMode;
 using attnscope::cuda::test::manyChunksCase;
 using attnscope::cuda::test::queryOnlyNoPrefixCase;
 using attnscope::cuda::test::runAttentionPasses;
 using attnscope::cuda::test::selectionSplitRowsCases;
+using attnscope::cuda::test::windowCase;
 
 // The tensor-core kernel's default case: bf16 storage, head size 64, its own seeds.
 AttentionCase mmaCase() {
@@ -160,17 +162,10 @@ TEST(CudaAttentionMma, QueryOnlyPassNoPrefix) {
 TEST(CudaAttentionMma, SlidingWindowsAndFewKeys) {
     ATTN_REQUIRE_GPU();
     for (int window : {3, 24, 70}) {
-        AttentionCase c = mmaCase();
-        c.name = "parallel, window " + std::to_string(window);
-        c.window = window;
+        AttentionCase c = windowCase(mmaCase(), "parallel, window " + std::to_string(window), window, {90, 10, 75}, 18);
         c.amp = 3.0f;
-        c.chunks = {90, 10, 75};
-        c.queries = 18;
-        c.select = true;
         runMmaCase(c);
-        AttentionCase f = c;
-        f.name = "full, window " + std::to_string(window);
-        f.parallel = false;
+        AttentionCase f = inFullMode(c, "full, window " + std::to_string(window), window);
         f.select = false;
         runMmaCase(f);
     }

@@ -213,11 +213,13 @@ using attnscope::cuda::test::AttentionCase;
 using attnscope::cuda::test::AttentionRun;
 using attnscope::cuda::test::AttentionTolerances;
 using attnscope::cuda::test::headDim256Case;
+using attnscope::cuda::test::inFullMode;
 using attnscope::cuda::test::manyChunksCase;
 using attnscope::cuda::test::queryOnlyNoPrefixCase;
 using attnscope::cuda::test::Rows;
 using attnscope::cuda::test::runAttentionPasses;
 using attnscope::cuda::test::selectionSplitRowsCases;
+using attnscope::cuda::test::windowCase;
 
 // The view's two key ranges per row are exactly the plan's visibility rule.
 void checkViewIsThePlansRule(const EncodingPlan& plan, const PlanView& v) {
@@ -389,19 +391,10 @@ TEST(CudaKernels, AttentionQueryOnlyPassAndNoPrefix) {
 
 TEST(CudaKernels, AttentionSlidingWindowAndSharpScores) {
     ATTN_REQUIRE_GPU();
-    AttentionCase c;
-    c.name = "window 24, sharp";
-    c.window = 24;
+    AttentionCase c = windowCase(AttentionCase{}, "window 24, sharp", 24, {50, 10, 35}, 18);
     c.amp = 4.0f;
-    c.chunks = {50, 10, 35};
-    c.queries = 18;
-    c.select = true;
     runAttentionCase(c);
-    AttentionCase f = c;
-    f.name = "full mode, window 7";
-    f.parallel = false;
-    f.window = 7;
-    runAttentionCase(f);
+    runAttentionCase(inFullMode(c, "full mode, window 7", 7));
 }
 
 TEST(CudaKernels, AttentionLongRowsManyChunks) {
@@ -745,17 +738,9 @@ TEST(CudaKernels, QueryStatsLargeHeadsFitSharedMemory) {
 
 TEST(CudaKernels, SlidingWindowRowsFarBeyondTheWindow) {
     ATTN_REQUIRE_GPU();
-    AttentionCase c;
-    c.name = "window 24, 1,400 tokens, selective";
-    c.window = 24;
-    c.chunks = {500, 470, 400};
-    c.queries = 40;
-    c.select = true;
+    const AttentionCase c = windowCase(AttentionCase{}, "window 24, 1,400 tokens, selective", 24, {500, 470, 400}, 40);
     runAttentionCase(c);
-    AttentionCase f = c;
-    f.name = "full mode, window 40, GQA 8/1";
-    f.parallel = false;
-    f.window = 40;
+    AttentionCase f = inFullMode(c, "full mode, window 40, GQA 8/1", 40);
     f.heads = 8;
     f.kvHeads = 1;
     f.select = false;
