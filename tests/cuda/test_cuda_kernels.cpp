@@ -47,6 +47,20 @@ void writeStatsTo(QueryStatsArgs& s, float* score, float* chunkMass, float* pref
     s.queryMass = queryMass;
 }
 
+// One tile by the kernel (inputs on the device in `dev`) and by its twin (the same inputs on the
+// host in `host`), each into a zeroed output.
+void compareTile(TileArgs dev, TileArgs host, const std::string& what) {
+    const std::size_t cells = static_cast<std::size_t>(dev.outRows) * dev.outCols;
+    DeviceBytes out(cells * 4);
+    out.zero();
+    dev.out = out.get<float>();
+    ATTN_CUDA_OK(launchAttentionTile(dev, 4, nullptr));
+    std::vector<float> want(cells, 0.0f);
+    host.out = want.data();
+    reference::attentionTile(host);
+    EXPECT_TRUE(allClose(out.download<float>(), want, 1e-5, 1e-4, what));
+}
+
 }  // namespace
 
 TEST(CudaKernels, Embed) {
@@ -318,21 +332,14 @@ void checkTiles(const AttentionCase& c, const PlanView& v, const AttentionRun& r
                 t.outRows = w.outR;
                 t.outCols = w.outC;
                 t.maxPool = maxPool;
-                DeviceBytes dTile(static_cast<std::size_t>(w.outR) * w.outC * 4);
-                dTile.zero();
-                t.out = dTile.get<float>();
-                ATTN_CUDA_OK(launchAttentionTile(t, 4, nullptr));
-                std::vector<float> want(static_cast<std::size_t>(w.outR) * w.outC, 0.0f);
                 TileArgs ht = t;
                 ht.vis = run.finalVisibility(false);
                 ht.q = run.q.onHost;
                 ht.k = run.k.onHost;
                 ht.lse = finalLse.data();
-                ht.out = want.data();
-                reference::attentionTile(ht);
-                EXPECT_TRUE(allClose(dTile.download<float>(), want, 1e-5, 1e-4,
-                                     "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + " head " +
-                                         std::to_string(head) + (maxPool ? " max" : " mean")));
+                compareTile(t, ht,
+                            "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + " head " +
+                                std::to_string(head) + (maxPool ? " max" : " mean"));
             }
 }
 
@@ -498,21 +505,13 @@ TEST(CudaKernels, AttentionTileManyColumnBins) {
             t.outRows = w.outR;
             t.outCols = w.outC;
             t.maxPool = maxPool;
-            DeviceBytes dOut(static_cast<std::size_t>(w.outR) * w.outC * 4);
-            dOut.zero();
-            t.out = dOut.get<float>();
-            ATTN_CUDA_OK(launchAttentionTile(t, 4, nullptr));
-            std::vector<float> want(static_cast<std::size_t>(w.outR) * w.outC, 0.0f);
             TileArgs h = t;
             h.vis = VisibilityArgs{v.rowKeys.data(), v.keyChunk.data(), nullptr, v.queryBegin, v.chunks};
             h.q = TokenRows{q.data(), q.data(), N, H * hd};
             h.k = TokenRows{k.data(), k.data(), N, hd};
             h.lse = lse.data();
-            h.out = want.data();
-            reference::attentionTile(h);
-            EXPECT_TRUE(allClose(
-                dOut.download<float>(), want, 1e-5, 1e-4,
-                "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + (maxPool ? " max" : " sum")));
+            compareTile(t, h,
+                        "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + (maxPool ? " max" : " sum"));
         }
 }
 
