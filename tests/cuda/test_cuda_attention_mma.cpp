@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "attention_test_cases.h"
 #include "backend/backend_registry.h"
 #include "backend/cuda/attention_mma.h"
 #include "backend/cuda/cuda_backend.h"
@@ -76,122 +77,44 @@ void checkFragmentLayout(ElemType type, std::uint32_t seed) {
 
 // ---- attention against the CPU twin ---------------------------------------------------------------
 
-struct MmaCase {
-    std::string name;
-    ElemType type = ElemType::BF16;
-    int heads = 4, kvHeads = 2, hd = 64;
-    int prefix = 3;
-    std::vector<int> chunks = {20, 13, 31};
-    int queries = 9;
-    bool parallel = true;
-    int window = 0;
-    bool select = false;
-    bool split = false;      // context and query rows in separate buffers
-    bool queryOnly = false;  // only the query rows (the reuse pass)
-    float amp = 1.5f;
-};
+using attnscope::cuda::test::AttentionCase;
+using attnscope::cuda::test::AttentionPass;
+using attnscope::cuda::test::AttentionRun;
+using attnscope::cuda::test::AttentionTolerances;
+using attnscope::cuda::test::compareAttentionPass;
+using attnscope::cuda::test::headDim256Case;
+using attnscope::cuda::test::inFullMode;
+using attnscope::cuda::test::manyChunksCase;
+using attnscope::cuda::test::queryOnlyNoPrefixCase;
+using attnscope::cuda::test::runAttentionPasses;
+using attnscope::cuda::test::selectionSplitRowsCases;
+using attnscope::cuda::test::windowCase;
 
-// A token-major matrix on the device, whole or split at `split`, and its host twin.
-struct Rows {
-    DeviceBytes head, tail;
-    std::vector<std::uint8_t> host;
-    TokenRows device, onHost;
-    Rows(ElemType t, const std::vector<float>& values, int N, int stride, int split) : host(toBytes(t, values)) {
-        const auto cut = static_cast<std::ptrdiff_t>(static_cast<std::size_t>(split) * stride * elemSize(t));
-        head = DeviceBytes(std::vector<std::uint8_t>(host.begin(), host.begin() + cut));
-        tail = DeviceBytes(std::vector<std::uint8_t>(host.begin() + cut, host.end()));
-        device = TokenRows{head.get(), tail.get(), split, stride};
-        onHost = TokenRows{host.data(), host.data(), N, stride};
-    }
-};
-
-struct Bounds {
-    double entropy, lse, outAbs, outRel;
-};
-Bounds boundsFor(ElemType t) {
-    if (t == ElemType::F32) return {2e-2, 2e-2, 2e-2, 2e-2};
-    if (t == ElemType::F16) return {1e-4, 1e-4, 1.5e-3, 2e-3};
-    return {1e-4, 1e-4, 6e-3, 8e-3};
+// The tensor-core kernel's default case: bf16 storage, head size 64, its own seeds.
+AttentionCase mmaCase() {
+    AttentionCase c;
+    c.type = ElemType::BF16;
+    c.hd = 64;
+    c.seed = 30;
+    return c;
 }
 
-// One pass (all rows, or the query rows with a keep mask) on the device and on the host.
-struct Pass {
-    AttentionForwardArgs dev, host;
-    DeviceBytes out, ent, lse;
-    std::vector<std::uint8_t> wantOut;
-    std::vector<float> wantEnt, wantLse;
-};
-
-void comparePass(const MmaCase& c, Pass& p, const std::string& what) {
-    SCOPED_TRACE(what);
-    ATTN_CUDA_OK(launchAttentionForwardMma(p.dev, nullptr));
-    ATTN_CUDA_OK(cudaDeviceSynchronize());
-    reference::attentionForward(p.host);
-    const Bounds b = boundsFor(c.type);
-    EXPECT_TRUE(allClose(p.ent.download<float>(), p.wantEnt, b.entropy, 0, "entropy"));
-    EXPECT_TRUE(allClose(p.lse.download<float>(), p.wantLse, b.lse, 0, "lse"));
-    EXPECT_TRUE(allClose(fromBytes(c.type, p.out.download<std::uint8_t>()), fromBytes(c.type, p.wantOut), b.outAbs,
-                         b.outRel, "output"));
+AttentionTolerances boundsFor(ElemType t) {
+    if (t == ElemType::F32) return {2e-2, 0, 2e-2, 0, 2e-2, 2e-2};
+    if (t == ElemType::F16) return {1e-4, 0, 1e-4, 0, 1.5e-3, 2e-3};
+    return {1e-4, 0, 1e-4, 0, 6e-3, 8e-3};
 }
 
-void preparePass(const MmaCase& c, int N, int rowBegin, Pass& p) {
-    const std::vector<float> nanHN(static_cast<std::size_t>(c.heads) * N, NAN);
-    p.out = DeviceBytes(static_cast<std::size_t>(N - rowBegin) * c.heads * c.hd * elemSize(c.type));
-    p.ent = DeviceBytes(nanHN);
-    p.lse = DeviceBytes(nanHN);
-    p.wantOut.assign(p.out.size(), 0);
-    p.wantEnt = nanHN;
-    p.wantLse = nanHN;
-    p.dev.rowBegin = p.host.rowBegin = rowBegin;
-    p.dev.rowEnd = p.host.rowEnd = N;
-    p.dev.outRowOffset = p.host.outRowOffset = rowBegin;
-    p.dev.out = p.out.get();
-    p.dev.entropy = p.ent.get<float>();
-    p.dev.lse = p.lse.get<float>();
-    p.host.out = p.wantOut.data();
-    p.host.entropy = p.wantEnt.data();
-    p.host.lse = p.wantLse.data();
+void comparePass(const AttentionCase& c, AttentionPass& p, const std::string& what) {
+    compareAttentionPass(c, p, launchAttentionForwardMma, boundsFor(c.type), what);
 }
 
-void runMmaCase(const MmaCase& c) {
+void runMmaCase(const AttentionCase& c) {
     SCOPED_TRACE(c.name);
-    const EncodingPlan plan = makePlan(c.prefix, c.chunks, c.queries, c.parallel);
-    auto viewR = makePlanView(plan);
+    auto viewR = makePlanView(makePlan(c.prefix, c.chunks, c.queries, c.parallel));
     ASSERT_TRUE(viewR.ok()) << viewR.error().describe();
-    const PlanView& v = *viewR;
-    const int N = v.tokens, H = c.heads, Q = v.queries, P = v.chunks;
-    const int qStride = H * c.hd, kStride = c.kvHeads * c.hd, split = c.split ? v.queryBegin : N;
-    Rows q(c.type, randomFloats(static_cast<std::size_t>(N) * qStride, 30, c.amp), N, qStride, split);
-    Rows k(c.type, randomFloats(static_cast<std::size_t>(N) * kStride, 31, c.amp), N, kStride, split);
-    Rows val(c.type, randomFloats(static_cast<std::size_t>(N) * kStride, 32, 1.0f), N, kStride, split);
-    DeviceBytes dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk);
-
-    Pass all;
-    all.dev.type = all.host.type = c.type;
-    all.dev.g = all.host.g =
-        AttentionGeometry{N, H, c.kvHeads, c.hd, 1.0f / std::sqrt(static_cast<float>(c.hd)), c.window};
-    all.dev.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, v.queryBegin, P};
-    all.host.vis = VisibilityArgs{v.rowKeys.data(), v.keyChunk.data(), nullptr, v.queryBegin, P};
-    all.dev.q = q.device, all.dev.k = k.device, all.dev.v = val.device;
-    all.host.q = q.onHost, all.host.k = k.onHost, all.host.v = val.onHost;
-    preparePass(c, N, c.queryOnly ? v.queryBegin : 0, all);
-    comparePass(c, all, "unselected");
-    if (!c.select || Q <= 0 || P <= 0) return;
-
-    // Selective attention on the query rows: a fixed keep mask, renormalised with the floor.
-    std::vector<std::uint8_t> keep(static_cast<std::size_t>(H) * Q * P);
-    for (std::size_t x = 0; x < keep.size(); ++x) keep[x] = static_cast<std::uint8_t>((x * 2654435761u >> 7) % 3 == 0);
-    const std::vector<float> lseBefore = all.wantLse;
-    DeviceBytes dKeep(keep), dLseBefore(lseBefore);
-    Pass sel;
-    sel.dev = all.dev;
-    sel.host = all.host;
-    sel.dev.vis.selected = dKeep.get<std::uint8_t>();
-    sel.host.vis.selected = keep.data();
-    sel.dev.lseBefore = dLseBefore.get<float>();
-    sel.host.lseBefore = lseBefore.data();
-    preparePass(c, N, v.queryBegin, sel);
-    comparePass(c, sel, "selected");
+    AttentionRun run(c, *viewR);
+    runAttentionPasses(c, *viewR, run, launchAttentionForwardMma, boundsFor(c.type));
 }
 
 }  // namespace
@@ -205,12 +128,12 @@ TEST(CudaAttentionMma, FragmentLayoutIsAPlainMatrixProduct) {
 TEST(CudaAttentionMma, HeadSizesAndGqa) {
     ATTN_REQUIRE_GPU();
     for (int hd : {64, 128, 16, 80}) {
-        MmaCase c;
+        AttentionCase c = mmaCase();
         c.name = "parallel, GQA 4/2, hd " + std::to_string(hd);
         c.hd = hd;
         runMmaCase(c);
     }
-    MmaCase g;
+    AttentionCase g = mmaCase();
     g.name = "full, GQA 8/2, hd 64, 101 rows";
     g.heads = 8;
     g.parallel = false;
@@ -221,41 +144,17 @@ TEST(CudaAttentionMma, HeadSizesAndGqa) {
 
 TEST(CudaAttentionMma, HeadDim256) {
     ATTN_REQUIRE_GPU();
-    MmaCase c;
-    c.name = "parallel, hd 256";
-    c.hd = 256;
-    c.heads = 2;
-    c.chunks = {12, 20};
-    c.queries = 5;
-    runMmaCase(c);
+    runMmaCase(headDim256Case(mmaCase()));
 }
 
 TEST(CudaAttentionMma, SelectionSplitRowsAndStorageTypes) {
-    for (ElemType t : {ElemType::BF16, ElemType::F16, ElemType::F32}) {
-        ATTN_REQUIRE_GPU();
-        MmaCase c;
-        c.name = std::string("selective, split rows, ") + elemName(t);
-        c.type = t;
-        c.select = true;
-        c.split = true;
-        c.chunks = {9, 33, 16, 5, 21};
-        c.queries = 12;
-        c.prefix = 4;
-        runMmaCase(c);
-    }
+    ATTN_REQUIRE_GPU();
+    for (const AttentionCase& c : selectionSplitRowsCases(mmaCase())) runMmaCase(c);
 }
 
 TEST(CudaAttentionMma, QueryOnlyPassNoPrefix) {
     ATTN_REQUIRE_GPU();
-    MmaCase c;
-    c.name = "query rows only, no prefix";
-    c.prefix = 0;
-    c.queryOnly = true;
-    c.split = true;
-    c.select = true;
-    c.chunks = {40, 40, 40};
-    c.queries = 20;
-    runMmaCase(c);
+    runMmaCase(queryOnlyNoPrefixCase(mmaCase()));
 }
 
 // Windows shorter and longer than a key tile: rows start at their first visible tile, and rows
@@ -263,17 +162,10 @@ TEST(CudaAttentionMma, QueryOnlyPassNoPrefix) {
 TEST(CudaAttentionMma, SlidingWindowsAndFewKeys) {
     ATTN_REQUIRE_GPU();
     for (int window : {3, 24, 70}) {
-        MmaCase c;
-        c.name = "parallel, window " + std::to_string(window);
-        c.window = window;
+        AttentionCase c = windowCase(mmaCase(), "parallel, window " + std::to_string(window), window, {90, 10, 75}, 18);
         c.amp = 3.0f;
-        c.chunks = {90, 10, 75};
-        c.queries = 18;
-        c.select = true;
         runMmaCase(c);
-        MmaCase f = c;
-        f.name = "full, window " + std::to_string(window);
-        f.parallel = false;
+        AttentionCase f = inFullMode(c, "full, window " + std::to_string(window), window);
         f.select = false;
         runMmaCase(f);
     }
@@ -281,7 +173,7 @@ TEST(CudaAttentionMma, SlidingWindowsAndFewKeys) {
 
 TEST(CudaAttentionMma, ThreeTokens) {
     ATTN_REQUIRE_GPU();
-    MmaCase c;
+    AttentionCase c = mmaCase();
     c.name = "full, 3 tokens";
     c.parallel = false;
     c.prefix = 1;
@@ -292,15 +184,7 @@ TEST(CudaAttentionMma, ThreeTokens) {
 
 TEST(CudaAttentionMma, ManyChunksCrossTiles) {
     ATTN_REQUIRE_GPU();
-    MmaCase c;
-    c.name = "40 small chunks";
-    c.heads = 2;
-    c.kvHeads = 1;
-    c.chunks.clear();
-    for (int i = 0; i < 40; ++i) c.chunks.push_back(3 + (i * 7) % 11);
-    c.queries = 6;
-    c.select = true;
-    runMmaCase(c);
+    runMmaCase(manyChunksCase(mmaCase()));
 }
 
 // A row that sees no key (here forced by hand: no plan produces one) writes NaN to its
@@ -312,19 +196,10 @@ TEST(CudaAttentionMma, RowsThatSeeNoKeyWriteNaN) {
     const int N = v.tokens, H = 4, Hkv = 2, hd = 16, emptyRows[] = {50, v.queryBegin + 2};
     for (int i : emptyRows)
         v.rowKeys[2 * static_cast<std::size_t>(i)] = 0, v.rowKeys[2 * static_cast<std::size_t>(i) + 1] = i + 1;
-    const MmaCase c{.name = "no key", .type = ElemType::BF16, .heads = H, .kvHeads = Hkv, .hd = hd};
-    Rows q(c.type, randomFloats(static_cast<std::size_t>(N) * H * hd, 80, 1.0f), N, H * hd, N);
-    Rows k(c.type, randomFloats(static_cast<std::size_t>(N) * Hkv * hd, 81, 1.0f), N, Hkv * hd, N);
-    Rows val(c.type, randomFloats(static_cast<std::size_t>(N) * Hkv * hd, 82, 1.0f), N, Hkv * hd, N);
-    DeviceBytes dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk);
-    Pass p;
-    p.dev.type = p.host.type = c.type;
-    p.dev.g = p.host.g = AttentionGeometry{N, H, Hkv, hd, 0.25f, 0};
-    p.dev.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, v.queryBegin, v.chunks};
-    p.host.vis = VisibilityArgs{v.rowKeys.data(), v.keyChunk.data(), nullptr, v.queryBegin, v.chunks};
-    p.dev.q = q.device, p.dev.k = k.device, p.dev.v = val.device;
-    p.host.q = q.onHost, p.host.k = k.onHost, p.host.v = val.onHost;
-    preparePass(c, N, 0, p);
+    const AttentionCase c{
+        .name = "no key", .type = ElemType::BF16, .heads = H, .kvHeads = Hkv, .hd = hd, .amp = 1.0f, .seed = 80};
+    AttentionRun run(c, v);
+    AttentionPass& p = run.all;
     const std::vector<float> stale(static_cast<std::size_t>(H) * N, 7.0f);  // "the previous layer"
     p.ent = DeviceBytes(stale);
     p.lse = DeviceBytes(stale);

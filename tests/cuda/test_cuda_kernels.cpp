@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "attention_test_cases.h"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/kernels_reference.h"
 #include "backend/cuda/plan_view.h"
@@ -37,6 +38,28 @@ namespace {
 double typeRel(ElemType t) { return t == ElemType::F32 ? 1e-5 : t == ElemType::F16 ? 1e-3 : 8e-3; }
 
 const ElemType kTypes[] = {ElemType::F32, ElemType::F16, ElemType::BF16};
+
+// Points the four outputs of s at chunk scores, chunk masses, prefix masses and query masses.
+void writeStatsTo(QueryStatsArgs& s, float* score, float* chunkMass, float* prefixMass, float* queryMass) {
+    s.score = score;
+    s.chunkMass = chunkMass;
+    s.prefixMass = prefixMass;
+    s.queryMass = queryMass;
+}
+
+// One tile by the kernel (inputs on the device in `dev`) and by its twin (the same inputs on the
+// host in `host`), each into a zeroed output.
+void compareTile(TileArgs dev, TileArgs host, const std::string& what) {
+    const std::size_t cells = static_cast<std::size_t>(dev.outRows) * dev.outCols;
+    DeviceBytes out(cells * 4);
+    out.zero();
+    dev.out = out.get<float>();
+    ATTN_CUDA_OK(launchAttentionTile(dev, 4, nullptr));
+    std::vector<float> want(cells, 0.0f);
+    host.out = want.data();
+    reference::attentionTile(host);
+    EXPECT_TRUE(allClose(out.download<float>(), want, 1e-5, 1e-4, what));
+}
 
 }  // namespace
 
@@ -200,136 +223,39 @@ TEST(CudaKernels, NllArgmax) {
 
 namespace {
 
-struct AttnCase {
-    std::string name;
-    ElemType type = ElemType::F32;
-    int heads = 4, kvHeads = 2, hd = 16;
-    int prefix = 3;
-    std::vector<int> chunks = {20, 13, 31};
-    int queries = 9;
-    bool parallel = true;
-    int window = 0;
-    bool select = false;
-    bool split = false;      // context and query rows in separate buffers
-    bool queryOnly = false;  // process only the query rows (the reuse pass)
-    float amp = 1.5f;
-};
+using attnscope::cuda::test::AttentionCase;
+using attnscope::cuda::test::AttentionRun;
+using attnscope::cuda::test::AttentionTolerances;
+using attnscope::cuda::test::headDim256Case;
+using attnscope::cuda::test::inFullMode;
+using attnscope::cuda::test::manyChunksCase;
+using attnscope::cuda::test::queryOnlyNoPrefixCase;
+using attnscope::cuda::test::Rows;
+using attnscope::cuda::test::runAttentionPasses;
+using attnscope::cuda::test::selectionSplitRowsCases;
+using attnscope::cuda::test::windowCase;
 
-// Token-major matrix [N][stride] in device memory, whole or split at `split`.
-struct DeviceRows {
-    DeviceBytes head, tail;
-    TokenRows rows;
-    DeviceRows(ElemType t, const std::vector<float>& values, int N, int stride, int split) {
-        const std::size_t es = elemSize(t);
-        auto bytes = toBytes(t, values);
-        std::vector<std::uint8_t> a(
-            bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(split) * stride * es));
-        std::vector<std::uint8_t> b(bytes.begin() + static_cast<std::ptrdiff_t>(a.size()), bytes.end());
-        head = DeviceBytes(a);
-        tail = DeviceBytes(b);
-        rows = TokenRows{head.get(), tail.get(), split, stride};
-        (void)N;
-    }
-};
-
-void runAttentionCase(const AttnCase& c) {
-    SCOPED_TRACE(c.name);
-    const EncodingPlan plan = makePlan(c.prefix, c.chunks, c.queries, c.parallel);
-    auto viewR = makePlanView(plan);
-    ASSERT_TRUE(viewR.ok()) << viewR.error().describe();
-    const PlanView& v = *viewR;
-    // The view's two key ranges per row are exactly the plan's visibility rule.
+// The view's two key ranges per row are exactly the plan's visibility rule.
+void checkViewIsThePlansRule(const EncodingPlan& plan, const PlanView& v) {
     for (int i = 0; i < v.tokens; ++i)
         for (int j = 0; j < v.tokens; ++j) {
             const bool mine = j <= i && (j < v.rowKeys[2 * i] || j >= v.rowKeys[2 * i + 1]);
-            const bool theirs = j <= i && (!c.parallel || plan.segment[i] != SegmentKind::Chunk ||
-                                           plan.segment[j] == SegmentKind::Prefix || plan.chunk[j] == plan.chunk[i]);
+            const bool theirs =
+                j <= i && (plan.options.mode != EncodingMode::Parallel || plan.segment[i] != SegmentKind::Chunk ||
+                           plan.segment[j] == SegmentKind::Prefix || plan.chunk[j] == plan.chunk[i]);
             ASSERT_EQ(mine, theirs) << "row " << i << " key " << j;
         }
+}
 
-    const int N = v.tokens, H = c.heads, Hkv = c.kvHeads, hd = c.hd, Q = v.queries, P = v.chunks;
-    const int qStride = H * hd, kStride = Hkv * hd;
-    // Values rounded to the storage type first, so the twin and the kernel read the same inputs.
-    auto q = fromBytes(c.type, toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * qStride, 20, c.amp)));
-    auto k = fromBytes(c.type, toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * kStride, 21, c.amp)));
-    auto val = fromBytes(c.type, toBytes(c.type, randomFloats(static_cast<std::size_t>(N) * kStride, 22, 1.0f)));
-    const int split = c.split ? v.queryBegin : N;
-    DeviceRows dq(c.type, q, N, qStride, split), dk(c.type, k, N, kStride, split), dv(c.type, val, N, kStride, split);
-    auto hostRows = [&](const std::vector<float>& x, int stride, std::vector<std::uint8_t>& store) {
-        store = toBytes(c.type, x);
-        return TokenRows{store.data(), store.data(), N, stride};
-    };
-    std::vector<std::uint8_t> hq, hk, hv;
-    const TokenRows rq = hostRows(q, qStride, hq), rk = hostRows(k, kStride, hk), rv = hostRows(val, kStride, hv);
+AttentionTolerances fp32AttentionTolerances(ElemType t) {
+    return {2e-4, 1e-5, 1e-4, 1e-5, 2e-5, t == ElemType::F32 ? 1e-4 : typeRel(t) * 2};
+}
 
-    DeviceBytes dRowKeys(v.rowKeys), dKeyChunk(v.keyChunk), dChunkBegin(v.chunkBegin);
-    AttentionGeometry g{N, H, Hkv, hd, 1.0f / std::sqrt(static_cast<float>(hd)), c.window};
-    VisibilityArgs vis{dRowKeys.get<int>(), dKeyChunk.get<int>(), nullptr, v.queryBegin, P};
-    VisibilityArgs hvis{v.rowKeys.data(), v.keyChunk.data(), nullptr, v.queryBegin, P};
-
-    const int rowBegin = c.queryOnly ? v.queryBegin : 0;
-    const std::vector<float> nanHN(static_cast<std::size_t>(H) * N, NAN);
-    DeviceBytes dOut(static_cast<std::size_t>(N - rowBegin) * qStride * elemSize(c.type)), dEnt(nanHN), dLse(nanHN);
-    AttentionForwardArgs a;
-    a.type = c.type;
-    a.g = g;
-    a.vis = vis;
-    a.q = dq.rows;
-    a.k = dk.rows;
-    a.v = dv.rows;
-    a.rowBegin = rowBegin;
-    a.rowEnd = N;
-    a.out = dOut.get();
-    a.outRowOffset = rowBegin;
-    a.entropy = dEnt.get<float>();
-    a.lse = dLse.get<float>();
-    ATTN_CUDA_OK(launchAttentionForward(a, nullptr));
-
-    std::vector<std::uint8_t> wantOut(dOut.size());
-    std::vector<float> wantEnt = nanHN, wantLse = nanHN;
-    AttentionForwardArgs ha = a;
-    ha.vis = hvis;
-    ha.q = rq;
-    ha.k = rk;
-    ha.v = rv;
-    ha.out = wantOut.data();
-    ha.entropy = wantEnt.data();
-    ha.lse = wantLse.data();
-    reference::attentionForward(ha);
-    const double outRel = c.type == ElemType::F32 ? 1e-4 : typeRel(c.type) * 2;
-    EXPECT_TRUE(allClose(dEnt.download<float>(), wantEnt, 2e-4, 1e-5, "entropy"));
-    EXPECT_TRUE(allClose(dLse.download<float>(), wantLse, 1e-4, 1e-5, "lse"));
-    EXPECT_TRUE(
-        allClose(fromBytes(c.type, dOut.download<std::uint8_t>()), fromBytes(c.type, wantOut), 2e-5, outRel, "output"));
-
-    // Selective attention on the query rows: a fixed keep mask, renormalised with the floor.
-    std::vector<std::uint8_t> keep;
-    DeviceBytes dKeep;
-    std::vector<float> finalLse = dLse.download<float>();
-    if (c.select && Q > 0 && P > 0) {
-        keep.resize(static_cast<std::size_t>(H) * Q * P);
-        for (std::size_t x = 0; x < keep.size(); ++x)
-            keep[x] = static_cast<std::uint8_t>((x * 2654435761u >> 7) % 3 == 0);
-        dKeep = DeviceBytes(keep);
-        DeviceBytes dLseBefore(finalLse);
-        AttentionForwardArgs s = a;
-        s.vis.selected = dKeep.get<std::uint8_t>();
-        s.rowBegin = v.queryBegin;
-        s.lseBefore = dLseBefore.get<float>();
-        ATTN_CUDA_OK(launchAttentionForward(s, nullptr));
-        AttentionForwardArgs hs = ha;
-        hs.vis.selected = keep.data();
-        hs.rowBegin = v.queryBegin;
-        hs.lseBefore = finalLse.data();
-        reference::attentionForward(hs);
-        EXPECT_TRUE(allClose(dEnt.download<float>(), wantEnt, 2e-4, 1e-5, "entropy after selection"));
-        EXPECT_TRUE(allClose(dLse.download<float>(), wantLse, 1e-4, 1e-5, "lse after selection"));
-        EXPECT_TRUE(allClose(fromBytes(c.type, dOut.download<std::uint8_t>()), fromBytes(c.type, wantOut), 2e-5, outRel,
-                             "output after selection"));
-        finalLse = dLse.download<float>();
-    }
-
-    // Query statistics from the final lse.
+// Query statistics from the final lse, against the twin's, in every score mode.
+void checkQueryStats(const AttentionCase& c, const PlanView& v, const AttentionRun& run,
+                     const std::vector<float>& finalLse) {
+    const int H = c.heads, Q = v.queries, P = v.chunks;
+    DeviceBytes dChunkBegin(v.chunkBegin);
     if (Q > 0) {
         DeviceBytes dFinalLse(finalLse);
         for (ChunkScore mode : {ChunkScore::TopN, ChunkScore::Mean, ChunkScore::Sum})
@@ -340,33 +266,25 @@ void runAttentionCase(const AttnCase& c) {
                 DeviceBytes dScore(hqp * 4), dMass(hqp * 4), dPre(hq * 4), dQry(hq * 4);
                 QueryStatsArgs s;
                 s.type = c.type;
-                s.g = g;
-                s.vis = vis;
-                s.vis.selected = keep.empty() ? nullptr : dKeep.get<std::uint8_t>();
-                s.q = dq.rows;
-                s.k = dk.rows;
+                s.g = run.all.dev.g;
+                s.vis = run.finalVisibility(true);
+                s.q = run.q.device;
+                s.k = run.k.device;
                 s.prefixLength = v.prefixLength;
                 s.chunkBegin = dChunkBegin.get<int>();
                 s.lse = dFinalLse.get<float>();
                 s.scoreMode = mode;
                 s.scoreTopN = n;
-                s.score = dScore.get<float>();
-                s.chunkMass = dMass.get<float>();
-                s.prefixMass = dPre.get<float>();
-                s.queryMass = dQry.get<float>();
+                writeStatsTo(s, dScore.get<float>(), dMass.get<float>(), dPre.get<float>(), dQry.get<float>());
                 ATTN_CUDA_OK(launchQueryStats(s, nullptr));
                 std::vector<float> wScore(hqp), wMass(hqp), wPre(hq), wQry(hq);
                 QueryStatsArgs hs = s;
-                hs.vis = hvis;
-                hs.vis.selected = keep.empty() ? nullptr : keep.data();
-                hs.q = rq;
-                hs.k = rk;
+                hs.vis = run.finalVisibility(false);
+                hs.q = run.q.onHost;
+                hs.k = run.k.onHost;
                 hs.chunkBegin = v.chunkBegin.data();
                 hs.lse = finalLse.data();
-                hs.score = wScore.data();
-                hs.chunkMass = wMass.data();
-                hs.prefixMass = wPre.data();
-                hs.queryMass = wQry.data();
+                writeStatsTo(hs, wScore.data(), wMass.data(), wPre.data(), wQry.data());
                 reference::queryStats(hs);
                 const std::string tag = " mode " + std::to_string(static_cast<int>(mode)) + " n=" + std::to_string(n);
                 if (P > 0) {
@@ -385,9 +303,12 @@ void runAttentionCase(const AttnCase& c) {
                 }
             }
     }
+}
 
-    // Tiles: a few windows, both poolings, one head and the head mean.
-    if (c.queryOnly) return;  // the context rows' lse is not computed in this case
+// Tiles from the final lse: a few windows, both poolings, one head and the head mean.
+void checkTiles(const AttentionCase& c, const PlanView& v, const AttentionRun& run,
+                const std::vector<float>& finalLse) {
+    const int N = v.tokens, H = c.heads;
     DeviceBytes dFinalLse(finalLse);
     struct Win {
         int r0, r1, c0, c1, outR, outC;
@@ -398,11 +319,10 @@ void runAttentionCase(const AttnCase& c) {
             for (bool maxPool : {false, true}) {
                 TileArgs t;
                 t.type = c.type;
-                t.g = g;
-                t.vis = vis;
-                t.vis.selected = keep.empty() ? nullptr : dKeep.get<std::uint8_t>();
-                t.q = dq.rows;
-                t.k = dk.rows;
+                t.g = run.all.dev.g;
+                t.vis = run.finalVisibility(true);
+                t.q = run.q.device;
+                t.k = run.k.device;
                 t.lse = dFinalLse.get<float>();
                 t.head = head;
                 t.rowBegin = w.r0;
@@ -412,30 +332,37 @@ void runAttentionCase(const AttnCase& c) {
                 t.outRows = w.outR;
                 t.outCols = w.outC;
                 t.maxPool = maxPool;
-                DeviceBytes dTile(static_cast<std::size_t>(w.outR) * w.outC * 4);
-                dTile.zero();
-                t.out = dTile.get<float>();
-                ATTN_CUDA_OK(launchAttentionTile(t, 4, nullptr));
-                std::vector<float> want(static_cast<std::size_t>(w.outR) * w.outC, 0.0f);
                 TileArgs ht = t;
-                ht.vis = hvis;
-                ht.vis.selected = keep.empty() ? nullptr : keep.data();
-                ht.q = rq;
-                ht.k = rk;
+                ht.vis = run.finalVisibility(false);
+                ht.q = run.q.onHost;
+                ht.k = run.k.onHost;
                 ht.lse = finalLse.data();
-                ht.out = want.data();
-                reference::attentionTile(ht);
-                EXPECT_TRUE(allClose(dTile.download<float>(), want, 1e-5, 1e-4,
-                                     "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + " head " +
-                                         std::to_string(head) + (maxPool ? " max" : " mean")));
+                compareTile(t, ht,
+                            "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + " head " +
+                                std::to_string(head) + (maxPool ? " max" : " mean"));
             }
+}
+
+void runAttentionCase(const AttentionCase& c) {
+    SCOPED_TRACE(c.name);
+    const EncodingPlan plan = makePlan(c.prefix, c.chunks, c.queries, c.parallel);
+    auto viewR = makePlanView(plan);
+    ASSERT_TRUE(viewR.ok()) << viewR.error().describe();
+    const PlanView& v = *viewR;
+    checkViewIsThePlansRule(plan, v);
+
+    AttentionRun run(c, v);
+    runAttentionPasses(c, v, run, launchAttentionForward, fp32AttentionTolerances(c.type));
+    const std::vector<float> finalLse = run.finalLse(v);
+    checkQueryStats(c, v, run, finalLse);
+    if (!c.queryOnly) checkTiles(c, v, run, finalLse);  // a query-only case has no lse of the context rows
 }
 
 }  // namespace
 
 TEST(CudaKernels, AttentionParallelGqa) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
+    AttentionCase c;
     c.name = "parallel, GQA 4/2, hd 16";
     runAttentionCase(c);
 }
@@ -443,7 +370,7 @@ TEST(CudaKernels, AttentionParallelGqa) {
 TEST(CudaKernels, AttentionFullModeManyHeadSizes) {
     ATTN_REQUIRE_GPU();
     for (int hd : {8, 40, 64, 100, 128}) {
-        AttnCase c;
+        AttentionCase c;
         c.name = "full, hd " + std::to_string(hd);
         c.parallel = false;
         c.hd = hd;
@@ -456,73 +383,32 @@ TEST(CudaKernels, AttentionFullModeManyHeadSizes) {
 
 TEST(CudaKernels, AttentionHeadDim256NeedsLargeSharedMemory) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
-    c.name = "parallel, hd 256";
-    c.hd = 256;
-    c.heads = 2;
-    c.kvHeads = 2;
-    c.chunks = {12, 20};
-    c.queries = 5;
-    runAttentionCase(c);
+    runAttentionCase(headDim256Case(AttentionCase{}));
 }
 
 TEST(CudaKernels, AttentionSelectionSplitAndStorageTypes) {
     ATTN_REQUIRE_GPU();
-    for (ElemType t : kTypes) {
-        AttnCase c;
-        c.name = std::string("selective, split rows, ") + elemName(t);
-        c.type = t;
-        c.select = true;
-        c.split = true;
-        c.chunks = {9, 33, 16, 5, 21};
-        c.queries = 12;
-        c.prefix = 4;
-        runAttentionCase(c);
-    }
+    for (const AttentionCase& c : selectionSplitRowsCases(AttentionCase{})) runAttentionCase(c);
 }
 
 TEST(CudaKernels, AttentionQueryOnlyPassAndNoPrefix) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
-    c.name = "query rows only, no prefix";
-    c.prefix = 0;
-    c.queryOnly = true;
-    c.split = true;
-    c.select = true;
-    c.chunks = {40, 40, 40};
-    c.queries = 20;
-    runAttentionCase(c);
+    runAttentionCase(queryOnlyNoPrefixCase(AttentionCase{}));
 }
 
 TEST(CudaKernels, AttentionSlidingWindowAndSharpScores) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
-    c.name = "window 24, sharp";
-    c.window = 24;
+    AttentionCase c = windowCase(AttentionCase{}, "window 24, sharp", 24, {50, 10, 35}, 18);
     c.amp = 4.0f;
-    c.chunks = {50, 10, 35};
-    c.queries = 18;
-    c.select = true;
     runAttentionCase(c);
-    AttnCase f = c;
-    f.name = "full mode, window 7";
-    f.parallel = false;
-    f.window = 7;
-    runAttentionCase(f);
+    runAttentionCase(inFullMode(c, "full mode, window 7", 7));
 }
 
 TEST(CudaKernels, AttentionLongRowsManyChunks) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
-    c.name = "40 chunks";
-    c.heads = 2;
-    c.kvHeads = 1;
+    AttentionCase c;
     c.hd = 32;
-    c.chunks.clear();
-    for (int i = 0; i < 40; ++i) c.chunks.push_back(3 + (i * 7) % 11);
-    c.queries = 6;
-    c.select = true;
-    runAttentionCase(c);
+    runAttentionCase(manyChunksCase(c));
 }
 
 // The renormalisation floor p / max(Σp, 1e-5): the only kept chunk gets almost no attention.
@@ -619,21 +505,13 @@ TEST(CudaKernels, AttentionTileManyColumnBins) {
             t.outRows = w.outR;
             t.outCols = w.outC;
             t.maxPool = maxPool;
-            DeviceBytes dOut(static_cast<std::size_t>(w.outR) * w.outC * 4);
-            dOut.zero();
-            t.out = dOut.get<float>();
-            ATTN_CUDA_OK(launchAttentionTile(t, 4, nullptr));
-            std::vector<float> want(static_cast<std::size_t>(w.outR) * w.outC, 0.0f);
             TileArgs h = t;
             h.vis = VisibilityArgs{v.rowKeys.data(), v.keyChunk.data(), nullptr, v.queryBegin, v.chunks};
             h.q = TokenRows{q.data(), q.data(), N, H * hd};
             h.k = TokenRows{k.data(), k.data(), N, hd};
             h.lse = lse.data();
-            h.out = want.data();
-            reference::attentionTile(h);
-            EXPECT_TRUE(allClose(
-                dOut.download<float>(), want, 1e-5, 1e-4,
-                "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + (maxPool ? " max" : " sum")));
+            compareTile(t, h,
+                        "tile " + std::to_string(w.outR) + "x" + std::to_string(w.outC) + (maxPool ? " max" : " sum"));
         }
 }
 
@@ -743,29 +621,23 @@ StatsOutputs queryStatsOf(const StatsCase& c, const StatsInputs& in, bool device
     s.scoreMode = c.mode;
     s.scoreTopN = c.topN;
     if (!device) {
-        s.score = o.score.data();
-        s.chunkMass = o.mass.data();
-        s.prefixMass = o.prefix.data();
-        s.queryMass = o.query.data();
+        writeStatsTo(s, o.score.data(), o.mass.data(), o.prefix.data(), o.query.data());
         reference::queryStats(s);
         return o;
     }
     const int split = c.split ? in.v.queryBegin : N;
-    DeviceRows dq(c.type, fromBytes(c.type, in.hq), N, in.qStride, split),
+    Rows dq(c.type, fromBytes(c.type, in.hq), N, in.qStride, split),
         dk(c.type, fromBytes(c.type, in.hk), N, in.kStride, split);
     DeviceBytes dRowKeys(in.v.rowKeys), dKeyChunk(in.v.keyChunk), dChunkBegin(in.v.chunkBegin), dLse(in.lse),
         dKeep(in.keep.empty() ? std::vector<std::uint8_t>(1) : in.keep), dScore(o.score), dMass(o.mass), dPre(o.prefix),
         dQry(o.query);
     s.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(),
                            in.keep.empty() ? nullptr : dKeep.get<std::uint8_t>(), in.v.queryBegin, P};
-    s.q = dq.rows;
-    s.k = dk.rows;
+    s.q = dq.device;
+    s.k = dk.device;
     s.chunkBegin = dChunkBegin.get<int>();
     s.lse = dLse.get<float>();
-    s.score = dScore.get<float>();
-    s.chunkMass = dMass.get<float>();
-    s.prefixMass = dPre.get<float>();
-    s.queryMass = dQry.get<float>();
+    writeStatsTo(s, dScore.get<float>(), dMass.get<float>(), dPre.get<float>(), dQry.get<float>());
     const std::uint64_t before = blockBarriers();
     EXPECT_EQ(launchQueryStats(s, nullptr), cudaSuccess);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
@@ -865,17 +737,9 @@ TEST(CudaKernels, QueryStatsLargeHeadsFitSharedMemory) {
 
 TEST(CudaKernels, SlidingWindowRowsFarBeyondTheWindow) {
     ATTN_REQUIRE_GPU();
-    AttnCase c;
-    c.name = "window 24, 1,400 tokens, selective";
-    c.window = 24;
-    c.chunks = {500, 470, 400};
-    c.queries = 40;
-    c.select = true;
+    const AttentionCase c = windowCase(AttentionCase{}, "window 24, 1,400 tokens, selective", 24, {500, 470, 400}, 40);
     runAttentionCase(c);
-    AttnCase f = c;
-    f.name = "full mode, window 40, GQA 8/1";
-    f.parallel = false;
-    f.window = 40;
+    AttentionCase f = inFullMode(c, "full mode, window 40, GQA 8/1", 40);
     f.heads = 8;
     f.kvHeads = 1;
     f.select = false;
@@ -1031,10 +895,7 @@ TEST(CudaKernels, RowsThatSeeNoKeyWriteNaN) {
     st.k = a.k;
     st.chunkBegin = dChunkBegin.get<int>();
     st.lse = dLse.get<float>();
-    st.score = dScore.get<float>();
-    st.chunkMass = dMass.get<float>();
-    st.prefixMass = dPre.get<float>();
-    st.queryMass = dQry.get<float>();
+    writeStatsTo(st, dScore.get<float>(), dMass.get<float>(), dPre.get<float>(), dQry.get<float>());
     ATTN_CUDA_OK(launchQueryStats(st, nullptr));
     std::vector<float> wScore(hqp, 7.0f), wMass(hqp, 7.0f), wPre(hq, 7.0f), wQry(hq, 7.0f);
     QueryStatsArgs hs = st;
@@ -1043,10 +904,7 @@ TEST(CudaKernels, RowsThatSeeNoKeyWriteNaN) {
     hs.k = h.k;
     hs.chunkBegin = v.chunkBegin.data();
     hs.lse = wantLse.data();
-    hs.score = wScore.data();
-    hs.chunkMass = wMass.data();
-    hs.prefixMass = wPre.data();
-    hs.queryMass = wQry.data();
+    writeStatsTo(hs, wScore.data(), wMass.data(), wPre.data(), wQry.data());
     reference::queryStats(hs);
     const auto score = dScore.download<float>(), mass = dMass.download<float>(), pre = dPre.download<float>(),
                qry = dQry.download<float>();
@@ -1124,10 +982,7 @@ TEST(CudaKernels, QueryStatsTimedAtScale) {
     s.prefixLength = v.prefixLength;
     s.chunkBegin = dChunkBegin.get<int>();
     s.lse = dLse.get<float>();
-    s.score = dScore.get<float>();
-    s.chunkMass = dMass.get<float>();
-    s.prefixMass = dPre.get<float>();
-    s.queryMass = dQry.get<float>();
+    writeStatsTo(s, dScore.get<float>(), dMass.get<float>(), dPre.get<float>(), dQry.get<float>());
     ATTN_CUDA_OK(launchQueryStats(s, nullptr));  // warm-up
     ATTN_CUDA_OK(cudaDeviceSynchronize());
     const auto start = std::chrono::steady_clock::now();
