@@ -7,6 +7,9 @@
 
 #include <cstdlib>
 
+#include "analysis/attention_tile.h"
+#include "heatmap_data.h"
+
 namespace apptest {
 
 // The bundled demo model, or empty when ATTNSCOPE_MODELS does not hold it.
@@ -19,5 +22,21 @@ inline QString demoModelPath() {
 
 // The demo context shipped with the app (resources/demo_context.json).
 inline QString demoContextPath() { return QStringLiteral(":/demo/demo_context.json"); }
+
+// The engine's tile request for what `cells` show of `layer` and `head`: the same token ranges,
+// one output cell per shown cell.
+inline attnscope::AttentionTileRequest tileRequestFor(const attnscope::widgets::HeatmapCells& cells, int layer,
+                                                      int head) {
+    attnscope::AttentionTileRequest req;
+    req.layer = layer;
+    req.head = head;
+    req.rowBegin = cells.rowEdges.front();
+    req.rowEnd = cells.rowEdges.back();
+    req.colBegin = cells.colEdges.front();
+    req.colEnd = cells.colEdges.back();
+    req.outRows = cells.rows;
+    req.outCols = cells.cols;
+    return req;
+}
 
 }  // namespace apptest

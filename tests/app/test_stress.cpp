@@ -224,15 +224,7 @@ void StressTest::checkAttentionMap(const RunOutput& run, const ViewSelection& s)
     const widgets::HeatmapCells& cells = window_->heatmap()->overviewCells();
     QVERIFY(!cells.isEmpty());
     QCOMPARE(window_->heatmap()->axisInfo().tokenCount(), run.stats.tokens);
-    AttentionTileRequest req;
-    req.layer = s.layer;
-    req.head = s.head;
-    req.rowBegin = cells.rowEdges.front();
-    req.rowEnd = cells.rowEdges.back();
-    req.colBegin = cells.colEdges.front();
-    req.colEnd = cells.colEdges.back();
-    req.outRows = cells.rows;
-    req.outCols = cells.cols;
+    const AttentionTileRequest req = apptest::tileRequestFor(cells, s.layer, s.head);
     auto tile = engine_->tile(run, req);
     QVERIFY(tile.ok());
     const widgets::HeatmapCells want = widgets::heatmapCells(*tile, cells.scale);

@@ -253,15 +253,7 @@ void WindowTest::gridClickSelectsHeatmapLayerAndHead() {
     const widgets::HeatmapCells& cells = window_->heatmap()->overviewCells();
     QVERIFY(!cells.isEmpty());
     BundlePtr b = window_->controller()->current();
-    AttentionTileRequest req;
-    req.layer = layer;
-    req.head = head;
-    req.rowBegin = cells.rowEdges.front();
-    req.rowEnd = cells.rowEdges.back();
-    req.colBegin = cells.colEdges.front();
-    req.colEnd = cells.colEdges.back();
-    req.outRows = cells.rows;
-    req.outCols = cells.cols;
+    AttentionTileRequest req = apptest::tileRequestFor(cells, layer, head);
     auto tile = session_->tile(*b->run, req);
     QVERIFY(tile.ok());
     QCOMPARE(tile->rows, cells.rows);
@@ -360,15 +352,7 @@ void WindowTest::zoomRefinesTheAttentionMap() {
     QCOMPARE(d.rows, d.rowEdges.back() - d.rowEdges.front());
     QCOMPARE(d.cols, d.colEdges.back() - d.colEdges.front());
     BundlePtr b = window_->controller()->current();
-    AttentionTileRequest req;
-    req.layer = 0;
-    req.head = -1;
-    req.rowBegin = d.rowEdges.front();
-    req.rowEnd = d.rowEdges.back();
-    req.colBegin = d.colEdges.front();
-    req.colEnd = d.colEdges.back();
-    req.outRows = d.rows;
-    req.outCols = d.cols;
+    const AttentionTileRequest req = apptest::tileRequestFor(d, 0, -1);
     auto tile = session_->tile(*b->run, req);
     QVERIFY(tile.ok());
     for (int r = 0; r < d.rows; ++r)
