@@ -14,25 +14,26 @@ build=${1:-build/ci}
 jobs=$(nproc)
 export QT_QPA_PLATFORM=offscreen
 
-stage() { printf '\n==== attnscope %s ====\n' "$*"; }
-elapsed() { printf '==== %s done in %d s ====\n' "$1" $((SECONDS - $2)); }
+# stage "NAME: what it does" starts a stage; stage_done reports its NAME and time.
+stage() {
+  printf '\n==== attnscope %s ====\n' "$1"
+  stage_name=${1%%:*} stage_start=$SECONDS
+}
+stage_done() { printf '==== %s done in %d s ====\n' "$stage_name" $((SECONDS - stage_start)); }
 
 stage "stage 1/3 tests: Release build, every test"
-start=$SECONDS
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DATTNSCOPE_BUILD_TESTS=ON
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
-elapsed "stage 1/3 tests" $start
+stage_done
 
 stage "stage 2/3 sanitizers: ASan + UBSan build, engine, CLI and emulated CUDA tests"
-start=$SECONDS
 cmake --preset sanitize -B "$build-sanitize" -G Ninja -DATTNSCOPE_BUILD_TESTS=ON -DATTNSCOPE_BUILD_GUI=OFF
 cmake --build "$build-sanitize" -j "$jobs"
 ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir "$build-sanitize" --output-on-failure -j "$jobs" -R '^(engine|cli|cuda)\.'
-elapsed "stage 2/3 sanitizers" $start
+stage_done
 
 stage "stage 3/3 fuzzing: every libFuzzer target for 25 s"
-start=$SECONDS
 FUZZ_BUILD_DIR="$build-fuzz" FUZZ_JOBS="$jobs" bash tests/fuzz/run.sh 25
-elapsed "stage 3/3 fuzzing" $start
+stage_done
