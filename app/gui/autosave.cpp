@@ -107,15 +107,15 @@ std::optional<Autosave::LeftOver> Autosave::findLeftOver() const {
     for (const QString& file : dir.entryList({QStringLiteral("attnscope-*.running")}, QDir::Files)) {
         const auto m = name.match(file);
         const qint64 pid = m.hasMatch() ? m.captured(1).toLongLong() : 0;
-        if (pid <= 0 || pid == QCoreApplication::applicationPid() || processAlive(pid)) continue;
-        const LeftOver left{pathFor(pid, kSessionSuffix), dir.filePath(file), {}};
-        const QFileInfo session(left.sessionPath);
+        if (pid <= 0 || processAlive(pid)) continue;  // this process, too, is alive
+        const QFileInfo session(pathFor(pid, kSessionSuffix));
+        const QString marker = dir.filePath(file);
         if (!session.exists()) {  // it ended before anything changed: nothing to restore
-            QFile::remove(left.markerPath);
+            QFile::remove(marker);
             continue;
         }
         if (!newest || session.lastModified() > newest->savedAt)
-            newest = LeftOver{left.sessionPath, left.markerPath, session.lastModified()};
+            newest = LeftOver{session.filePath(), marker, session.lastModified()};
     }
     return newest;
 }
