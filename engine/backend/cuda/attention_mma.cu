@@ -209,32 +209,6 @@ ATTN_DEV int tileCover(const WarpRows& w, int k0, int tokens, int window) {
     return all ? kSeesAll : kSeesSome;
 }
 
-// The key tiles of a block: those covering [W, A) ∪ [max(B, W), E) for the block's rows, with
-// A = max a, B = min b, E = last row + 1, W = the first row's window start.
-struct MmaKeyTiles {
-    int begin1 = 0, end1 = 0, begin2 = 0, end2 = 0;
-    ATTN_DEV int count() const { return (end1 - begin1) + (end2 - begin2); }
-    ATTN_DEV int start(int ti) const {
-        return (ti < end1 - begin1 ? begin1 + ti : begin2 + (ti - (end1 - begin1))) * kTileKeys;
-    }
-};
-
-ATTN_DEV MmaKeyTiles blockTiles(const AttentionForwardArgs& a, int row0) {
-    int A = 0, B = 0x7fffffff;
-    const int last = imin(row0 + kBlockRows, a.rowEnd) - 1;
-    for (int i = row0; i <= last; ++i) {
-        A = imax(A, a.vis.rowKeys[2 * i]);
-        B = imin(B, a.vis.rowKeys[2 * i + 1]);
-    }
-    const int W = imax(0, windowStart(row0, a.g.window));
-    MmaKeyTiles t;
-    t.begin1 = W / kTileKeys;
-    t.end1 = imax(t.begin1, (A + kTileKeys - 1) / kTileKeys);
-    t.begin2 = imax(t.end1, imax(B, W) / kTileKeys);
-    t.end2 = imax(t.begin2, (last + 1 + kTileKeys - 1) / kTileKeys);
-    return t;
-}
-
 // ---- shared memory and loads ---------------------------------------------------------------------
 
 // K and V of the current tile as 16-bit MMA inputs, [kTileKeys][hd + kSmemPad] each (the padding
@@ -431,7 +405,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32) attentionMmaKernel(AttentionFo
     MmaRow rows[2];
     initRows(a, h, wrow0, lane, rows);
     const WarpRows wr = warpRows(a, h, wrow0);
-    const MmaKeyTiles tiles = blockTiles(a, row0);
+    const BlockKeyTiles tiles = blockKeyTiles(a, row0, kBlockRows, kTileKeys);
     float o[DT][4];
     ATTN_UNROLL
     for (int dt = 0; dt < DT; ++dt) ATTN_UNROLL

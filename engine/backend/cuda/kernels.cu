@@ -245,32 +245,6 @@ ATTN_DEV void loadRows(const AttentionForwardArgs& a, int h, int row0, int warp,
     }
 }
 
-// The key tiles a block visits: those covering [L, A) ∪ [B, E), the keys any of its rows may see,
-// where L is the first row's window start (the later rows' windows start later).
-struct KeyTiles {
-    int firstBegin = 0, first = 0, secondBegin = 0, count = 0;
-    ATTN_DEV int start(int ti) const { return (ti < first ? firstBegin + ti : secondBegin + (ti - first)) * kKeyTile; }
-};
-
-ATTN_DEV KeyTiles blockKeyTiles(const AttentionForwardArgs& a, int row0) {
-    int A = 0, B = 0x7fffffff, E = 0;
-    for (int r = 0; r < kAttnRows; ++r) {
-        const int i = row0 + r;
-        if (i >= a.rowEnd) break;
-        A = imax(A, a.vis.rowKeys[2 * i]);
-        B = imin(B, a.vis.rowKeys[2 * i + 1]);
-        E = i + 1;
-    }
-    const int L = imax(0, windowStart(row0, a.g.window));
-    KeyTiles t;
-    t.firstBegin = L / kKeyTile;
-    const int firstEnd = imax(t.firstBegin, (A + kKeyTile - 1) / kKeyTile);
-    t.first = firstEnd - t.firstBegin;
-    t.secondBegin = imax(imax(B, L) / kKeyTile, firstEnd);
-    t.count = t.first + imax(0, (E + kKeyTile - 1) / kKeyTile - t.secondBegin);
-    return t;
-}
-
 // Bit rr set when row rr of the warp sees key j and keeps it.
 template <int DPL>
 ATTN_DEV unsigned keyRowBits(const AttentionForwardArgs& a, const AttentionRow<DPL>* rows, int j) {
@@ -392,10 +366,10 @@ __global__ void __launch_bounds__(kAttnWarps * 32) attentionForwardKernel(Attent
     const AttentionShared sh = attentionShared(hd, warp);
     AttentionRow<DPL> rows[kRowsPerWarp];
     loadRows<T, DPL>(a, h, row0, warp, sh, rows);
-    const KeyTiles tiles = blockKeyTiles(a, row0);
+    const BlockKeyTiles tiles = blockKeyTiles(a, row0, kAttnRows, kKeyTile);
     __syncthreads();
 
-    for (int ti = 0; ti < tiles.count; ++ti) {
+    for (int ti = 0; ti < tiles.count(); ++ti) {
         const int k0 = tiles.start(ti);
         const unsigned bits = keyRowBits(a, rows, k0 + lane);
         if (!__syncthreads_or(bits != 0)) continue;  // no row of the block sees this tile
