@@ -39,12 +39,7 @@
 
 using namespace attnscope;
 using namespace attnscope::cuda;
-using attnscope::cuda::test::allClose;
-using attnscope::cuda::test::DeviceBytes;
-using attnscope::cuda::test::fromBytes;
-using attnscope::cuda::test::makePlan;
-using attnscope::cuda::test::randomFloats;
-using attnscope::cuda::test::toBytes;
+using namespace attnscope::cuda::test;
 
 namespace {
 
@@ -76,19 +71,6 @@ void checkFragmentLayout(ElemType type, std::uint32_t seed) {
 }
 
 // ---- attention against the CPU twin ---------------------------------------------------------------
-
-using attnscope::cuda::test::AttentionCase;
-using attnscope::cuda::test::AttentionPass;
-using attnscope::cuda::test::AttentionRun;
-using attnscope::cuda::test::AttentionTolerances;
-using attnscope::cuda::test::compareAttentionPass;
-using attnscope::cuda::test::headDim256Case;
-using attnscope::cuda::test::inFullMode;
-using attnscope::cuda::test::manyChunksCase;
-using attnscope::cuda::test::queryOnlyNoPrefixCase;
-using attnscope::cuda::test::runAttentionPasses;
-using attnscope::cuda::test::selectionSplitRowsCases;
-using attnscope::cuda::test::windowCase;
 
 // The tensor-core kernel's default case: bf16 storage, head size 64, its own seeds.
 AttentionCase mmaCase() {

@@ -26,12 +26,7 @@
 
 using namespace attnscope;
 using namespace attnscope::cuda;
-using attnscope::cuda::test::allClose;
-using attnscope::cuda::test::DeviceBytes;
-using attnscope::cuda::test::fromBytes;
-using attnscope::cuda::test::makePlan;
-using attnscope::cuda::test::randomFloats;
-using attnscope::cuda::test::toBytes;
+using namespace attnscope::cuda::test;
 
 namespace {
 
@@ -222,18 +217,6 @@ TEST(CudaKernels, NllArgmax) {
 // ---- attention -------------------------------------------------------------------------------
 
 namespace {
-
-using attnscope::cuda::test::AttentionCase;
-using attnscope::cuda::test::AttentionRun;
-using attnscope::cuda::test::AttentionTolerances;
-using attnscope::cuda::test::headDim256Case;
-using attnscope::cuda::test::inFullMode;
-using attnscope::cuda::test::manyChunksCase;
-using attnscope::cuda::test::queryOnlyNoPrefixCase;
-using attnscope::cuda::test::Rows;
-using attnscope::cuda::test::runAttentionPasses;
-using attnscope::cuda::test::selectionSplitRowsCases;
-using attnscope::cuda::test::windowCase;
 
 // The view's two key ranges per row are exactly the plan's visibility rule.
 void checkViewIsThePlansRule(const EncodingPlan& plan, const PlanView& v) {
