@@ -143,7 +143,7 @@ int threadCount(const Args& a) {
     if (n < 0) throw UsageError{"--threads must be 0 (all cores) or more, got " + std::to_string(n)};
     if (n > maxThreads())
         throw UsageError{"--threads " + std::to_string(n) + " is more than the limit of " +
-                         std::to_string(maxThreads()) + " (4 per core)"};
+                         std::to_string(maxThreads()) + " (4 per core, at least 16)"};
     return n;
 }
 
