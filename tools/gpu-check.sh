@@ -41,7 +41,10 @@ PY=${PYTHON:-python3}
 
 # ---- internal: the CUDA tests, failing when any test was skipped or not run
 if [ "${1:-}" = --run-cuda-tests ]; then
-  ctest --test-dir "$2" -R '^cuda\.(registry|kernels|backend|attention_mma)$' --output-on-failure -V 2>&1 | tee "$2/cuda_tests.out"
+  # -FA: without the test-scratch fixture, whose setup would empty the temporary folder of
+  # tests that may be running beside this one (tools.gpu_scripts runs this step inside ctest).
+  ctest --test-dir "$2" -R '^cuda\.(registry|kernels|backend|attention_mma)$' -FA test-scratch \
+    --output-on-failure -V 2>&1 | tee "$2/cuda_tests.out"
   rc=${PIPESTATUS[0]}
   skipped=$(grep -cE '\[  SKIPPED \]|\*\*\*Skipped|Not Run' "$2/cuda_tests.out")
   if [ "$skipped" -gt 0 ]; then

@@ -735,7 +735,7 @@ std::string testModelsDir() {
     return findModelsDir();
 }
 
-std::string makeTempDir(const std::string& tag) {
+TempDir::TempDir(const std::string& tag) {
     std::error_code ec;
     fs::path base = fs::temp_directory_path(ec);
     if (ec) base = "/tmp";
@@ -743,7 +743,12 @@ std::string makeTempDir(const std::string& tag) {
     std::vector<char> buf(templ.begin(), templ.end());
     buf.push_back('\0');
     if (!::mkdtemp(buf.data())) throw std::runtime_error("cannot create a temporary folder in " + base.string());
-    return std::string(buf.data());
+    path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
 }
 
 void writeBytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {

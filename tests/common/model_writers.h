@@ -199,8 +199,22 @@ float randomWeight(std::uint64_t seed, const std::string& tensor, std::uint64_t 
 // empty when neither exists.
 std::string testModelsDir();
 
-// A fresh empty temporary folder (under $TMPDIR or /tmp) named after `tag`.
-std::string makeTempDir(const std::string& tag);
+// A fresh empty temporary folder (under $TMPDIR or /tmp) named after `tag`, removed with
+// everything in it when this object goes (a `static` one goes at exit). Tests write their model
+// files here, so a run leaves nothing behind.
+class TempDir {
+public:
+    explicit TempDir(const std::string& tag);
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
 // Writes bytes to a file (creating it); throws std::runtime_error on failure.
 void writeBytes(const std::string& path, const std::vector<std::uint8_t>& bytes);
 std::vector<std::uint8_t> readBytes(const std::string& path);

@@ -629,7 +629,8 @@ TEST(CudaBackend, FamiliesAndModesMatchCpuInParityMode) {
 // at the top of this file.
 TEST(CudaBackend, Bf16AndQ8GgufCloseToCpu) {
     REQUIRE_CUDA();
-    const std::string dir = test::makeTempDir("cuda-bf16");
+    const test::TempDir scratch("cuda-bf16");
+    const std::string& dir = scratch.path();
     for (DType fileType : {DType::BF16, DType::Q8_0, DType::F16}) {
         test::RandomLlamaSpec spec;
         spec.dim = 64;

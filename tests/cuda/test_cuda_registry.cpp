@@ -19,6 +19,7 @@
 #include "backend/backend_registry.h"
 #include "backend/plugin_abi.h"
 #include "session/session.h"
+#include "common/model_writers.h"
 
 using namespace attnscope;
 namespace fs = std::filesystem;
@@ -44,8 +45,10 @@ struct Log {
 
 bool startsWith(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
+// A fresh folder named `tag`; all of them lie in one folder of this process, removed at exit.
 std::string tempDir(const std::string& tag) {
-    fs::path p = fs::temp_directory_path() / ("attnscope-registry-" + tag + "-" + std::to_string(::getpid()));
+    static const test::TempDir root("registry");
+    fs::path p = fs::path(root.path()) / tag;
     fs::remove_all(p);
     fs::create_directories(p);
     return p.string();

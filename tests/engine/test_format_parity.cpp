@@ -77,14 +77,16 @@ TEST(FormatParity, Stories260KGgufEqualsHuggingFaceFolder) {
     auto ref = analyze((*gguf)->path, storyContext(), o);
     ASSERT_TRUE(ref);
 
-    const std::string f32 = makeTempDir("parity-hf-f32");
+    const TempDir f32Dir("parity-hf-f32");
+    const std::string& f32 = f32Dir.path();
     ASSERT_TRUE(writeHfFolderFromModel(**gguf, f32, DType::F32, tok, 2).ok());
     auto hf = analyze(f32, storyContext(), o);
     ASSERT_TRUE(hf);
     // Same float32 weights, only the rotary layout and file format differ: rounding-level agreement.
     expectClose(ref->stats, hf->stats, 1e-4, true);
 
-    const std::string bf16 = makeTempDir("parity-hf-bf16");
+    const TempDir bf16Dir("parity-hf-bf16");
+    const std::string& bf16 = bf16Dir.path();
     ASSERT_TRUE(writeHfFolderFromModel(**gguf, bf16, DType::BF16, tok).ok());
     auto hb = analyze(bf16, storyContext(), o);
     ASSERT_TRUE(hb);
@@ -93,7 +95,8 @@ TEST(FormatParity, Stories260KGgufEqualsHuggingFaceFolder) {
 }
 
 TEST(FormatParity, QuantisedGgufTracksF32) {
-    const std::string dir = makeTempDir("parity-quant");
+    const TempDir scratch("parity-quant");
+    const std::string& dir = scratch.path();
     ContextSpec spec;
     spec.prefixIds = std::vector<std::int32_t>{5, 6, 7};
     spec.chunkIds = std::vector<std::vector<std::int32_t>>{{10, 11, 12, 13, 14}, {20, 21, 22, 23}, {30, 31, 32, 33, 34, 35}};

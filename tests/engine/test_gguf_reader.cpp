@@ -23,17 +23,6 @@ std::string stories() {
 void putU64(std::vector<std::uint8_t>& b, std::uint64_t at, std::uint64_t v) { std::memcpy(b.data() + at, &v, 8); }
 void putU32(std::vector<std::uint8_t>& b, std::uint64_t at, std::uint32_t v) { std::memcpy(b.data() + at, &v, 4); }
 
-class TempDir {
-public:
-    TempDir() : path(test::makeTempDir("gguf")) {}
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (fs::path(path) / name).string(); }
-    std::string path;
-};
-
 // A small valid file: a string, an integer, a string array and a float array, two F32 tensors.
 test::GgufWriter baseWriter() {
     test::GgufWriter w;
@@ -94,7 +83,7 @@ TEST(GgufReader, ParsesStories260K) {
 
 TEST(GgufReader, RoundTripsEveryValueType) {
     for (std::uint32_t version : {2u, 3u}) {
-        TempDir dir;
+        test::TempDir dir("gguf");
         test::GgufWriter w(version);
         w.add("u8", test::ggufU8(200));
         w.add("i8", test::ggufI8(-100));
@@ -149,7 +138,7 @@ TEST(GgufReader, RoundTripsEveryValueType) {
 }
 
 TEST(GgufReader, RoundTripsTensorTypesAndAlignment) {
-    TempDir dir;
+    test::TempDir dir("gguf");
     std::vector<float> vals(64);
     for (std::size_t i = 0; i < vals.size(); ++i) vals[i] = 0.01f * static_cast<float>(i) - 0.3f;
     for (std::uint64_t align : {1ull, 8ull, 32ull, 64ull, 4096ull}) {
@@ -401,7 +390,7 @@ std::vector<CorruptCase> catalogue() {
 }  // namespace
 
 TEST(GgufReader, CorruptCatalogue) {
-    TempDir dir;
+    test::TempDir dir("gguf");
     auto cases = catalogue();
     ASSERT_GT(cases.size(), 40u);
     for (const auto& c : cases) {
@@ -430,7 +419,7 @@ TEST(GgufReader, EveryTruncationOfStoriesHeaderFails) {
     auto g = GgufFile::open(path);
     ASSERT_TRUE(g.ok());
     const std::uint64_t header = g->dataOffset();
-    TempDir dir;
+    test::TempDir dir("gguf");
     const std::string cut = dir.file("cut.gguf");
     for (std::uint64_t n = 0; n < whole.size(); n += (n < header ? 29 : 65537)) {
         test::writeBytes(cut, std::vector<std::uint8_t>(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(n)));
@@ -445,7 +434,7 @@ TEST(GgufReader, EveryTruncationOfStoriesHeaderFails) {
 TEST(GgufReader, HeaderByteFlipsNeverCrash) {
     auto base = baseWriter().bytes();
     const auto L = baseWriter().layout();
-    TempDir dir;
+    test::TempDir dir("gguf");
     const std::string path = dir.file("flip.gguf");
     std::uint64_t state = 12345;
     for (int iter = 0; iter < 200; ++iter) {

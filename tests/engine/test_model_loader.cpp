@@ -18,17 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
-public:
-    explicit TempDir(const std::string& tag = "loader") : path(test::makeTempDir(tag)) {}
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (fs::path(path) / name).string(); }
-    std::string path;
-};
-
 std::string modelFile(const std::string& name) {
     std::string dir = test::testModelsDir();
     if (dir.empty()) return {};
@@ -289,7 +278,7 @@ TEST(ModelLoader, Stories260KRoundTripsThroughHfFolder) {
     struct Variant { DType dtype; int shards; };
     for (Variant var : {Variant{DType::F32, 1}, Variant{DType::BF16, 1}, Variant{DType::F16, 3}}) {
         SCOPED_TRACE(dtypeName(var.dtype));
-        TempDir dir("hf");
+        test::TempDir dir("hf");
         const std::string folder = dir.file("stories260K-hf");
         auto w = test::writeHfFolderFromModel(src, folder, var.dtype, tok, var.shards);
         ASSERT_TRUE(w.ok()) << w.error().describe();
@@ -372,7 +361,7 @@ TEST(ModelLoader, Stories260KRoundTripsThroughHfFolder) {
 // Random-weight GGUFs
 
 TEST(ModelLoader, RandomLlamaGgufLoads) {
-    TempDir dir;
+    test::TempDir dir("loader");
     for (DType dt : {DType::F32, DType::F16, DType::Q8_0}) {
         SCOPED_TRACE(dtypeName(dt));
         test::RandomLlamaSpec s;
@@ -415,7 +404,7 @@ TEST(ModelLoader, RandomLlamaGgufWithStoriesTokenizer) {
     REQUIRE_MODEL(path, "stories260K.gguf");
     auto src = GgufFile::open(path);
     ASSERT_TRUE(src.ok());
-    TempDir dir;
+    test::TempDir dir("loader");
     test::RandomLlamaSpec s;
     s.dim = 32, s.layers = 1, s.heads = 2, s.kvHeads = 1, s.ffn = 64, s.vocab = 512;
     s.tiedOutput = true;
@@ -440,7 +429,7 @@ TEST(ModelLoader, RandomLlamaGgufWithStoriesTokenizer) {
 // Synthetic families
 
 TEST(ModelLoader, TinyLlamaTiedAndKeyDefaults) {
-    TempDir dir;
+    test::TempDir dir("loader");
     TinyGguf t;
     t.tied = true;
     t.keyEdits[t.arch + ".attention.head_count_kv"] = std::nullopt;  // defaults to head_count
@@ -476,7 +465,7 @@ TEST(ModelLoader, TinyLlamaTiedAndKeyDefaults) {
 }
 
 TEST(ModelLoader, Qwen2Gguf) {
-    TempDir dir;
+    test::TempDir dir("loader");
     TinyGguf t;
     t.arch = "qwen2";
     t.keyEdits["qwen2.rope.freq_base"] = test::ggufF32(1000000.0f);
@@ -508,7 +497,7 @@ TEST(ModelLoader, Qwen2Gguf) {
 }
 
 TEST(ModelLoader, Gemma3Gguf) {
-    TempDir dir;
+    test::TempDir dir("loader");
     TinyGguf t;
     t.arch = "gemma3";
     t.layers = 7;
@@ -539,7 +528,7 @@ TEST(ModelLoader, Gemma3Gguf) {
 }
 
 TEST(ModelLoader, Llama3RopeFreqsBecomeLlama3Scaling) {
-    TempDir dir;
+    test::TempDir dir("loader");
     TinyGguf t;
     t.dim = 64, t.heads = 2, t.kvHeads = 1;  // head size 32 → 16 factors
     t.keyEdits["llama.rope.freq_base"] = test::ggufF32(500000.0f);
@@ -674,7 +663,7 @@ std::vector<LoaderCase> loaderCatalogue() {
 }  // namespace
 
 TEST(ModelLoader, SemanticCatalogue) {
-    TempDir dir;
+    test::TempDir dir("loader");
     auto cases = loaderCatalogue();
     for (const auto& c : cases) {
         SCOPED_TRACE(c.name);
@@ -696,7 +685,7 @@ TEST(ModelLoader, SemanticCatalogue) {
 }
 
 TEST(ModelLoader, SniffsFormats) {
-    TempDir dir;
+    test::TempDir dir("loader");
     const std::string txt = dir.file("notes.txt");
     test::writeBytes(txt, {'h', 'e', 'l', 'l', 'o'});
     auto r = loadModel(txt);
@@ -717,7 +706,7 @@ TEST(ModelLoader, SniffsFormats) {
     EXPECT_NE(r.error().describe().find("no such file or folder"), std::string::npos);
 
     // A folder without config.json.
-    r = loadModel(dir.path);
+    r = loadModel(dir.path());
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().describe().find("missing config.json"), std::string::npos);
 
@@ -737,7 +726,7 @@ TEST(ModelLoader, MutatedStoriesBytes) {
     auto bytes = test::readBytes(path);
     auto g = GgufFile::open(path);
     ASSERT_TRUE(g.ok());
-    TempDir dir;
+    test::TempDir dir("loader");
     // Rename the architecture in place ("llama" → "llamb"): an unknown architecture.
     const std::string key = "general.architecture";
     auto it = std::search(bytes.begin(), bytes.end(), key.begin(), key.end());

@@ -18,17 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
-public:
-    TempDir() : path(test::makeTempDir("safetensors")) {}
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (fs::path(path) / name).string(); }
-    std::string path;
-};
-
 std::vector<float> ramp(std::size_t n, float scale = 0.125f) {
     std::vector<float> v(n);
     for (std::size_t i = 0; i < n; ++i) v[i] = scale * static_cast<float>(static_cast<int>(i % 17) - 8);
@@ -140,7 +129,7 @@ struct TinyHf {
 // safetensors reader
 
 TEST(Safetensors, RoundTripsDtypesAndShapes) {
-    TempDir dir;
+    test::TempDir dir("safetensors");
     test::SafetensorsWriter w;
     w.setMetadata("format", "pt");
     w.add("a", {3, 4}, DType::F32, ramp(12));
@@ -257,7 +246,7 @@ std::vector<StCase> stCatalogue() {
 }  // namespace
 
 TEST(Safetensors, CorruptCatalogue) {
-    TempDir dir;
+    test::TempDir dir("safetensors");
     for (const auto& c : stCatalogue()) {
         SCOPED_TRACE(c.name);
         const std::string path = dir.file(c.name + ".safetensors");
@@ -281,7 +270,7 @@ TEST(Safetensors, CorruptCatalogue) {
 // Hugging Face folders
 
 TEST(HfLoader, LlamaFolder) {
-    TempDir dir;
+    test::TempDir dir("safetensors");
     TinyHf t;
     t.build();
     t.folder.tokenizerModel = {};
@@ -315,7 +304,7 @@ TEST(HfLoader, LlamaFolder) {
 }
 
 TEST(HfLoader, TiedMistralWithTokenizerJsonOnly) {
-    TempDir dir;
+    test::TempDir dir("safetensors");
     TinyHf t;
     t.modelType = "mistral";
     t.tied = true;
@@ -334,7 +323,7 @@ TEST(HfLoader, TiedMistralWithTokenizerJsonOnly) {
 // An untied model (tie_word_embeddings false, or absent: the llama default) without
 // lm_head.weight is an error naming the file and the tensor, never silently tied.
 TEST(HfLoader, UntiedModelWithoutLmHeadIsAnError) {
-    TempDir dir;
+    test::TempDir dir("safetensors");
     for (const bool keyAbsent : {false, true}) {
         SCOPED_TRACE(keyAbsent ? "tie_word_embeddings absent" : "tie_word_embeddings false");
         TinyHf t;
@@ -362,7 +351,7 @@ TEST(HfLoader, UntiedModelWithoutLmHeadIsAnError) {
 }
 
 TEST(HfLoader, TokenizerModelAndConfig) {
-    TempDir dir;
+    test::TempDir dir("safetensors");
     TinyHf t;
     t.build();
     const std::string tokSrc = dir.file("src.model");
@@ -378,7 +367,7 @@ TEST(HfLoader, TokenizerModelAndConfig) {
 }
 
 TEST(HfLoader, Qwen2Folder) {
-    TempDir dir;
+    test::TempDir dir("safetensors");
     TinyHf t;
     t.modelType = "qwen2";
     t.build();
@@ -396,7 +385,7 @@ TEST(HfLoader, Qwen2Folder) {
 }
 
 TEST(HfLoader, Gemma3TextFolder) {
-    TempDir dir;
+    test::TempDir dir("safetensors");
     TinyHf t;
     t.modelType = "gemma3_text";
     t.layers = 6;
@@ -432,7 +421,7 @@ TEST(HfLoader, Gemma3TextFolder) {
 }
 
 TEST(HfLoader, Gemma3MultimodalFolder) {
-    TempDir dir;
+    test::TempDir dir("safetensors");
     TinyHf t;
     t.modelType = "gemma3";
     t.prefix = "language_model.model.";
@@ -651,7 +640,7 @@ std::vector<HfCase> hfCatalogue() {
 }  // namespace
 
 TEST(HfLoader, BrokenFolderCatalogue) {
-    TempDir dir;
+    test::TempDir dir("safetensors");
     for (const auto& c : hfCatalogue()) {
         SCOPED_TRACE(c.name);
         TinyHf t;

@@ -32,24 +32,24 @@ ContextSpec idContext() {
 }
 
 // stories260K as a Hugging Face folder without tokenizer.model, config.json's BOS id set to `bos`.
-std::string folderWithoutTokenizer(const std::string& tag, int bos) {
+// Writes the folder into `dir`; false when stories260K.gguf is missing.
+bool folderWithoutTokenizer(const test::TempDir& dir, int bos) {
     const std::string models = test::testModelsDir();
-    if (models.empty() || !fs::exists(fs::path(models) / "stories260K.gguf")) return {};
+    if (models.empty() || !fs::exists(fs::path(models) / "stories260K.gguf")) return false;
     auto model = loadModel((fs::path(models) / "stories260K.gguf").string());
-    if (!model) return {};
+    if (!model) return false;
     auto folder = test::hfFolderFromModel(**model);
-    if (!folder) return {};
+    if (!folder) return false;
     folder->config["bos_token_id"] = bos;
-    const std::string dir = test::makeTempDir(tag);
-    if (!test::writeHfFolder(dir, *folder).ok()) return {};
-    return dir;
+    return test::writeHfFolder(dir.path(), *folder).ok();
 }
 
 }  // namespace
 
 TEST(Session, ModelWithoutTokenizerOpensAndEveryUserChecks) {
-    const std::string dir = folderWithoutTokenizer("notok", 1);
-    if (dir.empty()) GTEST_SKIP() << "stories260K.gguf not found";
+    const test::TempDir folder("notok");
+    const std::string& dir = folder.path();
+    if (!folderWithoutTokenizer(folder, 1)) GTEST_SKIP() << "stories260K.gguf not found";
     std::vector<std::string> notices;
     auto s = Session::open(dir, onCpu(), [&](const std::string& m) { notices.push_back(m); });
     ASSERT_TRUE(s.ok()) << s.error().describe();
@@ -83,8 +83,9 @@ TEST(Session, ModelWithoutTokenizerOpensAndEveryUserChecks) {
 }
 
 TEST(Session, BosOutsideTheVocabularyIsNamed) {
-    const std::string dir = folderWithoutTokenizer("badbos", 600);
-    if (dir.empty()) GTEST_SKIP() << "stories260K.gguf not found";
+    const test::TempDir folder("badbos");
+    const std::string& dir = folder.path();
+    if (!folderWithoutTokenizer(folder, 600)) GTEST_SKIP() << "stories260K.gguf not found";
     auto s = Session::open(dir, onCpu());
     ASSERT_TRUE(s.ok()) << s.error().describe();
     EncodingOptions bos;

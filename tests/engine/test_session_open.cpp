@@ -32,7 +32,8 @@ SessionOptions cpuOptions() {
 // its weights being memory-mapped).
 const std::string& largeVocabModel() {
     static const std::string path = [] {
-        const std::string p = test::makeTempDir("open-vocab") + "/large-vocab.gguf";
+        static const test::TempDir dir("open-vocab");
+        const std::string p = dir.file("large-vocab.gguf");
         auto written = test::writeLargeVocabGguf(p);
         if (!written) ADD_FAILURE() << written.error().describe();
         return p;
@@ -62,7 +63,8 @@ TEST(SessionOpen, StopRequestedBeforehandCancelsAHuggingFaceFolder) {
     if (test::testModelsDir().empty()) GTEST_SKIP() << "no models folder";
     auto model = loadModel(test::testModelsDir() + "/stories260K.gguf");
     ASSERT_TRUE(model.ok()) << model.error().describe();
-    const std::string dir = test::makeTempDir("open-hf") + "/stories-hf";
+    const test::TempDir scratch("open-hf");
+    const std::string dir = scratch.file("stories-hf");
     auto written = test::writeHfFolderFromModel(**model, dir);
     ASSERT_TRUE(written.ok()) << written.error().describe();
     ASSERT_TRUE(Session::open(dir, cpuOptions()).ok());  // the folder opens when not stopped

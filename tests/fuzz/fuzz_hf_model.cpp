@@ -18,14 +18,24 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A folder of this process's own, written over for every input that reaches the loader.
-const fs::path& scratchFolder() {
-    static const fs::path dir = [] {
+// A folder of this process's own, written over for every input that reaches the loader and
+// removed when the fuzzer exits.
+struct ScratchFolder {
+    fs::path path;
+    ScratchFolder() {
         std::string tmpl = (fs::temp_directory_path() / "attnscope-fuzz-hf-XXXXXX").string();
         if (!::mkdtemp(tmpl.data())) fuzz::violated("cannot create a scratch folder");
-        return fs::path(tmpl);
-    }();
-    return dir;
+        path = tmpl;
+    }
+    ~ScratchFolder() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+const fs::path& scratchFolder() {
+    static const ScratchFolder dir;
+    return dir.path;
 }
 
 void writeFile(const fs::path& path, std::string_view bytes) {

@@ -177,12 +177,12 @@ int main(int argc, char** argv) {
     writeSeed(corpus / "gguf", "tiny-qwen2-bpe.gguf", qwen2);
     writeSeed(corpus / "gguf", "tiny-gemma3.gguf", gemma3);
 
-    const fs::path scratch = test::makeTempDir("fuzz-seeds");
+    const test::TempDir scratchDir("fuzz-seeds");
+    const fs::path scratch = scratchDir.path();
     for (auto [name, bytes] : {std::pair{"llama", llama}, {"qwen2", qwen2}}) {
         const std::string path = (scratch / (std::string(name) + ".gguf")).string();
         test::writeBytes(path, bytes);
         writeSeed(corpus / "hf_model", std::string("tiny-") + name + ".bin", hfSeed(path));
     }
-    fs::remove_all(scratch);
     return 0;
 }

@@ -6,6 +6,7 @@ import json
 import os
 import struct
 import sys
+import shutil
 import tempfile
 import unittest
 
@@ -68,7 +69,7 @@ class fake_torch:
 class Files:
     def __init__(self, test):
         self.dir = tempfile.mkdtemp()
-        test.addCleanup(lambda: [os.remove(os.path.join(self.dir, n)) for n in os.listdir(self.dir)])
+        test.addCleanup(shutil.rmtree, self.dir, True)
 
     def json(self, name, value):
         path = os.path.join(self.dir, name)
