@@ -75,6 +75,9 @@ std::string findModelsDir() {
         if (isDir(d / "shared" / "models")) return finish(d / "shared" / "models");
         if (d == d.root_path()) break;
     }
+    // Installed: the demo model the package ships, <prefix>/share/attnscope/models.
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "attnscope" / "models";
+    if (isDir(installed)) return finish(installed);
     return {};
 }
 
