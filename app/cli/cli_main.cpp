@@ -35,7 +35,8 @@ using cli::UsageError;
 // How a MODEL argument is found; the end of every usage.
 const char* kModelNote =
     "MODEL is a .gguf file, a Hugging Face folder, or a file name inside the models folder\n"
-    "($ATTNSCOPE_MODELS, else ../shared/models, else the models installed with attnscope).\n";
+    "($ATTNSCOPE_MODELS, else ../shared/models, else the installed models in\n"
+    "/usr/share/attnscope/models when attnscope-cli is /usr/bin/attnscope-cli).\n";
 
 [[noreturn]] void failWith(const Error& e) {
     std::fprintf(stderr, "attnscope-cli: %s\n", e.describe().c_str());
