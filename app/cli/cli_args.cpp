@@ -128,9 +128,14 @@ Args parseCommandArgs(const CommandSpec& command, const std::vector<std::string>
     return a;
 }
 
-bool asksForHelp(const std::vector<std::string>& arguments) {
-    return std::any_of(arguments.begin(), arguments.end(),
-                       [](const std::string& s) { return s == "--help" || s == "-h"; });
+bool asksForHelp(const CommandSpec& command, const std::vector<std::string>& arguments) {
+    for (std::size_t i = 0; i < arguments.size(); ++i) {
+        const std::string& s = arguments[i];
+        if (s == "--help" || s == "-h") return true;
+        const OptionSpec* spec = s.rfind("--", 0) == 0 ? findOption(command, s.substr(2)) : nullptr;
+        if (spec && spec->kind != ValueKind::Flag) ++i;  // its value, even one spelled "-h"
+    }
+    return false;
 }
 
 std::string commandUsage(const CommandSpec& command, const std::string& footer) {

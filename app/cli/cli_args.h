@@ -1,9 +1,11 @@
 #pragma once
 // The command line of attnscope-cli as data: one table of commands, each with its options (name,
 // kind of value, one-line help). The table drives the parsing, each command's --help, the
-// suggestion for a mistyped option, the hidden --list-options that the man page test and the bash
-// completion read. Adding an option is one OptionSpec in its command's list; adding a command is
-// one CommandSpec (cli_main.cpp holds the table).
+// suggestion for a mistyped option, and the hidden --list-options that the man page test
+// (tests/packaging) and the bash completion (packaging/bash-completion) read. Adding an option is
+// one OptionSpec in its command's list; adding a command is one CommandSpec in commands()
+// (cli_main.cpp holds the table); the man page test then asks for its lines in
+// packaging/man/attnscope-cli.1.
 #include <cstddef>
 #include <map>
 #include <string>
@@ -23,7 +25,8 @@ enum class ValueKind {
     Number,       // a real number
     Text,         // free text
     IntegerList,  // comma-separated whole numbers
-    Choice,       // one of OptionSpec::value's '|'-separated words (checked by the command)
+    Choice,       // one of OptionSpec::value's '|'-separated words; lower-case words are literal
+                  // choices, upper-case ones placeholders ("N|mean"); the command checks the value
     Model,        // a .gguf file, a Hugging Face folder or a name in the models folder
     ContextFile,  // a context JSON file
     InputFile,    // any file read
@@ -33,7 +36,7 @@ const char* toString(ValueKind kind);  // "flag", "integer", ..., "model", "cont
 
 struct OptionSpec {
     const char* name;       // without the leading "--"
-    ValueKind kind;         //
+    ValueKind kind;         // what its value is (Flag: none)
     std::string value;      // the value's placeholder ("N", "FILE"), or the choices "a|b|c"
     std::string help;       // one line
     bool required = false;  // the command fails without it
@@ -67,8 +70,9 @@ const OptionSpec& helpOption();
 // required ones are present.
 Args parseCommandArgs(const CommandSpec& command, const std::vector<std::string>& arguments);
 
-// True when the arguments ask for the command's help (--help or -h anywhere).
-bool asksForHelp(const std::vector<std::string>& arguments);
+// True when the arguments ask for the command's help: --help or -h anywhere but as an option's
+// value, whatever else is wrong with them.
+bool asksForHelp(const CommandSpec& command, const std::vector<std::string>& arguments);
 
 // "usage: attnscope-cli analyze --model MODEL ..." and one line per option, then `footer`.
 std::string commandUsage(const CommandSpec& command, const std::string& footer);

@@ -516,7 +516,7 @@ int runCommandLine(const std::vector<std::string>& args) {
     const cli::CommandSpec* command = cli::findCommand(commands(), name);
     if (!command) throw UsageError{unknownCommand(name)};
     const std::vector<std::string> rest(args.begin() + 1, args.end());
-    if (helpCommand || cli::asksForHelp(rest)) {
+    if (helpCommand || cli::asksForHelp(*command, rest)) {
         std::fputs(cli::commandUsage(*command, kModelNote).c_str(), stdout);
         return 0;
     }

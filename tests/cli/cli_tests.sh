@@ -108,6 +108,8 @@ for c in $("$cli" --list-options | awk '$1 == "command" { print $2 }'); do
 done
 expect_exit 0 "bench --help after other options" -- "$cli" bench --model $model --tokens 64 --help
 grep -q "^usage: attnscope-cli bench" "$tmp/out" && ok "bench --help prints the usage" || bad "bench --help"
+expect_exit 0 "tokenize a text spelled -h" -- "$cli" tokenize --model tok512.model --text -h
+grep -q '"ids"' "$tmp/out" && ok "-h as a value is text, not a help request" || bad "tokenize --text -h: $(head -c 300 "$tmp/out")"
 expect_exit 0 "help analyze" -- "$cli" help analyze
 grep -q "^usage: attnscope-cli analyze" "$tmp/out" && ok "help analyze prints the usage" || bad "help analyze"
 expect_exit 0 "--help" -- "$cli" --help

@@ -67,6 +67,19 @@ for c in $("$cli" --list-options | awk '$1 == "command" { print $2 }'); do
   "$cli" "$c" --help >"$tmp/help" 2>"$tmp/err" && grep -q "^usage: attnscope-cli $c" "$tmp/help" && [[ ! -s $tmp/err ]] &&
     ok "$c --help" || bad "$c --help: $(cat "$tmp/err")"
 done
+# The packaged CUDA plugin is found in the installed plugin folder and loads (libcublas by its
+# soname): asked for by name it runs, or fails for want of a GPU or driver, never for want of a
+# file.
+if [[ -n ${plugin-} ]]; then
+  if "$cli" bench --model stories260K.gguf --device cuda --tokens 32 --chunks 2 --queries 8 --repeat 1 \
+      >/dev/null 2>"$tmp/err"; then
+    ok "the installed CUDA plugin runs"
+  elif grep -qE "not found|cannot open shared object|looked in" "$tmp/err"; then
+    bad "the installed CUDA plugin does not load: $(cat "$tmp/err")"
+  else
+    ok "the installed CUDA plugin loads (no GPU here: $(cat "$tmp/err"))"
+  fi
+fi
 if [[ -x $usr/bin/attnscope ]]; then
   QT_QPA_PLATFORM=offscreen "$usr/bin/attnscope" --version 2>/dev/null | grep -q "attnscope" && ok "attnscope --version" ||
     bad "attnscope --version"
