@@ -14,6 +14,7 @@ packages=(
   clang-format
   clang libclang-rt-14-dev
   xvfb xauth
+  lintian appstream desktop-file-utils dpkg-dev file
 )
 
 missing=()

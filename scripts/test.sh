@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine (idempotent), builds attnscope with every test, and runs them all,
 # in three labelled stages:
-#   1. tests:      Release build, every CTest test;
+#   1. tests:      Release build, every CTest test (with the .deb: lintian, AppStream, desktop
+#                  file, the installed programs; tests/packaging);
 #   2. sanitizers: the engine, the CLI and the emulated CUDA tests built with ASan + UBSan (the
 #                  `sanitize` preset, GUI off) and run under them, stopping at the first report;
 #   3. fuzzing:    every libFuzzer target (tests/fuzz) for 25 s, replaying its corpus first.

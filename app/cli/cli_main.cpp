@@ -1,4 +1,5 @@
-// attnscope-cli: info | tokenize | analyze | sweep | bench. Links the engine only (no Qt).
+// attnscope-cli: info | tokenize | analyze | sweep | bench. Links the engine only (no Qt). The
+// commands and their options are one table, commands() at the end of this file (cli_args.h).
 // Bad input exits with code 2 and one line on stderr; output files are written atomically,
 // so a failure never leaves a partial file.
 #include <sys/resource.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "analysis/result_io.h"
+#include "cli_args.h"
 #include "core/json.h"
 #include "core/thread_pool.h"
 #include "model/model_loader.h"
@@ -27,92 +29,14 @@ using namespace attnscope;
 
 namespace {
 
-const char* kUsage =
-    "usage: attnscope-cli COMMAND [options]\n"
-    "\n"
-    "commands:\n"
-    "  info MODEL                          architecture, sizes, tokenizer, tensor types\n"
-    "  tokenize --model MODEL --text TEXT  JSON {\"ids\": [...], \"pieces\": [...]} (MODEL may be a tokenizer.model)\n"
-    "  analyze --model MODEL --context CONTEXT.json [options] [--out FILE]\n"
-    "      --method full|parallel|sink|selective|both   one of the paper's methods (instead of --mode/--sink)\n"
-    "      --mode full|parallel            (default parallel)\n"
-    "      --sink on|off                   shared sink prefix (default on when the context has a prefix)\n"
-    "      --positions stretch|restart|sequential   (default stretch)\n"
-    "      --bos none|shared|per-chunk     (default none)\n"
-    "      --select K                      selective attention: keep the top-K chunks (default off)\n"
-    "      --select-score-top N|mean       chunk score = sum of its top-N probabilities, N >= 1 (default 5),\n"
-    "                                      or the chunk's mean probability\n"
-    "      --select-aggregate none|heads-queries\n"
-    "      --entropy-csv FILE              also write per-(layer, head, token) entropy as CSV\n"
-    "  sweep --model MODEL --text FILE --query-tokens N --parts 1,2,4,8,16 [--out FILE.json|.csv]\n"
-    "      [--sink-text TEXT | --sink-tokens N] [--select K] [--select-score-top N|mean]\n"
-    "      [--bos none|shared]\n"
-    "  bench --model MODEL [--tokens N] [--chunks P] [--queries Q] [--repeat R] [--out FILE.json]\n"
-    "\n"
-    "common options: --threads N (default: all cores; at most 4 per core), --device auto|cpu|NAME[:N] (default\n"
-    "  auto; NAME names a backend plugin libattnscope_NAME.so, e.g. cuda: a device asked for by name never\n"
-    "  falls back to the CPU), --verbose (notices such as why auto chose the CPU)\n"
+using cli::Args;
+using cli::UsageError;
+
+// How a MODEL argument is found; the end of every usage.
+const char* kModelNote =
     "MODEL is a .gguf file, a Hugging Face folder, or a file name inside the models folder\n"
-    "($ATTNSCOPE_MODELS, else ../shared/models).\n";
-
-struct UsageError {
-    std::string message;
-};
-
-// Parsed "--key value" options plus positional arguments.
-struct Args {
-    std::map<std::string, std::string> opts;
-    std::vector<std::string> positional;
-
-    bool has(const std::string& k) const { return opts.count(k) != 0; }
-    std::string get(const std::string& k, const std::string& def = {}) const {
-        auto it = opts.find(k);
-        return it == opts.end() ? def : it->second;
-    }
-    std::string need(const std::string& k) const {
-        if (!has(k)) throw UsageError{"missing required option --" + k};
-        return get(k);
-    }
-    int getInt(const std::string& k, int def) const {
-        if (!has(k)) return def;
-        const std::string& v = get(k);
-        char* end = nullptr;
-        long x = std::strtol(v.c_str(), &end, 10);
-        if (v.empty() || *end != '\0' || x < -1000000000L || x > 1000000000L)
-            throw UsageError{"--" + k + " expects an integer, got '" + v + "'"};
-        return static_cast<int>(x);
-    }
-};
-
-// Options that take no value.
-bool isFlag(const std::string& key) { return key == "verbose"; }
-
-// "--key value", "--key=value" or a flag ("--verbose"); anything else is positional, and a
-// command takes at most `maxPositional` of those.
-Args parseArgs(int argc, char** argv, int start, const std::vector<std::string>& known, std::size_t maxPositional = 0) {
-    Args a;
-    for (int i = start; i < argc; ++i) {
-        std::string s = argv[i];
-        if (s.rfind("--", 0) != 0) {
-            if (a.positional.size() >= maxPositional) throw UsageError{"unexpected argument '" + s + "'"};
-            a.positional.push_back(s);
-            continue;
-        }
-        std::string key = s.substr(2), value;
-        auto eq = key.find('=');
-        if (eq != std::string::npos) {
-            value = key.substr(eq + 1);
-            key = key.substr(0, eq);
-        } else if (!isFlag(key)) {
-            if (i + 1 >= argc) throw UsageError{"option " + s + " needs a value"};
-            value = argv[++i];
-        }
-        if (std::find(known.begin(), known.end(), key) == known.end() && !isFlag(key))
-            throw UsageError{"unknown option --" + key};
-        a.opts[key] = value;
-    }
-    return a;
-}
+    "($ATTNSCOPE_MODELS, else ../shared/models, else the installed models in\n"
+    "/usr/share/attnscope/models when attnscope-cli is /usr/bin/attnscope-cli).\n";
 
 [[noreturn]] void failWith(const Error& e) {
     std::fprintf(stderr, "attnscope-cli: %s\n", e.describe().c_str());
@@ -441,30 +365,169 @@ int cmdBench(const Args& a) {
     return 0;
 }
 
+// "a|b|c": the name of every value of E, from the engine's name table for E.
+template <typename E>
+std::string choicesOf() {
+    std::string s;
+    for (int i = 0; std::strcmp(toString(static_cast<E>(i)), "?") != 0; ++i)
+        s += std::string(i ? "|" : "") + toString(static_cast<E>(i));
+    return s;
+}
+
+std::string methodChoices() {
+    std::string s;
+    for (Method m : kMethods) s += std::string(s.empty() ? "" : "|") + toString(m);
+    return s;
+}
+
+using cli::OptionSpec;
+using cli::ValueKind;
+
+// Options shared by the commands that run a model.
+std::vector<OptionSpec> runOptions() {
+    return {
+        {"threads", ValueKind::Integer, "N",
+         "worker threads, 0 = all cores (default); the limit is 4 per core, never below 16"},
+        {"device", ValueKind::Choice, "auto|cpu|cuda|NAME[:N]",
+         "backend: auto (default) takes the first usable plugin, else the CPU; a device asked for by name "
+         "(libattnscope_NAME.so, e.g. cuda) never falls back to the CPU"},
+        {"verbose", ValueKind::Flag, "", "print notices, such as why auto chose the CPU"},
+    };
+}
+
+std::vector<OptionSpec> withRunOptions(std::vector<OptionSpec> options) {
+    for (OptionSpec& o : runOptions()) options.push_back(std::move(o));
+    return options;
+}
+
+cli::CommandSpec infoCommand() {
+    return {"info",
+            "MODEL",
+            ValueKind::Model,
+            "print a model's architecture, sizes, tokenizer and tensor types as JSON",
+            {{"out", ValueKind::OutputFile, "FILE", "write the JSON to FILE instead of standard output"}},
+            &cmdInfo};
+}
+
+cli::CommandSpec tokenizeCommand() {
+    return {"tokenize",
+            "",
+            ValueKind::Text,
+            "print the token ids and pieces of a text as JSON",
+            {{"model", ValueKind::Model, "MODEL", "the model, or a SentencePiece tokenizer.model", true},
+             {"text", ValueKind::Text, "TEXT", "the text to tokenize", true},
+             {"out", ValueKind::OutputFile, "FILE", "write the JSON to FILE instead of standard output"}},
+            &cmdTokenize};
+}
+
+cli::CommandSpec analyzeCommand() {
+    const std::string methods = methodChoices();
+    return {"analyze",
+            "",
+            ValueKind::Text,
+            "analyse one context: attention entropy, chunk masses, NLL of the query",
+            withRunOptions({
+                {"model", ValueKind::Model, "MODEL", "the model", true},
+                {"context", ValueKind::ContextFile, "CONTEXT.json", "the context: prefix, chunks and query", true},
+                {"method", ValueKind::Choice, methods, "one of the paper's methods (instead of --mode and --sink)"},
+                {"mode", ValueKind::Choice, choicesOf<EncodingMode>(), "encoding (default parallel)"},
+                {"sink", ValueKind::Choice, "on|off", "shared sink prefix (default on when the context has a prefix)"},
+                {"positions", ValueKind::Choice, choicesOf<PositionPolicy>(), "position rule (default stretch)"},
+                {"bos", ValueKind::Choice, choicesOf<BosPolicy>(), "BOS token policy (default none)"},
+                {"select", ValueKind::Integer, "K", "selective attention: keep the top-K chunks (default 0: off)"},
+                {"select-score-top", ValueKind::Choice, "N|mean",
+                 "chunk score: sum of its top-N probabilities, N >= 1 (default 5), or its mean probability"},
+                {"select-aggregate", ValueKind::Choice, choicesOf<SelectAggregation>(),
+                 "selection per (head, query token), or once per layer (default none)"},
+                {"out", ValueKind::OutputFile, "FILE", "write the result JSON to FILE instead of standard output"},
+                {"entropy-csv", ValueKind::OutputFile, "FILE", "also write per-(layer, head, token) entropy as CSV"},
+            }),
+            &cmdAnalyze};
+}
+
+cli::CommandSpec sweepCommand() {
+    return {"sweep",
+            "",
+            ValueKind::Text,
+            "run every method at every number of chunks P on one text",
+            withRunOptions({
+                {"model", ValueKind::Model, "MODEL", "the model", true},
+                {"text", ValueKind::InputFile, "FILE", "the text: its last tokens are the query, the rest the chunks",
+                 true},
+                {"query-tokens", ValueKind::Integer, "N", "query length in tokens (default 64)"},
+                {"parts", ValueKind::IntegerList, "P,P,...", "the numbers of chunks (default 1,2,4,8,16)"},
+                {"sink-text", ValueKind::Text, "TEXT", "the sink prefix (instead of the text's first tokens)"},
+                {"sink-tokens", ValueKind::Integer, "N", "the sink is the text's first N tokens (default 4)"},
+                {"select", ValueKind::Integer, "K", "chunks kept by selective attention (default 2)"},
+                {"select-score-top", ValueKind::Choice, "N|mean",
+                 "chunk score: sum of its top-N probabilities (default 5), or its mean probability"},
+                {"bos", ValueKind::Choice, "none|shared", "BOS token policy (default none)"},
+                {"out", ValueKind::OutputFile, "FILE", "also write the rows as JSON, or as CSV when FILE ends in .csv"},
+            }),
+            &cmdSweep};
+}
+
+cli::CommandSpec benchCommand() {
+    return {"bench",
+            "",
+            ValueKind::Text,
+            "time a full analysis and a query-side toggle on random tokens",
+            withRunOptions({
+                {"model", ValueKind::Model, "MODEL", "the model", true},
+                {"tokens", ValueKind::Integer, "N", "tokens in all (default 512)"},
+                {"chunks", ValueKind::Integer, "P", "chunks of the context (default 8)"},
+                {"queries", ValueKind::Integer, "Q", "query tokens (default 64)"},
+                {"repeat", ValueKind::Integer, "R", "runs; the medians are printed (default 5)"},
+                {"out", ValueKind::OutputFile, "FILE", "also write the timings as JSON"},
+            }),
+            &cmdBench};
+}
+
+// Every command: the one table the parser, the usages, the man page test and the completion read.
+const std::vector<cli::CommandSpec>& commands() {
+    static const std::vector<cli::CommandSpec> all = {infoCommand(), tokenizeCommand(), analyzeCommand(),
+                                                      sweepCommand(), benchCommand()};
+    return all;
+}
+
+std::string unknownCommand(const std::string& name) {
+    std::vector<std::string> names;
+    for (const auto& c : commands()) names.emplace_back(c.name);
+    const std::string nearest = cli::nearestName(name, names);
+    return "unknown command '" + name + "' (" + (nearest.empty() ? "" : "did you mean '" + nearest + "'? ") +
+           "try --help)";
+}
+
+// Program-wide requests (--help, --version, the hidden --list-options), then one command.
+int runCommandLine(const std::vector<std::string>& args) {
+    if (args.empty()) {
+        std::fputs(cli::programUsage(commands(), kModelNote).c_str(), stderr);
+        return 2;
+    }
+    const std::string& first = args[0];
+    if (first == "--help" || first == "-h" || (first == "help" && args.size() == 1)) {
+        std::fputs(cli::programUsage(commands(), kModelNote).c_str(), stdout);
+        return 0;
+    }
+    if (first == "--version") return std::printf("attnscope-cli %s\n", ATTNSCOPE_VERSION), 0;
+    if (first == "--list-options") return std::fputs(cli::listOptions(commands()).c_str(), stdout), 0;
+    const bool helpCommand = first == "help";  // "help COMMAND"
+    const std::string& name = helpCommand ? args[1] : first;
+    const cli::CommandSpec* command = cli::findCommand(commands(), name);
+    if (!command) throw UsageError{unknownCommand(name)};
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (helpCommand || cli::asksForHelp(*command, rest)) {
+        std::fputs(cli::commandUsage(*command, kModelNote).c_str(), stdout);
+        return 0;
+    }
+    return command->run(cli::parseCommandArgs(*command, rest));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
-        std::fputs(kUsage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    const std::string cmd = argv[1];
     try {
-        if (cmd == "info") return cmdInfo(parseArgs(argc, argv, 2, {"out"}, 1));
-        if (cmd == "tokenize") return cmdTokenize(parseArgs(argc, argv, 2, {"model", "text", "out"}));
-        if (cmd == "analyze")
-            return cmdAnalyze(
-                parseArgs(argc, argv, 2,
-                          {"model", "context", "method", "mode", "sink", "positions", "bos", "select",
-                           "select-score-top", "select-aggregate", "threads", "device", "out", "entropy-csv"}));
-        if (cmd == "sweep")
-            return cmdSweep(parseArgs(argc, argv, 2,
-                                      {"model", "text", "query-tokens", "parts", "sink-text", "sink-tokens", "select",
-                                       "select-score-top", "bos", "threads", "device", "out"}));
-        if (cmd == "bench")
-            return cmdBench(parseArgs(argc, argv, 2,
-                                      {"model", "tokens", "chunks", "queries", "repeat", "threads", "device", "out"}));
-        throw UsageError{"unknown command '" + cmd + "' (try --help)"};
+        return runCommandLine(std::vector<std::string>(argv + 1, argv + argc));
     } catch (const UsageError& e) {
         std::fprintf(stderr, "attnscope-cli: %s\n", e.message.c_str());
         return 2;

@@ -11,6 +11,10 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/plugin_abi.h"
 
+#ifndef ATTNSCOPE_PLUGIN_INSTALL_DIR
+#define ATTNSCOPE_PLUGIN_INSTALL_DIR "lib/attnscope"  // the build sets it (CMakeLists.txt)
+#endif
+
 namespace attnscope {
 
 namespace {
@@ -73,7 +77,7 @@ std::vector<std::string> searchDirs(const BackendOptions& o) {
     const std::string exe = executableDir();
     if (!exe.empty()) {
         dirs.push_back(exe);
-        dirs.push_back((fs::path(exe) / ".." / "lib" / "attnscope").lexically_normal().string());
+        dirs.push_back((fs::path(exe) / ".." / ATTNSCOPE_PLUGIN_INSTALL_DIR).lexically_normal().string());
         // Build tree: the desktop app sits one folder deeper (app/gui) than the CLI (app).
         dirs.push_back((fs::path(exe) / ".." / ".." / "lib" / "attnscope").lexically_normal().string());
     }

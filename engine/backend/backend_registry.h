@@ -9,7 +9,8 @@
 // never a crash, and "auto" falls back to the CPU.
 //
 // Where plugins are looked for, in order: $ATTNSCOPE_BACKEND_DIR, the running executable's
-// folder, ../lib/attnscope relative to that folder (the installed layout), and ../../lib/attnscope
+// folder, the installed plugin folder relative to that folder (../ATTNSCOPE_PLUGIN_INSTALL_DIR:
+// ../lib/x86_64-linux-gnu/attnscope on Debian, else ../lib/attnscope), and ../../lib/attnscope
 // (the build tree's app/gui). A name found in an earlier folder hides the same name in later
 // ones; within a folder, plugins are taken in the order of their names.
 #include <functional>

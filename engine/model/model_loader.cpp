@@ -67,10 +67,13 @@ std::string findModelsDir() {
     const fs::path rel = fs::path("..") / "shared" / "models";
     if (isDir(rel)) return finish(fs::absolute(rel, ec));
 
-    // Next to the executable: <ancestor>/shared/models for the executable's folder and each
-    // ancestor (covers <repo>/../shared/models for binaries anywhere under the repository).
     fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (ec || exe.empty()) return {};
+    // Installed: the demo model the package ships, <prefix>/share/attnscope/models.
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "attnscope" / "models";
+    if (isDir(installed)) return finish(installed);
+    // Next to the executable: <ancestor>/shared/models for the executable's folder and each
+    // ancestor (covers <repo>/../shared/models for binaries anywhere under the repository).
     for (fs::path d = exe.parent_path(); !d.empty(); d = d.parent_path()) {
         if (isDir(d / "shared" / "models")) return finish(d / "shared" / "models");
         if (d == d.root_path()) break;

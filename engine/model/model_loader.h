@@ -17,7 +17,9 @@ Result<std::shared_ptr<const LoadedModel>> loadModel(const std::string& path, st
 Error loadCancelled(const std::string& path);
 
 // Finds the models folder: $ATTNSCOPE_MODELS, else ../shared/models relative to the current
-// directory or to the executable's ancestors. Empty when none exists.
+// directory, else the installed demo models (<prefix>/share/attnscope/models beside
+// <prefix>/bin), else shared/models in the executable's folder or one of its ancestors. Empty
+// when none exists.
 std::string findModelsDir();
 // A model path as given, or resolved inside the models folder when it is a bare file name.
 std::string resolveModelPath(const std::string& nameOrPath);

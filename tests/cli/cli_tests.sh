@@ -96,6 +96,40 @@ expect_exit 2 "unknown option" -- "$cli" analyze --model $model --context "$tmp/
 expect_exit 2 "bad mode" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --mode sideways
 stderr_has "bad mode reason" "sideways"
 expect_exit 2 "unknown command" -- "$cli" transmogrify
+one_line "unknown command"
+
+# --- help, version, suggestions: every command's --help prints its usage and exits 0
+for c in $("$cli" --list-options | awk '$1 == "command" { print $2 }'); do
+  expect_exit 0 "$c --help" -- "$cli" $c --help
+  grep -q "^usage: attnscope-cli $c" "$tmp/out" && ok "$c --help prints its usage" || bad "$c --help: $(head -c 300 "$tmp/out")"
+  for o in $("$cli" --list-options | awk -v c=$c '$1 == "option" && $2 == c { print $3 }'); do
+    grep -q -- "  $o\b" "$tmp/out" || bad "$c --help does not list $o"
+  done
+done
+expect_exit 0 "bench --help after other options" -- "$cli" bench --model $model --tokens 64 --help
+grep -q "^usage: attnscope-cli bench" "$tmp/out" && ok "bench --help prints the usage" || bad "bench --help"
+expect_exit 0 "tokenize a text spelled -h" -- "$cli" tokenize --model tok512.model --text -h
+grep -q '"ids"' "$tmp/out" && ok "-h as a value is text, not a help request" || bad "tokenize --text -h: $(head -c 300 "$tmp/out")"
+expect_exit 0 "help analyze" -- "$cli" help analyze
+grep -q "^usage: attnscope-cli analyze" "$tmp/out" && ok "help analyze prints the usage" || bad "help analyze"
+expect_exit 0 "--help" -- "$cli" --help
+grep -q "^  sweep --model MODEL --text FILE" "$tmp/out" && ok "--help lists the commands" || bad "--help: $(head -c 300 "$tmp/out")"
+expect_exit 2 "no command" -- "$cli"
+expect_exit 0 "--version" -- "$cli" --version
+grep -qx "attnscope-cli [0-9]*\.[0-9]*\.[0-9]*" "$tmp/out" && ok "--version prints the version" || bad "--version: $(cat "$tmp/out")"
+expect_exit 2 "mistyped option" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --selct 2
+stderr_has "mistyped option suggests the nearest" "unknown option --selct (did you mean --select?)"; one_line "mistyped option"
+expect_exit 2 "mistyped option of another command" -- "$cli" bench --model $model --token 64
+stderr_has "bench suggests its own option" "did you mean --tokens?"
+expect_exit 2 "option far from every known one" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --frobnicate 1
+stderr_has "unknown option named" "unknown option --frobnicate"
+grep -q "did you mean" "$tmp/err" && bad "a suggestion for --frobnicate: $(cat "$tmp/err")" || ok "no suggestion for --frobnicate"
+expect_exit 2 "mistyped command" -- "$cli" analyse --model $model
+stderr_has "mistyped command suggests the nearest" "unknown command 'analyse' (did you mean 'analyze'? try --help)"
+expect_exit 2 "missing required option" -- "$cli" sweep --model $model
+stderr_has "missing required option named" "missing required option --text"; one_line "missing required option"
+expect_exit 2 "option of another command" -- "$cli" info $model --mode full
+stderr_has "info does not take --mode" "unknown option --mode"
 expect_exit 2 "sweep with too few tokens" -- "$cli" sweep --model $model --text "$tmp/story.txt" --query-tokens 2000 --parts 2
 stderr_has "sweep names the text file" "story.txt"
 expect_exit 2 "cuda requested without a GPU or plugin" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --device cuda
