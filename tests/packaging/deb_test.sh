@@ -10,6 +10,8 @@ for tool in lintian appstreamcli desktop-file-validate dpkg-deb; do
   command -v "$tool" >/dev/null || { echo "deb: $tool not found (scripts/setup-debian.sh installs it)"; exit 77; }
 done
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# lintian leaves a database file in TMPDIR; everything this test runs keeps its files in $tmp.
+export TMPDIR=$tmp
 fails=0 passes=0
 ok() { passes=$((passes + 1)); echo "ok   $1"; }
 bad() { fails=$((fails + 1)); echo "FAIL $1"; }
