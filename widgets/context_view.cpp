@@ -186,6 +186,12 @@ void ContextView::setSelectedQuery(int q) {
     canvas_->update();
 }
 
+void ContextView::setHighlightedChunk(int chunk) {
+    highlightedChunk_ = chunk;
+    if (chunk >= 0 && chunk < info_.chunkCount()) ensureTokenVisible(info_.chunkRanges[chunk].begin);
+    scroll_->viewport()->update();
+}
+
 void ContextView::setLogScale(bool on) {
     log_ = on;
     invalidateLayout();
@@ -462,6 +468,11 @@ void ContextView::paintTokens(QPainter& p, const QRectF& clip) const {
         p.setPen(shade.isValid() ? contrastingTextColor(shade) : fg);
         p.drawText(r.adjusted(1, 0, -1, -underline), Qt::AlignCenter | Qt::TextDontClip,
                    runningText(info_.tokenText(t)));
+        if (highlightedChunk_ >= 0 && info_.chunkOfToken.value(t, -1) == highlightedChunk_) {
+            p.setPen(QPen(palette().color(QPalette::Highlight), presentationMode() ? 3 : 2));
+            p.setBrush(Qt::NoBrush);
+            p.drawRect(r.adjusted(0, -1, 0, 1));
+        }
         if (t == selectedToken) {
             p.setPen(QPen(fg, presentationMode() ? 3 : 2));
             p.setBrush(Qt::NoBrush);
@@ -482,6 +493,11 @@ bool ContextView::exportFigure(const QString& path, double scale, QString* error
         saveFigure([this](QPainter& p, const QSize& s) { renderFigure(p, s); }, path, size, scale, info, error);
     relayout(scroll_->viewport()->width());
     return ok;
+}
+
+QSize ContextView::readableSize() const {
+    const QFontMetrics fm(font());
+    return {fm.averageCharWidth() * 20, fm.height() * 4};
 }
 
 void ContextView::renderFigure(QPainter& painter, const QSize& size) {
