@@ -97,7 +97,10 @@ std::optional<LessonStep> readStep(const QJsonValue& value, const Lesson& lesson
     const QJsonValue method = o.value(QStringLiteral("method"));
     if (!method.isObject()) return r.fail(QStringLiteral("method: missing, or not an object")), std::nullopt;
     auto m = methodFromJson(method.toObject(), &reason);
-    if (!m) return r.fail(reason), std::nullopt;
+    if (!m) {
+        if (r.error) *r.error = QStringLiteral("%1: %2").arg(r.where, reason);
+        return std::nullopt;
+    }
     step.method = *m;
     if (!readInt(o, "layer", 0, 1 << 16, step.layer, r) || !readInt(o, "head", -1, 1 << 16, step.head, r))
         return std::nullopt;
@@ -111,6 +114,12 @@ std::optional<LessonStep> readStep(const QJsonValue& value, const Lesson& lesson
 }
 
 }  // namespace
+
+bool operator==(const LessonStep& a, const LessonStep& b) {
+    return sameContext(a.context, b.context) && a.contextRef == b.contextRef && a.ownContext == b.ownContext &&
+           a.method == b.method && a.layer == b.layer && a.head == b.head && a.view == b.view &&
+           a.highlightQuery == b.highlightQuery && a.highlightChunk == b.highlightChunk && a.caption == b.caption;
+}
 
 int chunkCountOf(const ContextSpec& context) {
     const std::size_t ids = context.chunkIds ? context.chunkIds->size() : 0;

@@ -45,8 +45,8 @@ struct LessonStep {
     int highlightQuery = -1;  // query token q highlighted (selected); -1: none
     int highlightChunk = -1;  // chunk highlighted; -1: none
     QString caption;          // with placeholders
-    bool operator==(const LessonStep&) const = default;
 };
+bool operator==(const LessonStep& a, const LessonStep& b);
 
 struct Lesson {
     QString title;

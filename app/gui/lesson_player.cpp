@@ -230,6 +230,10 @@ bool LessonPlayer::appendStep(const QString& path, const QString& caption, QStri
         if (!existing) return false;
         lesson = *existing;
     }
+    if (QFileInfo(path).absolutePath() != QFileInfo(path_).absolutePath()) {
+        lesson.contextRef.clear();  // context files are relative to the lesson: elsewhere, write them out
+        for (LessonStep& s : lesson.steps) s.contextRef.clear();
+    }
     LessonStep step = captureStep(caption);
     if (lesson.steps.isEmpty() && chunkCountOf(lesson.context) == 0)
         lesson.context = step.context;  // the first step's context is the lesson's
