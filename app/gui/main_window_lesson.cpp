@@ -74,6 +74,7 @@ bool MainWindow::startLesson(const QString& path, QString* error) {
     const auto lesson = loadLesson(path, error);
     if (!lesson) return false;
     setPresentationMode(true);
+    setAnimated(false);  // a step changes at once: no dock animation
     docks_->setLesson(true);
     lesson_->start(*lesson, path);
     return true;
@@ -83,6 +84,7 @@ void MainWindow::endLesson() {
     lesson_->stop();
     enlargeView({});
     docks_->setLesson(false);
+    setAnimated(true);
 }
 
 void MainWindow::enlargeView(const QString& key) {

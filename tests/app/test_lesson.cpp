@@ -2,6 +2,7 @@
 // the reason), captions (placeholders filled, no number written in the bundled lesson), each
 // step applied exactly in the window, the clicker's keys, authoring a step, and the handout (one
 // PDF page per step) from the command line.
+#include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
@@ -211,6 +212,22 @@ void LessonTest::eachStepIsAppliedExactly() {
         const QString caption = player->caption();
         QVERIFY2(!caption.contains(QLatin1Char('{')) && !caption.contains(QStringLiteral("…")), qPrintable(caption));
     }
+    // Every result is cached now: a step is the toolbar's click, and nothing animates.
+    QList<qint64> ms;
+    for (int i = player->lesson().steps.size() - 1; i >= 0; --i) {
+        QElapsedTimer t;
+        t.start();
+        player->go(i);
+        QVERIFY(w->waitForSettled(kTimeout, true));
+        QCoreApplication::processEvents();
+        ms << t.elapsed();
+    }
+    std::sort(ms.begin(), ms.end());
+    qInfo("step changes with cached results: median %lld ms, max %lld ms", ms[ms.size() / 2], ms.back());
+    // No animation: the window's dock animations are off, and a step is a result switch and a repaint
+    // (about 45 ms for a toggle alone; the bound leaves room for a loaded machine).
+    QVERIFY(!w->isAnimated());
+    QVERIFY2(ms[ms.size() / 2] < 400, qPrintable(QString::number(ms[ms.size() / 2])));
     // The caption's numbers are the result's: step 1 shows full attention's mean entropy.
     player->go(0);
     QVERIFY(w->waitForSettled(kTimeout, true));
