@@ -86,8 +86,7 @@ void CliTest::exportFiguresRendersEveryView() {
                           QStringLiteral("--export-figures"), out, QStringLiteral("--png-scale"), QStringLiteral("1"),
                           QStringLiteral("--no-sweep")});
     QVERIFY2(r.exitCode == 0, r.err.constData());
-    for (const char* view :
-         {"attention_map", "context_text", "layer_head_grid", "entropy_by_layer", "entropy_sequence"})
+    for (const char* view : {"attention_map", "context_text", "layer_head_grid", "entropy_by_layer", "entropy_sequence"})
         for (const char* ext : {"png", "svg", "pdf", "csv", "json"}) {
             const QString path = out + QStringLiteral("/%1.%2").arg(QLatin1String(view), QLatin1String(ext));
             QVERIFY2(QFileInfo(path).size() > 100, qPrintable(path));
@@ -101,25 +100,23 @@ void CliTest::exportFiguresRendersEveryView() {
     const QJsonObject j = QJsonDocument::fromJson(analysis.readAll()).object();
     QVERIFY(j.contains(QStringLiteral("mean_entropy")));
     QVERIFY(j.contains(QStringLiteral("layer_entropy")));
-    QVERIFY(!QFileInfo::exists(out + QStringLiteral("/p_sweep.png")));  // --no-sweep
+    QVERIFY(!QFileInfo::exists(out + QStringLiteral("/p_sweep.png")));   // --no-sweep
 }
 
 void CliTest::exportFiguresWithMethodOptions() {
     const QString out = dir_.filePath(QStringLiteral("figs-full"));
-    const Run r =
-        runApp({QStringLiteral("--model"), QStringLiteral("stories260K.gguf"), QStringLiteral("--context"), context_,
-                QStringLiteral("--mode"), QStringLiteral("parallel"), QStringLiteral("--sink"), QStringLiteral("off"),
-                QStringLiteral("--select"), QStringLiteral("1"), QStringLiteral("--positions"),
-                QStringLiteral("restart"), QStringLiteral("--bos"), QStringLiteral("shared"),
-                QStringLiteral("--export-figures"), out, QStringLiteral("--png-scale"), QStringLiteral("1")});
+    const Run r = runApp({QStringLiteral("--model"), QStringLiteral("stories260K.gguf"), QStringLiteral("--context"), context_,
+                          QStringLiteral("--mode"), QStringLiteral("parallel"), QStringLiteral("--sink"), QStringLiteral("off"),
+                          QStringLiteral("--select"), QStringLiteral("1"), QStringLiteral("--positions"),
+                          QStringLiteral("restart"), QStringLiteral("--bos"), QStringLiteral("shared"),
+                          QStringLiteral("--export-figures"), out, QStringLiteral("--png-scale"), QStringLiteral("1")});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     QFile analysis(out + QStringLiteral("/analysis.json"));
     QVERIFY(analysis.open(QIODevice::ReadOnly));
-    const QJsonObject options =
-        QJsonDocument::fromJson(analysis.readAll()).object().value(QStringLiteral("options")).toObject();
+    const QJsonObject options = QJsonDocument::fromJson(analysis.readAll()).object().value(QStringLiteral("options")).toObject();
     QCOMPARE(options.value(QStringLiteral("positions")).toString(), QStringLiteral("restart"));
     QCOMPARE(options.value(QStringLiteral("bos")).toString(), QStringLiteral("shared"));
-    QVERIFY(QFileInfo::exists(out + QStringLiteral("/p_sweep.svg")));  // the sweep ran (a short text, small P)
+    QVERIFY(QFileInfo::exists(out + QStringLiteral("/p_sweep.svg")));   // the sweep ran (a short text, small P)
 }
 
 void CliTest::badInputExitsTwoWithOneLine_data() {
@@ -134,22 +131,18 @@ void CliTest::badInputExitsTwoWithOneLine_data() {
     QFile m(badModel);
     if (m.open(QIODevice::WriteOnly)) m.write("not a gguf file at all");
     m.close();
-    QTest::newRow("malformed context") << QStringList{QStringLiteral("--context"), badJson,
-                                                      QStringLiteral("--export-figures"), out}
+    QTest::newRow("malformed context") << QStringList{QStringLiteral("--context"), badJson, QStringLiteral("--export-figures"), out}
                                        << QStringLiteral("bad.json");
-    QTest::newRow("missing context") << QStringList{QStringLiteral("--context"),
-                                                    dir_.filePath(QStringLiteral("none.json")),
+    QTest::newRow("missing context") << QStringList{QStringLiteral("--context"), dir_.filePath(QStringLiteral("none.json")),
                                                     QStringLiteral("--export-figures"), out}
                                      << QStringLiteral("none.json");
-    QTest::newRow("bad model") << QStringList{QStringLiteral("--model"),          badModel,
-                                              QStringLiteral("--context"),        context_,
+    QTest::newRow("bad model") << QStringList{QStringLiteral("--model"), badModel, QStringLiteral("--context"), context_,
                                               QStringLiteral("--export-figures"), out}
                                << QStringLiteral("bad.gguf");
     QTest::newRow("missing model") << QStringList{QStringLiteral("--model"), QStringLiteral("no-such-model.gguf"),
                                                   QStringLiteral("--export-figures"), out}
                                    << QStringLiteral("no-such-model.gguf");
-    QTest::newRow("bad mode") << QStringList{QStringLiteral("--mode"), QStringLiteral("sideways"),
-                                             QStringLiteral("--export-figures"), out}
+    QTest::newRow("bad mode") << QStringList{QStringLiteral("--mode"), QStringLiteral("sideways"), QStringLiteral("--export-figures"), out}
                               << QStringLiteral("sideways");
     QTest::newRow("unknown option") << QStringList{QStringLiteral("--frobnicate")} << QStringLiteral("frobnicate");
 
@@ -176,17 +169,17 @@ void CliTest::badInputExitsTwoWithOneLine_data() {
         QTest::newRow(qPrintable(QStringLiteral("%1 as the file argument").arg(QLatin1String(name))))
             << QStringList{path, QStringLiteral("--export-figures"), out} << QString::fromLatin1(name);
     }
-    QTest::newRow("session naming a missing model")
-        << QStringList{QStringLiteral("--session"), dir_.filePath(QStringLiteral("badmodel.attnscope.json")),
-                       QStringLiteral("--export-figures"), out}
-        << QStringLiteral("no-such-model.gguf");
+    QTest::newRow("session naming a missing model") << QStringList{QStringLiteral("--session"),
+                                                                   dir_.filePath(QStringLiteral("badmodel.attnscope.json")),
+                                                                   QStringLiteral("--export-figures"), out}
+                                                    << QStringLiteral("no-such-model.gguf");
     // A Hugging Face folder without tokenizer.model: a clean error naming the folder and the file.
-    QTest::newRow("folder without tokenizer")
-        << QStringList{QStringLiteral("--model"), hfNoTokenizer_, QStringLiteral("--export-figures"), out}
-        << QStringLiteral("stories-hf");
-    QTest::newRow("folder without tokenizer, what is missing")
-        << QStringList{QStringLiteral("--model"), hfNoTokenizer_, QStringLiteral("--export-figures"), out}
-        << QStringLiteral("tokenizer.model");
+    QTest::newRow("folder without tokenizer") << QStringList{QStringLiteral("--model"), hfNoTokenizer_,
+                                                             QStringLiteral("--export-figures"), out}
+                                              << QStringLiteral("stories-hf");
+    QTest::newRow("folder without tokenizer, what is missing") << QStringList{QStringLiteral("--model"), hfNoTokenizer_,
+                                                                              QStringLiteral("--export-figures"), out}
+                                                               << QStringLiteral("tokenizer.model");
 }
 
 void CliTest::badInputExitsTwoWithOneLine() {
@@ -206,7 +199,7 @@ void CliTest::benchTogglesPrintsMedian() {
     const QByteArray first = r.out.split('\n').front();
     QVERIFY2(first.startsWith("toggle-to-repaint median: "), r.out.constData());
     const double ms = first.mid(26).split(' ').front().toDouble();
-    QVERIFY2(ms > 0 && ms < 2000, first.constData());  // sanity only: timing depends on the machine
+    QVERIFY2(ms > 0 && ms < 2000, first.constData());   // sanity only: timing depends on the machine
 }
 
 QTEST_MAIN(CliTest)

@@ -97,36 +97,29 @@ void FilesTest::corruptSessionsAreRejected_data() {
     QTest::newRow("bad context")
         << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"chunks\":[1,2],\"query\":\"q\"}}")
         << QStringLiteral("context.chunks");
-    QTest::newRow("no query") << QByteArray(
-                                     "{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"chunks\":[]}}")
+    QTest::newRow("no query") << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"chunks\":[]}}")
                               << QStringLiteral("query");
-    QTest::newRow("bad mode") << QByteArray(
-                                     "{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},"
-                                     "\"method\":{\"mode\":\"diagonal\"}}")
-                              << QStringLiteral("method.mode");
-    QTest::newRow("bad k") << QByteArray(
-                                  "{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},"
-                                  "\"method\":{\"select_k\":2.5}}")
-                           << QStringLiteral("method.select_k");
-    QTest::newRow("bad layer") << QByteArray(
-                                      "{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},"
-                                      "\"selection\":{\"layer\":-3}}")
-                               << QStringLiteral("selection.layer");
+    QTest::newRow("bad mode")
+        << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"method\":{\"mode\":\"diagonal\"}}")
+        << QStringLiteral("method.mode");
+    QTest::newRow("bad k")
+        << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"method\":{\"select_k\":2.5}}")
+        << QStringLiteral("method.select_k");
+    QTest::newRow("bad layer")
+        << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"selection\":{\"layer\":-3}}")
+        << QStringLiteral("selection.layer");
     QTest::newRow("huge version")  // beyond every integer type: must be refused, not converted
         << QByteArray("{\"format\":\"attnscope-session\",\"version\":1e300,\"context\":{\"query\":\"q\"}}")
         << QStringLiteral("'version' must be an integer");
-    QTest::newRow("huge layer") << QByteArray(
-                                       "{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},"
-                                       "\"selection\":{\"layer\":-1e300}}")
-                                << QStringLiteral("selection.layer");
-    QTest::newRow("bad parts") << QByteArray(
-                                      "{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},"
-                                      "\"sweep\":{\"parts\":[0]}}")
-                               << QStringLiteral("sweep.parts");
-    QTest::newRow("bad geometry") << QByteArray(
-                                         "{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"}"
-                                         ",\"view\":{\"geometry\":\"***\"}}")
-                                  << QStringLiteral("view.geometry");
+    QTest::newRow("huge layer")
+        << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"selection\":{\"layer\":-1e300}}")
+        << QStringLiteral("selection.layer");
+    QTest::newRow("bad parts")
+        << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"sweep\":{\"parts\":[0]}}")
+        << QStringLiteral("sweep.parts");
+    QTest::newRow("bad geometry")
+        << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"view\":{\"geometry\":\"***\"}}")
+        << QStringLiteral("view.geometry");
 }
 
 void FilesTest::corruptSessionsAreRejected() {
@@ -140,8 +133,8 @@ void FilesTest::corruptSessionsAreRejected() {
     f.close();
     QString error;
     QVERIFY(!loadSession(path, &error).has_value());
-    QVERIFY2(error.contains(QStringLiteral("broken.attnscope.json")), qPrintable(error));  // names the file
-    QVERIFY2(error.contains(reason), qPrintable(error));                                   // and the reason
+    QVERIFY2(error.contains(QStringLiteral("broken.attnscope.json")), qPrintable(error));   // names the file
+    QVERIFY2(error.contains(reason), qPrintable(error));                                    // and the reason
     QVERIFY(!error.contains(QLatin1Char('\n')));
 }
 
@@ -206,11 +199,11 @@ void FilesTest::splitIntoPartsKeepsAllText() {
         QCOMPARE(parts.size(), p);
         QCOMPARE(parts.join(QLatin1Char(' ')).simplified(), text.simplified());
         for (const QString& s : parts) QVERIFY(!s.isEmpty());
-        if (p > 1) {  // near-equal: no part more than twice the ideal length
+        if (p > 1) {   // near-equal: no part more than twice the ideal length
             for (const QString& s : parts) QVERIFY2(s.size() < 2 * text.size() / p, qPrintable(s));
         }
     }
-    QCOMPARE(splitIntoParts(QStringLiteral("two words"), 5).size(), 2);  // cannot cut inside a word
+    QCOMPARE(splitIntoParts(QStringLiteral("two words"), 5).size(), 2);   // cannot cut inside a word
     QVERIFY(splitIntoParts(QStringLiteral("   "), 3).isEmpty());
 }
 
@@ -228,20 +221,19 @@ void FilesTest::splitAtDelimiter() {
              (QStringList{QStringLiteral("a b"), QStringLiteral("c"), QStringLiteral("d\ne")}));
     QCOMPARE(attnscope::gui::splitAtDelimiter(QStringLiteral("x\ny\r\n\nz"), SplitDelimiter::Lines),
              (QStringList{QStringLiteral("x"), QStringLiteral("y"), QStringLiteral("z")}));
-    QCOMPARE(
-        attnscope::gui::splitAtDelimiter(QStringLiteral("x---y--- z"), SplitDelimiter::Custom, QStringLiteral("---")),
-        (QStringList{QStringLiteral("x"), QStringLiteral("y"), QStringLiteral("z")}));
+    QCOMPARE(attnscope::gui::splitAtDelimiter(QStringLiteral("x---y--- z"), SplitDelimiter::Custom, QStringLiteral("---")),
+             (QStringList{QStringLiteral("x"), QStringLiteral("y"), QStringLiteral("z")}));
 }
 
 void FilesTest::startupOptions() {
     QString error;
-    auto o = parseStartupOptions(
-        {QStringLiteral("attnscope"), QStringLiteral("--model"), QStringLiteral("m.gguf"), QStringLiteral("--context"),
-         QStringLiteral("c.json"), QStringLiteral("--mode"), QStringLiteral("full"), QStringLiteral("--sink"),
-         QStringLiteral("off"), QStringLiteral("--select"), QStringLiteral("3"), QStringLiteral("--positions"),
-         QStringLiteral("restart"), QStringLiteral("--bos"), QStringLiteral("per-chunk"),
-         QStringLiteral("--export-figures"), QStringLiteral("out")},
-        &error);
+    auto o = parseStartupOptions({QStringLiteral("attnscope"), QStringLiteral("--model"), QStringLiteral("m.gguf"),
+                                  QStringLiteral("--context"), QStringLiteral("c.json"), QStringLiteral("--mode"),
+                                  QStringLiteral("full"), QStringLiteral("--sink"), QStringLiteral("off"),
+                                  QStringLiteral("--select"), QStringLiteral("3"), QStringLiteral("--positions"),
+                                  QStringLiteral("restart"), QStringLiteral("--bos"), QStringLiteral("per-chunk"),
+                                  QStringLiteral("--export-figures"), QStringLiteral("out")},
+                                 &error);
     QVERIFY2(o.has_value(), qPrintable(error));
     QVERIFY(o->headless());
     MethodSettings m;
@@ -257,8 +249,7 @@ void FilesTest::startupOptions() {
     auto bench = parseStartupOptions({QStringLiteral("attnscope"), QStringLiteral("--bench-toggles")}, &error);
     QVERIFY2(bench.has_value(), qPrintable(error));
     QCOMPARE(bench->benchToggles, 20);
-    bench = parseStartupOptions({QStringLiteral("attnscope"), QStringLiteral("--bench-toggles"), QStringLiteral("7")},
-                                &error);
+    bench = parseStartupOptions({QStringLiteral("attnscope"), QStringLiteral("--bench-toggles"), QStringLiteral("7")}, &error);
     QCOMPARE(bench->benchToggles, 7);
 }
 
@@ -286,7 +277,7 @@ void FilesTest::sessionArgumentIsTakenBeforeQt() {
     for (std::size_t i = 0; i < std::size(words); ++i) argv[i] = words[i].data();
     int argc = static_cast<int>(std::size(words));
     bool missing = false;
-    QCOMPARE(takeSessionArgument(argc, argv, &missing), QStringLiteral("t.json"));  // the last one wins
+    QCOMPARE(takeSessionArgument(argc, argv, &missing), QStringLiteral("t.json"));   // the last one wins
     QVERIFY(!missing);
     QCOMPARE(argc, 3);
     QCOMPARE(QByteArray(argv[1]), QByteArray("--no-sweep"));

@@ -48,15 +48,19 @@ double residentMiB() {
 }
 
 const char* const kSentences[] = {
-    "Lily saw a big red ball in the park.",    "Tom liked to run fast with his dog.",
-    "The sun was warm and the sky was blue.",  "Mom made a cake for the little bird.",
-    "They played together until it was dark.", "A small cat sat on the soft green grass.",
+    "Lily saw a big red ball in the park.",
+    "Tom liked to run fast with his dog.",
+    "The sun was warm and the sky was blue.",
+    "Mom made a cake for the little bird.",
+    "They played together until it was dark.",
+    "A small cat sat on the soft green grass.",
 };
 
 bool close(double a, double b, double tolerance = 1e-5) {
     if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
     return std::abs(a - b) <= tolerance * std::max(1.0, std::abs(b));
 }
+
 
 }  // namespace
 
@@ -116,7 +120,9 @@ void StressTest::editContext(std::mt19937& rng) {
         case 0: e->setQuery(sentence); break;
         case 1: e->setChunkText(anyChunk(), sentence); break;
         case 2: e->moveChunk(anyChunk(), anyChunk()); break;
-        default: e->duplicateChunk(anyChunk()); e->removeChunk(anyChunk());
+        default:
+            e->duplicateChunk(anyChunk());
+            e->removeChunk(anyChunk());
     }
 }
 
@@ -124,9 +130,9 @@ void StressTest::editContext(std::mt19937& rng) {
 void StressTest::act(std::mt19937& rng) {
     const int kind = static_cast<int>(rng() % 100);
     if (kind < 35) {
-        QAction* toggles[] = {
-            window_->sinkAction(), window_->selectiveAction(),
-            window_->method().mode == EncodingMode::Full ? window_->parallelAction() : window_->fullAction()};
+        QAction* toggles[] = {window_->sinkAction(), window_->selectiveAction(),
+                              window_->method().mode == EncodingMode::Full ? window_->parallelAction()
+                                                                           : window_->fullAction()};
         toggles[rng() % 3]->trigger();
     } else if (kind < 60) {
         editContext(rng);
@@ -161,15 +167,13 @@ void StressTest::randomActionsNeverLeaveAStaleView() {
         const double rss = residentMiB();
         if (i == kWarmUp) warmRss = rss;
         if (i > kWarmUp) peakAfterWarmUp = std::max(peakAfterWarmUp, rss);
-        if (i % 100 < 10 || i == kActions)
-            qInfo("after %d actions: RSS %.1f MiB, %.1f s", i, rss, clock.elapsed() / 1000.0);
+        if (i % 100 < 10 || i == kActions) qInfo("after %d actions: RSS %.1f MiB, %.1f s", i, rss, clock.elapsed() / 1000.0);
     }
     const double growth = (peakAfterWarmUp - warmRss) / warmRss;
-    qInfo(
-        "%d actions, %d settled states checked in %.1f s; RSS %.1f MiB after warm-up, peak %.1f MiB (%+.1f%%); "
-        "%d stale results dropped",
-        kActions, checks_, clock.elapsed() / 1000.0, warmRss, peakAfterWarmUp, 100 * growth,
-        window_->worker()->staleDropped());
+    qInfo("%d actions, %d settled states checked in %.1f s; RSS %.1f MiB after warm-up, peak %.1f MiB (%+.1f%%); "
+          "%d stale results dropped",
+          kActions, checks_, clock.elapsed() / 1000.0, warmRss, peakAfterWarmUp, 100 * growth,
+          window_->worker()->staleDropped());
     QVERIFY2(growth <= 0.10, qPrintable(QStringLiteral("RSS grew %1%").arg(100 * growth)));
 }
 
@@ -227,21 +231,12 @@ void StressTest::checkAttentionMap(const RunOutput& run, const ViewSelection& s)
     QCOMPARE(want.rows, cells.rows);
     QCOMPARE(want.cols, cells.cols);
     for (int i = 0; i < want.values.size(); ++i)
-        QVERIFY2(
-            close(cells.values[i], want.values[i], 1e-4),
-            qPrintable(QStringLiteral("check %1: cell %2 of %3x%4 shows %5, the engine gives %6 (layer %7, head %8, "
-                                      "%9, rows %10-%11)")
-                           .arg(checks_)
-                           .arg(i)
-                           .arg(cells.rows)
-                           .arg(cells.cols)
-                           .arg(cells.values[i])
-                           .arg(want.values[i])
-                           .arg(s.layer)
-                           .arg(s.head)
-                           .arg(methodLabel(window_->method()))
-                           .arg(req.rowBegin)
-                           .arg(req.rowEnd)));
+        QVERIFY2(close(cells.values[i], want.values[i], 1e-4),
+                 qPrintable(QStringLiteral("check %1: cell %2 of %3x%4 shows %5, the engine gives %6 (layer %7, head %8, "
+                                           "%9, rows %10-%11)")
+                                .arg(checks_).arg(i).arg(cells.rows).arg(cells.cols).arg(cells.values[i])
+                                .arg(want.values[i]).arg(s.layer).arg(s.head)
+                                .arg(methodLabel(window_->method())).arg(req.rowBegin).arg(req.rowEnd)));
 }
 
 // The context text's shading is the attention of the selected query token(s).
@@ -265,10 +260,7 @@ void StressTest::checkTokenShading(const RunOutput& run, const EncodingPlan& pla
         for (int t = tile->colEdges[c]; t < tile->colEdges[c + 1]; ++t)
             QVERIFY2(close(view->attention()[t], tile->at(0, c), 1e-4),
                      qPrintable(QStringLiteral("check %1: token %2 shaded %3, the engine gives %4 (query token %5)")
-                                    .arg(checks_)
-                                    .arg(t)
-                                    .arg(view->attention()[t])
-                                    .arg(tile->at(0, c))
+                                    .arg(checks_).arg(t).arg(view->attention()[t]).arg(tile->at(0, c))
                                     .arg(s.queryToken)));
 }
 

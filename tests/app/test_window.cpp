@@ -6,12 +6,12 @@
 #include "common/model_writers.h"
 
 #include <QAction>
-#include <QApplication>
 #include <QComboBox>
 #include <QFile>
 #include <QImage>
 #include <QListWidget>
 #include <QMimeData>
+#include <QApplication>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStackedWidget>
@@ -25,6 +25,7 @@
 
 #include "analysis_controller.h"
 #include "app_test_util.h"
+#include "model/model_loader.h"
 #include "attention_heatmap.h"
 #include "context_editor.h"
 #include "context_text.h"
@@ -33,7 +34,6 @@
 #include "entropy_sequence_plot.h"
 #include "layer_head_grid.h"
 #include "main_window.h"
-#include "model/model_loader.h"
 #include "qcustomplot.h"
 #include "session/session.h"
 #include "session_file.h"
@@ -92,7 +92,7 @@ private:
     // Checks every grid cell and the sequence curve against a direct Session run of `options`.
     void compareWithEngine(const EncodingOptions& options);
     std::unique_ptr<MainWindow> window_;
-    std::unique_ptr<Session> session_;  // the engine, driven directly for expected values
+    std::unique_ptr<Session> session_;   // the engine, driven directly for expected values
     ContextSpec demo_;
 };
 
@@ -129,11 +129,7 @@ void WindowTest::compareWithEngine(const EncodingOptions& options) {
     for (int l = 0; l < r.layers; ++l)
         for (int h = 0; h < r.heads; ++h)
             QVERIFY2(std::abs(grid->valueAt(l, h) - cellEntropy(r, l, h)) < 1e-5,
-                     qPrintable(QStringLiteral("layer %1 head %2: %3 vs %4")
-                                    .arg(l)
-                                    .arg(h)
-                                    .arg(grid->valueAt(l, h))
-                                    .arg(cellEntropy(r, l, h))));
+                     qPrintable(QStringLiteral("layer %1 head %2: %3 vs %4").arg(l).arg(h).arg(grid->valueAt(l, h)).arg(cellEntropy(r, l, h))));
     // The sequence plot: entropy of every token at the selected layer, mean of heads.
     const int layer = window_->controller()->selection().layer;
     auto data = window_->sequencePlot()->currentGraph()->data();
@@ -150,7 +146,7 @@ void WindowTest::startsWithDemoAndModel() {
     QVERIFY(sameContext(c->context(), demo_));
     QVERIFY(c->current());
     const int tokens = c->current()->plan.tokenCount();
-    QVERIFY2(tokens > 250 && tokens < 350, qPrintable(QString::number(tokens)));  // the ~300-token demo
+    QVERIFY2(tokens > 250 && tokens < 350, qPrintable(QString::number(tokens)));   // the ~300-token demo
     QCOMPARE(c->current()->plan.chunkCount(), int(demo_.chunks.size()));
     for (ViewPanel* p : window_->panels())
         if (p->key() != QLatin1String("p_sweep")) QVERIFY2(!p->placeholderShown(), qPrintable(p->key()));
@@ -166,7 +162,7 @@ void WindowTest::sinkToggleMatchesEngine() {
     compareWithEngine(before);
     const double meanBefore = gridMean(window_->layerHeadGrid());
 
-    window_->sinkAction()->trigger();  // one click
+    window_->sinkAction()->trigger();   // one click
     QVERIFY(window_->waitForSettled(kTimeout));
     const EncodingOptions after = window_->method().toOptions();
     QVERIFY(!after.sinkPrefix);
@@ -179,9 +175,8 @@ void WindowTest::sinkToggleMatchesEngine() {
     QVERIFY(r0.ok() && r1.ok());
     const double engineDelta = (*r1)->stats.meanQueryEntropy() - (*r0)->stats.meanQueryEntropy();
     QVERIFY(std::abs(engineDelta) > 1e-4);
-    QVERIFY2(
-        (meanAfter - meanBefore) * engineDelta > 0,
-        qPrintable(QStringLiteral("plotted %1 → %2, engine Δ %3").arg(meanBefore).arg(meanAfter).arg(engineDelta)));
+    QVERIFY2((meanAfter - meanBefore) * engineDelta > 0,
+             qPrintable(QStringLiteral("plotted %1 → %2, engine Δ %3").arg(meanBefore).arg(meanAfter).arg(engineDelta)));
     QVERIFY(std::abs((meanAfter - meanBefore) - engineDelta) < 1e-4);
 
     // Toggling back is served at once (cached) and shows the first numbers again.
@@ -208,7 +203,7 @@ void WindowTest::selectiveToggleMatchesEngine() {
     auto r1 = session_->analyze(*session_->plan(demo_, after));
     QVERIFY(r0.ok() && r1.ok());
     const double engineDelta = (*r1)->stats.meanQueryEntropy() - (*r0)->stats.meanQueryEntropy();
-    QVERIFY(engineDelta < 0);  // selection concentrates attention (the paper's finding)
+    QVERIFY(engineDelta < 0);   // selection concentrates attention (the paper's finding)
     QVERIFY((meanAfter - meanBefore) * engineDelta > 0);
     QVERIFY(std::abs((meanAfter - meanBefore) - engineDelta) < 1e-4);
 }
@@ -232,7 +227,7 @@ void WindowTest::methodLinesMatchEngine() {
         QVERIFY(std::abs(s.mean - r.meanQueryEntropy()) < 1e-6);
         if (s.active) {
             ++active;
-            QCOMPARE(s.method, QStringLiteral("sink"));  // the default: parallel + sink
+            QCOMPARE(s.method, QStringLiteral("sink"));   // the default: parallel + sink
         }
     }
     QCOMPARE(active, 1);
@@ -296,7 +291,7 @@ void WindowTest::queryTokenSelectionIsShared() {
     QVERIFY(window_->waitForSettled(kTimeout, true));
     widgets::ContextView* view = window_->contextView();
     QSignalSpy spy(window_->controller(), &AnalysisController::selectionChanged);
-    emit view->queryTokenClicked(4);  // as a click on query token 4 would
+    emit view->queryTokenClicked(4);   // as a click on query token 4 would
     QCOMPARE(window_->controller()->selection().queryToken, 4);
     QVERIFY(spy.count() >= 1);
     QVERIFY(window_->waitForSettled(kTimeout));
@@ -318,7 +313,7 @@ void WindowTest::queryTokenSelectionIsShared() {
     const QVector<double>& shade = view->attention();
     QCOMPARE(shade.size(), b->plan.tokenCount());
     for (int t = 0; t < shade.size(); ++t) QVERIFY(std::abs(shade[t] - tile->at(0, t)) < 1e-6);
-    QVERIFY(shade[req.rowBegin + 1] == 0.0);  // causal: a later token gets nothing
+    QVERIFY(shade[req.rowBegin + 1] == 0.0);   // causal: a later token gets nothing
 }
 
 void WindowTest::contextEditsReachTheAnalysis() {
@@ -330,14 +325,14 @@ void WindowTest::contextEditsReachTheAnalysis() {
     QVERIFY(window_->isDirty());
     QVERIFY(window_->waitForSettled(kTimeout));
     QCOMPARE(window_->controller()->current()->plan.chunkCount(), chunks + 1);
-    QVERIFY(editor->chunkTokens(1) > 0);  // live token counts
+    QVERIFY(editor->chunkTokens(1) > 0);   // live token counts
     editor->moveChunk(1, chunks);
     editor->removeChunk(chunks);
     QVERIFY(window_->waitForSettled(kTimeout));
     QCOMPARE(window_->controller()->current()->plan.chunkCount(), chunks);
     QVERIFY(sameContext(window_->controller()->context(), demo_));
-    QVERIFY(!window_->isDirty());  // back to what was opened
-    editor->undo();                // undo the removal
+    QVERIFY(!window_->isDirty());   // back to what was opened
+    editor->undo();                 // undo the removal
     QVERIFY(window_->waitForSettled(kTimeout));
     QCOMPARE(window_->controller()->current()->plan.chunkCount(), chunks + 1);
 }
@@ -347,7 +342,7 @@ void WindowTest::zoomRefinesTheAttentionMap() {
     QVERIFY(window_->waitForSettled(kTimeout, true));
     widgets::AttentionHeatmap* map = window_->heatmap();
     QVERIFY(map->detailCells().isEmpty());
-    map->setView(120, 180, 100, 160);  // as a wheel zoom would
+    map->setView(120, 180, 100, 160);   // as a wheel zoom would
     // The heatmap asks for the window at screen resolution; the detail tile arrives.
     QTRY_VERIFY_WITH_TIMEOUT(!map->detailCells().isEmpty(), 10000);
     const widgets::HeatmapCells& d = map->detailCells();
@@ -391,13 +386,13 @@ void WindowTest::exportsAreValidFiles() {
     QVERIFY(window_->waitForSettled(kTimeout, true));
     QTemporaryDir dir;
     for (ViewPanel* p : window_->panels()) {
-        if (p->key() == QLatin1String("p_sweep")) continue;  // covered by the figure-set test
+        if (p->key() == QLatin1String("p_sweep")) continue;   // covered by the figure-set test
         QString error;
         const QString png = dir.filePath(p->key() + QStringLiteral(".png"));
         QVERIFY2(window_->exportPanel(p, png, &error), qPrintable(error));
         QImage img(png);
         QVERIFY2(!img.isNull(), qPrintable(png));
-        QVERIFY(img.width() >= 600 && img.height() >= 300);  // 2× by default
+        QVERIFY(img.width() >= 600 && img.height() >= 300);   // 2× by default
         // Not blank: more than one colour.
         QSet<QRgb> colours;
         for (int y = 0; y < img.height(); y += 7)
@@ -435,9 +430,9 @@ void WindowTest::exportFigureSetWritesCliNumbers() {
     QTemporaryDir dir;
     QString error;
     QVERIFY2(window_->exportFigureSet(dir.path(), &error, 1.0), qPrintable(error));
-    for (const char* f :
-         {"attention_map.png", "attention_map.svg", "attention_map.pdf", "layer_head_grid.csv", "entropy_by_layer.json",
-          "entropy_sequence.pdf", "context_text.png", "analysis.json", "entropy.csv", "context.json"})
+    for (const char* f : {"attention_map.png", "attention_map.svg", "attention_map.pdf", "layer_head_grid.csv",
+                          "entropy_by_layer.json", "entropy_sequence.pdf", "context_text.png", "analysis.json",
+                          "entropy.csv", "context.json"})
         QVERIFY2(QFileInfo::exists(dir.filePath(QString::fromLatin1(f))), f);
     // analysis.json holds the CLI's numbers for the current configuration.
     auto j = Json::parseFile(dir.filePath(QStringLiteral("analysis.json")).toStdString());
@@ -515,8 +510,7 @@ void WindowTest::corruptSessionChangesNothing() {
 
     QTemporaryDir dir;
     const QList<QByteArray> corrupt = {
-        QByteArray(
-            "{\"format\": \"attnscope-session\", \"version\": 1, \"context\": {\"chunks\": [\"a\"], \"query\": 7}}"),
+        QByteArray("{\"format\": \"attnscope-session\", \"version\": 1, \"context\": {\"chunks\": [\"a\"], \"query\": 7}}"),
         QByteArray("{\"format\": \"attnscope-session\", \"version\": 1, \"model\": \"x.gguf\", \"context\": "
                    "{\"query\": \"q\"}, \"method\": {\"bos\": \"sometimes\"}}"),
         QByteArray("{ truncated"),
@@ -548,7 +542,7 @@ void WindowTest::missingModelShowsEmptyState() {
     QString error;
     const bool ok = window_->start(StartupOptions{}, &error);
     qputenv("ATTNSCOPE_MODELS", saved);
-    QVERIFY2(ok, qPrintable(error));  // no model is not an error: a friendly empty state
+    QVERIFY2(ok, qPrintable(error));   // no model is not an error: a friendly empty state
     QVERIFY(!window_->controller()->hasModel());
     auto* central = qobject_cast<QStackedWidget*>(window_->centralWidget());
     QVERIFY(central);
@@ -571,8 +565,8 @@ void WindowTest::badModelFileIsReportedAndKeepsWork() {
     QSignalSpy failed(window_->controller(), &AnalysisController::modelFailed);
     window_->openModel(bad);
     QVERIFY(failed.wait(kTimeout));
-    QVERIFY(failed.front().at(0).toString().endsWith(QStringLiteral("broken.gguf")));  // names the file
-    QVERIFY(!failed.front().at(1).toString().isEmpty());                               // and the reason
+    QVERIFY(failed.front().at(0).toString().endsWith(QStringLiteral("broken.gguf")));   // names the file
+    QVERIFY(!failed.front().at(1).toString().isEmpty());                              // and the reason
     // The model we had, its result and the context are untouched.
     QCOMPARE(QFileInfo(window_->controller()->model().path).fileName(), QStringLiteral("stories260K.gguf"));
     QCOMPARE(window_->controller()->current(), before);
@@ -623,8 +617,7 @@ void WindowTest::sessionWithAMissingModelNamesTheSession() {
     o.session = path;
     QVERIFY(window_->start(o));
     QVERIFY(!window_->waitForSettled(kTimeout));
-    QVERIFY2(window_->lastError().contains(QStringLiteral("lost-model.attnscope.json")),
-             qPrintable(window_->lastError()));
+    QVERIFY2(window_->lastError().contains(QStringLiteral("lost-model.attnscope.json")), qPrintable(window_->lastError()));
     QVERIFY2(window_->lastError().contains(QStringLiteral("no-such-model.gguf")), qPrintable(window_->lastError()));
     QCOMPARE(window_->contextEditor()->context().query, std::string("Lily played."));  // the work is there
 }

@@ -40,21 +40,19 @@ void WorkerTest::newRequestStopsRunningOne() {
     std::atomic<bool> firstStarted{false}, firstSawStop{false};
     int delivered = 0, firstDelivered = 0;
 
-    worker.submit(JobTag::Test, QStringLiteral("first"), &receiver,
-                  [&](EngineContext&, std::stop_token stop) -> Deliver {
-                      firstStarted = true;
-                      const auto until = std::chrono::steady_clock::now() + 5s;
-                      while (!stop.stop_requested() && std::chrono::steady_clock::now() < until)
-                          std::this_thread::sleep_for(1ms);
-                      firstSawStop = stop.stop_requested();
-                      return [&] { ++firstDelivered; };
-                  });
+    worker.submit(JobTag::Test, QStringLiteral("first"), &receiver, [&](EngineContext&, std::stop_token stop) -> Deliver {
+        firstStarted = true;
+        const auto until = std::chrono::steady_clock::now() + 5s;
+        while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+        firstSawStop = stop.stop_requested();
+        return [&] { ++firstDelivered; };
+    });
     QVERIFY(waitFor([&] { return firstStarted.load(); }));
     const quint64 gen = worker.submit(JobTag::Test, QStringLiteral("second"), &receiver,
                                       [&](EngineContext&, std::stop_token) -> Deliver { return [&] { ++delivered; }; });
     QVERIFY(waitFor([&] { return delivered == 1; }));
-    QVERIFY(firstSawStop.load());  // stopped, not left to finish its 5 s
-    QCOMPARE(firstDelivered, 0);   // its result never reached the GUI
+    QVERIFY(firstSawStop.load());        // stopped, not left to finish its 5 s
+    QCOMPARE(firstDelivered, 0);         // its result never reached the GUI
     QCOMPARE(worker.stopsRequested(), 1);
     QCOMPARE(worker.generation(JobTag::Test), gen);
 }
@@ -93,15 +91,14 @@ void WorkerTest::queuedRequestsAreReplaced() {
     });
     QVERIFY(waitFor([&] { return blockerStarted.load(); }));
     for (int i = 1; i <= 3; ++i)
-        worker.submit(JobTag::Test, QStringLiteral("job"), &receiver,
-                      [&, i](EngineContext&, std::stop_token) -> Deliver {
-                          ++runs;
-                          return [&, i] { got << i; };
-                      });
+        worker.submit(JobTag::Test, QStringLiteral("job"), &receiver, [&, i](EngineContext&, std::stop_token) -> Deliver {
+            ++runs;
+            return [&, i] { got << i; };
+        });
     release = true;
     QVERIFY(waitFor([&] { return !got.isEmpty(); }));
     QTest::qWait(50);
-    QCOMPARE(runs.load(), 1);  // the two older requests never ran
+    QCOMPARE(runs.load(), 1);   // the two older requests never ran
     QCOMPARE(got, QList<int>{3});
 }
 
@@ -116,7 +113,7 @@ void WorkerTest::deadReceiverGetsNothing() {
         return [&] { delivered = true; };
     });
     QVERIFY(waitFor([&] { return started.load(); }));
-    delete receiver;  // e.g. a view closed while the engine worked for it
+    delete receiver;   // e.g. a view closed while the engine worked for it
     release = true;
     QVERIFY(waitFor([&] { return !worker.busy(); }));
     QTest::qWait(50);
@@ -151,23 +148,21 @@ void WorkerTest::interactiveJobsRunWhileLongJobYields() {
     QObject receiver;
     std::atomic<bool> longStarted{false}, interactiveRan{false}, longFinished{false};
     std::atomic<bool> interactiveBeforeLongEnd{false};
-    worker.submit(JobTag::Sweep, QStringLiteral("long"), &receiver,
-                  [&](EngineContext& ctx, std::stop_token) -> Deliver {
-                      longStarted = true;
-                      for (int step = 0; step < 200 && !interactiveRan; ++step) {
-                          std::this_thread::sleep_for(2ms);
-                          ctx.yieldToInteractive();
-                      }
-                      interactiveBeforeLongEnd = interactiveRan.load();
-                      longFinished = true;
-                      return {};
-                  });
+    worker.submit(JobTag::Sweep, QStringLiteral("long"), &receiver, [&](EngineContext& ctx, std::stop_token) -> Deliver {
+        longStarted = true;
+        for (int step = 0; step < 200 && !interactiveRan; ++step) {
+            std::this_thread::sleep_for(2ms);
+            ctx.yieldToInteractive();
+        }
+        interactiveBeforeLongEnd = interactiveRan.load();
+        longFinished = true;
+        return {};
+    });
     QVERIFY(waitFor([&] { return longStarted.load(); }));
-    worker.submit(JobTag::Analysis, QStringLiteral("toggle"), &receiver,
-                  [&](EngineContext&, std::stop_token) -> Deliver {
-                      interactiveRan = true;
-                      return {};
-                  });
+    worker.submit(JobTag::Analysis, QStringLiteral("toggle"), &receiver, [&](EngineContext&, std::stop_token) -> Deliver {
+        interactiveRan = true;
+        return {};
+    });
     QVERIFY(waitFor([&] { return longFinished.load(); }));
     QVERIFY(interactiveBeforeLongEnd.load());
 }

@@ -103,10 +103,8 @@ int main(int argc, char** argv) {
         view.setTitle(QStringLiteral("query attention entropy by layer (P = 8)"));
         const int layers = 16;
         QList<MethodSeries> series;
-        const struct {
-            const char* m;
-            double mean;
-        } methods[] = {{"full", 2.04}, {"parallel", 2.66}, {"sink", 2.42}, {"selective", 2.01}, {"both", 1.95}};
+        const struct { const char* m; double mean; } methods[] = {
+            {"full", 2.04}, {"parallel", 2.66}, {"sink", 2.42}, {"selective", 2.01}, {"both", 1.95}};
         for (const auto& m : methods) {
             MethodSeries s;
             s.method = QString::fromLatin1(m.m);
@@ -132,8 +130,7 @@ int main(int argc, char** argv) {
         const int layers = 12, heads = 8;
         QVector<double> v;
         for (int l = 0; l < layers; ++l)
-            for (int h = 0; h < heads; ++h)
-                v.push_back(1.2 + 0.12 * l + 0.5 * std::sin(h * 1.7 + l * 0.3) + (h == 3 ? 1.0 : 0));
+            for (int h = 0; h < heads; ++h) v.push_back(1.2 + 0.12 * l + 0.5 * std::sin(h * 1.7 + l * 0.3) + (h == 3 ? 1.0 : 0));
         view.setEntropy(layers, heads, v);
         view.setSelected(5, 3);
         ok &= save(view, dir, QStringLiteral("layer_head_grid") + suffix);
@@ -173,8 +170,7 @@ int main(int argc, char** argv) {
         const int q = 5;
         const int row = small.queryBegin + q;
         QVector<double> w(small.tokenCount());
-        for (int j = 0; j < small.tokenCount(); ++j)
-            w[j] = smallRows[static_cast<std::size_t>(row) * small.tokenCount() + j];
+        for (int j = 0; j < small.tokenCount(); ++j) w[j] = smallRows[static_cast<std::size_t>(row) * small.tokenCount() + j];
         view.setAttention(w, QStringLiteral("attention from query token %1 (“%2”), layer 3, mean of heads")
                                  .arg(q)
                                  .arg(displayToken(small.tokenText(row))));
