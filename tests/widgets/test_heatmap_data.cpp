@@ -43,8 +43,8 @@ private Q_SLOTS:
     void fromPlanCopiesLayout() {
         attnscope::EncodingPlan plan;
         plan.ids = {1, 10, 11, 12, 13, 20};
-        plan.segment = {SegmentKind::Prefix, SegmentKind::Chunk, SegmentKind::Chunk,
-                        SegmentKind::Chunk,  SegmentKind::Chunk, SegmentKind::Query};
+        plan.segment = {SegmentKind::Prefix, SegmentKind::Chunk, SegmentKind::Chunk, SegmentKind::Chunk,
+                        SegmentKind::Chunk, SegmentKind::Query};
         plan.chunk = {-1, 0, 0, 1, 1, -1};
         plan.positions = {0, 1, 2, 1, 2, 3};
         plan.prefixLength = 1;
@@ -75,14 +75,14 @@ private Q_SLOTS:
         QCOMPARE(c.cols, 3);
         QCOMPARE(c.at(0, 0), 0.5);
         QCOMPARE(c.at(1, 1), 0.0625);
-        QVERIFY(std::isnan(c.at(0, 1)));  // not visible
+        QVERIFY(std::isnan(c.at(0, 1)));   // not visible
         QVERIFY(std::isnan(c.at(1, 2)));
         QCOMPARE(c.maxValue, 0.5);
         QCOMPARE(c.minPositive, 0.0625);
         QCOMPARE(c.rangeLower, 0.0);
         QCOMPARE(c.rangeUpper, 0.5);
         QCOMPARE(c.normalized(0.25), 0.5);
-        QCOMPARE(c.normalized(1.0), 1.0);  // clamped
+        QCOMPARE(c.normalized(1.0), 1.0);   // clamped
         QVERIFY(std::isnan(c.normalized(std::nan(""))));
         QCOMPARE(c.keyLower(), -0.5);
         QCOMPARE(c.keyUpper(), 5.5);
@@ -101,7 +101,7 @@ private Q_SLOTS:
         tile.cols = 4;
         tile.values = {1e-1f, 1e-3f, 1e-7f, 0.0f};
         const HeatmapCells c = heatmapCells(tile, HeatmapScale::Log);
-        QCOMPARE(c.colEdges, (QVector<int>{0, 1, 2, 3, 4}));  // spread from the request
+        QCOMPARE(c.colEdges, (QVector<int>{0, 1, 2, 3, 4}));   // spread from the request
         QCOMPARE(c.rangeUpper, static_cast<double>(1e-1f));
         // Lower end: max(min positive, max × 1e-4) = 1e-5, not 1e-7.
         QVERIFY(std::abs(c.rangeLower - 1e-1f * kLogDynamicRange) < 1e-12);
@@ -117,11 +117,11 @@ private Q_SLOTS:
         unifyRanges(a, b);
         QCOMPARE(a.rangeUpper, b.rangeUpper);
         QCOMPARE(a.rangeLower, b.rangeLower);
-        QVERIFY(std::abs(a.rangeLower - c.rangeLower) < 1e-12);  // tiny window does not stretch the scale
+        QVERIFY(std::abs(a.rangeLower - c.rangeLower) < 1e-12);   // tiny window does not stretch the scale
     }
 
     void bands() {
-        const TokenAxisInfo info = synthetic::axisInfo(2, 3, 4, 5);  // P=2, chunks 2-6-10-14, query 14..19
+        const TokenAxisInfo info = synthetic::axisInfo(2, 3, 4, 5);   // P=2, chunks 2-6-10-14, query 14..19
         const QVector<AxisBand> all = axisBands(info, 0, info.tokenCount());
         QCOMPARE(all.size(), 5);
         QVERIFY(all[0].kind == SegmentKind::Prefix);
@@ -137,7 +137,7 @@ private Q_SLOTS:
         QVERIFY(!all[4].clipped);
 
         const QVector<AxisBand> window = axisBands(info, 8, 15);
-        QCOMPARE(window.size(), 3);  // chunk 2 (clipped), chunk 3, query (clipped)
+        QCOMPARE(window.size(), 3);   // chunk 2 (clipped), chunk 3, query (clipped)
         QCOMPARE(window[0].label, QStringLiteral("chunk 2"));
         QCOMPARE(window[0].tokenBegin, 8);
         QVERIFY(window[0].clipped);

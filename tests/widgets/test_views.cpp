@@ -3,12 +3,12 @@
 #include <cmath>
 #include <memory>
 
+#include <QtTest>
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QTemporaryDir>
 #include <QXmlStreamReader>
-#include <QtTest>
 
 #include <qcustomplot.h>
 
@@ -105,8 +105,7 @@ private Q_SLOTS:
         QVERIFY(!chunks.contains(queryColor().rgb()));
         QCOMPARE(chunkColor(chunkPaletteSize()), chunkColor(0));
         QSet<QRgb> methods;
-        for (auto m : {"full", "parallel", "sink", "selective", "both"})
-            methods.insert(methodColor(QString::fromLatin1(m)).rgb());
+        for (auto m : {"full", "parallel", "sink", "selective", "both"}) methods.insert(methodColor(QString::fromLatin1(m)).rgb());
         QCOMPARE(methods.size(), 5);
         QCOMPARE(methodColor(QStringLiteral("parallel")), methodColor(methodName(attnscope::Method::Parallel)));
         QCOMPARE(contrastingTextColor(Qt::white), QColor(Qt::black));
@@ -155,9 +154,8 @@ private Q_SLOTS:
         QVERIFY(csv.contains(csvNumber(series[3].perLayer[7])));
         const QJsonObject json = view.dataJson();
         QCOMPARE(json[QStringLiteral("series")].toArray().size(), 5);
-        QCOMPARE(
-            json[QStringLiteral("series")].toArray()[2].toObject()[QStringLiteral("perLayer")].toArray()[5].toDouble(),
-            series[2].perLayer[5]);
+        QCOMPARE(json[QStringLiteral("series")].toArray()[2].toObject()[QStringLiteral("perLayer")].toArray()[5].toDouble(),
+                 series[2].perLayer[5]);
     }
 
     void layerHeadGridClickSelectsThatHead() {
@@ -215,8 +213,8 @@ private Q_SLOTS:
         QCOMPARE(data->valueSize(), n);
         // Cell (row 20, key 3) holds that probability; masked cells are NaN (drawn transparent).
         QCOMPARE(data->cell(3, 20), static_cast<double>(tile.at(20, 3)));
-        QVERIFY(std::isnan(data->cell(20, 3)));  // key after the row: causal mask
-        QVERIFY(std::isnan(data->cell(6, 20)));  // row 20 is chunk 2, key 6 chunk 1: parallel mask
+        QVERIFY(std::isnan(data->cell(20, 3)));   // key after the row: causal mask
+        QVERIFY(std::isnan(data->cell(6, 20)));   // row 20 is chunk 2, key 6 chunk 1: parallel mask
         QCOMPARE(view.probabilityAt(20, 3), static_cast<double>(tile.at(20, 3)));
         // Cell centres sit on token indices.
         double key, value;
@@ -270,8 +268,7 @@ private Q_SLOTS:
 
         const QString csv = view.dataCsv();
         QVERIFY(csv.startsWith(QStringLiteral("tile,layer,head,row_begin,row_end,col_begin,col_end,probability\n")));
-        QVERIFY(
-            csv.contains(QStringLiteral("overview,2,-1,20,21,3,4,") + csvNumber(tile.at(20, 3)) + QLatin1Char('\n')));
+        QVERIFY(csv.contains(QStringLiteral("overview,2,-1,20,21,3,4,") + csvNumber(tile.at(20, 3)) + QLatin1Char('\n')));
         const QJsonObject json = view.dataJson();
         QCOMPARE(json[QStringLiteral("overview")].toObject()[QStringLiteral("rows")].toInt(), n);
         QCOMPARE(json[QStringLiteral("segments")].toArray().size(), 5);
@@ -328,9 +325,8 @@ private Q_SLOTS:
         const QString csv = view.dataCsv();
         QVERIFY(csv.startsWith(QStringLiteral("token,text,segment,parallel (P = 3),full attention\n")));
         QVERIFY(csv.contains(csvNumber(cur[17])));
-        QCOMPARE(
-            view.dataJson()[QStringLiteral("current")].toObject()[QStringLiteral("values")].toArray()[17].toDouble(),
-            cur[17]);
+        QCOMPARE(view.dataJson()[QStringLiteral("current")].toObject()[QStringLiteral("values")].toArray()[17].toDouble(),
+                 cur[17]);
     }
 
     void sweepPlotHasOneLinePerMethodInEachPanel() {
@@ -408,22 +404,13 @@ private Q_SLOTS:
 
     void exportEveryView_data() {
         QTest::addColumn<QString>("name");
-        QTest::addColumn<QStringList>("labels");  // texts the SVG must contain
-        QTest::newRow("heatmap") << "heatmap"
-                                 << QStringList{"attention probability", "key token (attended to)", "attending token",
-                                                "chunk 2"};
-        QTest::newRow("by_layer") << "by_layer"
-                                  << QStringList{"layer", "query attention entropy (nats)",
-                                                 "parallel (mean 2.12 nats)"};
+        QTest::addColumn<QStringList>("labels");   // texts the SVG must contain
+        QTest::newRow("heatmap") << "heatmap" << QStringList{"attention probability", "key token (attended to)", "attending token", "chunk 2"};
+        QTest::newRow("by_layer") << "by_layer" << QStringList{"layer", "query attention entropy (nats)", "parallel (mean 2.12 nats)"};
         QTest::newRow("grid") << "grid" << QStringList{"head", "layer", "query attention entropy (nats)"};
-        QTest::newRow("sequence") << "sequence"
-                                  << QStringList{"token position (physical order)", "attention entropy (nats)",
-                                                 "query"};
-        QTest::newRow("sweep") << "sweep"
-                               << QStringList{"number of chunks P", "query perplexity",
-                                              "mean query attention entropy (nats)", "16"};
-        QTest::newRow("context") << "context"
-                                 << QStringList{"attention mass by segment (sums to 1)", "chunk 1", "query"};
+        QTest::newRow("sequence") << "sequence" << QStringList{"token position (physical order)", "attention entropy (nats)", "query"};
+        QTest::newRow("sweep") << "sweep" << QStringList{"number of chunks P", "query perplexity", "mean query attention entropy (nats)", "16"};
+        QTest::newRow("context") << "context" << QStringList{"attention mass by segment (sums to 1)", "chunk 1", "query"};
     }
 
     void exportEveryView() {
@@ -493,8 +480,7 @@ private Q_SLOTS:
         bool valid = false;
         const QStringList texts = svgTexts(readAll(svg), &valid);
         QVERIFY(valid);
-        for (const QString& label : labels)
-            QVERIFY2(texts.contains(label), qPrintable(label + " not in " + texts.join('|')));
+        for (const QString& label : labels) QVERIFY2(texts.contains(label), qPrintable(label + " not in " + texts.join('|')));
         if (!context) QVERIFY(texts.contains(QStringLiteral("figure %1").arg(name)));
 
         // PDF.
@@ -513,8 +499,7 @@ private Q_SLOTS:
         QVERIFY(view->exportCsv(dir.filePath(name + QStringLiteral(".csv")), &error));
         QCOMPARE(QString::fromUtf8(readAll(dir.filePath(name + QStringLiteral(".csv")))), view->dataCsv());
         QVERIFY(view->exportJson(dir.filePath(name + QStringLiteral(".json")), &error));
-        QCOMPARE(QJsonDocument::fromJson(readAll(dir.filePath(name + QStringLiteral(".json")))).object(),
-                 view->dataJson());
+        QCOMPARE(QJsonDocument::fromJson(readAll(dir.filePath(name + QStringLiteral(".json")))).object(), view->dataJson());
     }
 
     void presentationModeEnlargesText() {
