@@ -60,6 +60,7 @@ MainWindow::MainWindow(Mode mode, QWidget* parent) : QMainWindow(parent), mode_(
     emptyState_ = new EmptyState;
     central_->addWidget(emptyState_);
     central_->addWidget(views_->panel(panels::kAttentionMap));
+    central_->setObjectName(QStringLiteral("viewStack"));
     lesson_ = new LessonPlayer(this);
     auto* centre = new QWidget;  // the views, and a lesson's caption under them
     auto* centreLayout = new QVBoxLayout(centre);
