@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "analysis_views.h"
+#include "figure_view.h"
 #include "view_panel.h"
 
 namespace attnscope::gui {
@@ -111,7 +112,9 @@ void DockLayout::giveBack(QWidget* panel) {
 void DockLayout::floatEnlarged(QWidget* panel) {
     QDockWidget* d = homes_.value(panel);
     if (!d) return;
-    const QSize size = (window_->size() * 0.7).expandedTo(QSize(720, 480)).boundedTo(window_->size());
+    QSize readable(720, 480);
+    if (auto* view = panel->findChild<widgets::FigureView*>()) readable = readable.expandedTo(view->readableSize());
+    const QSize size = (window_->size() * 0.7).expandedTo(readable + QSize(40, 80)).boundedTo(window_->size());
     d->setFloating(true);
     d->resize(size);
     d->move(window_->geometry().center() - QPoint(size.width() / 2, size.height() / 2));

@@ -85,8 +85,13 @@ void ViewPanel::showView() {
 void ViewPanel::updateForm() {
     if (!viewWanted_) return;
     const QSize available = stack_->currentWidget()->size();  // the stack gives its current page all its room
-    const bool compact =
+    bool compact =
         available.isValid() && !available.isEmpty() && widgets::needsCompactForm(available, view_->readableSize());
+    // The readable size is estimated from the view's last layout: a panel grown past the size the
+    // view was last shown at tries the view again, and the layout that follows decides.
+    if (compact && compactShown() && (available.width() > triedAt_.width() || available.height() > triedAt_.height()))
+        compact = false;
+    if (!compact) triedAt_ = available;
     stack_->setCurrentWidget(compact ? static_cast<QWidget*>(compact_) : view_);
     if (compact) compact_->update();
 }

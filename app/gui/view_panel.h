@@ -3,6 +3,7 @@
 // that replaces the view while there is nothing to show ("Open a model…", "Computing…", an error).
 // A panel too small for its view to be readable shows the view's compact form instead
 // (sparklines and "click to enlarge"), never a crushed plot.
+#include <QSize>
 #include <QString>
 #include <QWidget>
 
@@ -60,6 +61,7 @@ private:
     QLabel* placeholder_;
     widgets::CompactFigure* compact_;
     bool viewWanted_ = true;  // not a placeholder
+    QSize triedAt_;           // the panel's size when the view was last shown
     QToolButton* exportButton_;
     int controlsEnd_ = 0;
 };

@@ -72,6 +72,7 @@ private slots:
     void noViewClipsItsText_data();
     void noViewClipsItsText();
     void legendHighlightsTheActiveSettings();
+    void compactFormClickedShowsTheViewReadable();
 
 private:
     void openWindow(QSize size, bool presentation);
@@ -154,6 +155,25 @@ void LayoutTest::legendHighlightsTheActiveSettings() {
     QVERIFY(window_->waitForSettled(kTimeout, true));
     QVERIFY(!plot->graphFor(QStringLiteral("current")));
     QVERIFY(plot->graphFor(QStringLiteral("full"))->property("active").toBool());
+}
+
+void LayoutTest::compactFormClickedShowsTheViewReadable() {
+    openWindow(QSize(1280, 720), true);
+    ViewPanel* compact = nullptr;
+    for (ViewPanel* p : window_->panels())
+        if (p->isVisible() && p->compactShown()) compact = p;
+    QVERIFY2(compact, "at 1280×720 in presentation mode some dock is too small for its plot");
+    QVERIFY(compact->compactFigure()->isVisible());
+    QTest::mouseClick(compact->compactFigure(), Qt::LeftButton);
+    QTest::qWait(50);
+    auto* dock = qobject_cast<QDockWidget*>(compact->parentWidget());
+    QVERIFY(dock && dock->isFloating());
+    QTRY_VERIFY(!compact->compactShown());  // enlarged: the plot itself, its text clean
+    auto* view = qobject_cast<widgets::PlotView*>(compact->view());
+    QVERIFY(view);
+    view->plot()->replot(QCustomPlot::rpImmediateRefresh);
+    const QStringList problems = widgets::textLayoutProblems(view->textBoxes(), QRectF(view->plot()->rect()));
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
 }
 
 QTEST_MAIN(LayoutTest)
