@@ -25,8 +25,9 @@ struct TextBox {
 QStringList textLayoutProblems(const QList<TextBox>& boxes, const QRectF& bounds, double tolerance = 1.0);
 
 // How many ticks an axis of `axisPixels` can carry when each tick label needs `labelExtent`
-// pixels along the axis plus `gap` between labels (at least 2, at most `maxTicks`).
-int ticksThatFit(double axisPixels, double labelExtent, double gap, int maxTicks = 8);
+// pixels along the axis plus `gap` between labels (at least 2, at most `maxTicks`: QCustomPlot's
+// own default, so a roomy plot looks as it always did).
+int ticksThatFit(double axisPixels, double labelExtent, double gap, int maxTicks = 5);
 
 // Shorter forms of an axis title, longest first: leading words dropped while the unit in
 // parentheses stays ("mean query attention entropy (nats)" → … → "entropy (nats)"), then the

@@ -45,8 +45,9 @@ private Q_SLOTS:
 
     void ticksFollowTheSpace() {
         QCOMPARE(ticksThatFit(60, 16, 12), 2);  // the squashed sweep: 2 ticks, not 5 overlapping
-        QCOMPARE(ticksThatFit(200, 16, 12), 7);
-        QCOMPARE(ticksThatFit(2000, 16, 12), 8);
+        QCOMPARE(ticksThatFit(100, 16, 12), 3);
+        QCOMPARE(ticksThatFit(2000, 16, 12), 5);  // roomy: QCustomPlot's default
+        QCOMPARE(ticksThatFit(200, 16, 12, 8), 7);
         QCOMPARE(ticksThatFit(0, 16, 12), 2);
     }
 
