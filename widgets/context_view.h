@@ -69,6 +69,7 @@ protected:
     void resizeEvent(QResizeEvent* event) override;
 
 private:
+    void scrollToHighlight();
     friend class ContextCanvas;
     void relayout(int width) const;
     double layoutHeader(int width) const;
