@@ -440,6 +440,7 @@ bool PlotView::fitAxis(QCPAxis* axis) {
 bool PlotView::fitOverhang(QCPAxis* axis) {
     QCPAxisRect* rect = axis->axisRect();
     if (!axis->tickLabels() || !plot_->axisRects().contains(rect)) return false;  // not a colour bar
+    if (axis->axisType() == QCPAxis::atBottom && fitCorner(axis)) return true;
     double half = 0;
     for (const QString& l : axis->tickVectorLabels()) {
         const QSizeF s = tickLabelSize(axis, l);
@@ -451,6 +452,20 @@ bool PlotView::fitOverhang(QCPAxis* axis) {
     else if (axis->orientation() == Qt::Horizontal && m.right() < need) m.setRight(need);
     else return false;
     rect->setMinimumMargins(m);
+    return true;
+}
+
+// The left axis's lowest tick label reaches below the rect by half its height: the bottom
+// axis's labels start below it, so the two never meet in the corner.
+bool PlotView::fitCorner(QCPAxis* bottom) {
+    const QCPAxis* left = bottom->axisRect()->axis(QCPAxis::atLeft);
+    if (!left || !left->visible() || !left->tickLabels()) return false;
+    double half = 0;
+    for (const QString& l : left->tickVectorLabels()) half = std::max(half, tickLabelSize(left, l).height() / 2);
+    const int distance = bottom->offset() + std::max(0, bottom->tickLengthOut()) + bottom->tickLabelPadding();
+    const int need = static_cast<int>(std::ceil(half)) + 1;
+    if (distance >= need) return false;
+    bottom->setTickLabelPadding(bottom->tickLabelPadding() + need - distance);
     return true;
 }
 

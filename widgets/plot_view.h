@@ -91,6 +91,7 @@ private:
     bool fitAxis(QCPAxis* axis);
     bool fitLegend(QCPLegend* legend);
     bool fitOverhang(QCPAxis* axis);
+    bool fitCorner(QCPAxis* bottom);
     bool fitTitle();
     QList<QCPAxis*> allAxes() const;
     static void paintSparkline(QPainter& painter, QCPAbstractPlottable* plottable, const QRectF& cell);

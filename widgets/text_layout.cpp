@@ -7,7 +7,14 @@ namespace attnscope::widgets {
 
 namespace {
 
-QString describe(const TextBox& b) { return QStringLiteral("%1 “%2”").arg(b.what, b.text); }
+QString describe(const TextBox& b) {
+    return QStringLiteral("%1 “%2” (%3, %4, %5×%6)")
+        .arg(b.what, b.text)
+        .arg(b.rect.x(), 0, 'f', 0)
+        .arg(b.rect.y(), 0, 'f', 0)
+        .arg(b.rect.width(), 0, 'f', 0)
+        .arg(b.rect.height(), 0, 'f', 0);
+}
 
 bool overlap(const QRectF& a, const QRectF& b, double tolerance) {
     const QRectF i = a.intersected(b);
@@ -21,12 +28,8 @@ QStringList textLayoutProblems(const QList<TextBox>& boxes, const QRectF& bounds
     const QRectF inside = bounds.adjusted(-tolerance, -tolerance, tolerance, tolerance);
     for (const TextBox& b : boxes)
         if (!inside.contains(b.rect))
-            problems << QStringLiteral("%1 at (%2, %3, %4×%5) is outside the view (%6×%7)")
+            problems << QStringLiteral("%1 is outside the view (%2×%3)")
                             .arg(describe(b))
-                            .arg(b.rect.x(), 0, 'f', 0)
-                            .arg(b.rect.y(), 0, 'f', 0)
-                            .arg(b.rect.width(), 0, 'f', 0)
-                            .arg(b.rect.height(), 0, 'f', 0)
                             .arg(bounds.width(), 0, 'f', 0)
                             .arg(bounds.height(), 0, 'f', 0);
     for (qsizetype i = 0; i < boxes.size(); ++i)

@@ -16,6 +16,7 @@ class QWidget;
 
 namespace attnscope::gui {
 
+class AnalysisController;
 class MainWindow;
 
 class LessonPlayer : public QObject {
@@ -72,7 +73,6 @@ private:
 
 // The numbers a caption's placeholders stand for, from what `controller` shows now (a value
 // not computed yet is left out).
-class AnalysisController;
 QHash<QString, QString> captionValuesOf(const AnalysisController& controller);
 
 }  // namespace attnscope::gui

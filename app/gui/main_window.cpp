@@ -94,7 +94,8 @@ MainWindow::MainWindow(Mode mode, QWidget* parent) : QMainWindow(parent), mode_(
 }
 
 MainWindow::~MainWindow() {
-    if (autosave_) autosave_->finish();  // a clean exit leaves nothing to restore
+    if (autosave_) autosave_->finish();                   // a clean exit leaves nothing to restore
+    if (presentation_) QApplication::setFont(baseFont_);  // the application's font is shared
     controller_->cancelAll();
     // Release every result before the engine (and its backend) goes away; the worker, a child of
     // this window, then joins its thread and closes the session.

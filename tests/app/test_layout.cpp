@@ -109,6 +109,7 @@ void LayoutTest::noViewClipsItsText_data() {
         for (bool presentation : {false, true})
             QTest::addRow("%dx%d %s", size.width(), size.height(), presentation ? "presentation" : "normal")
                 << size << presentation;
+    QTest::addRow("1600x1000 presentation") << QSize(1600, 1000) << true;  // where the clipping was measured
 }
 
 void LayoutTest::noViewClipsItsText() {
