@@ -186,6 +186,20 @@ void ContextView::setSelectedQuery(int q) {
     canvas_->update();
 }
 
+void ContextView::setHighlightedChunk(int chunk) {
+    highlightedChunk_ = chunk;
+    scrollToHighlight();
+    scroll_->viewport()->update();
+}
+
+// The highlighted chunk's first line a quarter down the view (again after each resize: the view
+// may be laid out after the highlight is set).
+void ContextView::scrollToHighlight() {
+    if (highlightedChunk_ < 0 || highlightedChunk_ >= info_.chunkCount()) return;
+    const QRectF r = tokenRect(info_.chunkRanges[highlightedChunk_].begin);
+    if (!r.isEmpty()) scroll_->verticalScrollBar()->setValue(int(r.top()) - scroll_->viewport()->height() / 4);
+}
+
 void ContextView::setLogScale(bool on) {
     log_ = on;
     invalidateLayout();
@@ -207,6 +221,7 @@ void ContextView::resizeEvent(QResizeEvent* event) {
     FigureView::resizeEvent(event);
     relayout(scroll_->viewport()->width());
     canvas_->resize(contentSize_);
+    scrollToHighlight();
 }
 
 void ContextView::applyStyle() {
@@ -451,6 +466,7 @@ void ContextView::paintTokens(QPainter& p, const QRectF& clip) const {
     p.setFont(tokenFont());
     const int selectedToken = selectedQuery_ >= 0 ? info_.queryBegin + selectedQuery_ : -1;
     const double underline = presentationMode() ? 3 : 2;
+    QList<QRectF> highlightLines;
     for (int t = 0; t < tokenRects_.size(); ++t) {
         const QRectF& r = tokenRects_[t];
         if (r.bottom() < clip.top()) continue;
@@ -462,12 +478,21 @@ void ContextView::paintTokens(QPainter& p, const QRectF& clip) const {
         p.setPen(shade.isValid() ? contrastingTextColor(shade) : fg);
         p.drawText(r.adjusted(1, 0, -1, -underline), Qt::AlignCenter | Qt::TextDontClip,
                    runningText(info_.tokenText(t)));
+        if (highlightedChunk_ >= 0 && info_.chunkOfToken.value(t, -1) == highlightedChunk_) {
+            // One frame per line of the highlighted chunk.
+            if (!highlightLines.isEmpty() && qFuzzyCompare(highlightLines.back().top(), r.top()))
+                highlightLines.back() = highlightLines.back().united(r);
+            else highlightLines << r;
+        }
         if (t == selectedToken) {
             p.setPen(QPen(fg, presentationMode() ? 3 : 2));
             p.setBrush(Qt::NoBrush);
             p.drawRoundedRect(r.adjusted(-1, -1, 1, 1), 3, 3);
         }
     }
+    p.setPen(QPen(palette().color(QPalette::Highlight), presentationMode() ? 3 : 2));
+    p.setBrush(Qt::NoBrush);
+    for (const QRectF& line : highlightLines) p.drawRoundedRect(line.adjusted(-3, -2, 3, 2), 4, 4);
 }
 
 bool ContextView::exportFigure(const QString& path, double scale, QString* error) {
@@ -482,6 +507,11 @@ bool ContextView::exportFigure(const QString& path, double scale, QString* error
         saveFigure([this](QPainter& p, const QSize& s) { renderFigure(p, s); }, path, size, scale, info, error);
     relayout(scroll_->viewport()->width());
     return ok;
+}
+
+QSize ContextView::readableSize() const {
+    const QFontMetrics fm(font());
+    return {fm.averageCharWidth() * 20, fm.height() * 4};
 }
 
 void ContextView::renderFigure(QPainter& painter, const QSize& size) {

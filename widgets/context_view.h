@@ -36,6 +36,9 @@ public:
     // Query token q (0-based among query tokens) drawn selected; −1 clears.
     void setSelectedQuery(int q);
     int selectedQuery() const { return selectedQuery_; }
+    // Chunk c drawn framed (a lesson points at it) and scrolled into view; −1 clears.
+    void setHighlightedChunk(int chunk);
+    int highlightedChunk() const { return highlightedChunk_; }
     void setLogScale(bool on);  // shade by log probability (default linear)
     bool logScale() const { return log_; }
     void setGradient(ColorMapKind kind);
@@ -54,6 +57,8 @@ public:
     // Exports the whole content at the current width (height = contentSize().height()).
     bool exportFigure(const QString& path, double scale = 2.0, QString* error = nullptr) override;
     void renderFigure(QPainter& painter, const QSize& size) override;
+    // The text scrolls: readable from 20 characters × 4 lines.
+    QSize readableSize() const override;
 
 signals:
     void queryTokenClicked(int q);
@@ -64,6 +69,7 @@ protected:
     void resizeEvent(QResizeEvent* event) override;
 
 private:
+    void scrollToHighlight();
     friend class ContextCanvas;
     void relayout(int width) const;
     double layoutHeader(int width) const;
@@ -86,6 +92,7 @@ private:
     double prefixMass_ = 0, queryMass_ = 0;
     bool haveMass_ = false;
     int selectedQuery_ = -1;
+    int highlightedChunk_ = -1;
     bool log_ = false;
     ColorMapKind gradientKind_ = ColorMapKind::Magma;
 

@@ -151,6 +151,11 @@ void EntropyByLayerPlot::applyStyle() {
                                 active ? 8 : 6);
         scatter.setPen(QPen(methodColor(m), std::max(1.0, w * 0.8)));
         g->setScatterStyle(scatter);
+        if (QCPPlottableLegendItem* item = legend_->itemWithPlottable(g)) {
+            QFont f = tickFont();
+            f.setBold(active);  // the legend highlights the active method too
+            item->setFont(f);
+        }
     }
     for (int i = 0; i < p->itemCount(); ++i) {
         QCPAbstractItem* item = p->item(i);

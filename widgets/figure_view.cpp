@@ -1,7 +1,11 @@
 #include "figure_view.h"
 
 #include <QEvent>
+#include <QFontMetrics>
 #include <QJsonDocument>
+#include <QPainter>
+
+#include <algorithm>
 
 #include "color_maps.h"
 
@@ -53,6 +57,22 @@ QFont FigureView::scaledFont(double factor) const {
 }
 
 QSize FigureView::sizeHint() const { return {640, 420}; }
+
+QSize FigureView::readableSize() const {
+    const QFontMetrics fm(scaledFont(1.0));
+    return {fm.averageCharWidth() * 24, fm.height() * 9};
+}
+
+void FigureView::paintCompact(QPainter& painter, const QRectF& area) {
+    // A thumbnail of the figure at its export size.
+    const QSize size = exportSize_.isValid() && !exportSize_.isEmpty() ? exportSize_ : sizeHint();
+    const double scale = std::min(area.width() / size.width(), area.height() / size.height());
+    painter.save();
+    painter.translate(area.center() - QPointF(size.width(), size.height()) * scale / 2);
+    painter.scale(scale, scale);
+    renderFigure(painter, size);
+    painter.restore();
+}
 
 double FigureView::lineWidth() const { return presentation_ ? 3.0 : 1.6; }
 

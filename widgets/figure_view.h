@@ -45,6 +45,11 @@ public:
     // Paints the figure at `size` (used by export; PlotView paints its QCustomPlot).
     virtual void renderFigure(QPainter& painter, const QSize& size) = 0;
     QSize sizeHint() const override;  // 640 × 420
+    // The smallest size at which the figure is readable at its fonts; a panel smaller than this
+    // shows the compact form (paintCompact) instead. Default: 24 average characters × 9 lines.
+    virtual QSize readableSize() const;
+    // The compact form: the data alone (sparklines, a thumbnail), no text, filling `area`.
+    virtual void paintCompact(QPainter& painter, const QRectF& area);
 
     // Style metrics derived from presentation mode (point sizes, pen widths).
     double baseFontPointSize() const;
@@ -55,6 +60,8 @@ public:
 signals:
     // The data shown changed (new input or new range); the app may refresh export menus.
     void dataChanged();
+    // The view laid itself out again (its readableSize() may have changed).
+    void layoutAdapted();
 
 protected:
     // Re-apply fonts and colours from palette() and presentation mode. Called on palette/font

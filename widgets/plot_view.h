@@ -2,6 +2,8 @@
 // PlotView: the base of every QCustomPlot view. Owns the plot, a title row, palette-driven
 // styling (light/dark), presentation mode and figure export (PNG/SVG/PDF; SVG and PDF are vector).
 #include <QJsonObject>
+#include <QList>
+#include <QRect>
 #include <QString>
 
 #include <algorithm>
@@ -10,8 +12,10 @@
 #include <limits>
 
 #include "figure_view.h"
+#include "text_layout.h"
 
 class QCustomPlot;
+class QCPAbstractPlottable;
 class QCPAxis;
 class QCPAxisRect;
 class QCPColorScale;
@@ -34,6 +38,15 @@ public:
     void renderFigure(QPainter& painter, const QSize& size) override;
 
     QSize minimumSizeHint() const override;
+    // Sparklines: every graph of every axis rect, and colour maps as small images.
+    void paintCompact(QPainter& painter, const QRectF& area) override;
+    // Readable when every data area is at least 3.5 tick labels high and 10 characters wide.
+    QSize readableSize() const override;
+
+    // The text the plot draws as laid out now (title, tick labels, axis titles, colour-bar
+    // labels, legend entries), in the plot's coordinates, from QCustomPlot's layout rectangles
+    // and each label's font metrics. The layout tests check it with textLayoutProblems().
+    QList<TextBox> textBoxes() const;
 
 protected:
     // Subclasses put their axis rects, colour scales and legends here (the title sits above it).
@@ -72,7 +85,23 @@ protected:
     void replot();
 
 private:
+    // After each layout of the plot: ticks as dense as the axes allow, axis titles shortened to
+    // fit, the title elided, legends in columns or beside the plot; lays out again if needed.
+    void adaptLayout();
+    bool fitAxis(QCPAxis* axis);
+    bool fitLegend(QCPLegend* legend);
+    bool fitOverhang(QCPAxis* axis);
+    bool fitCorner(QCPAxis* bottom);
+    bool fitTitle();
+    QList<QCPAxis*> allAxes() const;
+    static void paintSparkline(QPainter& painter, QCPAbstractPlottable* plottable, const QRectF& cell);
+
     QCustomPlot* plot_ = nullptr;
+    bool adapting_ = false;
+    struct ShownLayout {
+        QSize size;              // of the plot, at its last layout on screen
+        QList<QRect> dataRects;  // the axis rects holding data, then
+    } shownLayout_;
     QCPLayoutGrid* content_ = nullptr;
     QCPTextElement* titleElement_ = nullptr;
 };

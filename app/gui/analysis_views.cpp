@@ -17,7 +17,6 @@
 #include "entropy_by_layer_plot.h"
 #include "entropy_sequence_plot.h"
 #include "layer_head_grid.h"
-#include "legend_fit.h"
 #include "sweep_plot.h"
 #include "ui_helpers.h"
 #include "view_panel.h"
@@ -31,11 +30,6 @@ AnalysisViews::AnalysisViews(QObject* parent) : QObject(parent) {
     sequence_ = new widgets::EntropySequencePlot;
     sweep_ = new widgets::SweepPlot;
     contextView_ = new widgets::ContextView;
-
-    // Legends reflow into more rows when a dock is narrow (never clipped).
-    LegendFitter::install(byLayer_->plot(), 3);
-    LegendFitter::install(sweep_->plot(), 5);
-    LegendFitter::install(sequence_->plot(), 2);
 
     heatmap_->setExportSize({900, 820});
     byLayer_->setExportSize({720, 480});

@@ -10,6 +10,8 @@
 #include <cstdio>
 
 #include "analysis_controller.h"
+#include "lesson_handout.h"
+#include "lesson_player.h"
 #include "main_window.h"
 #include "startup_options.h"
 
@@ -57,6 +59,20 @@ int runHeadlessExport(const StartupOptions& options) {
     std::printf("attnscope: wrote the figure set for %s (%s) to %s\n",
                 qUtf8Printable(QFileInfo(c->model().path).fileName()), qUtf8Printable(methodLabel(c->method())),
                 qUtf8Printable(QDir(options.exportDir).absolutePath()));
+    return 0;
+}
+
+int runLessonExport(const StartupOptions& options) {
+    MainWindow w(MainWindow::Mode::Headless);
+    w.setAttribute(Qt::WA_DontShowOnScreen);
+    w.resize(1280, 720);  // a projector's window: the views lay out as the class sees them
+    w.show();
+    QString error;
+    if (!w.start(options, &error)) return failLine(error);
+    if (!writeLessonHandout(w, options.exportLesson, kLoadTimeoutMs, &error)) return failLine(error);
+    std::printf("attnscope: wrote the handout of %s (%lld pages) to %s\n", qUtf8Printable(options.lesson),
+                static_cast<long long>(w.lessonPlayer()->lesson().steps.size()),
+                qUtf8Printable(QFileInfo(options.exportLesson).absoluteFilePath()));
     return 0;
 }
 

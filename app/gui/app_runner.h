@@ -11,6 +11,10 @@ struct StartupOptions;
 // view to DIR without showing a window. Returns 0, or 2 after printing one line to stderr.
 int runHeadlessExport(const StartupOptions& options);
 
+// `attnscope --lesson FILE --export-lesson OUT.pdf`: the lesson's handout, one page per step,
+// without showing a window. Returns 0, or 2 after printing one line to stderr.
+int runLessonExport(const StartupOptions& options);
+
 // `attnscope --bench-toggles [N]`: loads the demo (or the given files), then toggles sink N times
 // and selective attention N times, timing each toggle until every view has repainted with the
 // new result. Prints the median (and the parts) to stdout. Returns 0, or 2 on error.

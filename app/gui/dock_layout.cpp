@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "analysis_views.h"
+#include "figure_view.h"
 #include "view_panel.h"
 
 namespace attnscope::gui {
@@ -22,6 +23,7 @@ DockLayout::DockLayout(QMainWindow* window, QMenu* viewMenu, QWidget* editor, co
                        QDockWidget::DockWidgetClosable);
         window->addDockWidget(area, d);
         viewMenu->addAction(d->toggleViewAction());
+        homes_.insert(w, d);
         return d;
     };
     add("contextDock", tr("Context"), editor, Qt::LeftDockWidgetArea);
@@ -48,7 +50,8 @@ bool DockLayout::restore(const QByteArray& state) {
 }
 
 QByteArray DockLayout::state() const {
-    return presentation_ && !beforePresentation_.isEmpty() ? beforePresentation_ : window_->saveState();
+    if (presentation_ && !beforePresentation_.isEmpty()) return beforePresentation_;
+    return lesson_ && !beforeLesson_.isEmpty() ? beforeLesson_ : window_->saveState();
 }
 
 void DockLayout::windowShown() {
@@ -84,6 +87,39 @@ void DockLayout::setPresentation(bool on) {
         window_->restoreState(beforePresentation_);
         beforePresentation_.clear();
     }
+}
+
+}  // namespace attnscope::gui
+
+namespace attnscope::gui {
+
+void DockLayout::setLesson(bool on) {
+    if (on == lesson_) return;
+    lesson_ = on;
+    if (on) {
+        beforeLesson_ = window_->saveState();
+        for (QDockWidget* d : window_->findChildren<QDockWidget*>()) d->hide();
+    } else if (!beforeLesson_.isEmpty()) {
+        window_->restoreState(beforeLesson_);
+        beforeLesson_.clear();
+    }
+}
+
+void DockLayout::giveBack(QWidget* panel) {
+    if (QDockWidget* d = homes_.value(panel)) d->setWidget(panel);
+}
+
+void DockLayout::floatEnlarged(QWidget* panel) {
+    QDockWidget* d = homes_.value(panel);
+    if (!d) return;
+    QSize readable(720, 480);
+    if (auto* view = panel->findChild<widgets::FigureView*>()) readable = readable.expandedTo(view->readableSize());
+    const QSize size = (window_->size() * 0.7).expandedTo(readable + QSize(40, 80)).boundedTo(window_->size());
+    d->setFloating(true);
+    d->resize(size);
+    d->move(window_->geometry().center() - QPoint(size.width() / 2, size.height() / 2));
+    d->show();
+    d->raise();
 }
 
 }  // namespace attnscope::gui

@@ -24,6 +24,9 @@ JobStatusBar::JobStatusBar(AnalysisController* controller, QWidget* parent)
     resultLabel_ = new QLabel(this);
     modelLabel_ = new QLabel(this);
     modelLabel_->setForegroundRole(QPalette::PlaceholderText);
+    // The labels never set the window's width: a narrow window (a projector at 1280×720 in
+    // presentation mode) shortens them instead.
+    for (QLabel* label : {resultLabel_, modelLabel_}) label->setMinimumWidth(1);
     progress_ = new QProgressBar(this);
     progress_->setObjectName(QStringLiteral("jobProgress"));
     progress_->setMaximumWidth(180);

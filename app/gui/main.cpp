@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const char* a = argv[i];
         if (std::strcmp(a, "--export-figures") == 0 || std::strncmp(a, "--export-figures=", 17) == 0 ||
+            std::strcmp(a, "--export-lesson") == 0 || std::strncmp(a, "--export-lesson=", 16) == 0 ||
             std::strcmp(a, "--help") == 0 || std::strcmp(a, "-h") == 0 || std::strcmp(a, "--version") == 0 ||
             std::strcmp(a, "-v") == 0)
             noWindowNeeded = true;
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (!session.isEmpty()) options->session = session;
+    if (!options->exportLesson.isEmpty()) return attnscope::gui::runLessonExport(*options);
     if (options->headless()) return attnscope::gui::runHeadlessExport(*options);
     if (options->benchToggles > 0) return attnscope::gui::runToggleBench(*options);
 

@@ -11,6 +11,7 @@
 #include <QShowEvent>
 #include <QStackedWidget>
 #include <QToolBar>
+#include <QVBoxLayout>
 
 #include "analysis_views.h"
 #include "attention_heatmap.h"
@@ -22,6 +23,7 @@
 #include "figure_exporter.h"
 #include "file_commands.h"
 #include "job_status_bar.h"
+#include "lesson_player.h"
 #include "method_toolbar.h"
 #include "selection_toolbar.h"
 #include "session_document.h"
@@ -58,7 +60,15 @@ MainWindow::MainWindow(Mode mode, QWidget* parent) : QMainWindow(parent), mode_(
     emptyState_ = new EmptyState;
     central_->addWidget(emptyState_);
     central_->addWidget(views_->panel(panels::kAttentionMap));
-    setCentralWidget(central_);
+    central_->setObjectName(QStringLiteral("viewStack"));
+    lesson_ = new LessonPlayer(this);
+    auto* centre = new QWidget;  // the views, and a lesson's caption under them
+    auto* centreLayout = new QVBoxLayout(centre);
+    centreLayout->setContentsMargins(0, 0, 0, 0);
+    centreLayout->setSpacing(0);
+    centreLayout->addWidget(central_, 1);
+    centreLayout->addWidget(lesson_->bar());
+    setCentralWidget(centre);
 
     buildMenus();
     buildToolbars();
@@ -84,7 +94,8 @@ MainWindow::MainWindow(Mode mode, QWidget* parent) : QMainWindow(parent), mode_(
 }
 
 MainWindow::~MainWindow() {
-    if (autosave_) autosave_->finish();  // a clean exit leaves nothing to restore
+    if (autosave_) autosave_->finish();                   // a clean exit leaves nothing to restore
+    if (presentation_) QApplication::setFont(baseFont_);  // the application's font is shared
     controller_->cancelAll();
     // Release every result before the engine (and its backend) goes away; the worker, a child of
     // this window, then joins its thread and closes the session.
@@ -139,6 +150,7 @@ void MainWindow::buildMenus() {
     QAction* fullScreen = addCommand(this, viewMenu_, tr("F&ull Screen"), QKeySequence::FullScreen);
     fullScreen->setCheckable(true);
     connect(fullScreen, &QAction::toggled, this, [this](bool on) { on ? showFullScreen() : showNormal(); });
+    buildLessonMenu(viewMenu_->addMenu(tr("&Lesson")));
     viewMenu_->addSeparator();  // dock toggles follow (DockLayout)
 
     QMenu* analysis = menuBar()->addMenu(tr("&Analysis"));
@@ -181,6 +193,7 @@ void MainWindow::setPresentationMode(bool on) {
     for (ViewPanel* p : panels()) p->view()->setPresentationMode(on);
     for (QToolBar* tb : findChildren<QToolBar*>()) tb->setIconSize(on ? QSize(28, 28) : QSize(20, 20));
     docks_->setPresentation(on);
+    for (ViewPanel* p : panels()) p->updateForm();  // larger text needs more room to be readable
 }
 
 // ---------------------------------------------------------------- routes
@@ -230,6 +243,9 @@ void MainWindow::connectParts() {
         setMethod(m);
     });
 
+    for (ViewPanel* p : panels())  // a compact view, clicked: the view at a readable size
+        connect(p, &ViewPanel::enlargeRequested, docks_, [this, p] { docks_->floatEnlarged(p); });
+
     connect(emptyState_, &EmptyState::openModelClicked, files_, &FileCommands::openModelDialog);
     connect(emptyState_, &EmptyState::openFolderClicked, files_, &FileCommands::openModelFolderDialog);
     connect(emptyState_, &EmptyState::recentModelClicked, this, [this](const QString& path) { openModel(path); });
@@ -254,7 +270,7 @@ void MainWindow::syncSelection() {
 }
 
 void MainWindow::onModelLoaded() {
-    central_->setCurrentIndex(1);
+    central_->setCurrentWidget(enlarged_ ? static_cast<QWidget*>(enlarged_) : views_->panel(panels::kAttentionMap));
     editor_->setTokenizer(controller_->tokenizer());
     document_->addRecentModel(controller_->model().path);
     syncSelection();

@@ -26,6 +26,7 @@ class EngineWorker;
 class FigureExporter;
 class FileCommands;
 class JobStatusBar;
+class LessonPlayer;
 class MethodToolbar;
 class SelectionToolbar;
 class SessionDocument;
@@ -102,6 +103,19 @@ public:
 
     void setPresentationMode(bool on);
     bool presentationMode() const { return presentation_; }
+
+    // ---- lessons (lesson_player.h)
+    // Opens a lesson in presentation mode at its first step; false with "file: reason".
+    bool startLesson(const QString& path, QString* error = nullptr);
+    void endLesson();
+    LessonPlayer* lessonPlayer() const { return lesson_; }
+    // Shows the view `key` (a panel key) in the centre of the window, the docks hidden; an empty
+    // key puts every view back in its place.
+    void enlargeView(const QString& key);
+    QString enlargedView() const;
+    QString currentViewKey() const;
+    // The editor and the controller at once (no debounce), as opening a context file does.
+    void setContext(const ContextSpec& context);
     // The last model or analysis error, as shown to the user ("file: reason").
     QString lastError() const;
 
@@ -127,12 +141,13 @@ private:
     void onModelFailed(const QString& path, const QString& message);
     void syncSelection();
     void runSweep();
-    void setContext(const ContextSpec& context);  // editor and controller at once (no debounce)
     void openStartupModel(const StartupOptions& options, bool haveModel,
                           const std::function<void(const QString&)>& fail);
     // The autosave of a run that did not exit cleanly, if any: offered in a dialog (or answered by
     // $ATTNSCOPE_RESTORE_AUTOSAVE=yes|no), applied when accepted, removed either way.
     void offerRestore();
+    void buildLessonMenu(QMenu* menu);
+    void saveLessonStepDialog();
 
     const Mode mode_;
     EngineWorker* worker_ = nullptr;
@@ -150,6 +165,8 @@ private:
     Autosave* autosave_ = nullptr;
     QStackedWidget* central_ = nullptr;
     EmptyState* emptyState_ = nullptr;
+    LessonPlayer* lesson_ = nullptr;
+    ViewPanel* enlarged_ = nullptr;  // a docked view shown in the centre
 
     QMenu* viewMenu_ = nullptr;
     QAction* actRunSweep_ = nullptr;

@@ -63,6 +63,7 @@ bool MainWindow::start(const StartupOptions& o, QString* error) {
     setSelection(s);
     openStartupModel(o, haveModel, fail);
     if (o.presentation) setPresentationMode(true);  // a session remembers it; a plain start does not
+    if (!o.lesson.isEmpty() && !startLesson(o.lesson, &e)) fail(e);
     document_->markClean();
     if (autosave_) {
         autosave_->start();

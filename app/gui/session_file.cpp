@@ -87,6 +87,8 @@ bool parseChoice(Reader& r, const char* key, T& out, Result<T> (*parse)(const st
     return true;
 }
 
+}  // namespace
+
 // The context is the engine's ContextSpec JSON (the CLI's context format); Qt's JSON and the
 // engine's meet through the serialised text.
 QJsonObject contextSpecToQJson(const ContextSpec& context) {
@@ -101,8 +103,6 @@ std::optional<ContextSpec> contextSpecFromQJson(const QJsonObject& json, QString
     if (reason) *reason = fromStd(context.error().message);
     return std::nullopt;
 }
-
-}  // namespace
 
 QJsonObject methodToJson(const MethodSettings& m) {
     QJsonObject o;

@@ -31,6 +31,11 @@ QJsonObject sessionToJson(const SessionState& state);
 // `file` labels errors. Returns nullopt and a one-line reason in *error.
 std::optional<SessionState> sessionFromJson(const QJsonObject& json, const QString& file, QString* error);
 
+// The context as the engine's ContextSpec JSON (the CLI's context format); `reason` without the
+// file name.
+QJsonObject contextSpecToQJson(const ContextSpec& context);
+std::optional<ContextSpec> contextSpecFromQJson(const QJsonObject& json, QString* reason);
+
 QJsonObject methodToJson(const MethodSettings& m);
 std::optional<MethodSettings> methodFromJson(const QJsonObject& json, QString* error);
 

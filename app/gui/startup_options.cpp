@@ -39,6 +39,21 @@ bool readInt(const QCommandLineParser& p, const char* name, int lo, int hi, std:
     return true;
 }
 
+bool readLessonOptions(const QCommandLineParser& p, StartupOptions& o, QString* error) {
+    o.lesson = p.value(QStringLiteral("lesson"));
+    o.exportLesson = p.value(QStringLiteral("export-lesson"));
+    QString problem;
+    if (!o.exportLesson.isEmpty() && o.lesson.isEmpty())
+        problem = QStringLiteral("--export-lesson needs --lesson FILE");
+    else if (!o.exportLesson.isEmpty() && !o.exportDir.isEmpty())
+        problem = QStringLiteral("--export-lesson and --export-figures cannot be combined");
+    else if (!o.exportLesson.isEmpty() && !o.exportLesson.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive))
+        problem = QStringLiteral("--export-lesson: %1: the handout is a PDF (name it .pdf)").arg(o.exportLesson);
+    if (problem.isEmpty()) return true;
+    if (error) *error = problem;
+    return false;
+}
+
 }  // namespace
 
 void StartupOptions::applyTo(MethodSettings& method, ViewSelection& selection) const {
@@ -115,6 +130,15 @@ void addStartupOptions(QCommandLineParser& parser) {
     opt("no-sweep", "With --export-figures: skip the P sweep.");
     opt("bench-toggles", "Measure toggle-to-repaint latency over N toggles of sink and of selective.", "N");
     opt("presentation", "Start in presentation mode (larger fonts).");
+    opt("lesson",
+        "Run the lesson in FILE (JSON; the bundled one: resources/lessons/parallel-encoding.json) in presentation "
+        "mode: each step sets the context, method, layer and head, enlarges one view and shows its caption. "
+        "Right/Left, PageDown/PageUp or Space move between steps.",
+        "FILE");
+    opt("export-lesson",
+        "With --lesson: write the lesson's handout to OUT (PDF, one page per step: the step's view as a vector "
+        "figure, its caption and method) without showing a window, then exit.",
+        "OUT.pdf");
 }
 
 std::optional<StartupOptions> readStartupOptions(const QCommandLineParser& p, QString* error) {
@@ -159,6 +183,7 @@ std::optional<StartupOptions> readStartupOptions(const QCommandLineParser& p, QS
     }
     o.sweep = !p.isSet(QStringLiteral("no-sweep"));
     o.presentation = p.isSet(QStringLiteral("presentation"));
+    if (!readLessonOptions(p, o, error)) return std::nullopt;
     if (o.headless() && o.benchToggles > 0) {
         if (error) *error = QStringLiteral("--export-figures and --bench-toggles cannot be combined");
         return std::nullopt;

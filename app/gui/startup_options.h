@@ -9,6 +9,8 @@
 //   --export-figures DIR [--png-scale S] [--no-sweep]   render every view to files, no window
 //   --bench-toggles [N]                    toggle-to-repaint latency on the demo
 //   --presentation                         start in presentation mode (larger fonts)
+//   --lesson FILE                          run a lesson (presentation mode, one step at a time)
+//   --lesson FILE --export-lesson OUT.pdf  write the lesson's handout, one page per step, no window
 #include <QString>
 #include <QStringList>
 
@@ -41,8 +43,10 @@ struct StartupOptions {
     bool sweep = true;     // headless export runs the P sweep too
     int benchToggles = 0;  // > 0: run the toggle benchmark with this many toggles of each kind
     bool presentation = false;
+    QString lesson;        // a lesson file to run
+    QString exportLesson;  // non-empty: write the lesson's handout (PDF) here, headless
 
-    bool headless() const { return !exportDir.isEmpty(); }
+    bool headless() const { return !exportDir.isEmpty() || !exportLesson.isEmpty(); }
     // Applies the method/selection overrides on top of `method` / `selection`.
     void applyTo(MethodSettings& method, ViewSelection& selection) const;
 };

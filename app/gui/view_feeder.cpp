@@ -129,7 +129,8 @@ void ViewFeeder::onCurrentChanged() {
     views_->heatmap()->setAxisInfo(axisInfo_);
     updateHeatmapWindow(!sameLayout);
     showLayerHeadGrid(b->stats());
-    views_->entropyByLayer()->setActiveMethod(widgets::methodName(methodOf(controller_->method())));
+    if (!views_->entropyByLayer()->series().isEmpty())  // the highlighted line follows the settings shown
+        views_->entropyByLayer()->setSeries(methodSeries());
     views_->contextView()->setTokens(axisInfo_, QVector<int>(b->plan.ids.begin(), b->plan.ids.end()));
     updateSequencePlot();
     updateContextView();
@@ -151,6 +152,17 @@ void ViewFeeder::showLayerHeadGrid(const AnalysisResult& r) {
 }
 
 void ViewFeeder::onMethodsChanged() {
+    const QList<widgets::MethodSeries> series = methodSeries();
+    views_->entropyByLayer()->setSeries(series);
+    ViewPanel* byLayer = views_->panel(panels::kEntropyByLayer);
+    if (series.isEmpty()) byLayer->showPlaceholder(tr("No method could be analysed."), true);
+    else if (shown_) byLayer->showView();
+    updateSequencePlot();
+    checkSettled();
+}
+
+// One line per method analysed, the active one highlighted.
+QList<widgets::MethodSeries> ViewFeeder::methodSeries() const {
     QList<widgets::MethodSeries> series;
     const MethodSettings& s = controller_->method();
     const Method active = methodOf(s);
@@ -166,12 +178,25 @@ void ViewFeeder::onMethodsChanged() {
         ms.active = m == active;
         series << ms;
     }
-    views_->entropyByLayer()->setSeries(series);
-    ViewPanel* byLayer = views_->panel(panels::kEntropyByLayer);
-    if (series.isEmpty()) byLayer->showPlaceholder(tr("No method could be analysed."), true);
-    else if (shown_) byLayer->showView();
-    updateSequencePlot();
-    checkSettled();
+    addCurrentSeries(series);
+    return series;
+}
+
+// Settings that are none of the five methods (full attention with selection, say) are their own
+// line, the one highlighted: the legends highlight what the other views show.
+void ViewFeeder::addCurrentSeries(QList<widgets::MethodSeries>& series) const {
+    const MethodSettings& s = controller_->method();
+    BundlePtr b = controller_->current();
+    if (s.toOptions() == methodOptions(methodOf(s), s) || !b) return;
+    widgets::MethodSeries ms;
+    ms.method = QStringLiteral("current");
+    ms.label = methodLabel(s);
+    const AnalysisResult& r = b->stats();
+    for (int l = 0; l < r.layers; ++l) ms.perLayer << r.layerQueryEntropy(l);
+    ms.mean = r.meanQueryEntropy();
+    ms.active = true;
+    for (widgets::MethodSeries& other : series) other.active = false;
+    series << ms;
 }
 
 void ViewFeeder::onSelectionChanged() {

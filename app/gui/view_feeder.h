@@ -6,6 +6,7 @@
 #include <QObject>
 
 #include "analysis_controller.h"
+#include "entropy_by_layer_plot.h"
 #include "heatmap_data.h"
 
 namespace attnscope::gui {
@@ -30,6 +31,8 @@ signals:
 private:
     void onCurrentChanged();
     void onMethodsChanged();
+    QList<widgets::MethodSeries> methodSeries() const;
+    void addCurrentSeries(QList<widgets::MethodSeries>& series) const;
     void onSelectionChanged();
     void onSweepChanged();
     void onSweepFailed(const QString& message);

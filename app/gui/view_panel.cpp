@@ -7,7 +7,9 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "compact_figure.h"
 #include "figure_view.h"
+#include "text_layout.h"
 #include "ui_helpers.h"
 
 namespace attnscope::gui {
@@ -53,7 +55,14 @@ ViewPanel::ViewPanel(const QString& key, const QString& title, widgets::FigureVi
     placeholder_->setMargin(24);
     placeholder_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     stack_->addWidget(placeholder_);
+    compact_ = new widgets::CompactFigure(view_, this);
+    stack_->addWidget(compact_);
     layout->addLayout(stack_, 1);
+    connect(compact_, &widgets::CompactFigure::clicked, this, &ViewPanel::enlargeRequested);
+    connect(view_, &widgets::FigureView::dataChanged, compact_, qOverload<>(&QWidget::update));
+    // A layout that left the data too small to read: the compact form (checked once the layout
+    // is done, never from inside it).
+    connect(view_, &widgets::FigureView::layoutAdapted, this, &ViewPanel::updateForm, Qt::QueuedConnection);
 }
 
 void ViewPanel::addControl(QWidget* control) {
@@ -68,7 +77,31 @@ void ViewPanel::addControls(const QList<QWidget*>& controls) {
     addStretch();
 }
 
-void ViewPanel::showView() { stack_->setCurrentWidget(view_); }
+void ViewPanel::showView() {
+    viewWanted_ = true;
+    updateForm();
+}
+
+void ViewPanel::updateForm() {
+    if (!viewWanted_) return;
+    const QSize available = stack_->currentWidget()->size();  // the stack gives its current page all its room
+    bool compact =
+        available.isValid() && !available.isEmpty() && widgets::needsCompactForm(available, view_->readableSize());
+    // The readable size is estimated from the view's last layout: a panel grown past the size the
+    // view was last shown at tries the view again, and the layout that follows decides.
+    if (compact && compactShown() && (available.width() > triedAt_.width() || available.height() > triedAt_.height()))
+        compact = false;
+    if (!compact) triedAt_ = available;
+    stack_->setCurrentWidget(compact ? static_cast<QWidget*>(compact_) : view_);
+    if (compact) compact_->update();
+}
+
+void ViewPanel::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    updateForm();
+}
+
+bool ViewPanel::compactShown() const { return stack_->currentWidget() == compact_; }
 
 void ViewPanel::showPlaceholder(const QString& text, bool isError) {
     placeholderText_ = text;
@@ -76,6 +109,7 @@ void ViewPanel::showPlaceholder(const QString& text, bool isError) {
     QString html = text.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"));
     placeholder_->setText(isError ? QStringLiteral("<b>%1</b>").arg(html) : html);
     placeholder_->setForegroundRole(isError ? QPalette::Text : QPalette::PlaceholderText);
+    viewWanted_ = false;
     stack_->setCurrentWidget(placeholder_);
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 // ViewPanel: frames one figure view with a header (controls + export menu) and a placeholder
 // that replaces the view while there is nothing to show ("Open a model…", "Computing…", an error).
+// A panel too small for its view to be readable shows the view's compact form instead
+// (sparklines and "click to enlarge"), never a crushed plot.
+#include <QSize>
 #include <QString>
 #include <QWidget>
 
@@ -10,8 +13,9 @@ class QStackedLayout;
 class QToolButton;
 
 namespace attnscope::widgets {
+class CompactFigure;
 class FigureView;
-}
+}  // namespace attnscope::widgets
 
 namespace attnscope::gui {
 
@@ -35,9 +39,19 @@ public:
     void showPlaceholder(const QString& text, bool isError = false);
     bool placeholderShown() const;
     QString placeholderText() const;
+    // The view has something to show but the panel is too small: the compact form is shown.
+    bool compactShown() const;
+    widgets::CompactFigure* compactFigure() const { return compact_; }
+    // Chooses between the view and its compact form for the present size (after a resize, a
+    // change of fonts or presentation mode).
+    void updateForm();
 
 signals:
     void exportRequested(const QString& format);  // "png", "svg", "pdf", "csv", "json"
+    void enlargeRequested();                      // the compact form was clicked
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     QString key_, title_, placeholderText_;
@@ -45,6 +59,9 @@ private:
     QHBoxLayout* header_;
     QStackedLayout* stack_;
     QLabel* placeholder_;
+    widgets::CompactFigure* compact_;
+    bool viewWanted_ = true;  // not a placeholder
+    QSize triedAt_;           // the panel's size when the view was last shown
     QToolButton* exportButton_;
     int controlsEnd_ = 0;
 };

@@ -265,17 +265,25 @@ void StressTest::checkTokenShading(const RunOutput& run, const EncodingPlan& pla
 }
 
 // The entropy-by-layer lines are the five methods on the current context with the current shared
-// settings (plan hashes from the engine), and each line shows its result.
+// settings (plan hashes from the engine), and each line shows its result; settings that are none
+// of the five add a line of their own, the one highlighted.
 void StressTest::checkMethodLines(const ContextSpec& context) {
     AnalysisController* c = window_->controller();
     const MethodSettings settings = window_->method();
     const Method active = methodOf(settings);
-    const QList<widgets::MethodSeries>& lines = window_->entropyByLayer()->series();
-    QCOMPARE(lines.size(), static_cast<qsizetype>(std::size(kMethods)));
+    const bool ownLine = settings.toOptions() != methodOptions(active, settings);
+    QList<widgets::MethodSeries> lines = window_->entropyByLayer()->series();
+    QCOMPARE(lines.size(), static_cast<qsizetype>(std::size(kMethods)) + (ownLine ? 1 : 0));
+    if (ownLine) {
+        QCOMPARE(lines.back().method, QStringLiteral("current"));
+        QVERIFY(lines.back().active);
+        QCOMPARE(lines.back().mean, c->current()->stats().meanQueryEntropy());
+        lines.removeLast();
+    }
     for (const widgets::MethodSeries& line : lines) {
         auto m = parseMethod(line.method.toStdString());
         QVERIFY(m.ok());
-        QCOMPARE(line.active, *m == active);
+        QCOMPARE(line.active, *m == active && !ownLine);
         const BundlePtr b = c->methodBundle(*m);
         QVERIFY(b);
         auto plan = engine_->plan(context, settingsFor(*m, settings).toOptions());

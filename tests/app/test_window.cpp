@@ -544,7 +544,7 @@ void WindowTest::missingModelShowsEmptyState() {
     qputenv("ATTNSCOPE_MODELS", saved);
     QVERIFY2(ok, qPrintable(error));   // no model is not an error: a friendly empty state
     QVERIFY(!window_->controller()->hasModel());
-    auto* central = qobject_cast<QStackedWidget*>(window_->centralWidget());
+    auto* central = window_->findChild<QStackedWidget*>(QStringLiteral("viewStack"));
     QVERIFY(central);
     QCOMPARE(central->currentWidget()->objectName(), QStringLiteral("emptyState"));
     QVERIFY(window_->findChild<QPushButton*>(QStringLiteral("emptyOpenModel")));
