@@ -4,7 +4,8 @@
 // window of 8 over 36 tokens and both local and global layers), wrote each as a Hugging Face
 // folder and as a GGUF laid out like llama.cpp's converter (llama Q/K permuted to adjacent-pair
 // RoPE, gemma norms stored as 1 + w), and recorded transformers' outputs for full attention and
-// for parallel encoding (with and without a sink prefix; stretch and restart positions).
+// for parallel encoding (with and without a sink prefix; stretch and restart positions); gemma3
+// also under the window rule `position` (its local layers keep keys with pos(i) − pos(j) < 8).
 //
 // Each model is loaded from BOTH files and must reproduce, for every case:
 //   positions                      exactly (the plan follows PAPER.md like the script does);
@@ -33,6 +34,7 @@
 #include "model/hf_model_loader.h"
 #include "model/model_loader.h"
 #include "session/session.h"
+#include "session/sweep.h"
 
 using namespace attnscope;
 namespace fs = std::filesystem;
@@ -59,10 +61,13 @@ EncodingOptions optionsOf(const Json& o) {
     EncodingOptions opt;
     opt.mode = o.find("mode")->asString() == "full" ? EncodingMode::Full : EncodingMode::Parallel;
     const std::string pos = o.find("positions")->asString();
-    opt.positions = pos == "restart" ? PositionPolicy::Restart : pos == "sequential" ? PositionPolicy::Sequential
-                                                                                     : PositionPolicy::Stretch;
+    opt.positions = pos == "restart"      ? PositionPolicy::Restart
+                    : pos == "sequential" ? PositionPolicy::Sequential
+                                          : PositionPolicy::Stretch;
     opt.sinkPrefix = o.find("sink")->asBool();
     opt.bos = BosPolicy::None;
+    // The window cases of a sliding-window model measure the window by position ids.
+    if (const Json* rule = o.find("window_rule")) opt.window = *parseWindowRule(rule->asString());
     return opt;
 }
 
@@ -106,7 +111,8 @@ void checkTinyCase(Session& s, const Json& c, const Json& doc, Worst& worst) {
     ASSERT_TRUE(plan.ok()) << plan.error().describe();
     const auto& pos = c.find("positions")->asArray();
     ASSERT_EQ(static_cast<int>(pos.size()), plan->tokenCount());
-    for (std::size_t i = 0; i < pos.size(); ++i) ASSERT_EQ(pos[i].asInt(), plan->positions[i]) << "position of token " << i;
+    for (std::size_t i = 0; i < pos.size(); ++i)
+        ASSERT_EQ(pos[i].asInt(), plan->positions[i]) << "position of token " << i;
     ASSERT_EQ(c.find("query_begin")->asInt(), plan->queryBegin);
 
     auto run = runCase(s, *plan);
@@ -170,15 +176,16 @@ void checkTinyCase(Session& s, const Json& c, const Json& doc, Worst& worst) {
                 for (int j = 0; j < N; ++j) {
                     const double d = std::fabs(row[static_cast<std::size_t>(j)].asNumber() - tile->at(q, j));
                     worst.attention = std::max(worst.attention, d);
-                    ASSERT_LE(d, kAttentionTol) << "attention layer " << l << " head " << h << " query " << q << " key " << j;
+                    ASSERT_LE(d, kAttentionTol)
+                        << "attention layer " << l << " head " << h << " query " << q << " key " << j;
                 }
             }
         }
 }
 
 struct ParityParam {
-    std::string model;   // fixture name
-    bool gguf;           // load the GGUF (else the safetensors folder)
+    std::string model;  // fixture name
+    bool gguf;          // load the GGUF (else the safetensors folder)
 };
 
 std::string paramName(const ::testing::TestParamInfo<ParityParam>& p) {
@@ -194,8 +201,8 @@ TEST_P(HfParity, MatchesTransformers) {
     const std::string fixture = referenceDir() + "/" + p.model + ".json";
     auto doc = Json::parseFile(fixture);
     ASSERT_TRUE(doc.ok()) << doc.error().describe();
-    const std::string path = referenceDir() + "/" +
-                             (p.gguf ? doc->find("gguf")->asString() : doc->find("safetensors_dir")->asString());
+    const std::string path =
+        referenceDir() + "/" + (p.gguf ? doc->find("gguf")->asString() : doc->find("safetensors_dir")->asString());
     auto s = openSession(path);
     ASSERT_TRUE(s);
     const ModelConfig& cfg = s->model().config;
@@ -205,7 +212,8 @@ TEST_P(HfParity, MatchesTransformers) {
     const auto& local = doc->find("layer_is_local")->asArray();
     if (!local.empty()) {
         ASSERT_EQ(cfg.layerIsLocal.size(), local.size());
-        for (std::size_t l = 0; l < local.size(); ++l) EXPECT_EQ(cfg.layerIsLocal[l], local[l].asBool()) << "layer " << l;
+        for (std::size_t l = 0; l < local.size(); ++l)
+            EXPECT_EQ(cfg.layerIsLocal[l], local[l].asBool()) << "layer " << l;
         EXPECT_EQ(cfg.slidingWindow, doc->find("sliding_window")->asInt());
         // llama.cpp stores gemma norms as 1 + w; Hugging Face stores w.
         EXPECT_EQ(cfg.normAddOne, !p.gguf);
@@ -313,7 +321,8 @@ TEST(HfConfig, RopeParametersOfTransformers5) {
     EXPECT_EQ(gLocalScaled.error().kind, ErrorKind::Unsupported);
     EXPECT_NE(gLocalScaled.error().describe().find("rope_parameters.sliding_attention"), std::string::npos)
         << gLocalScaled.error().describe();
-    auto yarn = cfg("{" + llamaBase + R"(, "rope_parameters": {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0}})");
+    auto yarn =
+        cfg("{" + llamaBase + R"(, "rope_parameters": {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0}})");
     ASSERT_FALSE(yarn.ok());
     EXPECT_NE(yarn.error().describe().find("rope_parameters type \"yarn\" is not supported"), std::string::npos)
         << yarn.error().describe();
@@ -333,12 +342,14 @@ TEST(HfParity, UnsupportedModelsSayWhy) {
         ASSERT_FALSE(s.ok()) << path;
         EXPECT_EQ(s.error().kind, kind) << s.error().describe();
         EXPECT_NE(s.error().describe().find(needle), std::string::npos) << s.error().describe();
-        EXPECT_NE(s.error().describe().find(path), std::string::npos) << "the message names the file: " << s.error().describe();
+        EXPECT_NE(s.error().describe().find(path), std::string::npos)
+            << "the message names the file: " << s.error().describe();
     };
     auto copyFolder = [&](const std::string& name) {
         const std::string dst = tmp + "/" + name;
         fs::create_directories(dst);
-        fs::copy(referenceDir() + "/qwen2-bias", dst, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+        fs::copy(referenceDir() + "/qwen2-bias", dst,
+                 fs::copy_options::recursive | fs::copy_options::overwrite_existing);
         return dst;
     };
     auto rewriteConfig = [](const std::string& dir, const std::string& from, const std::string& to) {
@@ -389,7 +400,7 @@ TEST(HfParity, UnsupportedModelsSayWhy) {
         ASSERT_EQ(nDims, 2u);
         const std::size_t typeAt = dimsAt + 4 + 8 * nDims;
         ASSERT_EQ(static_cast<std::uint8_t>(b[typeAt]), 1u);  // F16
-        b[typeAt] = 3;                                          // Q4_1
+        b[typeAt] = 3;                                        // Q4_1
         const std::string path = tmp + "/q4_1.gguf";
         ASSERT_TRUE(writeFileAtomic(path, b).ok());
         expectError(path, ErrorKind::Unsupported, "Q4_1");
@@ -505,6 +516,42 @@ TEST_F(Gemma270M, TopKLogProbsMatchTransformers) {
     }
     RecordProperty("worst_top_k_log_prob_error", std::to_string(worst));
     std::printf("[ worst    ] gemma3-270m top-k log-prob error %.2e\n", worst);
+}
+
+// The window rules on a context longer than Gemma's 512-token window (the two example texts, about
+// 950 tokens; the last 64 are the query), P = 4, through the P sweep: in parallel mode the rules
+// give different models (under the physical rule the query's local layers no longer see the sink
+// and the first chunk; under the position rule they see every chunk, whose positions all lie
+// within the window), in full mode the same one.
+TEST_F(Gemma270M, WindowRulesDifferInParallelModeAndAgreeInFullMode) {
+    const std::string examples = testDataDir() + "/../../resources/examples/";
+    auto harbour = readFile(examples + "harbour_town.txt");
+    auto lily = readFile(examples + "lily_story.txt");
+    ASSERT_TRUE(harbour.ok() && lily.ok());
+    SweepOptions o;
+    o.queryTokens = 64;
+    o.parts = {4};
+    o.methods = {Method::Full, Method::Sink};
+    auto physical = runSweep(*session_, *harbour + "\n\n" + *lily, o);
+    o.settings.window = WindowRule::Position;
+    auto position = runSweep(*session_, *harbour + "\n\n" + *lily, o);
+    ASSERT_TRUE(physical.ok()) << physical.error().describe();
+    ASSERT_TRUE(position.ok()) << position.error().describe();
+    ASSERT_EQ(physical->size(), 2u);
+    ASSERT_EQ(position->size(), 2u);
+    const SweepRow &fullPhysical = (*physical)[0], &sinkPhysical = (*physical)[1];
+    const SweepRow &fullPosition = (*position)[0], &sinkPosition = (*position)[1];
+    ASSERT_EQ(fullPhysical.method, Method::Full);
+    ASSERT_EQ(sinkPhysical.method, Method::Sink);
+    EXPECT_GT(fullPhysical.contextTokens, 512);
+    EXPECT_EQ(sinkPhysical.windowRule, WindowRule::Physical);
+    EXPECT_EQ(sinkPosition.windowRule, WindowRule::Position);
+    EXPECT_NEAR(fullPosition.perplexity, fullPhysical.perplexity, 1e-6 * fullPhysical.perplexity);
+    EXPECT_NEAR(fullPosition.meanEntropy, fullPhysical.meanEntropy, 1e-6);
+    EXPECT_GT(sinkPhysical.perplexity, 1.2 * sinkPosition.perplexity);
+    EXPECT_GT(std::fabs(sinkPhysical.meanEntropy - sinkPosition.meanEntropy), 0.02);
+    std::printf("[ window   ] gemma3-270m, %d tokens, P=4: perplexity physical %.3f, position %.3f, full %.3f\n",
+                fullPhysical.contextTokens, sinkPhysical.perplexity, sinkPosition.perplexity, fullPhysical.perplexity);
 }
 
 // Our SentencePiece tokenizer (from the GGUF's embedded vocabulary) gives the ids of
