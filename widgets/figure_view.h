@@ -35,6 +35,10 @@ public:
     // Title drawn above the figure (empty: none) and used as the SVG/PDF title.
     virtual void setTitle(const QString& title);
     QString title() const { return title_; }
+    // The method line ("parallel · sink · window by position"), drawn in a strip under exported
+    // figures and kept in the SVG description; empty: no strip.
+    void setMethodLine(const QString& line) { methodLine_ = line; }
+    QString methodLine() const { return methodLine_; }
 
     // Logical size used by exportFigure: the widget's size when it has been laid out, else
     // exportSize() (default 720×480), else sizeHint().
@@ -65,6 +69,7 @@ protected:
 private:
     bool presentation_ = false;
     QString title_;
+    QString methodLine_;
     QSize exportSize_{720, 480};
 };
 

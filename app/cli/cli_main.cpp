@@ -38,6 +38,8 @@ const char* kUsage =
     "      --mode full|parallel            (default parallel)\n"
     "      --sink on|off                   shared sink prefix (default on when the context has a prefix)\n"
     "      --positions stretch|restart|sequential   (default stretch)\n"
+    "      --window-rule physical|position  sliding-window layers measure the window by physical index\n"
+    "                                      (transformers) or by position id (llama.cpp) (default physical)\n"
     "      --bos none|shared|per-chunk     (default none)\n"
     "      --select K                      selective attention: keep the top-K chunks (default off)\n"
     "      --select-score-top N|mean       chunk score = sum of its top-N probabilities, N >= 1 (default 5),\n"
@@ -46,7 +48,7 @@ const char* kUsage =
     "      --entropy-csv FILE              also write per-(layer, head, token) entropy as CSV\n"
     "  sweep --model MODEL --text FILE --query-tokens N --parts 1,2,4,8,16 [--out FILE.json|.csv]\n"
     "      [--sink-text TEXT | --sink-tokens N] [--select K] [--select-score-top N|mean]\n"
-    "      [--bos none|shared]\n"
+    "      [--bos none|shared] [--window-rule physical|position]\n"
     "  bench --model MODEL [--tokens N] [--chunks P] [--queries Q] [--repeat R] [--out FILE.json]\n"
     "\n"
     "common options: --threads N (default: all cores; at most 4 per core), --device auto|cpu|NAME[:N] (default\n"
@@ -178,6 +180,7 @@ bool onOff(const std::string& v, const char* what) {
 EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
     MethodSettings s;
     s.positions = orFail(parsePositionPolicy(a.get("positions", "stretch")));
+    s.window = orFail(parseWindowRule(a.get("window-rule", "physical")));
     s.bos = orFail(parseBosPolicy(a.get("bos", "none")));
     s.scoreTopN = scoreTopN(a);
     s.aggregation = orFail(parseSelectAggregation(a.get("select-aggregate", "none")));
@@ -277,9 +280,10 @@ int cmdAnalyze(const Args& a) {
     if (a.has("entropy-csv")) orFail(writeFileAtomic(a.get("entropy-csv"), entropyToCsv(*plan, run->stats)));
     writeOutput(a.get("out"), j.dump(1));
     const double ppl = run->stats.perplexity();  // none with one query token: nothing is predicted
+    const std::string method = describe(plan->options, session->model().config.hasSlidingWindowLayers());
     std::fprintf(
         stderr, "attnscope-cli: %d tokens, %d chunks, %s: mean query entropy %.4f nats, perplexity %s (%.1f ms, %s)\n",
-        plan->tokenCount(), plan->chunkCount(), describe(plan->options).c_str(), run->stats.meanQueryEntropy(),
+        plan->tokenCount(), plan->chunkCount(), method.c_str(), run->stats.meanQueryEntropy(),
         std::isnan(ppl) ? "n/a" : std::to_string(ppl).c_str(), run->stats.elapsedMs, run->stats.backend.c_str());
     return 0;
 }
@@ -312,6 +316,7 @@ int cmdSweep(const Args& a) {
     const std::string bos = a.get("bos", "none");
     if (bos != "none" && bos != "shared") throw UsageError{"--bos for the sweep must be none or shared"};
     o.settings.bos = bos == "shared" ? BosPolicy::Shared : BosPolicy::None;
+    o.settings.window = orFail(parseWindowRule(a.get("window-rule", "physical")));
     if (o.settings.selectK <= 0) throw UsageError{"--select must be positive for the sweep"};
     orFail(validateSweepOptions(o));
     const std::string textPath = a.need("text");
@@ -455,12 +460,12 @@ int main(int argc, char** argv) {
         if (cmd == "analyze")
             return cmdAnalyze(
                 parseArgs(argc, argv, 2,
-                          {"model", "context", "method", "mode", "sink", "positions", "bos", "select",
+                          {"model", "context", "method", "mode", "sink", "positions", "window-rule", "bos", "select",
                            "select-score-top", "select-aggregate", "threads", "device", "out", "entropy-csv"}));
         if (cmd == "sweep")
             return cmdSweep(parseArgs(argc, argv, 2,
                                       {"model", "text", "query-tokens", "parts", "sink-text", "sink-tokens", "select",
-                                       "select-score-top", "bos", "threads", "device", "out"}));
+                                       "select-score-top", "bos", "window-rule", "threads", "device", "out"}));
         if (cmd == "bench")
             return cmdBench(parseArgs(argc, argv, 2,
                                       {"model", "tokens", "chunks", "queries", "repeat", "threads", "device", "out"}));

@@ -14,6 +14,13 @@ enum class SelectAggregation { None, HeadsQueries };
 // "Sliding-window layers"): by physical index, as transformers does, or by rotary position id,
 // as llama.cpp does. The two agree whenever positions are sequential (full mode).
 enum class WindowRule { Physical, Position };
+// The two rules in two sentences, for tooltips (inline: views show it without linking the engine).
+inline constexpr const char* kWindowRulesExplained =
+    "A sliding-window (local) layer lets a token see only the keys within W of it, measured by "
+    "physical index i - j < W (as transformers does, the default) or by position id pos(i) - pos(j) < W "
+    "(as llama.cpp does). The two agree in full mode, but in parallel mode the physical rule hides the "
+    "sink and the early chunks from every token more than W tokens after them, while the position rule "
+    "lets it see every chunk whose positions lie within W.";
 
 struct SelectiveAttention {
     int topK = 0;       // chunks kept per (layer, head, query) or per layer; 0 = off

@@ -29,8 +29,8 @@ inline std::string gpuUnavailableReason() {
             why += driver == 0 ? std::string("; no NVIDIA driver found")
                                : "; the driver supports CUDA " + std::to_string(driver / 1000) + "." +
                                      std::to_string(driver % 1000 / 10);
-            why += ", this build needs CUDA " + std::to_string(runtime / 1000) + "." +
-                   std::to_string(runtime % 1000 / 10) + " (CUDA 13 needs driver 580 or newer)";
+            why += ", this build needs CUDA " + std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10) +
+                   " (CUDA 13 needs driver 580 or newer)";
         }
         return why;
     }
@@ -55,10 +55,7 @@ public:
     }
     DeviceBytes(const DeviceBytes&) = delete;
     DeviceBytes& operator=(const DeviceBytes&) = delete;
-    DeviceBytes(DeviceBytes&& o) noexcept : p_(o.p_), bytes_(o.bytes_) {
-        o.p_ = nullptr;
-        o.bytes_ = 0;
-    }
+    DeviceBytes(DeviceBytes&& o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr; o.bytes_ = 0; }
     DeviceBytes& operator=(DeviceBytes&& o) noexcept {
         if (this != &o) {
             cudaFree(p_);
@@ -72,9 +69,7 @@ public:
     ~DeviceBytes() { cudaFree(p_); }
 
     template <typename T = void>
-    T* get() const {
-        return static_cast<T*>(p_);
-    }
+    T* get() const { return static_cast<T*>(p_); }
     std::size_t size() const { return bytes_; }
     template <typename T>
     std::vector<T> download() const {

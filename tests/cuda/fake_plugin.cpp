@@ -90,8 +90,8 @@ const char* abiTag() {
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) const AttnscopeBackendPlugin* attnscope_backend_plugin(void) {
-    static const AttnscopeBackendPlugin plugin = {
-        FAKE_API_VERSION, sizeof(AttnscopeBackendPlugin), FAKE_NAME, abiTag(), probe, create};
+    static const AttnscopeBackendPlugin plugin = {FAKE_API_VERSION, sizeof(AttnscopeBackendPlugin), FAKE_NAME, abiTag(),
+                                                  probe, create};
     return &plugin;
 }
 

@@ -20,13 +20,13 @@ inline bool gpuRequired() {
 }  // namespace attnscope::cuda::test
 
 // Skips the test (or fails it under ATTNSCOPE_REQUIRE_GPU=1) when `reason` is not empty.
-#define ATTN_CUDA_SKIP_UNLESS(reason)                                                                           \
-    do {                                                                                                        \
-        const std::string attn_why_ = (reason);                                                                 \
-        if (attn_why_.empty()) break;                                                                           \
-        if (::attnscope::cuda::test::gpuRequired()) {                                                           \
+#define ATTN_CUDA_SKIP_UNLESS(reason)                                                                  \
+    do {                                                                                               \
+        const std::string attn_why_ = (reason);                                                        \
+        if (attn_why_.empty()) break;                                                                  \
+        if (::attnscope::cuda::test::gpuRequired()) {                                                  \
             ADD_FAILURE() << "CUDA test cannot run, and ATTNSCOPE_REQUIRE_GPU=1 forbids a skip: " << attn_why_; \
-            return;                                                                                             \
-        }                                                                                                       \
-        GTEST_SKIP() << "CUDA test skipped: " << attn_why_;                                                     \
+            return;                                                                                    \
+        }                                                                                              \
+        GTEST_SKIP() << "CUDA test skipped: " << attn_why_;                                            \
     } while (0)

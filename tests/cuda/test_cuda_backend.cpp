@@ -38,15 +38,15 @@
 #include <string>
 #include <vector>
 
+#include "common/reference_cases.h"
+#include "require_gpu.h"
 #include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
 #include "common/model_writers.h"
 #include "common/random_model.h"
-#include "common/reference_cases.h"
 #include "core/json.h"
 #include "model/model_loader.h"
 #include "plan/encoding_plan.h"
-#include "require_gpu.h"
 
 #ifdef ATTNSCOPE_CUDA_EMULATION
 #include "backend/cuda/cuda_backend.h"
@@ -111,20 +111,19 @@ Result<RunOutput> runPlan(Backend& b, const EncodingPlan& plan, std::shared_ptr<
 struct Tolerance {
     double abs = 0, rel = 0;
 };
-constexpr Tolerance kParity{2e-4, 0};          // CUDA F32 mode against the CPU backend
+constexpr Tolerance kParity{2e-4, 0};       // CUDA F32 mode against the CPU backend
 constexpr Tolerance kSameBackend{2e-5, 1e-4};  // two CUDA runs of one plan (see the top of the file)
-constexpr double kTieMargin = 1e-4;            // choices this close may go either way
+constexpr double kTieMargin = 1e-4;         // choices this close may go either way
 
 ::testing::AssertionResult near(const std::vector<float>& got, const std::vector<float>& want, Tolerance tol,
                                 const std::string& what, const std::function<bool(std::size_t)>& skip = {}) {
-    if (got.size() != want.size())
-        return ::testing::AssertionFailure() << what << ": sizes " << got.size() << " vs " << want.size();
+    if (got.size() != want.size()) return ::testing::AssertionFailure() << what << ": sizes " << got.size() << " vs " << want.size();
     for (std::size_t i = 0; i < got.size(); ++i) {
         if ((std::isnan(got[i]) && std::isnan(want[i])) || (skip && skip(i))) continue;
         const double bound = tol.abs + tol.rel * std::fabs(want[i]);
         if (!(std::fabs(got[i] - want[i]) <= bound))
-            return ::testing::AssertionFailure()
-                   << what << "[" << i << "]: " << got[i] << " vs " << want[i] << " (tolerance " << bound << ")";
+            return ::testing::AssertionFailure() << what << "[" << i << "]: " << got[i] << " vs " << want[i]
+                                                 << " (tolerance " << bound << ")";
     }
     return ::testing::AssertionSuccess();
 }
@@ -195,14 +194,11 @@ void expectParity(const AnalysisResult& cu, const AnalysisResult& cpu, Tolerance
     const SelectionFlips flips = compareSelections(cu, cpu, ties);
     for (const auto& m : flips.unexplained) ADD_FAILURE() << m;
     const int flip = flips.firstTieLayer;
-    if (flip < cu.layers)
-        std::cout << "[ near-tie ] selection flipped at layer " << flip << "; later query rows not compared\n";
+    if (flip < cu.layers) std::cout << "[ near-tie ] selection flipped at layer " << flip << "; later query rows not compared\n";
     const auto N = static_cast<std::size_t>(cu.tokens), Q = static_cast<std::size_t>(cu.queries());
     const auto perLayer = static_cast<std::size_t>(cu.heads) * Q, flipAt = static_cast<std::size_t>(flip);
     // Statistics of query rows past a flipped choice follow that choice: not comparable.
-    auto afterFlipToken = [&](std::size_t i) {
-        return i / (cu.heads * N) >= flipAt && i % N >= static_cast<std::size_t>(cu.queryBegin);
-    };
+    auto afterFlipToken = [&](std::size_t i) { return i / (cu.heads * N) >= flipAt && i % N >= static_cast<std::size_t>(cu.queryBegin); };
     auto afterFlipRow = [&](std::size_t i) { return i / perLayer >= flipAt; };
     auto afterFlipMass = [&](std::size_t i) { return i / (perLayer * cu.chunks) >= flipAt; };
     auto anyFlip = [&](std::size_t) { return flip < cu.layers; };
@@ -249,6 +245,7 @@ std::shared_ptr<const LoadedModel> stories() {
     }();
     return m;
 }
+
 
 struct ReferenceCase {
     std::string name;
@@ -504,10 +501,7 @@ TEST(CudaBackend, TilesMatchTheCpuBackend) {
         auto a = runPlan(*cu, c.plan), h = runPlan(*cuHost, c.plan), b = runPlan(*cpu, c.plan);
         ASSERT_TRUE(a.ok() && h.ok() && b.ok());
         const int N = c.plan.tokenCount(), qb = c.plan.queryBegin;
-        struct R {
-            int layer, head, r0, r1, c0, c1, outR, outC;
-            TilePooling pool;
-        };
+        struct R { int layer, head, r0, r1, c0, c1, outR, outC; TilePooling pool; };
         for (R t : {R{0, -1, 0, N, 0, N, 64, 64, TilePooling::Mean}, R{4, 3, 0, N, 0, N, 0, 0, TilePooling::Mean},
                     R{2, -1, qb, N, 0, N, 10, 37, TilePooling::Max}, R{1, 7, qb, qb + 1, 0, N, 1, 0, TilePooling::Mean},
                     R{3, 0, 20, 90, 5, 70, 9, 200, TilePooling::Max}}) {
@@ -566,10 +560,7 @@ TEST(CudaBackend, TilesMatchTheCpuBackend) {
 // Every model family flag and every mode, F32 parity with the CPU backend.
 TEST(CudaBackend, FamiliesAndModesMatchCpuInParityMode) {
     REQUIRE_CUDA();
-    struct Family {
-        std::string name;
-        ModelConfig cfg;
-    };
+    struct Family { std::string name; ModelConfig cfg; };
     std::vector<Family> families;
     families.push_back({"llama GQA", llamaGqa()});
     ModelConfig qwen = llamaGqa();
@@ -679,8 +670,7 @@ TEST(CudaBackend, Bf16AndQ8GgufCloseToCpu) {
             expectParity(a32->stats, b->stats, kParity, "f32 mode");
             const AnalysisResult &x = a->stats, &y = b->stats;
             double layerErr = 0;
-            for (int l = 0; l < x.layers; ++l)
-                layerErr = std::max(layerErr, std::fabs(x.layerQueryEntropy(l) - y.layerQueryEntropy(l)));
+            for (int l = 0; l < x.layers; ++l) layerErr = std::max(layerErr, std::fabs(x.layerQueryEntropy(l) - y.layerQueryEntropy(l)));
             std::vector<double> err;
             for (std::size_t i = 0; i < x.entropy.size(); ++i) err.push_back(std::fabs(x.entropy[i] - y.entropy[i]));
             std::sort(err.begin(), err.end());
