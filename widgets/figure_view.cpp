@@ -17,9 +17,13 @@ bool FigureView::exportFigure(const QString& path, double scale, QString* error)
     FigureInfo info;
     info.title = title_;
     info.description = QStringLiteral("attnscope figure");
+    return saveFigureWithMethodLine(path, figureSize(), scale, info, error);
+}
+
+bool FigureView::saveFigureWithMethodLine(const QString& path, QSize size, double scale, FigureInfo info,
+                                          QString* error) {
     if (methodLine_.isEmpty())
-        return saveFigure([this](QPainter& p, const QSize& s) { renderFigure(p, s); }, path, figureSize(), scale, info,
-                          error);
+        return saveFigure([this](QPainter& p, const QSize& s) { renderFigure(p, s); }, path, size, scale, info, error);
     info.description += QStringLiteral(": ") + methodLine_;
     const QFont font = scaledFont(0.85);
     const int strip = QFontMetrics(font).height() + 8;
@@ -33,7 +37,7 @@ bool FigureView::exportFigure(const QString& path, double scale, QString* error)
         p.drawText(line.adjusted(8, 0, -8, 0), Qt::AlignVCenter | Qt::AlignLeft, methodLine_);
         p.restore();
     };
-    return saveFigure(paint, path, figureSize() + QSize(0, strip), scale, info, error);
+    return saveFigure(paint, path, size + QSize(0, strip), scale, info, error);
 }
 
 bool FigureView::exportCsv(const QString& path, QString* error) const {

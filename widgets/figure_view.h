@@ -64,6 +64,8 @@ protected:
     // Re-apply fonts and colours from palette() and presentation mode. Called on palette/font
     // changes and when presentation mode toggles. Subclasses override and call the base.
     virtual void applyStyle() {}
+    // Writes the figure painted at `size`, with the method line's strip under it when there is one.
+    bool saveFigureWithMethodLine(const QString& path, QSize size, double scale, FigureInfo info, QString* error);
     void changeEvent(QEvent* event) override;
 
 private:
