@@ -12,6 +12,7 @@
 #include "analysis/online_stats.h"
 #include "analysis/selective_attention.h"
 #include "common/random_model.h"
+#include "plan/method.h"
 #include "plan/visibility.h"
 
 using namespace attnscope;
@@ -92,6 +93,24 @@ TEST(Visibility, WindowByPositionReachesIntoEveryChunk) {
     EXPECT_EQ(ranges[0].begin, p.queryBegin - 3);
     EXPECT_NE(p.hash(), physical.hash());
     EXPECT_NE(p.contextHash(), physical.contextHash());
+}
+
+// The rule's spelling, its parsing, the settings that carry it and the method line that names it.
+TEST(WindowRule, NamedParsedCarriedAndDescribed) {
+    EXPECT_STREQ(toString(WindowRule::Physical), "physical");
+    EXPECT_STREQ(toString(WindowRule::Position), "position");
+    EXPECT_EQ(*parseWindowRule("position"), WindowRule::Position);
+    auto bad = parseWindowRule("diagonal");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().message, "unknown window rule 'diagonal' (expected physical or position)");
+    MethodSettings m;
+    EXPECT_EQ(m.toOptions().window, WindowRule::Physical);
+    m.window = WindowRule::Position;
+    for (Method method : kMethods) EXPECT_EQ(methodOptions(method, m).window, WindowRule::Position);
+    const EncodingOptions o = methodOptions(Method::Sink, m);
+    EXPECT_EQ(describe(o), "parallel · sink");  // a model without sliding-window layers
+    EXPECT_EQ(describe(o, true), "parallel · sink · window by position");
+    EXPECT_EQ(describe(methodOptions(Method::Full, MethodSettings{}), true), "full · sink · window by physical index");
 }
 
 TEST(Visibility, RowKeysRangesAndKernelRuleAgreeWithThePaper) {
