@@ -11,7 +11,6 @@ constexpr const char* kModeNames[] = {"full", "parallel"};
 constexpr const char* kPositionNames[] = {"stretch", "restart", "sequential"};
 constexpr const char* kBosNames[] = {"none", "shared", "per-chunk"};
 constexpr const char* kAggregationNames[] = {"none", "heads-queries"};
-constexpr const char* kWindowRuleNames[] = {"physical", "position"};
 constexpr const char* kWindowRuleLabels[] = {"window by physical index", "window by position"};
 
 template <typename E, std::size_t N>

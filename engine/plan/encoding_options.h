@@ -14,6 +14,8 @@ enum class SelectAggregation { None, HeadsQueries };
 // "Sliding-window layers"): by physical index, as transformers does, or by rotary position id,
 // as llama.cpp does. The two agree whenever positions are sequential (full mode).
 enum class WindowRule { Physical, Position };
+// Its names in enum order (inline: views spell it without linking the engine; core/enum_names.h).
+inline constexpr const char* kWindowRuleNames[] = {"physical", "position"};
 // The two rules in two sentences, for tooltips (inline: views show it without linking the engine).
 inline constexpr const char* kWindowRulesExplained =
     "A sliding-window (local) layer lets a token see only the keys within W of it, measured by "

@@ -363,7 +363,7 @@ private Q_SLOTS:
         view.setOrientation(Qt::Vertical);
         QCOMPARE(view.plot()->graphCount(), 10);
         const QString csv = view.dataCsv();
-        QVERIFY(csv.contains(QStringLiteral("parallel,8,960,120,2.66,6.92\n")));
+        QVERIFY(csv.contains(QStringLiteral("parallel,8,960,120,2.66,6.92,physical\n")));
         QCOMPARE(view.dataJson()[QStringLiteral("rows")].toArray().size(), static_cast<int>(rows.size()));
     }
 
