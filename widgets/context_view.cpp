@@ -503,8 +503,7 @@ bool ContextView::exportFigure(const QString& path, double scale, QString* error
     info.title = title().isEmpty() ? QStringLiteral("attnscope context view") : title();
     info.description = caption_;
     const QSize size = contentSize_;
-    const bool ok =
-        saveFigure([this](QPainter& p, const QSize& s) { renderFigure(p, s); }, path, size, scale, info, error);
+    const bool ok = saveFigureWithMethodLine(path, size, scale, info, error);
     relayout(scroll_->viewport()->width());
     return ok;
 }

@@ -8,6 +8,7 @@
 #include <qcustomplot.h>
 
 #include "color_maps.h"
+#include "plan/encoding_options.h"
 
 namespace attnscope::widgets {
 
@@ -39,6 +40,11 @@ void EntropyByLayerPlot::setSeries(const QList<MethodSeries>& series) {
 
 void EntropyByLayerPlot::setLocalLayers(const QVector<bool>& local) {
     local_ = local;
+    // The shaded layers' window: how it is measured decides what a chunk sees in parallel mode.
+    const bool anyLocal = std::find(local_.begin(), local_.end(), true) != local_.end();
+    setToolTip(anyLocal ? QStringLiteral("Shaded: local (sliding-window) layers. ") +
+                              QString::fromUtf8(attnscope::kWindowRulesExplained)
+                        : QString());
     rebuild();
 }
 

@@ -28,7 +28,8 @@ public:
 
     void setSeries(const QList<MethodSeries>& series);
     const QList<MethodSeries>& series() const { return series_; }
-    // [layer] true for local (sliding-window) layers; shaded and noted in the legend.
+    // [layer] true for local (sliding-window) layers; shaded and noted in the legend, and the
+    // view's tooltip explains the two window rules (plan/encoding_options.h).
     void setLocalLayers(const QVector<bool>& local);
     void setActiveMethod(const QString& method);
     // The graph drawing `method`, or null.

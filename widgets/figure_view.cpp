@@ -19,8 +19,27 @@ bool FigureView::exportFigure(const QString& path, double scale, QString* error)
     FigureInfo info;
     info.title = title_;
     info.description = QStringLiteral("attnscope figure");
-    return saveFigure([this](QPainter& p, const QSize& s) { renderFigure(p, s); }, path, figureSize(), scale, info,
-                      error);
+    return saveFigureWithMethodLine(path, figureSize(), scale, info, error);
+}
+
+bool FigureView::saveFigureWithMethodLine(const QString& path, QSize size, double scale, FigureInfo info,
+                                          QString* error) {
+    if (methodLine_.isEmpty())
+        return saveFigure([this](QPainter& p, const QSize& s) { renderFigure(p, s); }, path, size, scale, info, error);
+    info.description += QStringLiteral(": ") + methodLine_;
+    const QFont font = scaledFont(0.85);
+    const int strip = QFontMetrics(font).height() + 8;
+    const auto paint = [&](QPainter& p, const QSize& s) {
+        renderFigure(p, QSize(s.width(), s.height() - strip));
+        const QRect line(0, s.height() - strip, s.width(), strip);
+        p.save();
+        p.fillRect(line, palette().color(QPalette::Base));
+        p.setFont(font);
+        p.setPen(palette().color(QPalette::Text));
+        p.drawText(line.adjusted(8, 0, -8, 0), Qt::AlignVCenter | Qt::AlignLeft, methodLine_);
+        p.restore();
+    };
+    return saveFigure(paint, path, size + QSize(0, strip), scale, info, error);
 }
 
 bool FigureView::exportCsv(const QString& path, QString* error) const {

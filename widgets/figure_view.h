@@ -35,6 +35,10 @@ public:
     // Title drawn above the figure (empty: none) and used as the SVG/PDF title.
     virtual void setTitle(const QString& title);
     QString title() const { return title_; }
+    // The method line ("parallel · sink · window by position"), drawn in a strip under exported
+    // figures and kept in the SVG description; empty: no strip.
+    void setMethodLine(const QString& line) { methodLine_ = line; }
+    QString methodLine() const { return methodLine_; }
 
     // Logical size used by exportFigure: the widget's size when it has been laid out, else
     // exportSize() (default 720×480), else sizeHint().
@@ -67,11 +71,14 @@ protected:
     // Re-apply fonts and colours from palette() and presentation mode. Called on palette/font
     // changes and when presentation mode toggles. Subclasses override and call the base.
     virtual void applyStyle() {}
+    // Writes the figure painted at `size`, with the method line's strip under it when there is one.
+    bool saveFigureWithMethodLine(const QString& path, QSize size, double scale, FigureInfo info, QString* error);
     void changeEvent(QEvent* event) override;
 
 private:
     bool presentation_ = false;
     QString title_;
+    QString methodLine_;
     QSize exportSize_{720, 480};
 };
 

@@ -10,8 +10,16 @@
 #include <qcustomplot.h>
 
 #include "color_maps.h"
+#include "core/enum_names.h"
 
 namespace attnscope::widgets {
+
+namespace {
+
+// The row's window rule as the engine spells it ("physical" | "position").
+QString windowRuleName(const SweepRow& r) { return QString::fromLatin1(enumName(r.windowRule, kWindowRuleNames)); }
+
+}  // namespace
 
 SweepPlot::SweepPlot(QWidget* parent) : PlotView(parent) {
     QCustomPlot* p = plot();
@@ -192,14 +200,14 @@ void SweepPlot::applyStyle() {
 }
 
 QString SweepPlot::dataCsv() const {
-    QString out = QStringLiteral("method,parts,context_tokens,chunk_tokens,mean_entropy_nats,perplexity\n");
+    QString out = QStringLiteral("method,parts,context_tokens,chunk_tokens,mean_entropy_nats,perplexity,window_rule\n");
     for (const SweepRow& r : rows_)
-        out += QStringLiteral("%1,%2,%3,%4,%5,%6\n")
+        out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7\n")
                    .arg(methodName(r.method))
                    .arg(r.parts)
                    .arg(r.contextTokens)
                    .arg(r.chunkTokens)
-                   .arg(csvNumber(r.meanEntropy), csvNumber(r.perplexity));
+                   .arg(csvNumber(r.meanEntropy), csvNumber(r.perplexity), windowRuleName(r));
     return out;
 }
 
@@ -215,7 +223,8 @@ QJsonObject SweepPlot::dataJson() const {
             {QStringLiteral("contextTokens"), r.contextTokens},
             {QStringLiteral("chunkTokens"), r.chunkTokens},
             {QStringLiteral("meanEntropy"), std::isnan(r.meanEntropy) ? QJsonValue() : QJsonValue(r.meanEntropy)},
-            {QStringLiteral("perplexity"), std::isnan(r.perplexity) ? QJsonValue() : QJsonValue(r.perplexity)}});
+            {QStringLiteral("perplexity"), std::isnan(r.perplexity) ? QJsonValue() : QJsonValue(r.perplexity)},
+            {QStringLiteral("windowRule"), windowRuleName(r)}});
     o[QStringLiteral("rows")] = rows;
     return o;
 }

@@ -102,6 +102,7 @@ bool onOff(const std::string& v, const char* what) {
 EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
     MethodSettings s;
     s.positions = orFail(parsePositionPolicy(a.get("positions", "stretch")));
+    s.window = orFail(parseWindowRule(a.get("window-rule", "physical")));
     s.bos = orFail(parseBosPolicy(a.get("bos", "none")));
     s.scoreTopN = scoreTopN(a);
     s.aggregation = orFail(parseSelectAggregation(a.get("select-aggregate", "none")));
@@ -201,9 +202,10 @@ int cmdAnalyze(const Args& a) {
     if (a.has("entropy-csv")) orFail(writeFileAtomic(a.get("entropy-csv"), entropyToCsv(*plan, run->stats)));
     writeOutput(a.get("out"), j.dump(1));
     const double ppl = run->stats.perplexity();  // none with one query token: nothing is predicted
+    const std::string method = describe(plan->options, session->model().config.hasSlidingWindowLayers());
     std::fprintf(
         stderr, "attnscope-cli: %d tokens, %d chunks, %s: mean query entropy %.4f nats, perplexity %s (%.1f ms, %s)\n",
-        plan->tokenCount(), plan->chunkCount(), describe(plan->options).c_str(), run->stats.meanQueryEntropy(),
+        plan->tokenCount(), plan->chunkCount(), method.c_str(), run->stats.meanQueryEntropy(),
         std::isnan(ppl) ? "n/a" : std::to_string(ppl).c_str(), run->stats.elapsedMs, run->stats.backend.c_str());
     return 0;
 }
@@ -236,6 +238,7 @@ int cmdSweep(const Args& a) {
     const std::string bos = a.get("bos", "none");
     if (bos != "none" && bos != "shared") throw UsageError{"--bos for the sweep must be none or shared"};
     o.settings.bos = bos == "shared" ? BosPolicy::Shared : BosPolicy::None;
+    o.settings.window = orFail(parseWindowRule(a.get("window-rule", "physical")));
     if (o.settings.selectK <= 0) throw UsageError{"--select must be positive for the sweep"};
     orFail(validateSweepOptions(o));
     const std::string textPath = a.need("text");
@@ -433,6 +436,9 @@ cli::CommandSpec analyzeCommand() {
                 {"mode", ValueKind::Choice, choicesOf<EncodingMode>(), "encoding (default parallel)"},
                 {"sink", ValueKind::Choice, "on|off", "shared sink prefix (default on when the context has a prefix)"},
                 {"positions", ValueKind::Choice, choicesOf<PositionPolicy>(), "position rule (default stretch)"},
+                {"window-rule", ValueKind::Choice, choicesOf<WindowRule>(),
+                 "sliding-window layers measure the window by physical index (transformers) or by position id "
+                 "(llama.cpp) (default physical)"},
                 {"bos", ValueKind::Choice, choicesOf<BosPolicy>(), "BOS token policy (default none)"},
                 {"select", ValueKind::Integer, "K", "selective attention: keep the top-K chunks (default 0: off)"},
                 {"select-score-top", ValueKind::Choice, "N|mean",
@@ -462,6 +468,8 @@ cli::CommandSpec sweepCommand() {
                 {"select-score-top", ValueKind::Choice, "N|mean",
                  "chunk score: sum of its top-N probabilities (default 5), or its mean probability"},
                 {"bos", ValueKind::Choice, "none|shared", "BOS token policy (default none)"},
+                {"window-rule", ValueKind::Choice, choicesOf<WindowRule>(),
+                 "window rule of sliding-window layers (default physical)"},
                 {"out", ValueKind::OutputFile, "FILE", "also write the rows as JSON, or as CSV when FILE ends in .csv"},
             }),
             &cmdSweep};

@@ -74,6 +74,7 @@ ModelInfo modelInfo(const Session& s, const QString& path, const QStringList& no
     info.layers = s.model().config.nLayers;
     info.heads = s.model().config.nHeads;
     for (bool local : s.model().config.layerIsLocal) info.localLayers.push_back(local);
+    info.slidingWindow = s.model().config.hasSlidingWindowLayers();
     info.notices = notices;
     return info;
 }
@@ -255,7 +256,7 @@ void AnalysisController::scheduleAnalysis() {
     analysisPending_ = true;
     emit analysisStarted();
     const ContextSpec spec = context_;
-    worker_->submit(JobTag::Analysis, tr("Analysing (%1)").arg(methodLabel(method_)), this,
+    worker_->submit(JobTag::Analysis, tr("Analysing (%1)").arg(methodLabel(method_, model_.slidingWindow)), this,
                     [this, spec, req](EngineContext& ctx, std::stop_token stop) -> Deliver {
                         Analysed a = analyse(ctx, spec, req.options, stop);
                         if (a.cancelled) return {};

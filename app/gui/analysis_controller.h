@@ -53,8 +53,9 @@ struct ModelInfo {
     QString backend;  // "cpu (2 threads)"
     quint64 parameters = 0;
     int layers = 0, heads = 0;
-    QVector<bool> localLayers;  // sliding-window (local) layers, e.g. Gemma 3; empty when none
-    QStringList notices;        // one-line notes from opening it (e.g. "CUDA unavailable …; using the CPU")
+    QVector<bool> localLayers;   // sliding-window (local) layers, e.g. Gemma 3; empty when none
+    bool slidingWindow = false;  // some layer has a sliding window: the window rule matters
+    QStringList notices;         // one-line notes from opening it (e.g. "CUDA unavailable …; using the CPU")
 };
 
 class AnalysisController : public QObject {

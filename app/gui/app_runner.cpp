@@ -57,7 +57,8 @@ int runHeadlessExport(const StartupOptions& options) {
     }
     if (!w.exportFigureSet(options.exportDir, &error, options.pngScale, true)) return failLine(error);
     std::printf("attnscope: wrote the figure set for %s (%s) to %s\n",
-                qUtf8Printable(QFileInfo(c->model().path).fileName()), qUtf8Printable(methodLabel(c->method())),
+                qUtf8Printable(QFileInfo(c->model().path).fileName()),
+                qUtf8Printable(methodLabel(c->method(), c->model().slidingWindow)),
                 qUtf8Printable(QDir(options.exportDir).absolutePath()));
     return 0;
 }

@@ -2,7 +2,11 @@
 
 namespace attnscope::gui {
 
-QString methodLabel(const MethodSettings& settings) { return QString::fromStdString(describe(settings.toOptions())); }
+QString methodLabel(const MethodSettings& settings, bool slidingWindow) {
+    return QString::fromStdString(describe(settings.toOptions(), slidingWindow));
+}
+
+QString windowRuleToolTip() { return QString::fromUtf8(kWindowRulesExplained); }
 
 bool sameContext(const ContextSpec& a, const ContextSpec& b) {
     return a.prefix == b.prefix && a.chunks == b.chunks && a.query == b.query && a.prefixIds == b.prefixIds &&

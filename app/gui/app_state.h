@@ -15,8 +15,11 @@ namespace attnscope::gui {
 // The method toolbar's state is the engine's MethodSettings (plan/method.h): mode, sink and
 // selective toggles plus the shared settings; the engine maps it to encoding options.
 using attnscope::MethodSettings;
-// The engine's one-line label of the settings: "parallel · sink · selective K=2 (top-5)".
-QString methodLabel(const MethodSettings& settings);
+// The engine's one-line label of the settings: "parallel · sink · selective K=2 (top-5)"; for a
+// model with sliding-window layers it names the window rule too ("· window by position").
+QString methodLabel(const MethodSettings& settings, bool slidingWindow = false);
+// The window rules explained in two sentences (tooltips).
+QString windowRuleToolTip();
 
 // The selection every view follows.
 struct ViewSelection {

@@ -52,7 +52,19 @@ FigureExporter::FigureExporter(QMainWindow* window, bool interactive, AnalysisCo
     }
 }
 
+QString FigureExporter::methodLineFor(const ViewPanel* p) const {
+    const bool slidingWindow = controller_->model().slidingWindow;
+    if (p->key() == panels::kPSweep) {
+        const auto& rows = controller_->sweepRows();
+        return slidingWindow && !rows.empty() ? QString::fromLatin1(windowRuleLabel(rows.front().windowRule))
+                                              : QString();
+    }
+    const BundlePtr b = controller_->current();
+    return b ? fromStd(describe(b->plan.options, slidingWindow)) : QString();
+}
+
 bool FigureExporter::exportPanel(ViewPanel* p, const QString& path, QString* error) {
+    p->view()->setMethodLine(methodLineFor(p));
     const QString ext = QFileInfo(path).suffix().toLower();
     if (ext == QLatin1String("csv")) return namingFile(p->view()->exportCsv(path, error), path, error);
     if (ext == QLatin1String("json")) return namingFile(p->view()->exportJson(path, error), path, error);
@@ -83,6 +95,7 @@ bool FigureExporter::exportViews(const QString& dirPath, QString* error, double 
     for (ViewPanel* p : views_->panels()) {
         if (p->key() == panels::kPSweep && controller_->sweepRows().empty()) continue;
         widgets::FigureView* v = p->view();
+        v->setMethodLine(methodLineFor(p));
         if (atExportSize && v->size() != v->exportSize()) {
             // The views lay out their ticks and labels for their size: give them the figure's
             // size first (the dock layout takes it back afterwards).

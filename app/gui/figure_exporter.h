@@ -39,6 +39,9 @@ public:
 private:
     bool exportViews(const QString& dir, QString* error, double pngScale, bool atExportSize);
     bool exportNumbers(const QString& dir, QString* error);
+    // The line under the panel's exported figure: the shown result's method (with the window rule
+    // when the model has sliding-window layers); for the P sweep, its window rule.
+    QString methodLineFor(const ViewPanel* panel) const;
     void report(bool ok, const QString& error, const QString& done);
 
     QMainWindow* window_;

@@ -113,9 +113,11 @@ void JobStatusBar::onCurrentChanged() {
     QString text = tr("mean query entropy %1 nats").arg(r.meanQueryEntropy(), 0, 'f', 3);
     if (std::isfinite(ppl)) text += tr(" · PPL %1").arg(ppl, 0, 'f', 2);
     text += tr(" · %1 tokens · %2 chunks").arg(r.tokens).arg(r.chunks);
+    const bool slidingWindow = controller_->model().slidingWindow;
+    if (slidingWindow) text += QStringLiteral(" · ") + QString::fromLatin1(windowRuleLabel(b->plan.options.window));
     resultLabel_->setText(text);
     resultLabel_->setToolTip(tr("%1\ncomputed in %2 ms on %3%4")
-                                 .arg(methodLabel(controller_->method()))
+                                 .arg(methodLabel(controller_->method(), slidingWindow))
                                  .arg(r.elapsedMs, 0, 'f', 1)
                                  .arg(QString::fromStdString(r.backend))
                                  .arg(r.reusedContext ? tr(" (context reused)") : QString()));

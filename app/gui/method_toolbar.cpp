@@ -90,6 +90,9 @@ void MethodToolbar::buildSettings() {
                                    {tr("positions: restart"), int(PositionPolicy::Restart)},
                                    {tr("positions: sequential"), int(PositionPolicy::Sequential)}},
                                   tr("Rotary position ids of chunk tokens in parallel mode"), this);
+    windowCombo_ = choiceCombo(
+        {{tr("window: by index"), int(WindowRule::Physical)}, {tr("window: by position"), int(WindowRule::Position)}},
+        windowRuleToolTip(), this);
     bosCombo_ = choiceCombo({{tr("BOS: none"), int(BosPolicy::None)},
                              {tr("BOS: shared"), int(BosPolicy::Shared)},
                              {tr("BOS: per chunk"), int(BosPolicy::PerChunk)}},
@@ -99,10 +102,11 @@ void MethodToolbar::buildSettings() {
     addWidget(aggregationCombo_);
     addSeparator();
     addWidget(positionsCombo_);
+    addWidget(windowCombo_);
     addWidget(bosCombo_);
     connect(kSpin_, &QSpinBox::valueChanged, this, &MethodToolbar::onControlChanged);
     connect(topNSpin_, &QSpinBox::valueChanged, this, &MethodToolbar::onControlChanged);
-    for (QComboBox* c : {aggregationCombo_, positionsCombo_, bosCombo_})
+    for (QComboBox* c : {aggregationCombo_, positionsCombo_, windowCombo_, bosCombo_})
         connect(c, &QComboBox::currentIndexChanged, this, &MethodToolbar::onControlChanged);
 }
 
@@ -117,8 +121,10 @@ void MethodToolbar::setSettings(const MethodSettings& m) {
     topNSpin_->setValue(m.scoreTopN);
     choose(aggregationCombo_, m.aggregation);
     choose(positionsCombo_, m.positions);
+    choose(windowCombo_, m.window);
     choose(bosCombo_, m.bos);
     positionsCombo_->setEnabled(m.mode == EncodingMode::Parallel);
+    windowCombo_->setEnabled(m.mode == EncodingMode::Parallel);  // in full mode both rules agree
     for (QWidget* w : std::initializer_list<QWidget*>{kSpin_, topNSpin_, aggregationCombo_}) w->setEnabled(m.selective);
     syncing_ = false;
 }
@@ -133,6 +139,7 @@ void MethodToolbar::onControlChanged() {
     m.scoreTopN = topNSpin_->value();
     m.aggregation = choice<SelectAggregation>(aggregationCombo_);
     m.positions = choice<PositionPolicy>(positionsCombo_);
+    m.window = choice<WindowRule>(windowCombo_);
     m.bos = choice<BosPolicy>(bosCombo_);
     emit settingsChanged(m);
 }

@@ -1,8 +1,8 @@
 #pragma once
 // MethodToolbar: the method as one-click toggles — Full / Parallel, attention Sink, Selective
 // attention — and the settings every method shares: K, the chunk score's top-n, the aggregation,
-// the positions rule and the BOS policy. It shows a MethodSettings and emits the one the user
-// makes; the four toggles are actions, also offered by the Method menu.
+// the positions rule, the window rule of sliding-window layers and the BOS policy. It shows a MethodSettings and emits
+// the one the user makes; the four toggles are actions, also offered by the Method menu.
 #include <QToolBar>
 
 #include "app_state.h"
@@ -41,6 +41,7 @@ private:
     QSpinBox* topNSpin_ = nullptr;
     QComboBox* aggregationCombo_ = nullptr;
     QComboBox* positionsCombo_ = nullptr;
+    QComboBox* windowCombo_ = nullptr;
     QComboBox* bosCombo_ = nullptr;
 };
 

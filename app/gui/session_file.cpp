@@ -113,6 +113,7 @@ QJsonObject methodToJson(const MethodSettings& m) {
     o[QStringLiteral("score_top_n")] = m.scoreTopN;
     o[QStringLiteral("aggregation")] = QString::fromLatin1(toString(m.aggregation));
     o[QStringLiteral("positions")] = QString::fromLatin1(toString(m.positions));
+    o[QStringLiteral("window_rule")] = QString::fromLatin1(toString(m.window));
     o[QStringLiteral("bos")] = QString::fromLatin1(toString(m.bos));
     return o;
 }
@@ -127,6 +128,7 @@ std::optional<MethodSettings> methodFromJson(const QJsonObject& json, QString* e
     m.scoreTopN = r.integer("score_top_n", m.scoreTopN, 0, 1 << 20);
     parseChoice(r, "aggregation", m.aggregation, &parseSelectAggregation);
     parseChoice(r, "positions", m.positions, &parsePositionPolicy);
+    parseChoice(r, "window_rule", m.window, &parseWindowRule);  // absent (older files): physical
     parseChoice(r, "bos", m.bos, &parseBosPolicy);
     if (r.failed()) return std::nullopt;
     return m;

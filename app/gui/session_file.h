@@ -9,7 +9,8 @@
 //   "model": "stories260K.gguf",
 //   "context": {"prefix": "...", "chunks": ["...", "..."], "query": "..."},   (ContextSpec::toJson)
 //   "method": {"mode": "parallel", "sink": true, "selective": false, "select_k": 2,
-//              "score_top_n": 5, "aggregation": "none", "positions": "stretch", "bos": "none"},
+//              "score_top_n": 5, "aggregation": "none", "positions": "stretch", "bos": "none",
+//              "window_rule": "physical"},   (window_rule absent: physical)
 //   "selection": {"layer": 0, "head": -1, "query_token": -1, "rows": "query"},
 //   "sweep": {"parts": [1, 2, 4, 8, 16], "query_tokens": 64},
 //   "view": {"presentation": false, "log_scale": false, "current_view": "heatmap",

@@ -66,6 +66,7 @@ void StartupOptions::applyTo(MethodSettings& method, ViewSelection& selection) c
     if (scoreTopN) method.scoreTopN = *scoreTopN;
     if (aggregation) method.aggregation = *aggregation;
     if (positions) method.positions = *positions;
+    if (windowRule) method.window = *windowRule;
     if (bos) method.bos = *bos;
     if (layer) selection.layer = *layer;
     if (head) selection.head = *head;
@@ -122,6 +123,8 @@ void addStartupOptions(QCommandLineParser& parser) {
     opt("score-top-n", "Chunk score = sum of its top-n probabilities.", "n");
     opt("aggregation", "Selection aggregation: none or heads-queries.", "a");
     opt("positions", "Position rule: stretch, restart or sequential.", "rule");
+    opt("window-rule", "Sliding-window layers measure the window by physical index or by position id.",
+        "physical|position");
     opt("bos", "BOS policy: none, shared or per-chunk.", "policy");
     opt("layer", "Selected layer.", "L");
     opt("head", "Selected head (-1 = mean of heads).", "H");
@@ -155,6 +158,7 @@ std::optional<StartupOptions> readStartupOptions(const QCommandLineParser& p, QS
     if (!readChoice(p, "mode", o.mode, &parseEncodingMode, error)) return std::nullopt;
     if (!readChoice(p, "aggregation", o.aggregation, &parseSelectAggregation, error)) return std::nullopt;
     if (!readChoice(p, "positions", o.positions, &parsePositionPolicy, error)) return std::nullopt;
+    if (!readChoice(p, "window-rule", o.windowRule, &parseWindowRule, error)) return std::nullopt;
     if (!readChoice(p, "bos", o.bos, &parseBosPolicy, error)) return std::nullopt;
     if (p.isSet(QStringLiteral("sink"))) {
         const QString v = p.value(QStringLiteral("sink")).toLower();

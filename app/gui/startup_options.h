@@ -5,6 +5,7 @@
 //   --session S                            a saved session
 //   --mode full|parallel --sink on|off --select K (0 = off) --score-top-n N
 //   --aggregation none|heads-queries --positions stretch|restart|sequential
+//   --window-rule physical|position
 //   --bos none|shared|per-chunk --layer L --head H (-1 = mean)
 //   --export-figures DIR [--png-scale S] [--no-sweep]   render every view to files, no window
 //   --bench-toggles [N]                    toggle-to-repaint latency on the demo
@@ -34,6 +35,7 @@ struct StartupOptions {
     std::optional<int> scoreTopN;
     std::optional<SelectAggregation> aggregation;
     std::optional<PositionPolicy> positions;
+    std::optional<WindowRule> windowRule;
     std::optional<BosPolicy> bos;
     std::optional<int> layer;
     std::optional<int> head;

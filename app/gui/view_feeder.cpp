@@ -262,8 +262,9 @@ void ViewFeeder::updateSequencePlot() {
     widgets::EntropySequencePlot* plot = views_->sequencePlot();
     plot->setAxisInfo(axisInfo_);
     plot->setCurveMethods(widgets::methodName(methodOf(controller_->method())), QStringLiteral("full"));
-    plot->setCurves(curve(shown_->stats()), tr("%1 (%2)").arg(methodLabel(controller_->method()), where), full,
-                    tr("full attention (%1)").arg(where));
+    plot->setCurves(curve(shown_->stats()),
+                    tr("%1 (%2)").arg(methodLabel(controller_->method(), controller_->model().slidingWindow), where),
+                    full, tr("full attention (%1)").arg(where));
 }
 
 // Context text: the attention mass per segment of the selected query token(s), and the shading.

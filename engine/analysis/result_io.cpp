@@ -21,6 +21,7 @@ Json analysisToJson(const EncodingPlan& plan, const AnalysisResult& r, const Tok
     opt["select_top_k"] = o.selective.topK;
     opt["select_score_top_n"] = o.selective.scoreTopN;
     opt["select_aggregation"] = toString(o.selective.aggregation);
+    opt["window_rule"] = toString(o.window);
     j["options"] = std::move(opt);
     j["backend"] = r.backend;
     j["elapsed_ms"] = r.elapsedMs;

@@ -67,13 +67,20 @@ struct ModelConfig {
 
     // Effective score scale.
     float attentionScale() const;
-    // Per layer: a sliding-window (local) layer? Its window (keys with i - j < window; 0 = none)
-    // and its rotary base. RoPE scaling applies to global layers only (model/rope.h).
+    // Per layer: a sliding-window (local) layer? Its window (keys within it by the plan's window
+    // rule, plan/visibility.h; 0 = none) and its rotary base. RoPE scaling applies to global layers only
+    // (model/rope.h).
     bool isLocalLayer(int layer) const {
         return layer >= 0 && layer < static_cast<int>(layerIsLocal.size()) &&
                layerIsLocal[static_cast<std::size_t>(layer)];
     }
     int slidingWindowFor(int layer) const { return slidingWindow > 0 && isLocalLayer(layer) ? slidingWindow : 0; }
+    // Some layer has a sliding window: the window rule (EncodingOptions::window) matters.
+    bool hasSlidingWindowLayers() const {
+        for (int l = 0; l < static_cast<int>(layerIsLocal.size()); ++l)
+            if (slidingWindowFor(l) > 0) return true;
+        return false;
+    }
     float ropeThetaFor(int layer) const { return isLocalLayer(layer) ? ropeThetaLocal : ropeTheta; }
     // Checks every size for sanity (positive, divisible, not absurd). `file` labels the error.
     Result<void> validate(const std::string& file) const;

@@ -11,6 +11,7 @@ constexpr const char* kModeNames[] = {"full", "parallel"};
 constexpr const char* kPositionNames[] = {"stretch", "restart", "sequential"};
 constexpr const char* kBosNames[] = {"none", "shared", "per-chunk"};
 constexpr const char* kAggregationNames[] = {"none", "heads-queries"};
+constexpr const char* kWindowRuleLabels[] = {"window by physical index", "window by position"};
 
 template <typename E, std::size_t N>
 Result<E> parseName(const std::string& s, const char* const (&names)[N], const std::string& what,
@@ -25,6 +26,8 @@ const char* toString(EncodingMode m) { return enumName(m, kModeNames); }
 const char* toString(PositionPolicy p) { return enumName(p, kPositionNames); }
 const char* toString(BosPolicy b) { return enumName(b, kBosNames); }
 const char* toString(SelectAggregation a) { return enumName(a, kAggregationNames); }
+const char* toString(WindowRule w) { return enumName(w, kWindowRuleNames); }
+const char* windowRuleLabel(WindowRule w) { return enumName(w, kWindowRuleLabels); }
 
 Result<EncodingMode> parseEncodingMode(const std::string& s) {
     return parseName<EncodingMode>(s, kModeNames, "mode", "full or parallel");
@@ -38,8 +41,11 @@ Result<BosPolicy> parseBosPolicy(const std::string& s) {
 Result<SelectAggregation> parseSelectAggregation(const std::string& s) {
     return parseName<SelectAggregation>(s, kAggregationNames, "selection aggregation", "none or heads-queries");
 }
+Result<WindowRule> parseWindowRule(const std::string& s) {
+    return parseName<WindowRule>(s, kWindowRuleNames, "window rule", "physical or position");
+}
 
-std::string describe(const EncodingOptions& o) {
+std::string describe(const EncodingOptions& o, bool slidingWindow) {
     std::string s = toString(o.mode);
     if (o.sinkPrefix) s += " · sink";
     if (o.mode == EncodingMode::Parallel && o.positions != PositionPolicy::Stretch)
@@ -50,6 +56,7 @@ std::string describe(const EncodingOptions& o) {
         s += o.selective.scoreTopN > 0 ? " (top-" + std::to_string(o.selective.scoreTopN) + ")" : " (mean)";
         if (o.selective.aggregation == SelectAggregation::HeadsQueries) s += " per layer";
     }
+    if (slidingWindow) s += std::string(" · ") + windowRuleLabel(o.window);
     return s;
 }
 

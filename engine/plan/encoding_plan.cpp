@@ -16,7 +16,7 @@ const char* toString(SegmentKind k) {
 
 bool EncodingPlan::visible(int i, int j) const {
     const RowKeys k = rowKeys(*this, i);
-    return keyVisible(i, j, k.a, k.b, 0);
+    return keyVisible(i, j, k.a, k.b, 0, nullptr);
 }
 
 void EncodingPlan::visibleRanges(int i, std::vector<KeyRange>& out) const { visibleKeyRanges(*this, i, 0, out); }
@@ -58,6 +58,8 @@ void hashContext(Hasher& h, const EncodingPlan& p) {
     h.value(p.prefixLength);
     h.value(p.queryBegin);
     h.value(static_cast<int>(p.options.mode));
+    // Only the position rule adds to the hash: plans under the physical rule keep their hashes.
+    if (p.options.window != WindowRule::Physical) h.value(static_cast<int>(p.options.window));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ EncodingOptions MethodSettings::toOptions() const {
     o.sinkPrefix = sink;
     o.positions = mode == EncodingMode::Full ? PositionPolicy::Sequential : positions;
     o.bos = bos;
+    o.window = window;
     if (selective) o.selective = SelectiveAttention{selectK, scoreTopN, aggregation};  // else off, at its defaults
     return o;
 }

@@ -74,6 +74,9 @@ struct MethodSettings {
     SelectAggregation aggregation = SelectAggregation::None;
     PositionPolicy positions = PositionPolicy::Stretch;  // parallel mode; full mode is sequential
     BosPolicy bos = BosPolicy::None;
+    // Sliding-window layers. Kept in full mode too, where both rules give the same run, so that
+    // the method line names the rule the user chose.
+    WindowRule window = WindowRule::Physical;
 
     EncodingOptions toOptions() const;
     bool operator==(const MethodSettings&) const = default;

@@ -4,6 +4,10 @@
 
 namespace attnscope {
 
+const int* windowPositions(const EncodingPlan& plan) {
+    return plan.options.window == WindowRule::Position ? plan.positions.data() : nullptr;
+}
+
 RowKeys rowKeys(const EncodingPlan& plan, int i) {
     const auto si = static_cast<std::size_t>(i);
     if (plan.options.mode == EncodingMode::Parallel && plan.segment[si] == SegmentKind::Chunk)
@@ -21,6 +25,18 @@ void keyRanges(RowKeys k, int last, int from, std::vector<KeyRange>& out) {
         if (r.end > r.begin) out.push_back(r);
 }
 
+// Keys j <= last that the mask (k) lets through and the window keeps for a row whose window
+// coordinate is `rowCoordinate`, scanned key by key: the position rule's keys form no range.
+void windowedKeyRanges(RowKeys k, int last, int rowCoordinate, int window, const int* positions,
+                       std::vector<KeyRange>& out) {
+    out.clear();
+    for (int j = 0; j <= last; ++j) {
+        if (!((j < k.a || j >= k.b) && rowCoordinate - positions[j] < window)) continue;
+        if (!out.empty() && out.back().end == j) ++out.back().end;
+        else out.push_back({j, j + 1});
+    }
+}
+
 bool sameBlock(const EncodingPlan& plan, int i, int j) {
     const auto si = static_cast<std::size_t>(i), sj = static_cast<std::size_t>(j);
     return plan.segment[sj] == plan.segment[si] && plan.chunk[sj] == plan.chunk[si];
@@ -29,7 +45,9 @@ bool sameBlock(const EncodingPlan& plan, int i, int j) {
 }  // namespace
 
 void visibleKeyRanges(const EncodingPlan& plan, int row, int window, std::vector<KeyRange>& out) {
-    keyRanges(rowKeys(plan, row), row, windowStart(row, window), out);
+    const int* positions = windowPositions(plan);
+    if (window > 0 && positions) windowedKeyRanges(rowKeys(plan, row), row, positions[row], window, positions, out);
+    else keyRanges(rowKeys(plan, row), row, windowStart(row, window, positions), out);
 }
 
 std::vector<RowBlock> visibilityBlocks(const EncodingPlan& plan, int from, int to, int maxRows) {
@@ -44,7 +62,13 @@ std::vector<RowBlock> visibilityBlocks(const EncodingPlan& plan, int from, int t
 }
 
 void blockKeyRanges(const EncodingPlan& plan, const RowBlock& block, int window, std::vector<KeyRange>& out) {
-    keyRanges(rowKeys(plan, block.end - 1), block.end - 1, windowStart(block.begin, window), out);
+    const int last = block.end - 1;
+    const int* positions = windowPositions(plan);
+    if (window > 0 && positions) {
+        const auto first = plan.positions.begin() + block.begin;
+        const int lowest = *std::min_element(first, first + (block.end - block.begin));
+        windowedKeyRanges(rowKeys(plan, last), last, lowest, window, positions, out);
+    } else keyRanges(rowKeys(plan, last), last, windowStart(block.begin, window, positions), out);
 }
 
 }  // namespace attnscope

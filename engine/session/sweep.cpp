@@ -101,6 +101,7 @@ Result<std::vector<SweepRow>> runSweep(Session& session, const std::string& text
             SweepRow row;
             row.method = m;
             row.parts = P;
+            row.windowRule = opt.window;
             row.contextTokens = static_cast<int>(t.context.size());
             row.chunkTokens = static_cast<int>(spec.chunkIds->front().size());  // ceil(L/P)
             if (m == Method::Full && fullRow) {
@@ -133,6 +134,7 @@ Json sweepToJson(const std::vector<SweepRow>& rows) {
         o["chunk_tokens"] = r.chunkTokens;
         o["mean_entropy"] = r.meanEntropy;
         o["perplexity"] = r.perplexity;
+        o["window_rule"] = toString(r.windowRule);
         arr.push(std::move(o));
     }
     Json j = Json::object();
@@ -141,11 +143,11 @@ Json sweepToJson(const std::vector<SweepRow>& rows) {
 }
 
 std::string sweepToCsv(const std::vector<SweepRow>& rows) {
-    std::string s = "method,parts,context_tokens,chunk_tokens,mean_entropy,perplexity\n";
+    std::string s = "method,parts,context_tokens,chunk_tokens,mean_entropy,perplexity,window_rule\n";
     char buf[160];
     for (const auto& r : rows) {
-        std::snprintf(buf, sizeof buf, "%s,%d,%d,%d,%.6f,%.6f\n", toString(r.method), r.parts, r.contextTokens,
-                      r.chunkTokens, r.meanEntropy, r.perplexity);
+        std::snprintf(buf, sizeof buf, "%s,%d,%d,%d,%.6f,%.6f,%s\n", toString(r.method), r.parts, r.contextTokens,
+                      r.chunkTokens, r.meanEntropy, r.perplexity, toString(r.windowRule));
         s += buf;
     }
     return s;

@@ -24,9 +24,9 @@ struct SweepOptions {
     std::vector<Method> methods = {std::begin(kMethods), std::end(kMethods)};
     std::string sinkText;  // shared prefix for sink/both; empty: the first sinkTokens tokens
     int sinkTokens = 4;    // used when sinkText is empty (taken from the text's start)
-    // What every method shares (methodOptions): K, the chunk score, positions, and BOS
-    // (shared: one BOS at the very start, part of the prefix; models trained with BOS, such as
-    // Gemma and Llama, need it; the paper's runs add none).
+    // What every method shares (methodOptions): K, the chunk score, positions, BOS (shared: one
+    // BOS at the very start, part of the prefix; models trained with BOS, such as Gemma and
+    // Llama, need it; the paper's runs add none) and the window rule of sliding-window layers.
     MethodSettings settings;
 };
 
@@ -37,6 +37,7 @@ struct SweepRow {
     int chunkTokens = 0;     // ceil(L/P)
     double meanEntropy = 0;  // nats, mean over layers, heads, query tokens
     double perplexity = 0;
+    WindowRule windowRule = WindowRule::Physical;  // the run's; no effect without sliding-window layers
 };
 
 // The options' own errors (no text needed): query and sink token counts, the chunk counts, K.
@@ -48,6 +49,7 @@ Result<void> validateSweepOptions(const SweepOptions& options);
 Result<std::vector<SweepRow>> runSweep(Session& session, const std::string& text, const SweepOptions& options,
                                        std::stop_token stop = {}, const std::function<void(int, int)>& progress = {});
 
+// Every row names its window rule ("window_rule").
 Json sweepToJson(const std::vector<SweepRow>& rows);
 std::string sweepToCsv(const std::vector<SweepRow>& rows);
 std::string sweepToTable(const std::vector<SweepRow>& rows);  // human-readable, methods × P

@@ -50,6 +50,7 @@ SessionState everyFieldSet() {
     s.method.aggregation = SelectAggregation::HeadsQueries;
     s.method.positions = PositionPolicy::Restart;
     s.method.bos = BosPolicy::PerChunk;
+    s.method.window = WindowRule::Position;
     s.selection.layer = 4;
     s.selection.head = 7;
     s.selection.queryToken = 12;
@@ -84,7 +85,17 @@ void FilesTest::sessionRoundTripsEveryField() {
     const QByteArray text = f.readAll();
     QVERIFY(text.contains("\"format\": \"attnscope-session\""));
     QVERIFY(text.contains("\"positions\": \"restart\""));
+    QVERIFY(text.contains("\"window_rule\": \"position\""));
     QVERIFY(text.contains("\n    "));
+
+    // A session saved before the window rule existed has no such key: it loads as physical.
+    QJsonObject old = sessionToJson(s);
+    QJsonObject method = old.value(QStringLiteral("method")).toObject();
+    method.remove(QStringLiteral("window_rule"));
+    old[QStringLiteral("method")] = method;
+    auto oldBack = sessionFromJson(old, path, &error);
+    QVERIFY2(oldBack.has_value(), qPrintable(error));
+    QCOMPARE(oldBack->method.window, WindowRule::Physical);
 }
 
 void FilesTest::corruptSessionsAreRejected_data() {
@@ -102,6 +113,9 @@ void FilesTest::corruptSessionsAreRejected_data() {
     QTest::newRow("bad mode")
         << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"method\":{\"mode\":\"diagonal\"}}")
         << QStringLiteral("method.mode");
+    QTest::newRow("bad window rule")
+        << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"method\":{\"window_rule\":\"diagonal\"}}")
+        << QStringLiteral("method.window_rule");
     QTest::newRow("bad k")
         << QByteArray("{\"format\":\"attnscope-session\",\"version\":1,\"context\":{\"query\":\"q\"},\"method\":{\"select_k\":2.5}}")
         << QStringLiteral("method.select_k");
@@ -232,6 +246,7 @@ void FilesTest::startupOptions() {
                                   QStringLiteral("full"), QStringLiteral("--sink"), QStringLiteral("off"),
                                   QStringLiteral("--select"), QStringLiteral("3"), QStringLiteral("--positions"),
                                   QStringLiteral("restart"), QStringLiteral("--bos"), QStringLiteral("per-chunk"),
+                                  QStringLiteral("--window-rule"), QStringLiteral("position"),
                                   QStringLiteral("--export-figures"), QStringLiteral("out")},
                                  &error);
     QVERIFY2(o.has_value(), qPrintable(error));
@@ -245,6 +260,7 @@ void FilesTest::startupOptions() {
     QCOMPARE(m.selectK, 3);
     QCOMPARE(m.positions, PositionPolicy::Restart);
     QCOMPARE(m.bos, BosPolicy::PerChunk);
+    QCOMPARE(m.window, WindowRule::Position);
 
     auto bench = parseStartupOptions({QStringLiteral("attnscope"), QStringLiteral("--bench-toggles")}, &error);
     QVERIFY2(bench.has_value(), qPrintable(error));
@@ -260,6 +276,7 @@ void FilesTest::startupOptionsRejectBadValues() {
         {QStringLiteral("--select"), QStringLiteral("-1")},
         {QStringLiteral("--positions"), QStringLiteral("shuffle")},
         {QStringLiteral("--bos"), QStringLiteral("twice")},
+        {QStringLiteral("--window-rule"), QStringLiteral("diagonal")},
         {QStringLiteral("--no-such-option")},
     };
     for (const QStringList& args : bad) {

@@ -72,9 +72,14 @@ python3 - "$tmp/sweep.json" <<'PY' && ok "sweep JSON has 15 rows" || bad "sweep 
 import json, sys
 rows = json.load(open(sys.argv[1]))["rows"]
 assert len(rows) == 15 and {r["method"] for r in rows} == {"full", "parallel", "sink", "selective", "both"}
+assert all(r["window_rule"] == "physical" for r in rows)
 PY
 expect_exit 0 "sweep CSV" -- "$cli" sweep --model $model --text "$src/resources/examples/lily_story.txt" --query-tokens 32 --parts 2 --out "$tmp/sweep.csv"
 head -1 "$tmp/sweep.csv" | grep -q '^method,parts' && ok "sweep CSV header" || bad "sweep CSV header"
+expect_exit 0 "sweep --window-rule position" -- "$cli" sweep --model $model --text "$src/resources/examples/lily_story.txt" --query-tokens 32 --parts 2 --window-rule position --out "$tmp/sweep-position.csv"
+[[ $(tail -n +2 "$tmp/sweep-position.csv" | grep -c ',position$') == 5 ]] && ok "sweep CSV names the window rule" || bad "sweep CSV window rule"
+expect_exit 0 "analyze --window-rule position" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --window-rule position --out "$tmp/position.json"
+python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["options"]["window_rule"] == "position"' "$tmp/position.json" && ok "analysis JSON names the window rule" || bad "analysis JSON window rule"
 
 # --- bad input: exit 2, one line naming the file and reason, no output file left behind
 expect_exit 2 "missing model file" -- "$cli" analyze --model "$tmp/nope.gguf" --context "$tmp/ctx.json" --out "$tmp/x.json"
@@ -156,6 +161,8 @@ one_bad "stray argument" "unexpected argument 'stray'" -- "$cli" analyze --model
 for n in 0 -1; do
   one_bad "--select-score-top $n" "--select-score-top must be 1 or more" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --select 2 --select-score-top $n
 done
+one_bad "--window-rule diagonal" "unknown window rule 'diagonal' (expected physical or position)" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --window-rule diagonal
+one_bad "sweep --window-rule diagonal" "unknown window rule 'diagonal'" -- "$cli" sweep --model $model --text "$tmp/story.txt" --window-rule diagonal
 expect_exit 0 "--select-score-top mean" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --select 2 --select-score-top mean
 one_bad "sweep --sink-tokens -1" "sink token count must be 0 or more" -- "$cli" sweep --model $model --text "$tmp/story.txt" --sink-tokens -1
 python3 -c 'import json; print(json.dumps({"chunk_ids": [[7] * 2100], "query_ids": [5, 6]}))' > "$tmp/long.json"

@@ -27,6 +27,7 @@ struct AttentionCase {
     int queries = 9;
     bool parallel = true;
     int window = 0;
+    WindowRule windowRule = WindowRule::Physical;
     bool select = false;
     bool split = false;      // context and query rows in separate buffers
     bool queryOnly = false;  // only the query rows (the reuse pass)
@@ -94,6 +95,18 @@ inline AttentionCase windowCase(AttentionCase c, std::string name, int window, s
     c.queries = queries;
     c.select = true;
     return c;
+}
+
+// c with its window measured by position ids (parallel mode: the chunks' positions overlap).
+inline AttentionCase byPosition(AttentionCase c, std::string name) {
+    c.name = std::move(name);
+    c.windowRule = WindowRule::Position;
+    return c;
+}
+
+// The case's plan (kernel_test_data.h makePlan).
+inline EncodingPlan planOf(const AttentionCase& c) {
+    return makePlan(c.prefix, c.chunks, c.queries, c.parallel, c.windowRule);
 }
 
 // c over the same tokens in full mode, with a window of `window` keys.
@@ -174,7 +187,7 @@ inline void compareAttentionPass(const AttentionCase& c, AttentionPass& p, Atten
 // pass over the query rows: a fixed keep mask, renormalised with the floor from lseBefore.
 struct AttentionRun {
     Rows q, k, v;
-    DeviceBytes rowKeys, keyChunk;
+    DeviceBytes rowKeys, keyChunk, windowPositions;
     AttentionPass all, selected;
     std::vector<std::uint8_t> keep;
     DeviceBytes deviceKeep;
@@ -189,12 +202,18 @@ struct AttentionRun {
           v(c.type, randomFloats(rowValues(view, c.kvHeads, c), c.seed + 2, 1.0f), view.tokens, c.kvHeads * c.hd,
             splitRow(c, view)),
           rowKeys(view.rowKeys),
-          keyChunk(view.keyChunk) {
+          keyChunk(view.keyChunk),
+          windowPositions(view.windowPositions) {
         all.dev.type = all.host.type = c.type;
         all.dev.g = all.host.g = AttentionGeometry{
             view.tokens, c.heads, c.kvHeads, c.hd, 1.0f / std::sqrt(static_cast<float>(c.hd)), c.window};
-        all.dev.vis = VisibilityArgs{rowKeys.get<int>(), keyChunk.get<int>(), nullptr, view.queryBegin, view.chunks};
-        all.host.vis = VisibilityArgs{view.rowKeys.data(), view.keyChunk.data(), nullptr, view.queryBegin, view.chunks};
+        const bool byPosition = !view.windowPositions.empty();
+        all.dev.vis =
+            VisibilityArgs{rowKeys.get<int>(), keyChunk.get<int>(), nullptr,
+                           view.queryBegin,    view.chunks,         byPosition ? windowPositions.get<int>() : nullptr};
+        all.host.vis = VisibilityArgs{
+            view.rowKeys.data(), view.keyChunk.data(), nullptr,
+            view.queryBegin,     view.chunks,          byPosition ? view.windowPositions.data() : nullptr};
         all.dev.q = q.device, all.dev.k = k.device, all.dev.v = v.device;
         all.host.q = q.onHost, all.host.k = k.onHost, all.host.v = v.onHost;
         const int rowBegin = c.queryOnly ? view.queryBegin : 0;

@@ -1,6 +1,7 @@
 #pragma once
 // Inputs the kernel tests share: random values, their bytes in a storage type, and synthetic
 // encoding plans (prefix, chunks, query; ids all 0) for the visibility rule.
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -34,22 +35,31 @@ inline std::vector<float> fromBytes(ElemType t, const std::vector<std::uint8_t>&
 }
 
 // A plan of `prefix` shared tokens, one chunk per entry of `chunks` and `queries` query tokens,
-// in parallel or full mode, positions in physical order.
-inline EncodingPlan makePlan(int prefix, const std::vector<int>& chunks, int queries, bool parallel) {
+// in parallel or full mode, with its window rule.
+inline EncodingPlan makePlan(int prefix, const std::vector<int>& chunks, int queries, bool parallel,
+                             WindowRule window = WindowRule::Physical) {
     EncodingPlan p;
     p.options.mode = parallel ? EncodingMode::Parallel : EncodingMode::Full;
+    p.options.window = window;
+    // Positions by the restart rule in parallel mode (each chunk from S, the query after the
+    // longest chunk), so that a window by position differs from one by index.
+    int longest = 0;
+    for (int n : chunks) longest = std::max(longest, n);
     auto push = [&](SegmentKind s, int c) {
+        const int t = p.tokenCount();
+        int position = t;
+        if (parallel && s == SegmentKind::Chunk) position = prefix + (t - p.chunkRanges.back().begin);
+        if (parallel && s == SegmentKind::Query) position = prefix + longest + (t - p.queryBegin);
         p.ids.push_back(0);
         p.segment.push_back(s);
         p.chunk.push_back(c);
-        p.positions.push_back(p.tokenCount() - 1);
+        p.positions.push_back(position);
     };
     for (int i = 0; i < prefix; ++i) push(SegmentKind::Prefix, -1);
     p.prefixLength = prefix;
     for (std::size_t c = 0; c < chunks.size(); ++c) {
-        KeyRange r{p.tokenCount(), p.tokenCount() + chunks[c]};
+        p.chunkRanges.push_back(KeyRange{p.tokenCount(), p.tokenCount() + chunks[c]});
         for (int t = 0; t < chunks[c]; ++t) push(SegmentKind::Chunk, static_cast<int>(c));
-        p.chunkRanges.push_back(r);
     }
     p.queryBegin = p.tokenCount();
     for (int t = 0; t < queries; ++t) push(SegmentKind::Query, -1);

@@ -93,7 +93,7 @@ void comparePass(const AttentionCase& c, AttentionPass& p, const std::string& wh
 
 void runMmaCase(const AttentionCase& c) {
     SCOPED_TRACE(c.name);
-    auto viewR = makePlanView(makePlan(c.prefix, c.chunks, c.queries, c.parallel));
+    auto viewR = makePlanView(planOf(c));
     ASSERT_TRUE(viewR.ok()) << viewR.error().describe();
     AttentionRun run(c, *viewR);
     runAttentionPasses(c, *viewR, run, launchAttentionForwardMma, boundsFor(c.type));
@@ -147,6 +147,7 @@ TEST(CudaAttentionMma, SlidingWindowsAndFewKeys) {
         AttentionCase c = windowCase(mmaCase(), "parallel, window " + std::to_string(window), window, {90, 10, 75}, 18);
         c.amp = 3.0f;
         runMmaCase(c);
+        runMmaCase(byPosition(c, "parallel, window " + std::to_string(window) + " by position"));
         AttentionCase f = inFullMode(c, "full, window " + std::to_string(window), window);
         f.select = false;
         runMmaCase(f);

@@ -351,6 +351,14 @@ std::vector<Mode> modes() {
     o.selective.scoreTopN = 0;
     o.positions = PositionPolicy::Restart;
     m.push_back({"selective mean score, restart", o});
+    // Sliding windows measured by position ids: a chunk's window and the query's reach back
+    // into every chunk (no range of keys).
+    o = {};
+    o.window = WindowRule::Position;
+    m.push_back({"sink, window by position", o});
+    o.selective.topK = 2;
+    o.sinkPrefix = false;
+    m.push_back({"selective, window by position", o});
     return m;
 }
 

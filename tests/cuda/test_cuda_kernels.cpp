@@ -328,7 +328,7 @@ void checkTiles(const AttentionCase& c, const PlanView& v, const AttentionRun& r
 
 void runAttentionCase(const AttentionCase& c) {
     SCOPED_TRACE(c.name);
-    const EncodingPlan plan = makePlan(c.prefix, c.chunks, c.queries, c.parallel);
+    const EncodingPlan plan = planOf(c);
     auto viewR = makePlanView(plan);
     ASSERT_TRUE(viewR.ok()) << viewR.error().describe();
     const PlanView& v = *viewR;
@@ -384,7 +384,9 @@ TEST(CudaKernels, AttentionSlidingWindowAndSharpScores) {
     AttentionCase c = windowCase(AttentionCase{}, "window 24, sharp", 24, {50, 10, 35}, 18);
     c.amp = 4.0f;
     runAttentionCase(c);
+    runAttentionCase(byPosition(c, "window 24 by position, sharp"));
     runAttentionCase(inFullMode(c, "full mode, window 7", 7));
+    runAttentionCase(byPosition(inFullMode(c, "", 7), "full mode, window 7 by position"));
 }
 
 TEST(CudaKernels, AttentionLongRowsManyChunks) {
@@ -506,6 +508,11 @@ TEST(CudaKernels, AttentionTileManyColumnBins) {
 
 namespace {
 
+// The view's window positions for host arguments (null under the physical rule).
+const int* windowPositionsOf(const PlanView& v) {
+    return v.windowPositions.empty() ? nullptr : v.windowPositions.data();
+}
+
 struct StatsCase {
     std::string name;
     ElemType type = ElemType::F32;
@@ -515,6 +522,7 @@ struct StatsCase {
     int queries = 7;
     bool parallel = true;
     int window = 0;
+    WindowRule windowRule = WindowRule::Physical;
     bool select = false;
     bool split = false;
     ChunkScore mode = ChunkScore::TopN;
@@ -533,7 +541,7 @@ struct StatsInputs {
 
 StatsInputs makeStatsInputs(const StatsCase& c) {
     StatsInputs in;
-    in.v = *makePlanView(makePlan(c.prefix, c.chunks, c.queries, c.parallel));
+    in.v = *makePlanView(makePlan(c.prefix, c.chunks, c.queries, c.parallel, c.windowRule));
     const int N = in.v.tokens, H = c.heads, Q = in.v.queries, P = in.v.chunks;
     in.qStride = H * c.hd;
     in.kStride = c.kvHeads * c.hd;
@@ -544,7 +552,8 @@ StatsInputs makeStatsInputs(const StatsCase& c) {
     AttentionForwardArgs a;
     a.type = c.type;
     a.g = in.g;
-    a.vis = VisibilityArgs{in.v.rowKeys.data(), in.v.keyChunk.data(), nullptr, in.v.queryBegin, P};
+    a.vis =
+        VisibilityArgs{in.v.rowKeys.data(), in.v.keyChunk.data(), nullptr, in.v.queryBegin, P, windowPositionsOf(in.v)};
     a.q = TokenRows{in.hq.data(), in.hq.data(), N, in.qStride};
     a.k = TokenRows{in.hk.data(), in.hk.data(), N, in.kStride};
     a.v = TokenRows{hv.data(), hv.data(), N, in.kStride};
@@ -594,8 +603,9 @@ StatsOutputs queryStatsOf(const StatsCase& c, const StatsInputs& in, bool device
     QueryStatsArgs s;
     s.type = c.type;
     s.g = in.g;
-    s.vis = VisibilityArgs{in.v.rowKeys.data(), in.v.keyChunk.data(), in.keep.empty() ? nullptr : in.keep.data(),
-                           in.v.queryBegin, P};
+    s.vis = VisibilityArgs{
+        in.v.rowKeys.data(),    in.v.keyChunk.data(), in.keep.empty() ? nullptr : in.keep.data(), in.v.queryBegin, P,
+        windowPositionsOf(in.v)};
     s.q = TokenRows{in.hq.data(), in.hq.data(), N, in.qStride};
     s.k = TokenRows{in.hk.data(), in.hk.data(), N, in.kStride};
     s.prefixLength = in.v.prefixLength;
@@ -613,9 +623,13 @@ StatsOutputs queryStatsOf(const StatsCase& c, const StatsInputs& in, bool device
         dk(c.type, fromBytes(c.type, in.hk), N, in.kStride, split);
     DeviceBytes dRowKeys(in.v.rowKeys), dKeyChunk(in.v.keyChunk), dChunkBegin(in.v.chunkBegin), dLse(in.lse),
         dKeep(in.keep.empty() ? std::vector<std::uint8_t>(1) : in.keep), dScore(o.score), dMass(o.mass), dPre(o.prefix),
-        dQry(o.query);
-    s.vis = VisibilityArgs{dRowKeys.get<int>(), dKeyChunk.get<int>(),
-                           in.keep.empty() ? nullptr : dKeep.get<std::uint8_t>(), in.v.queryBegin, P};
+        dQry(o.query), dWindowPositions(in.v.windowPositions);
+    s.vis = VisibilityArgs{dRowKeys.get<int>(),
+                           dKeyChunk.get<int>(),
+                           in.keep.empty() ? nullptr : dKeep.get<std::uint8_t>(),
+                           in.v.queryBegin,
+                           P,
+                           in.v.windowPositions.empty() ? nullptr : dWindowPositions.get<int>()};
     s.q = dq.device;
     s.k = dk.device;
     s.chunkBegin = dChunkBegin.get<int>();
@@ -735,6 +749,11 @@ TEST(CudaKernels, SlidingWindowRowsFarBeyondTheWindow) {
     s.heads = 8;
     s.kvHeads = 2;
     runStatsCase(s);
+    // By position the query rows see a part of every chunk: no first visible tile to start from.
+    s.name = "statistics, window 24 by position, 256 query rows";
+    s.windowRule = WindowRule::Position;
+    runStatsCase(s);
+    runAttentionCase(byPosition(c, "window 24 by position, 1,400 tokens, selective"));
 }
 
 // A sliding-window layer starts each block at the first key tile its rows can see: rows far

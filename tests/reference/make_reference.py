@@ -20,8 +20,11 @@ Each case follows PAPER.md: layout [prefix | chunk_1 .. chunk_P | query]; in par
 token sees the prefix and the earlier tokens of its own chunk, prefix and query tokens see
 everything before them; positions by the stretch / restart / sequential rule. The mask is given to
 transformers as a 4-D additive float mask (per layer type for gemma3, whose local layers also keep
-only keys with i - j < sliding_window, i and j physical indices, as the engine does) and the
-position ids explicitly, so the reference knows nothing of the engine's plan code.
+only keys with i - j < sliding_window, i and j physical indices, as the engine does by default) and
+the position ids explicitly, so the reference knows nothing of the engine's plan code. A model with a
+sliding window also gets the WINDOW_CASES, whose local layers keep keys by position ids instead,
+pos(i) - pos(j) < sliding_window (the engine's window rule `position`, llama.cpp's convention); their
+"options" carry "window_rule": "position".
 
 Per case the fixture holds, for every layer and head:
   entropy[l][h][i]            -sum_j p_ij ln p_ij (nats) of every token i, from the eager
@@ -99,6 +102,12 @@ CASES = [
     ("parallel-sink-stretch", "parallel", "stretch", True),
     ("parallel-stretch", "parallel", "stretch", False),
     ("parallel-sink-restart", "parallel", "restart", True),
+]
+# Models with a sliding window also run these, with the window measured by position ids; drawn
+# after CASES, so the earlier cases' tokens do not change.
+WINDOW_CASES = [
+    ("parallel-sink-stretch-window-position", "parallel", "stretch", True, "position"),
+    ("full-window-position", "full", "sequential", True, "position"),
 ]
 PREFIX_LEN, CHUNK_LENS, QUERY_LEN = 3, (9, 6, 12), 6
 
@@ -289,13 +298,14 @@ def additive(vis):
     return m[None, None]
 
 
-def run_reference(model, kind, ids, pos, vis, window):
+def run_reference(model, kind, ids, pos, vis, window, window_rule="physical"):
     inp = torch.tensor([ids])
     position_ids = torch.tensor([pos])
     if kind == "gemma3":
         n = len(ids)
-        i = np.arange(n)[:, None]
-        j = np.arange(n)[None, :]
+        coord = np.arange(n) if window_rule == "physical" else np.array(pos)
+        i = coord[:, None]
+        j = coord[None, :]
         local = vis & ((i - j) < window)
         mask = {"full_attention": additive(vis), "sliding_attention": additive(local)}
         vis_by_layer = [local if t == "sliding_attention" else vis for t in model.config.layer_types]
@@ -328,17 +338,20 @@ def rounded(a, digits=7):
     return float(f"{a:.{digits}g}")
 
 
-def make_case(model, kind, rng, vocab, name, mode, positions, sink, window):
+def make_case(model, kind, rng, vocab, name, mode, positions, sink, window, window_rule="physical"):
     prefix = rng.integers(3, vocab, PREFIX_LEN).tolist() if sink else []
     chunks = [rng.integers(3, vocab, n).tolist() for n in CHUNK_LENS]
     query = rng.integers(3, vocab, QUERY_LEN).tolist()
     ids, seg, chk, pos = layout(prefix, chunks, query, mode, positions)
     vis = visibility(seg, chk, mode)
-    attns, logp = run_reference(model, kind, ids, pos, vis, window)
+    attns, logp = run_reference(model, kind, ids, pos, vis, window, window_rule)
     qb = len(ids) - len(query)
+    options = {"mode": mode, "positions": positions, "sink": sink}
+    if window_rule != "physical":
+        options["window_rule"] = window_rule
     return {
         "name": name,
-        "options": {"mode": mode, "positions": positions, "sink": sink},
+        "options": options,
         "prefix_ids": prefix,
         "chunk_ids": chunks,
         "query_ids": query,
@@ -377,6 +390,8 @@ def make_tiny(name, spec):
     rng = np.random.default_rng(spec["seed"])
     window = cfg.get("sliding_window", 0) if spec["kind"] == "gemma3" else 0
     cases = [make_case(model, spec["kind"], rng, cfg["vocab_size"], *c, window) for c in CASES]
+    if window:
+        cases += [make_case(model, spec["kind"], rng, cfg["vocab_size"], *c[:4], window, c[4]) for c in WINDOW_CASES]
     check_round_trip(model, folder, OUT / f"{name}.gguf", cases[0])
     doc = {
         "description": f"transformers {__import__('transformers').__version__} (eager, float32) on a random "

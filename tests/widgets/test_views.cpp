@@ -148,6 +148,11 @@ private Q_SLOTS:
         for (int i = 0; i < view.plot()->itemCount(); ++i)
             if (view.plot()->item(i)->property("localLayer").toBool()) ++bands;
         QCOMPARE(bands, 2);
+        QVERIFY(view.toolTip().contains(QStringLiteral("physical index")));
+        QVERIFY(view.toolTip().contains(QStringLiteral("position id")));
+        view.setLocalLayers(QVector<bool>(12, false));
+        QVERIFY(view.toolTip().isEmpty());
+        view.setLocalLayers(local);
 
         const QString csv = view.dataCsv();
         QVERIFY(csv.startsWith(QStringLiteral("layer,full,parallel,sink,selective,both,local\n")));
@@ -358,7 +363,7 @@ private Q_SLOTS:
         view.setOrientation(Qt::Vertical);
         QCOMPARE(view.plot()->graphCount(), 10);
         const QString csv = view.dataCsv();
-        QVERIFY(csv.contains(QStringLiteral("parallel,8,960,120,2.66,6.92\n")));
+        QVERIFY(csv.contains(QStringLiteral("parallel,8,960,120,2.66,6.92,physical\n")));
         QCOMPARE(view.dataJson()[QStringLiteral("rows")].toArray().size(), static_cast<int>(rows.size()));
     }
 
@@ -493,6 +498,16 @@ private Q_SLOTS:
         // Unknown extension: a clear error, no file.
         QVERIFY(!view->exportFigure(dir.filePath(name + QStringLiteral(".bmpx")), 2.0, &error));
         QVERIFY(error.contains(QStringLiteral(".png")));
+
+        // A method line: a strip under the figure, its words as SVG text.
+        const QString line = QStringLiteral("parallel · sink · window by position");
+        view->setMethodLine(line);
+        QVERIFY2(view->exportFigure(png, 2.0, &error), qPrintable(error));
+        QCOMPARE(QImage(png).width(), logical.width() * 2);
+        QVERIFY(QImage(png).height() > logical.height() * 2);
+        QVERIFY2(view->exportFigure(svg, 2.0, &error), qPrintable(error));
+        QVERIFY2(svgTexts(readAll(svg), &valid).join(' ').contains(QStringLiteral("window by position")), qPrintable(name));
+        view->setMethodLine(QString());
         QVERIFY(!QFile::exists(dir.filePath(name + QStringLiteral(".bmpx"))));
 
         // Data export round-trips through files.

@@ -171,7 +171,8 @@ struct MmaRow {
 };
 
 ATTN_DEV bool rowSees(const AttentionForwardArgs& a, const MmaRow& row, int j) {
-    return row.valid && j < a.g.tokens && keyVisible(row.i, j, row.a, row.b, a.g.window) && keyKept(a.vis, row.sel, j);
+    return row.valid && j < a.g.tokens && keyVisible(row.i, j, row.a, row.b, a.g.window, a.vis.windowPositions) &&
+           keyKept(a.vis, row.sel, j);
 }
 
 // The valid rows [first, last] of a warp, summarised for classifying key tiles (same in all lanes).
@@ -199,12 +200,13 @@ ATTN_DEV WarpRows warpRows(const AttentionForwardArgs& a, int h, int wrow0) {
 enum TileCover { kSeesNone = 0, kSeesSome = 1, kSeesAll = 2 };
 
 // What the warp's rows see of keys [k0, k0 + kTileKeys): surely nothing, perhaps some (mask each
-// score), or surely all. Row i sees [windowStart(i), a) ∪ [max(b, windowStart(i)), i].
-ATTN_DEV int tileCover(const WarpRows& w, int k0, int tokens, int window) {
+// score), or surely all. Row i sees [windowStart(i), a) ∪ [max(b, windowStart(i)), i] under the
+// physical rule; under the position rule the window is no range, so no tile is surely all.
+ATTN_DEV int tileCover(const WarpRows& w, int k0, int tokens, int window, const int* positions) {
     const int k1 = k0 + kTileKeys - 1;  // last key of the tile
-    if (w.last < w.first || k0 > w.last || k1 < windowStart(w.first, window)) return kSeesNone;
+    if (w.last < w.first || k0 > w.last || k1 < windowStart(w.first, window, positions)) return kSeesNone;
     if (k0 >= w.aMax && k1 < w.bMin) return kSeesNone;
-    const bool all = !w.selecting && k1 < tokens && k1 <= w.first && k0 >= windowStart(w.last, window) &&
+    const bool all = !w.selecting && k1 < tokens && k1 <= w.first && windowKeepsFrom(k0, w.last, window, positions) &&
                      (k1 < w.aMin || k0 >= w.bMax);
     return all ? kSeesAll : kSeesSome;
 }
@@ -413,7 +415,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32) attentionMmaKernel(AttentionFo
 
     for (int ti = 0; ti < tiles.count(); ++ti) {
         const int k0 = tiles.start(ti);
-        const int cover = tileCover(wr, k0, a.g.tokens, a.g.window);
+        const int cover = tileCover(wr, k0, a.g.tokens, a.g.window, a.vis.windowPositions);
         // Also the barrier after the previous tile: nobody overwrites K and V still being read.
         if (!__syncthreads_or(cover != kSeesNone)) continue;
         loadKeyValueTile<T, M>(a, kvh, k0, sm);

@@ -499,7 +499,8 @@ struct RunBuffers {
     DeviceBuffer x, xn, qf, kf, vf, proj, gate, up, act, attnOut;                             // activations
     DeviceBuffer entropy, lse, lseBefore, score, selected, chunkMass, prefixMass, queryMass;  // statistics
     DeviceBuffer rowKeys, keyChunk, chunkBegin, ids, ropeGlobal, ropeLocal, targets;          // the plan
-    DeviceBuffer nll, argmax, logits;                                                         // the query rows' logits
+    DeviceBuffer windowPositions;      // the position rule's window coordinates (plan_view.h)
+    DeviceBuffer nll, argmax, logits;  // the query rows' logits
     // Q/K/V when the state is not kept on the GPU: context rows, query rows, a reused context's K/V.
     DeviceBuffer workQc, workKc, workVc, workQq, workKq, workVq, reusedK, reusedV;
 };
@@ -654,6 +655,7 @@ Result<void> CudaRun::uploadPlan() {
     RunBuffers& u = buf_;
     ATTN_TRY(b_.upload(u.rowKeys, v_.rowKeys, "visibility"));
     ATTN_TRY(b_.upload(u.keyChunk, v_.keyChunk, "chunk ids"));
+    ATTN_TRY(b_.upload(u.windowPositions, v_.windowPositions, "window positions"));
     ATTN_TRY(b_.upload(u.chunkBegin, v_.chunkBegin, "chunk ranges"));
     ATTN_TRY(b_.upload(u.ids, std::vector<int>(plan_.ids.begin() + rows_.first, plan_.ids.end()), "token ids"));
     const RopeTables rope(c_, plan_.positions.data() + rows_.first, rows_.count);
@@ -806,7 +808,12 @@ Result<void> CudaRun::attention(int layer, const LayerQkv& qkv) {
     AttentionForwardArgs a;
     a.type = b_.type_;
     a.g = AttentionGeometry{N_, H_, c_.nKvHeads, c_.headDim, c_.attentionScale(), c_.slidingWindowFor(layer)};
-    a.vis = VisibilityArgs{u.rowKeys.as<int>(), u.keyChunk.as<int>(), nullptr, qb_, P_};
+    a.vis = VisibilityArgs{u.rowKeys.as<int>(),
+                           u.keyChunk.as<int>(),
+                           nullptr,
+                           qb_,
+                           P_,
+                           v_.windowPositions.empty() ? nullptr : u.windowPositions.as<int>()};
     a.q = TokenRows{qkv.Qc, qkv.Qq, qb_, qDim_};
     a.k = TokenRows{qkv.Kctx, qkv.Kq, qb_, kvDim_};
     a.v = TokenRows{qkv.Vctx, qkv.Vq, qb_, kvDim_};
@@ -1059,7 +1066,7 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
     CU_TRY(cudaSetDevice(device_));
     const int l = req.layer;
     const ContextState& ctx = *s->context;
-    DeviceBuffer sQc, sKc, sQq, sKq, dRowKeys, dKeyChunk, dSel, dLse, dOut;
+    DeviceBuffer sQc, sKc, sQq, sKq, dRowKeys, dKeyChunk, dWindowPositions, dSel, dLse, dOut;
     auto qc = ctx.layers[static_cast<std::size_t>(l)].q.view(device_, sQc, stream_);
     if (!qc) return qc.takeError();
     auto kc = ctx.layers[static_cast<std::size_t>(l)].k.view(device_, sKc, stream_);
@@ -1070,6 +1077,7 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
     if (!kq) return kq.takeError();
     ATTN_TRY(upload(dRowKeys, s->view.rowKeys, "visibility"));
     ATTN_TRY(upload(dKeyChunk, s->view.keyChunk, "chunk ids"));
+    ATTN_TRY(upload(dWindowPositions, s->view.windowPositions, "window positions"));
     std::vector<float> lseHN(static_cast<std::size_t>(H) * N);
     for (int h = 0; h < H; ++h) {
         std::copy_n(ctx.lse.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(l) * H + h) * qb), qb,
@@ -1091,7 +1099,8 @@ Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const
     const TileArgs t{.type = type_,
                      .g = AttentionGeometry{N, H, c.nKvHeads, hd, c.attentionScale(), c.slidingWindowFor(l)},
                      .vis = VisibilityArgs{dRowKeys.as<int>(), dKeyChunk.as<int>(),
-                                           s->selected.empty() ? nullptr : dSel.as<std::uint8_t>(), qb, P},
+                                           s->selected.empty() ? nullptr : dSel.as<std::uint8_t>(), qb, P,
+                                           s->view.windowPositions.empty() ? nullptr : dWindowPositions.as<int>()},
                      .q = TokenRows{*qc, *qq, qb, H * hd},
                      .k = TokenRows{*kc, *kq, qb, c.nKvHeads * hd},
                      .lse = dLse.as<float>(),

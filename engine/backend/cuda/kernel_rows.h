@@ -32,7 +32,8 @@ ATTN_DEV bool keyKept(const VisibilityArgs& v, const std::uint8_t* sel, int j) {
 
 // The key tiles (of tileKeys keys) a block of rows [row0, min(row0 + rows, a.rowEnd)) visits: those
 // covering [W, A) ∪ [max(B, W), E), the keys any of its rows may see, with A = max a, B = min b,
-// E = last row + 1 and W the first row's window start (the later rows' windows start later).
+// E = last row + 1 and W the first row's window start (the later rows' windows start later; 0
+// under the position rule, whose window is no range of keys).
 struct BlockKeyTiles {
     int tileKeys = 1, begin1 = 0, end1 = 0, begin2 = 0, end2 = 0;
     ATTN_DEV int count() const { return (end1 - begin1) + (end2 - begin2); }
@@ -48,7 +49,7 @@ ATTN_DEV BlockKeyTiles blockKeyTiles(const AttentionForwardArgs& a, int row0, in
         A = imax(A, a.vis.rowKeys[2 * i]);
         B = imin(B, a.vis.rowKeys[2 * i + 1]);
     }
-    const int W = imax(0, windowStart(row0, a.g.window));
+    const int W = imax(0, windowStart(row0, a.g.window, a.vis.windowPositions));
     BlockKeyTiles t;
     t.tileKeys = tileKeys;
     t.begin1 = W / tileKeys;

@@ -250,7 +250,8 @@ template <int DPL>
 ATTN_DEV unsigned keyRowBits(const AttentionForwardArgs& a, const AttentionRow<DPL>* rows, int j) {
     unsigned bits = 0;
     for (int rr = 0; rr < kRowsPerWarp; ++rr)
-        if (rows[rr].valid && j < a.g.tokens && keyVisible(rows[rr].i, j, rows[rr].a, rows[rr].b, a.g.window) &&
+        if (rows[rr].valid && j < a.g.tokens &&
+            keyVisible(rows[rr].i, j, rows[rr].a, rows[rr].b, a.g.window, a.vis.windowPositions) &&
             keyKept(a.vis, rows[rr].sel, j))
             bits |= 1u << rr;
     return bits;
@@ -470,14 +471,14 @@ ATTN_DEV void loadStatsPairs(const QueryStatsArgs& a, const StatsBlock& blk, int
 }
 
 // Keys [lo, hi) that some row of the block may see: from the first row's window start (later rows'
-// windows start later) to the last row.
+// windows start later; 0 under the position rule) to the last row.
 struct KeySpan {
     int lo = 0, hi = 0;
 };
 ATTN_DEV KeySpan statsKeySpan(const QueryStatsArgs& a, const StatsBlock& blk) {
     const int last = imin(blk.p0 + blk.pairs, blk.group * blk.queries) - 1;
     KeySpan s;
-    s.lo = imax(0, windowStart(a.vis.queryBegin + blk.query(blk.p0), a.g.window));
+    s.lo = imax(0, windowStart(a.vis.queryBegin + blk.query(blk.p0), a.g.window, a.vis.windowPositions));
     s.hi = a.vis.queryBegin + blk.query(last) + 1;
     return s;
 }
@@ -499,7 +500,8 @@ ATTN_DEV unsigned pairKeyBits(const QueryStatsArgs& a, const StatsPair* pairs, i
     unsigned bits = 0;
     if (j >= end) return 0;
     for (int rr = 0; rr < kStatsPairsPerWarp; ++rr)
-        if (pairs[rr].valid && keyVisible(pairs[rr].i, j, pairs[rr].a, pairs[rr].b, a.g.window) &&
+        if (pairs[rr].valid &&
+            keyVisible(pairs[rr].i, j, pairs[rr].a, pairs[rr].b, a.g.window, a.vis.windowPositions) &&
             keyKept(a.vis, pairs[rr].sel, j))
             bits |= 1u << rr;
     return bits;
@@ -684,7 +686,7 @@ __global__ void __launch_bounds__(kTileThreads) attentionTileKernel(TileArgs a) 
             qsm[idx] = ld(rowPtr<T>(a.q, i) + static_cast<std::size_t>(h0) * hd + idx) * g.scale;
         __syncthreads();
         const int rowA = a.vis.rowKeys[2 * i], rowB = a.vis.rowKeys[2 * i + 1];
-        const int lo = windowStart(i, g.window);
+        const int lo = windowStart(i, g.window, a.vis.windowPositions);
         // Visible columns of row i inside [cLo, cHi): [r1b, r1e) ∪ [r2b, r2e).
         const int r1b = imax(cLo, lo), r1e = imin(imin(cHi, rowA), i + 1);
         const int r2b = imax(imax(imax(cLo, rowB), lo), r1e), r2e = imin(cHi, i + 1);
@@ -696,7 +698,8 @@ __global__ void __launch_bounds__(kTileThreads) attentionTileKernel(TileArgs a) 
         for (int v = v0; v < v1; ++v) {
             const int j = v < len1 ? r1b + v : r2b + (v - len1);
             float val = 0;
-            for (int hh = h0; hh < h1; ++hh) {
+            const bool seen = inWindow(i, j, g.window, a.vis.windowPositions);  // the position rule's gaps
+            for (int hh = h0; hh < h1 && seen; ++hh) {
                 if (!keyKept(a.vis, selectionRow(a.vis, g.tokens, hh, i), j)) continue;
                 const int kvh = hh / (g.heads / g.kvHeads);
                 const T* kr = rowPtr<T>(a.k, j) + static_cast<std::size_t>(kvh) * hd;

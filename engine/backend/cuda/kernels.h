@@ -28,18 +28,21 @@ struct AttentionGeometry {
     int kvHeads = 0;     // key/value heads; query head h reads KV head h / (H / kvHeads)
     int headDim = 0;     // hd <= kMaxHeadDim
     float scale = 1.0f;  // score = scale · q·k
-    int window = 0;      // sliding window: key j visible to row i only if i - j < window; 0 = none
+    int window = 0;      // sliding window (plan/visibility.h; 0 = none), measured as VisibilityArgs says
 };
 
 // The plan's visibility rule, without any N×N mask: row i sees keys [0, a_i) ∪ [b_i, i]
 // (full mode and prefix/query rows: a_i = b_i = i + 1; a chunk row in parallel mode: a_i =
-// prefix length, b_i = its chunk's first token). Query rows may further drop whole chunks.
+// prefix length, b_i = its chunk's first token). Query rows may further drop whole chunks. A
+// sliding window measures i − j, or pos(i) − pos(j) under the position rule (plan/visibility.h).
+// Declared in this order so that a plain initialiser list leaves windowPositions null.
 struct VisibilityArgs {
     const int* rowKeys = nullptr;            // [N][2]: a_i, b_i
     const int* keyChunk = nullptr;           // [N]: chunk index of each token, -1 outside chunks
     const std::uint8_t* selected = nullptr;  // [H][Q][P]: chunks kept for query rows; null = all
     int queryBegin = 0;                      // first query token; Q = N - queryBegin
     int chunks = 0;                          // P
+    const int* windowPositions = nullptr;    // [N]: position ids under the position rule; null: physical
 };
 
 constexpr int kMaxHeadDim = 256;
@@ -88,7 +91,7 @@ cudaError_t launchNllArgmax(const float* logits, int rows, int vocab, const int*
 // Fused attention over rows [rowBegin, rowEnd) of every head, FlashAttention style: keys in
 // tiles of 32, an online softmax per row (running max m, sum l = Σe^(s-m), and
 // t = Σe^(s-m)·(s-m)), never an N×N matrix. A block starts at the first tile its rows can see
-// (sliding window), and a tile that no row of the block can see is skipped before its keys are
+// (sliding window, physical rule), and a tile that no row of the block can see is skipped before its keys are
 // loaded (most off-diagonal chunk tiles in parallel mode).
 // Per row: out = Σ p·v, entropy = ln D·l/D - t/D (nats), lse = m + ln D, with D = l, or with
 // `lseBefore` (the unselected log-sum-exp of the row) D = max(l, 1e-5·e^(lseBefore - m)): the

@@ -133,7 +133,7 @@ float elem(const TokenRows& r, ElemType type, int t, std::size_t offset) {
 }
 
 bool visible(const AttentionGeometry& g, const VisibilityArgs& v, int i, int j) {
-    return keyVisible(i, j, v.rowKeys[2 * i], v.rowKeys[2 * i + 1], g.window);
+    return keyVisible(i, j, v.rowKeys[2 * i], v.rowKeys[2 * i + 1], g.window, v.windowPositions);
 }
 
 bool kept(const AttentionGeometry& g, const VisibilityArgs& v, int h, int i, int j) {

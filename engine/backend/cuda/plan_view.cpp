@@ -28,6 +28,7 @@ Result<PlanView> makePlanView(const EncodingPlan& plan) {
         v.rowKeys[2 * static_cast<std::size_t>(i)] = k.a;
         v.rowKeys[2 * static_cast<std::size_t>(i) + 1] = k.b;
     }
+    if (const int* positions = windowPositions(plan)) v.windowPositions.assign(positions, positions + N);
     return v;
 }
 

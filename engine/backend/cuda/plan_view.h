@@ -23,6 +23,9 @@ struct PlanView {
     std::vector<int> rowKeys;
     std::vector<int> keyChunk;    // [N]: chunk of each token, -1 for prefix and query tokens
     std::vector<int> chunkBegin;  // [P + 1]: chunk c = [chunkBegin[c], chunkBegin[c+1])
+    // [N]: the position ids the sliding window measures under the position rule; empty under the
+    // physical rule (plan/visibility.h windowPositions).
+    std::vector<int> windowPositions;
 };
 
 // The view of a plan, after EncodingPlan::validateLayout (Internal errors name what is
