@@ -1,4 +1,4 @@
-// attnscope-cli: info | tokenize | analyze | sweep | bench. Links the engine only (no Qt).
+// attnscope-cli: info | tokenize | analyze | generate | sweep | bench. Links the engine only (no Qt).
 // Bad input exits with code 2 and one line on stderr; output files are written atomically,
 // so a failure never leaves a partial file.
 #include <sys/resource.h>
@@ -17,6 +17,7 @@
 #include "analysis/result_io.h"
 #include "core/json.h"
 #include "core/thread_pool.h"
+#include "generation/generation_io.h"
 #include "model/model_loader.h"
 #include "plan/method.h"
 #include "session/session.h"
@@ -44,8 +45,16 @@ const char* kUsage =
     "                                      or the chunk's mean probability\n"
     "      --select-aggregate none|heads-queries\n"
     "      --entropy-csv FILE              also write per-(layer, head, token) entropy as CSV\n"
+    "  generate --model MODEL --context CONTEXT.json [analyze options] [--methods a,b,...] [--out FILE]\n"
+    "      the answer after the query under the method, with per-token entropy (JSON)\n"
+    "      --max-new-tokens N              (default 20)\n"
+    "      --stop TEXT                     stop once the text contains TEXT (repeatable)\n"
+    "      --temperature T                 0 = greedy (default); else sample, with --seed S (default 0),\n"
+    "      --top-k K --top-p P             and optionally only the top-K tokens / the top-P mass\n"
+    "      --methods a,b,...               one run per method on the same context: {\"runs\": [...]}\n"
     "  sweep --model MODEL --text FILE --query-tokens N --parts 1,2,4,8,16 [--out FILE.json|.csv]\n"
-    "      [--sink-text TEXT | --sink-tokens N] [--select K] [--select-score-top N|mean]\n"
+    "      [--method M | --methods a,b,...] [--sink-text TEXT | --sink-tokens N] [--select K]\n"
+    "      [--select-score-top N|mean]\n"
     "      [--bos none|shared]\n"
     "  bench --model MODEL [--tokens N] [--chunks P] [--queries Q] [--repeat R] [--out FILE.json]\n"
     "\n"
@@ -61,7 +70,8 @@ struct UsageError {
 
 // Parsed "--key value" options plus positional arguments.
 struct Args {
-    std::map<std::string, std::string> opts;
+    std::map<std::string, std::string> opts;                 // the last value of each option
+    std::vector<std::pair<std::string, std::string>> given;  // every option, in order (repeatable ones)
     std::vector<std::string> positional;
 
     bool has(const std::string& k) const { return opts.count(k) != 0; }
@@ -81,6 +91,21 @@ struct Args {
         if (v.empty() || *end != '\0' || x < -1000000000L || x > 1000000000L)
             throw UsageError{"--" + k + " expects an integer, got '" + v + "'"};
         return static_cast<int>(x);
+    }
+    double getDouble(const std::string& k, double def) const {
+        if (!has(k)) return def;
+        const std::string& v = get(k);
+        char* end = nullptr;
+        double x = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !std::isfinite(x))
+            throw UsageError{"--" + k + " expects a number, got '" + v + "'"};
+        return x;
+    }
+    std::vector<std::string> all(const std::string& k) const {
+        std::vector<std::string> v;
+        for (const auto& [key, value] : given)
+            if (key == k) v.push_back(value);
+        return v;
     }
 };
 
@@ -110,6 +135,7 @@ Args parseArgs(int argc, char** argv, int start, const std::vector<std::string>&
         if (std::find(known.begin(), known.end(), key) == known.end() && !isFlag(key))
             throw UsageError{"unknown option --" + key};
         a.opts[key] = value;
+        a.given.emplace_back(key, value);
     }
     return a;
 }
@@ -175,7 +201,8 @@ bool onOff(const std::string& v, const char* what) {
 
 // The method from --method (one of the paper's five), or from --mode/--sink/--select; the
 // engine's MethodSettings turns either into encoding options.
-EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
+// The settings every method shares: positions, BOS, K and the chunk score.
+MethodSettings sharedSettings(const Args& a) {
     MethodSettings s;
     s.positions = orFail(parsePositionPolicy(a.get("positions", "stretch")));
     s.bos = orFail(parseBosPolicy(a.get("bos", "none")));
@@ -184,6 +211,12 @@ EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
     const int k = a.getInt("select", 0);
     if (k < 0) throw UsageError{"--select must be >= 0"};
     if (k > 0) s.selectK = k;
+    return s;
+}
+
+EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
+    MethodSettings s = sharedSettings(a);
+    const int k = a.getInt("select", 0);
     if (a.has("method")) {
         if (a.has("mode") || a.has("sink"))
             throw UsageError{"--method replaces --mode and --sink: give one or the other"};
@@ -284,6 +317,79 @@ int cmdAnalyze(const Args& a) {
     return 0;
 }
 
+// --methods a,b,... (each one of the paper's five, no repeats).
+std::vector<Method> parseMethodList(const std::string& s) {
+    std::vector<Method> out;
+    std::size_t pos = 0;
+    while (pos <= s.size()) {
+        const auto comma = s.find(',', pos);
+        const Method m =
+            orFail(parseMethod(s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos)));
+        if (std::find(out.begin(), out.end(), m) != out.end())
+            throw UsageError{std::string("--methods names '") + toString(m) + "' twice"};
+        out.push_back(m);
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+    }
+    return out;
+}
+
+// --max-new-tokens, --stop (repeatable), --temperature, --seed, --top-k, --top-p.
+GenerationOptions generationOptions(const Args& a) {
+    GenerationOptions g;
+    g.maxNewTokens = a.getInt("max-new-tokens", g.maxNewTokens);
+    g.stopStrings = a.all("stop");
+    g.sampling.temperature = a.getDouble("temperature", 0);
+    const int seed = a.getInt("seed", 0);
+    if (seed < 0) throw UsageError{"--seed must be 0 or more"};
+    g.sampling.seed = static_cast<std::uint64_t>(seed);
+    g.sampling.topK = a.getInt("top-k", 0);
+    g.sampling.topP = a.getDouble("top-p", 1.0);
+    if (auto ok = validateGenerationOptions(g); !ok) throw UsageError{ok.error().message};
+    return g;
+}
+
+// The runs `generate` makes: one per --methods entry, or the one the analyze options describe.
+std::vector<std::pair<std::string, EncodingOptions>> generationRuns(const Args& a, bool prefixGiven) {
+    std::vector<std::pair<std::string, EncodingOptions>> runs;
+    if (!a.has("methods")) {
+        const EncodingOptions o = encodingOptions(a, prefixGiven);
+        runs.emplace_back(a.has("method") ? a.get("method") : describe(o), o);
+        return runs;
+    }
+    if (a.has("method") || a.has("mode") || a.has("sink"))
+        throw UsageError{"--methods replaces --method, --mode and --sink: give one or the other"};
+    const MethodSettings shared = sharedSettings(a);
+    for (Method m : parseMethodList(a.get("methods"))) runs.emplace_back(toString(m), methodOptions(m, shared));
+    return runs;
+}
+
+int cmdGenerate(const Args& a) {
+    const std::string ctxPath = a.need("context");
+    auto spec = orFail(ContextSpec::fromFile(ctxPath));
+    const bool prefixGiven = !spec.prefix.empty() || (spec.prefixIds && !spec.prefixIds->empty());
+    const auto runs = generationRuns(a, prefixGiven);
+    const GenerationOptions g = generationOptions(a);
+    auto session = openSession(a, a.need("model"));
+    Json all = Json::array();
+    for (const auto& [method, options] : runs) {
+        auto plan = session->plan(spec, options);
+        if (!plan) {
+            Error e = plan.takeError();
+            if (e.file.empty()) e.file = ctxPath;
+            failWith(e);
+        }
+        const GenerationResult r = orFail(session->generate(*plan, g));
+        all.push(generationToJson(r, method, session->tokenizer(), spec.answers));
+        std::fprintf(stderr, "attnscope-cli: %s: %zu tokens (%s), %.1f ms per token, prompt %.1f ms (%s): %s\n",
+                     method.c_str(), r.tokens.size(), toString(r.stop), r.msPerToken(), r.promptMs, r.backend.c_str(),
+                     r.text.c_str());
+    }
+    Json out = a.has("methods") ? Json(Json::Object{{"runs", std::move(all)}}) : std::move(all.asArray().front());
+    writeOutput(a.get("out"), out.dump(1));
+    return 0;
+}
+
 std::vector<int> parseIntList(const std::string& s, const char* what) {
     std::vector<int> out;
     std::size_t pos = 0;
@@ -312,6 +418,9 @@ int cmdSweep(const Args& a) {
     const std::string bos = a.get("bos", "none");
     if (bos != "none" && bos != "shared") throw UsageError{"--bos for the sweep must be none or shared"};
     o.settings.bos = bos == "shared" ? BosPolicy::Shared : BosPolicy::None;
+    if (a.has("method") && a.has("methods")) throw UsageError{"give --method or --methods, not both"};
+    if (a.has("method")) o.methods = {orFail(parseMethod(a.get("method")))};
+    if (a.has("methods")) o.methods = parseMethodList(a.get("methods"));
     if (o.settings.selectK <= 0) throw UsageError{"--select must be positive for the sweep"};
     orFail(validateSweepOptions(o));
     const std::string textPath = a.need("text");
@@ -457,10 +566,32 @@ int main(int argc, char** argv) {
                 parseArgs(argc, argv, 2,
                           {"model", "context", "method", "mode", "sink", "positions", "bos", "select",
                            "select-score-top", "select-aggregate", "threads", "device", "out", "entropy-csv"}));
+        if (cmd == "generate")
+            return cmdGenerate(parseArgs(argc, argv, 2,
+                                         {"model",
+                                          "context",
+                                          "method",
+                                          "methods",
+                                          "mode",
+                                          "sink",
+                                          "positions",
+                                          "bos",
+                                          "select",
+                                          "select-score-top",
+                                          "select-aggregate",
+                                          "threads",
+                                          "device",
+                                          "out",
+                                          "max-new-tokens",
+                                          "stop",
+                                          "temperature",
+                                          "seed",
+                                          "top-k",
+                                          "top-p"}));
         if (cmd == "sweep")
             return cmdSweep(parseArgs(argc, argv, 2,
                                       {"model", "text", "query-tokens", "parts", "sink-text", "sink-tokens", "select",
-                                       "select-score-top", "bos", "threads", "device", "out"}));
+                                       "select-score-top", "bos", "method", "methods", "threads", "device", "out"}));
         if (cmd == "bench")
             return cmdBench(parseArgs(argc, argv, 2,
                                       {"model", "tokens", "chunks", "queries", "repeat", "threads", "device", "out"}));
