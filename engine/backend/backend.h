@@ -85,10 +85,12 @@ public:
     virtual Result<AttentionTile> attentionTile(const RunState& kept, const AttentionTileRequest& request,
                                                 std::stop_token stop) = 0;
     virtual std::uint64_t freeMemoryBytes() const { return 0; }
-    // A decoder that continues the run whose kept state is `prompt` (a run of this backend with
-    // keepState), with room for `maxNewTokens` appended tokens. Backends without decoding
-    // answer Error{Unsupported}.
-    virtual Result<std::unique_ptr<Decoder>> startDecoding(std::shared_ptr<const RunState> prompt, int maxNewTokens) {
+    // A decoder that continues the run of `plan` whose kept state is `prompt` (a run of this
+    // backend with keepState), with room for `maxNewTokens` appended tokens. It is valid while
+    // the backend keeps the weights it had. Backends without decoding answer Error{Unsupported}.
+    virtual Result<std::unique_ptr<Decoder>> startDecoding(const EncodingPlan& plan,
+                                                           std::shared_ptr<const RunState> prompt, int maxNewTokens) {
+        (void)plan;
         (void)prompt;
         (void)maxNewTokens;
         return makeError(ErrorKind::Unsupported, "the " + name() + " backend does not generate");

@@ -84,6 +84,28 @@ Result<void> checkLogitsFinite(const AnalysisResult& stats, const std::string& f
     return {};
 }
 
+DecodeRow lastQueryRow(const AnalysisResult& r, std::vector<float> logProbs) {
+    DecodeRow row;
+    const int L = r.layers, H = r.heads, P = r.chunks, Q = r.queries(), q = Q - 1;
+    row.layers = L;
+    row.heads = H;
+    row.chunks = P;
+    row.token = r.tokens - 1;
+    for (int l = 0; l < L; ++l)
+        for (int h = 0; h < H; ++h) {
+            const std::size_t hq = (static_cast<std::size_t>(l) * H + h) * Q + q;
+            row.entropy.push_back(r.entropyAt(l, h, row.token));
+            row.prefixMass.push_back(r.prefixMass[hq]);
+            row.queryMass.push_back(r.queryMass[hq]);
+            for (int c = 0; c < P; ++c) {
+                row.chunkMass.push_back(r.chunkMass[hq * P + c]);
+                row.selected.push_back(r.selected[hq * P + c]);
+            }
+        }
+    row.logProbs = std::move(logProbs);
+    return row;
+}
+
 void stampRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start) {
     stats.backend = backend;
     stats.elapsedMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -47,6 +47,10 @@ void copyLeadingTokens(const std::vector<float>& src, std::size_t srcStride, std
 Result<void> checkLayerFinite(const AnalysisResult& stats, int layer, RunRows rows, const std::string& file);
 Result<void> checkLogitsFinite(const AnalysisResult& stats, const std::string& file);
 
+// A decode call's row (backend.h DecodeRow): the last query row of `stats`, with the
+// log-probabilities of its logits [vocab].
+DecodeRow lastQueryRow(const AnalysisResult& stats, std::vector<float> logProbs);
+
 // Stamps the result with the backend's name and the wall time since `start`.
 void stampRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start);
 

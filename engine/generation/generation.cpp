@@ -195,7 +195,7 @@ Result<GenerationResult> generate(Backend& backend, const Tokenizer* tokenizer, 
     out.prompt = std::move(prompt.stats);
     out.promptMs = out.prompt.elapsedMs;
     out.backend = out.prompt.backend;
-    ATTN_ASSIGN(decoder, backend.startDecoding(prompt.kept, options.maxNewTokens));
+    ATTN_ASSIGN(decoder, backend.startDecoding(plan, prompt.kept, options.maxNewTokens));
     prompt.kept.reset();
     for (int t = 0; t < options.maxNewTokens; ++t) {
         if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");

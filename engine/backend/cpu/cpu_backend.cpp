@@ -275,26 +275,8 @@ void CpuRun::logitsAndNll(bool keepLogProbs) {
 }
 
 DecodeRow CpuRun::decodeRow() {
-    DecodeRow row;
-    const int L = res_.layers, H = res_.heads, P = res_.chunks, Q = res_.queries(), q = Q - 1;
-    row.layers = L;
-    row.heads = H;
-    row.chunks = P;
-    row.token = res_.tokens - 1;
-    for (int l = 0; l < L; ++l)
-        for (int h = 0; h < H; ++h) {
-            const std::size_t hq = (static_cast<std::size_t>(l) * H + h) * Q + q;
-            row.entropy.push_back(res_.entropyAt(l, h, row.token));
-            row.prefixMass.push_back(res_.prefixMass[hq]);
-            row.queryMass.push_back(res_.queryMass[hq]);
-            for (int c = 0; c < P; ++c) {
-                row.chunkMass.push_back(res_.chunkMass[hq * P + c]);
-                row.selected.push_back(res_.selected[hq * P + c]);
-            }
-        }
-    const auto V = static_cast<std::size_t>(cfg_.vocabSize);
-    row.logProbs.assign(queryLogProbs_.end() - static_cast<std::ptrdiff_t>(V), queryLogProbs_.end());
-    return row;
+    const auto V = static_cast<std::ptrdiff_t>(cfg_.vocabSize);
+    return lastQueryRow(res_, std::vector<float>(queryLogProbs_.end() - V, queryLogProbs_.end()));
 }
 
 RunOutput CpuRun::finish(const std::string& backend, std::chrono::steady_clock::time_point start, bool keepState) {
@@ -327,7 +309,8 @@ public:
     Result<RunOutput> run(const RunRequest& req, std::stop_token stop, Progress* progress) override;
     Result<AttentionTile> attentionTile(const RunState& kept, const AttentionTileRequest& req,
                                         std::stop_token stop) override;
-    Result<std::unique_ptr<Decoder>> startDecoding(std::shared_ptr<const RunState> prompt, int maxNewTokens) override;
+    Result<std::unique_ptr<Decoder>> startDecoding(const EncodingPlan& plan, std::shared_ptr<const RunState> prompt,
+                                                   int maxNewTokens) override;
     // One decode call on a decoder's own state: `token` appended, its row computed.
     Result<DecodeRow> decodeStep(const std::shared_ptr<CpuRunState>& state, std::int32_t token, std::stop_token stop);
 
@@ -417,10 +400,13 @@ private:
     bool failed_ = false;
 };
 
-Result<std::unique_ptr<Decoder>> CpuBackend::startDecoding(std::shared_ptr<const RunState> prompt, int maxNewTokens) {
+Result<std::unique_ptr<Decoder>> CpuBackend::startDecoding(const EncodingPlan& plan,
+                                                           std::shared_ptr<const RunState> prompt, int maxNewTokens) {
     const auto* kept = dynamic_cast<const CpuRunState*>(prompt.get());
     if (!kept || !model_ || static_cast<int>(kept->k.size()) != model_->config.nLayers)
         return makeError(ErrorKind::Internal, "decoding asked to continue a run of another backend");
+    if (kept->plan.hash() != plan.hash())
+        return makeError(ErrorKind::Internal, "decoding asked to continue a run of another plan");
     auto state = std::make_shared<CpuRunState>();
     state->plan = kept->plan;
     state->contextHash = kept->contextHash;
