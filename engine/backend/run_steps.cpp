@@ -74,12 +74,22 @@ Result<void> checkLayerFinite(const AnalysisResult& stats, int layer, RunRows ro
     return {};
 }
 
-Result<void> checkLogitsFinite(const AnalysisResult& stats, const std::string& file) {
-    for (std::size_t q = 0; q + 1 < stats.nllNext.size(); ++q)
+Result<void> checkLogitsFinite(const AnalysisResult& stats, RunRows rows, const std::string& file) {
+    const auto first = static_cast<std::size_t>(std::max(0, rows.first - stats.queryBegin));
+    for (std::size_t q = first; q + 1 < stats.nllNext.size(); ++q)
         if (!std::isfinite(stats.nllNext[q]))
             return nonFinite("the logits after the last layer (" + std::to_string(stats.layers - 1) +
                                  ") give an NLL of " + valueName(stats.nllNext[q]) + " at query token " +
                                  std::to_string(q) + " (token " + std::to_string(stats.queryBegin + q) + ")",
+                             file);
+    return {};
+}
+
+Result<void> checkLogProbsFinite(const std::vector<float>& logProbs, int token, const std::string& file) {
+    for (float lp : logProbs)
+        if (std::isnan(lp) || lp > 0.0f)
+            return nonFinite("the logits of token " + std::to_string(token) + " give a log-probability of " +
+                                 (std::isnan(lp) ? std::string("NaN") : std::to_string(lp)),
                              file);
     return {};
 }

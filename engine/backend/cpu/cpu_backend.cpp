@@ -376,7 +376,7 @@ Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, P
                reuse ? &reuse->stats : nullptr);
     ATTN_TRY(runLayers(run, stop, progress));
     run.logitsAndNll(req.keepQueryLogProbs);
-    ATTN_TRY(checkLogitsFinite(run.stats(), model_->path));
+    ATTN_TRY(checkLogitsFinite(run.stats(), run.rows(), model_->path));
     return run.finish(name(), start, req.keepState);
 }
 
@@ -436,10 +436,7 @@ Result<DecodeRow> CpuBackend::decodeStep(const std::shared_ptr<CpuRunState>& sta
     ATTN_TRY(runLayers(run, stop, nullptr));
     run.logitsAndNll(true);
     DecodeRow row = run.decodeRow();
-    for (float lp : row.logProbs)
-        if (!std::isfinite(lp) && !(lp < 0))
-            return makeError(ErrorKind::NonFinite, "the logits of token " + std::to_string(N - 1) + " are not finite",
-                             model_->path);
+    ATTN_TRY(checkLogProbsFinite(row.logProbs, N - 1, model_->path));
     return row;
 }
 
