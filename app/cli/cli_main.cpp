@@ -56,7 +56,8 @@ const char* kUsage =
     "      [--method M | --methods a,b,...] [--sink-text TEXT | --sink-tokens N] [--select K]\n"
     "      [--select-score-top N|mean]\n"
     "      [--bos none|shared]\n"
-    "  bench --model MODEL [--tokens N] [--chunks P] [--queries Q] [--repeat R] [--out FILE.json]\n"
+    "  bench --model MODEL [--tokens N] [--chunks P] [--queries Q] [--repeat R] [--generate N] [--out FILE.json]\n"
+    "      --generate N                    also time N generated tokens after the query (ms per token)\n"
     "\n"
     "common options: --threads N (default: all cores; at most 4 per core), --device auto|cpu|NAME[:N] (default\n"
     "  auto; NAME names a backend plugin libattnscope_NAME.so, e.g. cuda: a device asked for by name never\n"
@@ -509,6 +510,19 @@ BenchTimes timeRuns(Session& session, const EncodingPlan& plan, const EncodingPl
     return t;
 }
 
+// bench --generate N: one greedy generation of N tokens after the plan's query (no stop token,
+// so every one is decoded); prints and returns the milliseconds per generated token.
+double timeGeneration(Session& session, const EncodingPlan& plan, int tokens) {
+    if (tokens < 1) throw UsageError{"--generate must be 1 or more"};
+    GenerationOptions g;
+    g.maxNewTokens = tokens;
+    g.stopIds = {-1};  // never chosen: the run decodes all `tokens`
+    const GenerationResult r = orFail(session.generate(plan, g));
+    std::printf("generation   %zu tokens after the query: %.2f ms per token (%s), every statistic recorded\n",
+                r.tokens.size(), r.msPerToken(), r.backend.c_str());
+    return r.msPerToken();
+}
+
 int cmdBench(const Args& a) {
     const int tokens = a.getInt("tokens", 512), chunks = a.getInt("chunks", 8), queries = a.getInt("queries", 64);
     const int repeat = std::max(1, a.getInt("repeat", 5));
@@ -531,9 +545,11 @@ int cmdBench(const Args& a) {
                 repeat);
     std::printf("full analysis (prefill + stats + NLL): median %.3f s  = %.0f tokens/s\n", med, tokens / med);
     std::printf("query pass (selective K=%d toggled, context reused): median %.1f ms\n", kDefaultSelectK, medQ * 1000);
+    double msPerToken = 0;
+    if (a.has("generate")) msPerToken = timeGeneration(*session, plan, a.getInt("generate", 0));
     std::printf("peak RSS     %.0f MiB\n", peakMiB);
     if (a.has("out")) {
-        const Json j = Json::Object{
+        Json j = Json::Object{
             {"model", cfg.summary()},
             {"backend", session->backendName()},
             {"tokens", tokens},
@@ -545,6 +561,7 @@ int cmdBench(const Args& a) {
             {"query_pass_median_ms", medQ * 1000},
             {"peak_rss_mib", peakMiB},
         };
+        if (msPerToken > 0) j["generate_ms_per_token"] = msPerToken;
         orFail(writeFileAtomic(a.get("out"), j.dump(2)));
     }
     return 0;
@@ -593,8 +610,9 @@ int main(int argc, char** argv) {
                                       {"model", "text", "query-tokens", "parts", "sink-text", "sink-tokens", "select",
                                        "select-score-top", "bos", "method", "methods", "threads", "device", "out"}));
         if (cmd == "bench")
-            return cmdBench(parseArgs(argc, argv, 2,
-                                      {"model", "tokens", "chunks", "queries", "repeat", "threads", "device", "out"}));
+            return cmdBench(
+                parseArgs(argc, argv, 2,
+                          {"model", "tokens", "chunks", "queries", "repeat", "generate", "threads", "device", "out"}));
         throw UsageError{"unknown command '" + cmd + "' (try --help)"};
     } catch (const UsageError& e) {
         std::fprintf(stderr, "attnscope-cli: %s\n", e.message.c_str());

@@ -10,6 +10,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "common/random_model.h"
+#include "core/json.h"
 #include "generation/generation.h"
 #include "generation/token_choice.h"
 #include "plan/method.h"
@@ -284,4 +285,89 @@ TEST(Generation, StopStringAcrossTwoTokens) {
     EXPECT_FALSE(stopped->tokens[0].piece.empty());
     EXPECT_EQ(stopped->tokens[0].top.size(), 5u);
     EXPECT_EQ(stopped->tokens[0].top[0].id, stopped->tokens[0].id);  // greedy
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gemma 3 270M against transformers (tests/reference/make_reference.py wrote the fixture):
+// greedy generate() with full attention for three prompts, and greedy decoding under the
+// paper's parallel mask for a QA context. Both sides run the same dequantised Q4_K_M weights in
+// float32; the generated ids must agree wherever the reference's top two log-probabilities are
+// more than twice the log-probability tolerance apart (a nearer tie may go either way; the
+// comparison stops there), the chosen tokens' log-probabilities within 2e-3 and, under the
+// parallel mask, each generated token's per-layer entropy within 2e-3 nats.
+
+namespace {
+
+std::string gemmaGguf() {
+    if (const char* e = std::getenv("ATTNSCOPE_GEMMA_GGUF")) return std::filesystem::exists(e) ? e : "";
+    const char* data = std::getenv("ATTNSCOPE_TEST_DATA");
+    if (!data) return {};
+    const auto p = std::filesystem::path(data) / ".." / ".." / ".venv" / "models" / "gemma-3-270m-q4_k_m.gguf";
+    return std::filesystem::is_regular_file(p) ? p.string() : "";
+}
+
+std::vector<std::int32_t> idsOf(const Json& a) {
+    std::vector<std::int32_t> v;
+    for (const auto& x : a.asArray()) v.push_back(static_cast<std::int32_t>(x.asInt()));
+    return v;
+}
+
+ContextSpec specOfCase(const Json& c) {
+    ContextSpec s;
+    s.prefixIds = idsOf(*c.find("prefix_ids"));
+    std::vector<std::vector<std::int32_t>> chunks;
+    for (const auto& ch : c.find("chunk_ids")->asArray()) chunks.push_back(idsOf(ch));
+    s.chunkIds = chunks;
+    s.queryIds = idsOf(*c.find("query_ids"));
+    return s;
+}
+
+}  // namespace
+
+TEST(Generation, Gemma270MMatchesTransformers) {
+    constexpr double kLogProbTol = 2e-3;
+    const std::string path = gemmaGguf();
+    if (path.empty()) GTEST_SKIP() << "Gemma 3 270M GGUF not found (set ATTNSCOPE_GEMMA_GGUF)";
+    auto doc =
+        Json::parseFile(std::string(std::getenv("ATTNSCOPE_TEST_DATA")) + "/reference/gemma3-270m-generation.json");
+    ASSERT_TRUE(doc.ok()) << doc.error().describe();
+    ASSERT_EQ(static_cast<std::int64_t>(std::filesystem::file_size(path)), doc->find("gguf_bytes")->asInt());
+    SessionOptions so;
+    so.device = "cpu";
+    so.threads = 2;
+    auto session = Session::open(path, so);
+    ASSERT_TRUE(session.ok()) << session.error().describe();
+    int compared = 0;
+    for (const auto& c : doc->find("cases")->asArray()) {
+        SCOPED_TRACE(c.find("name")->asString());
+        const Json& o = *c.find("options");
+        MethodSettings s;
+        s.mode = o.find("mode")->asString() == "full" ? EncodingMode::Full : EncodingMode::Parallel;
+        auto plan = (*session)->plan(specOfCase(c), s.toOptions());
+        ASSERT_TRUE(plan.ok()) << plan.error().describe();
+        GenerationOptions g;
+        g.maxNewTokens = static_cast<int>(doc->find("new_tokens")->asInt());
+        g.stopIds = {-1};  // transformers ran without an end-of-sequence token
+        auto gen = (*session)->generate(*plan, g);
+        ASSERT_TRUE(gen.ok()) << gen.error().describe();
+        const auto want = idsOf(*c.find("generated_ids"));
+        const auto& chosen = c.find("chosen_log_probs")->asArray();
+        const auto& margin = c.find("top_two_margin")->asArray();
+        const Json* entropy = c.find("token_layer_entropy");
+        for (std::size_t t = 0; t < want.size() && t < gen->tokens.size(); ++t) {
+            const GeneratedToken& tok = gen->tokens[t];
+            if (tok.id != want[t]) {
+                EXPECT_LT(margin[t].asNumber(), 2 * kLogProbTol)
+                    << "token " << t << ": " << tok.id << " vs " << want[t];
+                break;
+            }
+            ++compared;
+            EXPECT_NEAR(tok.logProb, chosen[t].asNumber(), kLogProbTol) << "token " << t;
+            if (entropy)
+                for (int l = 0; l < tok.layers; ++l)
+                    EXPECT_NEAR(tok.layerEntropy(l), entropy->asArray()[t].asArray()[l].asNumber(), 2e-3)
+                        << "token " << t << " layer " << l;
+        }
+    }
+    EXPECT_GE(compared, 48) << "too few tokens compared: the fixture's ties came early";
 }
