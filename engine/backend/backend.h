@@ -93,7 +93,8 @@ public:
         (void)plan;
         (void)prompt;
         (void)maxNewTokens;
-        return makeError(ErrorKind::Unsupported, "the " + name() + " backend does not generate");
+        // An Error built in place (no engine symbol): plugins built without the engine use it.
+        return Error{ErrorKind::Unsupported, {}, {}, "the " + name() + " backend does not generate"};
     }
 };
 
