@@ -11,6 +11,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "common/random_model.h"
 #include "core/json.h"
+#include "generation/answer_match.h"
 #include "generation/generation.h"
 #include "generation/token_choice.h"
 #include "plan/method.h"
@@ -370,4 +371,23 @@ TEST(Generation, Gemma270MMatchesTransformers) {
         }
     }
     EXPECT_GE(compared, 48) << "too few tokens compared: the fixture's ties came early";
+}
+
+TEST(Generation, SubEmNormalisesAsThePaper) {
+    EXPECT_EQ(normalizeAnswer("  The  Architect, Mara-Quill!  "), "architect maraquill");
+    EXPECT_TRUE(subEmMatch("It was designed by the architect Mara Quill.", {"nobody", "Mara Quill"}));
+    EXPECT_TRUE(subEmMatch("An apple a day", {"the APPLE"}));
+    EXPECT_FALSE(subEmMatch("Jack", {"Max"}));
+    EXPECT_FALSE(subEmMatch("anything", {}));
+    EXPECT_FALSE(subEmMatch("anything", {"the", "..."}));  // normalises to nothing
+    auto one = ContextSpec::fromJson(*Json::parse(R"({"chunks": ["a"], "query": "q", "answer": "Max"})"));
+    auto many = ContextSpec::fromJson(*Json::parse(R"({"chunks": ["a"], "query": "q", "answer": ["A", "B"]})"));
+    auto bad = ContextSpec::fromJson(*Json::parse(R"({"chunks": ["a"], "query": "q", "answer": [1]})"));
+    ASSERT_TRUE(one.ok() && many.ok());
+    EXPECT_EQ(one->answers, std::vector<std::string>{"Max"});
+    EXPECT_EQ(many->answers, (std::vector<std::string>{"A", "B"}));
+    EXPECT_FALSE(bad.ok());
+    auto back = ContextSpec::fromJson(many->toJson());
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->answers, many->answers);
 }
