@@ -1,6 +1,7 @@
 #include "cli_args.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <numeric>
 
@@ -97,6 +98,23 @@ int Args::getInt(const std::string& k, int def) const {
     return static_cast<int>(x);
 }
 
+double Args::getDouble(const std::string& k, double def) const {
+    if (!has(k)) return def;
+    const std::string& v = get(k);
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || !std::isfinite(x))
+        throw UsageError{"--" + k + " expects a number, got '" + v + "'"};
+    return x;
+}
+
+std::vector<std::string> Args::all(const std::string& k) const {
+    std::vector<std::string> values;
+    for (const auto& [key, value] : given)
+        if (key == k) values.push_back(value);
+    return values;
+}
+
 const OptionSpec& helpOption() { return kHelpOption; }
 
 Args parseCommandArgs(const CommandSpec& command, const std::vector<std::string>& arguments) {
@@ -122,6 +140,7 @@ Args parseCommandArgs(const CommandSpec& command, const std::vector<std::string>
             value = arguments[++i];
         }
         a.opts[key] = value;
+        a.given.emplace_back(key, value);
     }
     for (const OptionSpec& o : command.options)
         if (o.required && !a.has(o.name)) throw UsageError{std::string("missing required option --") + o.name};

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace attnscope::cli {
@@ -44,13 +45,16 @@ struct OptionSpec {
 
 // Parsed "--key value" options plus positional arguments.
 struct Args {
-    std::map<std::string, std::string> opts;
+    std::map<std::string, std::string> opts;                 // the last value of each option
+    std::vector<std::pair<std::string, std::string>> given;  // every option, in order (repeatable ones)
     std::vector<std::string> positional;
 
     bool has(const std::string& k) const { return opts.count(k) != 0; }
     std::string get(const std::string& k, const std::string& def = {}) const;
     std::string need(const std::string& k) const;  // UsageError when absent
     int getInt(const std::string& k, int def) const;
+    double getDouble(const std::string& k, double def) const;  // UsageError unless finite
+    std::vector<std::string> all(const std::string& k) const;  // every value of a repeatable option
 };
 
 struct CommandSpec {

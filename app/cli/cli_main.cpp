@@ -1,5 +1,5 @@
-// attnscope-cli: info | tokenize | analyze | sweep | bench. Links the engine only (no Qt). The
-// commands and their options are one table, commands() at the end of this file (cli_args.h).
+// attnscope-cli: info | tokenize | analyze | generate | sweep | bench. Links the engine only (no Qt).
+// The commands and their options are one table, commands() at the end of this file (cli_args.h).
 // Bad input exits with code 2 and one line on stderr; output files are written atomically,
 // so a failure never leaves a partial file.
 #include <sys/resource.h>
@@ -19,6 +19,7 @@
 #include "cli_args.h"
 #include "core/json.h"
 #include "core/thread_pool.h"
+#include "generation/generation_io.h"
 #include "model/model_loader.h"
 #include "plan/method.h"
 #include "session/session.h"
@@ -99,7 +100,8 @@ bool onOff(const std::string& v, const char* what) {
 
 // The method from --method (one of the paper's five), or from --mode/--sink/--select; the
 // engine's MethodSettings turns either into encoding options.
-EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
+// The settings every method shares: positions, BOS, K and the chunk score.
+MethodSettings sharedSettings(const Args& a) {
     MethodSettings s;
     s.positions = orFail(parsePositionPolicy(a.get("positions", "stretch")));
     s.window = orFail(parseWindowRule(a.get("window-rule", "physical")));
@@ -109,6 +111,12 @@ EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
     const int k = a.getInt("select", 0);
     if (k < 0) throw UsageError{"--select must be >= 0"};
     if (k > 0) s.selectK = k;
+    return s;
+}
+
+EncodingOptions encodingOptions(const Args& a, bool prefixGiven) {
+    MethodSettings s = sharedSettings(a);
+    const int k = a.getInt("select", 0);
     if (a.has("method")) {
         if (a.has("mode") || a.has("sink"))
             throw UsageError{"--method replaces --mode and --sink: give one or the other"};
@@ -210,6 +218,79 @@ int cmdAnalyze(const Args& a) {
     return 0;
 }
 
+// --methods a,b,... (each one of the paper's five, no repeats).
+std::vector<Method> parseMethodList(const std::string& s) {
+    std::vector<Method> out;
+    std::size_t pos = 0;
+    while (pos <= s.size()) {
+        const auto comma = s.find(',', pos);
+        const Method m =
+            orFail(parseMethod(s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos)));
+        if (std::find(out.begin(), out.end(), m) != out.end())
+            throw UsageError{std::string("--methods names '") + toString(m) + "' twice"};
+        out.push_back(m);
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+    }
+    return out;
+}
+
+// --max-new-tokens, --stop (repeatable), --temperature, --seed, --top-k, --top-p.
+GenerationOptions generationOptions(const Args& a) {
+    GenerationOptions g;
+    g.maxNewTokens = a.getInt("max-new-tokens", g.maxNewTokens);
+    g.stopStrings = a.all("stop");
+    g.sampling.temperature = a.getDouble("temperature", 0);
+    const int seed = a.getInt("seed", 0);
+    if (seed < 0) throw UsageError{"--seed must be 0 or more"};
+    g.sampling.seed = static_cast<std::uint64_t>(seed);
+    g.sampling.topK = a.getInt("top-k", 0);
+    g.sampling.topP = a.getDouble("top-p", 1.0);
+    if (auto ok = validateGenerationOptions(g); !ok) throw UsageError{ok.error().message};
+    return g;
+}
+
+// The runs `generate` makes: one per --methods entry, or the one the analyze options describe.
+std::vector<std::pair<std::string, EncodingOptions>> generationRuns(const Args& a, bool prefixGiven) {
+    std::vector<std::pair<std::string, EncodingOptions>> runs;
+    if (!a.has("methods")) {
+        const EncodingOptions o = encodingOptions(a, prefixGiven);
+        runs.emplace_back(a.has("method") ? a.get("method") : describe(o), o);
+        return runs;
+    }
+    if (a.has("method") || a.has("mode") || a.has("sink"))
+        throw UsageError{"--methods replaces --method, --mode and --sink: give one or the other"};
+    const MethodSettings shared = sharedSettings(a);
+    for (Method m : parseMethodList(a.get("methods"))) runs.emplace_back(toString(m), methodOptions(m, shared));
+    return runs;
+}
+
+int cmdGenerate(const Args& a) {
+    const std::string ctxPath = a.need("context");
+    auto spec = orFail(ContextSpec::fromFile(ctxPath));
+    const bool prefixGiven = !spec.prefix.empty() || (spec.prefixIds && !spec.prefixIds->empty());
+    const auto runs = generationRuns(a, prefixGiven);
+    const GenerationOptions g = generationOptions(a);
+    auto session = openSession(a, a.need("model"));
+    Json all = Json::array();
+    for (const auto& [method, options] : runs) {
+        auto plan = session->plan(spec, options);
+        if (!plan) {
+            Error e = plan.takeError();
+            if (e.file.empty()) e.file = ctxPath;
+            failWith(e);
+        }
+        const GenerationResult r = orFail(session->generate(*plan, g));
+        all.push(generationToJson(r, method, session->tokenizer(), spec.answers));
+        std::fprintf(stderr, "attnscope-cli: %s: %zu tokens (%s), %.1f ms per token, prompt %.1f ms (%s): %s\n",
+                     method.c_str(), r.tokens.size(), toString(r.stop), r.msPerToken(), r.promptMs, r.backend.c_str(),
+                     r.text.c_str());
+    }
+    Json out = a.has("methods") ? Json(Json::Object{{"runs", std::move(all)}}) : std::move(all.asArray().front());
+    writeOutput(a.get("out"), out.dump(1));
+    return 0;
+}
+
 std::vector<int> parseIntList(const std::string& s, const char* what) {
     std::vector<int> out;
     std::size_t pos = 0;
@@ -239,6 +320,9 @@ int cmdSweep(const Args& a) {
     if (bos != "none" && bos != "shared") throw UsageError{"--bos for the sweep must be none or shared"};
     o.settings.bos = bos == "shared" ? BosPolicy::Shared : BosPolicy::None;
     o.settings.window = orFail(parseWindowRule(a.get("window-rule", "physical")));
+    if (a.has("method") && a.has("methods")) throw UsageError{"give --method or --methods, not both"};
+    if (a.has("method")) o.methods = {orFail(parseMethod(a.get("method")))};
+    if (a.has("methods")) o.methods = parseMethodList(a.get("methods"));
     if (o.settings.selectK <= 0) throw UsageError{"--select must be positive for the sweep"};
     orFail(validateSweepOptions(o));
     const std::string textPath = a.need("text");
@@ -327,6 +411,19 @@ BenchTimes timeRuns(Session& session, const EncodingPlan& plan, const EncodingPl
     return t;
 }
 
+// bench --generate N: one greedy generation of N tokens after the plan's query (no stop token,
+// so every one is decoded); prints and returns the milliseconds per generated token.
+double timeGeneration(Session& session, const EncodingPlan& plan, int tokens) {
+    if (tokens < 1) throw UsageError{"--generate must be 1 or more"};
+    GenerationOptions g;
+    g.maxNewTokens = tokens;
+    g.stopIds = {-1};  // never chosen: the run decodes all `tokens`
+    const GenerationResult r = orFail(session.generate(plan, g));
+    std::printf("generation   %zu tokens after the query: %.2f ms per token (%s), every statistic recorded\n",
+                r.tokens.size(), r.msPerToken(), r.backend.c_str());
+    return r.msPerToken();
+}
+
 int cmdBench(const Args& a) {
     const int tokens = a.getInt("tokens", 512), chunks = a.getInt("chunks", 8), queries = a.getInt("queries", 64);
     const int repeat = std::max(1, a.getInt("repeat", 5));
@@ -349,9 +446,11 @@ int cmdBench(const Args& a) {
                 repeat);
     std::printf("full analysis (prefill + stats + NLL): median %.3f s  = %.0f tokens/s\n", med, tokens / med);
     std::printf("query pass (selective K=%d toggled, context reused): median %.1f ms\n", kDefaultSelectK, medQ * 1000);
+    double msPerToken = 0;
+    if (a.has("generate")) msPerToken = timeGeneration(*session, plan, a.getInt("generate", 0));
     std::printf("peak RSS     %.0f MiB\n", peakMiB);
     if (a.has("out")) {
-        const Json j = Json::Object{
+        Json j = Json::Object{
             {"model", cfg.summary()},
             {"backend", session->backendName()},
             {"tokens", tokens},
@@ -363,6 +462,7 @@ int cmdBench(const Args& a) {
             {"query_pass_median_ms", medQ * 1000},
             {"peak_rss_mib", peakMiB},
         };
+        if (msPerToken > 0) j["generate_ms_per_token"] = msPerToken;
         orFail(writeFileAtomic(a.get("out"), j.dump(2)));
     }
     return 0;
@@ -423,32 +523,75 @@ cli::CommandSpec tokenizeCommand() {
             &cmdTokenize};
 }
 
+// The options that choose a method: analyze and generate take them all.
+std::vector<OptionSpec> methodOptionSpecs() {
+    return {
+        {"method", ValueKind::Choice, methodChoices(), "one of the paper's methods (instead of --mode and --sink)"},
+        {"mode", ValueKind::Choice, choicesOf<EncodingMode>(), "encoding (default parallel)"},
+        {"sink", ValueKind::Choice, "on|off", "shared sink prefix (default on when the context has a prefix)"},
+        {"positions", ValueKind::Choice, choicesOf<PositionPolicy>(), "position rule (default stretch)"},
+        {"window-rule", ValueKind::Choice, choicesOf<WindowRule>(),
+         "sliding-window layers measure the window by physical index (transformers) or by position id "
+         "(llama.cpp) (default physical)"},
+        {"bos", ValueKind::Choice, choicesOf<BosPolicy>(), "BOS token policy (default none)"},
+        {"select", ValueKind::Integer, "K", "selective attention: keep the top-K chunks (default 0: off)"},
+        {"select-score-top", ValueKind::Choice, "N|mean",
+         "chunk score: sum of its top-N probabilities, N >= 1 (default 5), or its mean probability"},
+        {"select-aggregate", ValueKind::Choice, choicesOf<SelectAggregation>(),
+         "selection per (head, query token), or once per layer (default none)"},
+    };
+}
+
+std::vector<OptionSpec> joined(std::vector<OptionSpec> head, const std::vector<OptionSpec>& tail) {
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+}
+
 cli::CommandSpec analyzeCommand() {
-    const std::string methods = methodChoices();
     return {"analyze",
             "",
             ValueKind::Text,
             "analyse one context: attention entropy, chunk masses, NLL of the query",
-            withRunOptions({
+            withRunOptions(joined(
+                {
+                    {"model", ValueKind::Model, "MODEL", "the model", true},
+                    {"context", ValueKind::ContextFile, "CONTEXT.json", "the context: prefix, chunks and query", true},
+                },
+                joined(methodOptionSpecs(),
+                       {
+                           {"out", ValueKind::OutputFile, "FILE",
+                            "write the result JSON to FILE instead of standard output"},
+                           {"entropy-csv", ValueKind::OutputFile, "FILE",
+                            "also write per-(layer, head, token) entropy as CSV"},
+                       }))),
+            &cmdAnalyze};
+}
+
+cli::CommandSpec generateCommand() {
+    return {
+        "generate",
+        "",
+        ValueKind::Text,
+        "the answer after the query under each method, with the entropy of every generated token",
+        withRunOptions(joined(
+            {
                 {"model", ValueKind::Model, "MODEL", "the model", true},
                 {"context", ValueKind::ContextFile, "CONTEXT.json", "the context: prefix, chunks and query", true},
-                {"method", ValueKind::Choice, methods, "one of the paper's methods (instead of --mode and --sink)"},
-                {"mode", ValueKind::Choice, choicesOf<EncodingMode>(), "encoding (default parallel)"},
-                {"sink", ValueKind::Choice, "on|off", "shared sink prefix (default on when the context has a prefix)"},
-                {"positions", ValueKind::Choice, choicesOf<PositionPolicy>(), "position rule (default stretch)"},
-                {"window-rule", ValueKind::Choice, choicesOf<WindowRule>(),
-                 "sliding-window layers measure the window by physical index (transformers) or by position id "
-                 "(llama.cpp) (default physical)"},
-                {"bos", ValueKind::Choice, choicesOf<BosPolicy>(), "BOS token policy (default none)"},
-                {"select", ValueKind::Integer, "K", "selective attention: keep the top-K chunks (default 0: off)"},
-                {"select-score-top", ValueKind::Choice, "N|mean",
-                 "chunk score: sum of its top-N probabilities, N >= 1 (default 5), or its mean probability"},
-                {"select-aggregate", ValueKind::Choice, choicesOf<SelectAggregation>(),
-                 "selection per (head, query token), or once per layer (default none)"},
-                {"out", ValueKind::OutputFile, "FILE", "write the result JSON to FILE instead of standard output"},
-                {"entropy-csv", ValueKind::OutputFile, "FILE", "also write per-(layer, head, token) entropy as CSV"},
-            }),
-            &cmdAnalyze};
+            },
+            joined(
+                methodOptionSpecs(),
+                {
+                    {"methods", ValueKind::Text, "M,M,...",
+                     "one run per method on the same context (instead of --method, --mode and --sink)"},
+                    {"max-new-tokens", ValueKind::Integer, "N", "tokens generated at most (default 20)"},
+                    {"stop", ValueKind::Text, "TEXT", "stop once the answer contains TEXT (repeatable)"},
+                    {"temperature", ValueKind::Number, "T", "0 = greedy (default); above 0 samples"},
+                    {"seed", ValueKind::Integer, "S", "the sampler's seed (default 0)"},
+                    {"top-k", ValueKind::Integer, "K", "sample only from the K likeliest tokens (default 0: all)"},
+                    {"top-p", ValueKind::Number, "P", "sample only from the top-P probability mass (default 1)"},
+                    {"out", ValueKind::OutputFile, "FILE", "write the result JSON to FILE instead of standard output"},
+                }))),
+        &cmdGenerate};
 }
 
 cli::CommandSpec sweepCommand() {
@@ -467,6 +610,8 @@ cli::CommandSpec sweepCommand() {
                 {"select", ValueKind::Integer, "K", "chunks kept by selective attention (default 2)"},
                 {"select-score-top", ValueKind::Choice, "N|mean",
                  "chunk score: sum of its top-N probabilities (default 5), or its mean probability"},
+                {"method", ValueKind::Choice, methodChoices(), "run only this method (default: all five)"},
+                {"methods", ValueKind::Text, "M,M,...", "run only these methods (default: all five)"},
                 {"bos", ValueKind::Choice, "none|shared", "BOS token policy (default none)"},
                 {"window-rule", ValueKind::Choice, choicesOf<WindowRule>(),
                  "window rule of sliding-window layers (default physical)"},
@@ -486,6 +631,7 @@ cli::CommandSpec benchCommand() {
                 {"chunks", ValueKind::Integer, "P", "chunks of the context (default 8)"},
                 {"queries", ValueKind::Integer, "Q", "query tokens (default 64)"},
                 {"repeat", ValueKind::Integer, "R", "runs; the medians are printed (default 5)"},
+                {"generate", ValueKind::Integer, "N", "also time N generated tokens after the query (ms per token)"},
                 {"out", ValueKind::OutputFile, "FILE", "also write the timings as JSON"},
             }),
             &cmdBench};
@@ -493,8 +639,8 @@ cli::CommandSpec benchCommand() {
 
 // Every command: the one table the parser, the usages, the man page test and the completion read.
 const std::vector<cli::CommandSpec>& commands() {
-    static const std::vector<cli::CommandSpec> all = {infoCommand(), tokenizeCommand(), analyzeCommand(),
-                                                      sweepCommand(), benchCommand()};
+    static const std::vector<cli::CommandSpec> all = {infoCommand(),     tokenizeCommand(), analyzeCommand(),
+                                                      generateCommand(), sweepCommand(),    benchCommand()};
     return all;
 }
 

@@ -54,4 +54,19 @@ void selectChunks(const float* scores, int heads, int queries, int chunks, const
     for (std::size_t hq = 0; hq < rows; ++hq) std::copy(layerKeep.begin(), layerKeep.end(), keep + hq * P);
 }
 
+void selectChunksOfCall(const float* scores, int heads, int queries, int firstQuery, int chunks,
+                        const SelectiveAttention& sel, std::uint8_t* keep) {
+    const int callRows = queries - firstQuery;
+    if (callRows <= 0) return;
+    const auto P = static_cast<std::size_t>(chunks), rowFloats = static_cast<std::size_t>(callRows) * P;
+    std::vector<float> callScores(static_cast<std::size_t>(heads) * rowFloats);
+    std::vector<std::uint8_t> callKeep(callScores.size());
+    auto rowsOf = [&](int h) { return (static_cast<std::size_t>(h) * queries + firstQuery) * P; };
+    for (int h = 0; h < heads; ++h)
+        std::copy_n(scores + rowsOf(h), rowFloats, callScores.begin() + static_cast<std::ptrdiff_t>(h * rowFloats));
+    selectChunks(callScores.data(), heads, callRows, chunks, sel, callKeep.data());
+    for (int h = 0; h < heads; ++h)
+        std::copy_n(callKeep.begin() + static_cast<std::ptrdiff_t>(h * rowFloats), rowFloats, keep + rowsOf(h));
+}
+
 }  // namespace attnscope

@@ -47,5 +47,10 @@ void keepTopK(const float* scores, int chunks, int k, std::uint8_t* keep, std::v
 // The chunks kept for every (head, query): scores [heads][queries][chunks] → keep, same shape.
 void selectChunks(const float* scores, int heads, int queries, int chunks, const SelectiveAttention& sel,
                   std::uint8_t* keep);
+// The choice of one forward call of a generation (PAPER.md, "Generation"): only the query rows
+// [firstQuery, queries) of scores / keep [heads][queries][chunks] choose, among themselves;
+// the other rows of keep are left as they are.
+void selectChunksOfCall(const float* scores, int heads, int queries, int firstQuery, int chunks,
+                        const SelectiveAttention& sel, std::uint8_t* keep);
 
 }  // namespace attnscope

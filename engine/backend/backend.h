@@ -5,6 +5,7 @@
 #include <memory>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "analysis/analysis_result.h"
 #include "analysis/attention_tile.h"
@@ -39,6 +40,31 @@ struct RunRequest {
     bool keepQueryLogProbs = false;
 };
 
+// The statistics of one decode call: the row of one appended query token, in the meaning of a
+// query row of AnalysisResult (attention after selective attention, which this call chose for
+// its own row), with the query index dropped. All arrays dense, row-major in bracket order.
+struct DecodeRow {
+    int layers = 0, heads = 0, chunks = 0;
+    int token = 0;                       // physical index of the row (the plan's last token)
+    std::vector<float> entropy;          // [layer][head] attention entropy, nats
+    std::vector<float> chunkMass;        // [layer][head][chunk] share of attention on each chunk
+    std::vector<float> prefixMass;       // [layer][head] share on the sink prefix
+    std::vector<float> queryMass;        // [layer][head] share on query and generated tokens
+    std::vector<std::uint8_t> selected;  // [layer][head][chunk] 1 = kept by selective attention
+    std::vector<float> logProbs;         // [vocab] ln softmax of this row's logits: the next token's
+};
+
+// Incremental decoding after a run (PAPER.md, "Generation"): each append() makes `token` one more
+// query token of the plan (appendQueryToken), computes its row only, against the kept K/V of
+// every earlier token, and keeps its K/V for the next call. One call is one forward call of the
+// paper: selective attention chooses its chunks for this row alone.
+class Decoder {
+public:
+    virtual ~Decoder() = default;
+    virtual Result<DecodeRow> append(std::int32_t token, std::stop_token stop) = 0;
+    virtual const EncodingPlan& plan() const = 0;  // the prompt's plan plus every appended token
+};
+
 // Layer-granular progress; called from the backend's thread.
 class Progress {
 public:
@@ -59,6 +85,17 @@ public:
     virtual Result<AttentionTile> attentionTile(const RunState& kept, const AttentionTileRequest& request,
                                                 std::stop_token stop) = 0;
     virtual std::uint64_t freeMemoryBytes() const { return 0; }
+    // A decoder that continues the run of `plan` whose kept state is `prompt` (a run of this
+    // backend with keepState), with room for `maxNewTokens` appended tokens. It is valid while
+    // the backend keeps the weights it had. Backends without decoding answer Error{Unsupported}.
+    virtual Result<std::unique_ptr<Decoder>> startDecoding(const EncodingPlan& plan,
+                                                           std::shared_ptr<const RunState> prompt, int maxNewTokens) {
+        (void)plan;
+        (void)prompt;
+        (void)maxNewTokens;
+        // An Error built in place (no engine symbol): plugins built without the engine use it.
+        return Error{ErrorKind::Unsupported, {}, {}, "the " + name() + " backend does not generate"};
+    }
 };
 
 }  // namespace attnscope

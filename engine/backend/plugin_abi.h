@@ -49,7 +49,7 @@ typedef const AttnscopeBackendPlugin* (*AttnscopeBackendPluginEntry)(void);
 namespace attnscope {
 
 // Interface version of Backend/RunState/RunOutput/AnalysisResult; bump it when they change.
-constexpr int kBackendInterfaceVersion = 1;
+constexpr int kBackendInterfaceVersion = 2;  // 2: Backend::startDecoding
 
 // The build fingerprint both sides must share (see the constraint above).
 inline std::string attnscopePluginAbiTag() {

@@ -74,14 +74,46 @@ Result<void> checkLayerFinite(const AnalysisResult& stats, int layer, RunRows ro
     return {};
 }
 
-Result<void> checkLogitsFinite(const AnalysisResult& stats, const std::string& file) {
-    for (std::size_t q = 0; q + 1 < stats.nllNext.size(); ++q)
+Result<void> checkLogitsFinite(const AnalysisResult& stats, RunRows rows, const std::string& file) {
+    const auto first = static_cast<std::size_t>(std::max(0, rows.first - stats.queryBegin));
+    for (std::size_t q = first; q + 1 < stats.nllNext.size(); ++q)
         if (!std::isfinite(stats.nllNext[q]))
             return nonFinite("the logits after the last layer (" + std::to_string(stats.layers - 1) +
                                  ") give an NLL of " + valueName(stats.nllNext[q]) + " at query token " +
                                  std::to_string(q) + " (token " + std::to_string(stats.queryBegin + q) + ")",
                              file);
     return {};
+}
+
+Result<void> checkLogProbsFinite(const std::vector<float>& logProbs, int token, const std::string& file) {
+    for (float lp : logProbs)
+        if (std::isnan(lp) || lp > 0.0f)
+            return nonFinite("the logits of token " + std::to_string(token) + " give a log-probability of " +
+                                 (std::isnan(lp) ? std::string("NaN") : std::to_string(lp)),
+                             file);
+    return {};
+}
+
+DecodeRow lastQueryRow(const AnalysisResult& r, std::vector<float> logProbs) {
+    DecodeRow row;
+    const int L = r.layers, H = r.heads, P = r.chunks, Q = r.queries(), q = Q - 1;
+    row.layers = L;
+    row.heads = H;
+    row.chunks = P;
+    row.token = r.tokens - 1;
+    for (int l = 0; l < L; ++l)
+        for (int h = 0; h < H; ++h) {
+            const std::size_t hq = (static_cast<std::size_t>(l) * H + h) * Q + q;
+            row.entropy.push_back(r.entropyAt(l, h, row.token));
+            row.prefixMass.push_back(r.prefixMass[hq]);
+            row.queryMass.push_back(r.queryMass[hq]);
+            for (int c = 0; c < P; ++c) {
+                row.chunkMass.push_back(r.chunkMass[hq * P + c]);
+                row.selected.push_back(r.selected[hq * P + c]);
+            }
+        }
+    row.logProbs = std::move(logProbs);
+    return row;
 }
 
 void stampRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start) {

@@ -45,7 +45,15 @@ void copyLeadingTokens(const std::vector<float>& src, std::size_t srcStride, std
 // token (a NaN or infinite logit makes its log-sum-exp, and so its NLL, non-finite). The first
 // one found is an Error{NonFinite} on `file` (the model) naming the layer, head and token.
 Result<void> checkLayerFinite(const AnalysisResult& stats, int layer, RunRows rows, const std::string& file);
-Result<void> checkLogitsFinite(const AnalysisResult& stats, const std::string& file);
+// `rows`: the rows the run computed (query rows before them are not checked).
+Result<void> checkLogitsFinite(const AnalysisResult& stats, RunRows rows, const std::string& file);
+// A decode call's log-probabilities (its row has no next token, so no NLL to check): a NaN or
+// +Inf is an Error{NonFinite} naming the token.
+Result<void> checkLogProbsFinite(const std::vector<float>& logProbs, int token, const std::string& file);
+
+// A decode call's row (backend.h DecodeRow): the last query row of `stats`, with the
+// log-probabilities of its logits [vocab].
+DecodeRow lastQueryRow(const AnalysisResult& stats, std::vector<float> logProbs);
 
 // Stamps the result with the backend's name and the wall time since `start`.
 void stampRun(AnalysisResult& stats, const std::string& backend, std::chrono::steady_clock::time_point start);

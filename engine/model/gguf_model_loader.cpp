@@ -523,6 +523,11 @@ Result<void> readSpecialIds(const GgufFile& g, const Keys& k, TokenizerSpec& spe
     ATTN_TRY(id("tokenizer.ggml.eos_token_id", spec.eosId));
     ATTN_TRY(id("tokenizer.ggml.unknown_token_id", spec.unkId));
     ATTN_TRY(id("tokenizer.ggml.padding_token_id", spec.padId));
+    for (const char* key : {"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"}) {
+        int endOfTurn = -1;
+        ATTN_TRY(id(key, endOfTurn));
+        if (endOfTurn >= 0) spec.endOfTurnIds.push_back(endOfTurn);
+    }
     return {};
 }
 

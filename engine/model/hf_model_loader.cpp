@@ -595,6 +595,12 @@ Result<void> readTokenizerSettings(const fs::path& dir, const ConfigKeys& top, i
         tok.declaredBosId = b->asInt();
     ATTN_TRY(specialId("eos_token_id", tok.eosId));
     ATTN_TRY(specialId("pad_token_id", tok.padId));
+    if (const Json* e = top.find("eos_token_id"); e && e->isArray())  // e.g. [1, 106]: 106 ends a turn
+        for (std::size_t i = 1; i < e->size(); ++i) {
+            const Json& x = e->asArray()[i];
+            if (x.isInteger() && x.asNumber() >= 0 && x.asNumber() < vocabSize)
+                tok.endOfTurnIds.push_back(static_cast<std::int32_t>(x.asInt()));
+        }
     const fs::path tcPath = dir / "tokenizer_config.json";
     std::error_code ec;
     if (fs::is_regular_file(tcPath, ec)) {

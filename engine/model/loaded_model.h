@@ -24,6 +24,9 @@ struct TokenizerSpec {
     std::vector<std::string> merges;       // gpt2: "a b" by rank
     std::string pre;                       // gpt2: pre-tokenizer name (tokenizer.ggml.pre)
     int bosId = -1, eosId = -1, unkId = -1, padId = -1;  // -1: none, or outside the vocabulary
+    // End-of-turn ids the file declares besides EOS (GGUF tokenizer.ggml.eot_token_id and
+    // eom_token_id; the rest of a config.json "eos_token_id" list): generation stops at them.
+    std::vector<std::int32_t> endOfTurnIds;
     std::int64_t declaredBosId = -1;      // the BOS id as the file gives it (-1: absent), for error messages
     bool addBos = false;                  // model's own default (we add none unless asked)
     bool addSpacePrefix = true;           // SentencePiece add_dummy_prefix

@@ -18,6 +18,23 @@ Result<std::vector<std::int32_t>> idsFrom(const Json& j, const std::string& key,
     return ids;
 }
 
+// "answer": absent or null, a string, or an array of strings.
+Result<void> answersFrom(const Json* v, const std::string& keyPrefix, const std::string& file,
+                         std::vector<std::string>& out) {
+    if (!v || v->isNull()) return {};
+    if (v->isString()) {
+        out.push_back(v->asString());
+        return {};
+    }
+    const std::string wrong = "'" + keyPrefix + "answer' must be a string or an array of strings";
+    if (!v->isArray()) return makeError(ErrorKind::InvalidInput, wrong, file);
+    for (const auto& a : v->asArray()) {
+        if (!a.isString()) return makeError(ErrorKind::InvalidInput, wrong, file);
+        out.push_back(a.asString());
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<ContextSpec> ContextSpec::fromJson(const Json& j, const std::string& file, const std::string& keyPrefix) {
@@ -68,6 +85,7 @@ Result<ContextSpec> ContextSpec::fromJson(const Json& j, const std::string& file
     }
     if (!j.contains("query") && !j.contains("query_ids"))
         return makeError(ErrorKind::InvalidInput, "the context has no \"query\" (or \"query_ids\")", file);
+    ATTN_TRY(answersFrom(j.find("answer"), keyPrefix, file, c.answers));
     return c;
 }
 
@@ -96,6 +114,12 @@ Json ContextSpec::toJson() const {
         j["chunk_ids"] = std::move(a);
     }
     if (queryIds) j["query_ids"] = ids(*queryIds);
+    if (answers.size() == 1) j["answer"] = answers.front();
+    if (answers.size() > 1) {
+        Json a = Json::array();
+        for (const auto& s : answers) a.push(s);
+        j["answer"] = std::move(a);
+    }
     return j;
 }
 

@@ -18,9 +18,12 @@ struct ContextSpec {
     std::optional<std::vector<std::int32_t>> prefixIds;
     std::optional<std::vector<std::vector<std::int32_t>>> chunkIds;
     std::optional<std::vector<std::int32_t>> queryIds;
+    // The expected answer(s) ("answer": a string or a list of strings): generation scores its
+    // output against them by SubEM (generation/answer_match.h). Not part of any plan.
+    std::vector<std::string> answers;
 
     // The CLI/session JSON: {"prefix": str, "chunks": [str], "query": str} and/or
-    // "prefix_ids", "chunk_ids", "query_ids". `file` labels errors; `keyPrefix` goes before
+    // "prefix_ids", "chunk_ids", "query_ids", and "answer". `file` labels errors; `keyPrefix` goes before
     // the field names they quote (a session file holds the context as "context.").
     static Result<ContextSpec> fromJson(const Json& j, const std::string& file = {}, const std::string& keyPrefix = {});
     static Result<ContextSpec> fromFile(const std::string& path);

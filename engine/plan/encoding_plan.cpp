@@ -288,6 +288,17 @@ Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& o
     return p;
 }
 
+void appendQueryToken(EncodingPlan& p, std::int32_t id) {
+    const int t = p.queryCount();  // the query's first position is S + M (or queryBegin when sequential)
+    const int pos = p.options.positions == PositionPolicy::Sequential ? p.tokenCount()
+                    : t > 0 ? p.positions[static_cast<std::size_t>(p.queryBegin)] + t
+                            : p.tokenCount();
+    p.ids.push_back(id);
+    p.segment.push_back(SegmentKind::Query);
+    p.chunk.push_back(-1);
+    p.positions.push_back(pos);
+}
+
 Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok,
                                int vocabSize, int maxTokens) {
     PlanModel model;

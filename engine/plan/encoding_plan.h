@@ -85,6 +85,11 @@ Result<std::vector<std::int32_t>> encodePart(const PlanModel& model, const std::
 // are used as given. Errors: no chunk, an empty chunk or query, ids out of vocabulary, too many
 // tokens, a position beyond the context length; tokenizer errors name the tokenizer's file.
 Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const PlanModel& model);
+// Generation: `id` becomes one more query token (PAPER.md, "Generation"). It sees the prefix,
+// every chunk and all earlier query tokens, and its position continues the query's: S + M + t
+// for the t-th query token (t counts the generated tokens too), N when positions are sequential.
+void appendQueryToken(EncodingPlan& plan, std::int32_t id);
+
 // The same with only a tokenizer (its BOS; id 1 without one), a vocabulary size and a token
 // limit (tests).
 Result<EncodingPlan> buildPlan(const ContextSpec& spec, const EncodingOptions& options, const Tokenizer* tok,

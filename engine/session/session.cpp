@@ -150,4 +150,10 @@ Result<void> Session::switchToCpu(const std::string& notice) {
     return {};
 }
 
+Result<GenerationResult> Session::generate(const EncodingPlan& plan, GenerationOptions options, std::stop_token stop,
+                                           const TokenCallback& onToken) {
+    if (options.stopIds.empty()) options.stopIds = stopTokenIds(model_->tokenizer);
+    return attnscope::generate(*backend_, tokenizer_.get(), plan, options, stop, onToken);
+}
+
 }  // namespace attnscope

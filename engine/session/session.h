@@ -12,6 +12,7 @@
 #include "analysis/attention_tile.h"
 #include "backend/backend.h"
 #include "core/error.h"
+#include "generation/generation.h"
 #include "model/loaded_model.h"
 #include "plan/context_spec.h"
 #include "plan/encoding_plan.h"
@@ -69,6 +70,11 @@ public:
     // (device "auto" only); the rerun is then a full run (a kept state of the failed backend
     // cannot be reused).
     Result<RunOutput> run(const RunRequest& request, std::stop_token stop = {}, Progress* progress = nullptr);
+    // Generation after the plan's query on this session's backend (generation/generation.h),
+    // outside the cache. Empty options.stopIds mean the model's (stopTokenIds: EOS and its
+    // end-of-turn tokens).
+    Result<GenerationResult> generate(const EncodingPlan& plan, GenerationOptions options, std::stop_token stop = {},
+                                      const TokenCallback& onToken = {});
     Result<AttentionTile> tile(const RunOutput& run, const AttentionTileRequest& request, std::stop_token stop = {});
 
     void clearCache();

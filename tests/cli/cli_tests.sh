@@ -80,6 +80,9 @@ expect_exit 0 "sweep --window-rule position" -- "$cli" sweep --model $model --te
 [[ $(tail -n +2 "$tmp/sweep-position.csv" | grep -c ',position$') == 5 ]] && ok "sweep CSV names the window rule" || bad "sweep CSV window rule"
 expect_exit 0 "analyze --window-rule position" -- "$cli" analyze --model $model --context "$tmp/ctx.json" --window-rule position --out "$tmp/position.json"
 python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["options"]["window_rule"] == "position"' "$tmp/position.json" && ok "analysis JSON names the window rule" || bad "analysis JSON window rule"
+expect_exit 0 "sweep --methods" -- "$cli" sweep --model $model --text "$src/resources/examples/lily_story.txt" --query-tokens 32 --parts 2,4 --methods full,both --out "$tmp/sweep2.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rows"]; assert len(r) == 4 and {x["method"] for x in r} == {"full", "both"}' "$tmp/sweep2.json" \
+  && ok "sweep --methods runs only those" || bad "sweep --methods"
 
 # --- bad input: exit 2, one line naming the file and reason, no output file left behind
 expect_exit 2 "missing model file" -- "$cli" analyze --model "$tmp/nope.gguf" --context "$tmp/ctx.json" --out "$tmp/x.json"
@@ -215,6 +218,68 @@ PY
 one_bad "wrong type tag" "tensor 'blk.2.attn_q.weight' is tagged F16" -- "$cli" analyze --model "$tmp/tag.gguf" --context "$tmp/ctx.json"
 one_bad "NaN in the weights" "layer 2 of 5: the attention entropy is NaN" -- "$cli" analyze --model "$tmp/nan.gguf" --context "$tmp/ctx.json" --out "$tmp/nan.json"
 [[ ! -e "$tmp/nan.json" ]] && ok "no output for a non-finite run" || bad "a non-finite run wrote its output"
+
+# --- generate: the answer under each method, per-token statistics, SubEM against "answer"
+python3 - "$tmp/ctx.json" "$tmp/qa.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["answer"] = ["Lily", "nobody"]
+json.dump(c, open(sys.argv[2], "w"))
+PY
+expect_exit 0 "generate --methods" -- "$cli" generate --model $model --context "$tmp/qa.json" --methods full,sink,both --select-aggregate heads-queries --max-new-tokens 8 --out "$tmp/g.json"
+python3 - "$tmp/g.json" <<'PY' && ok "generate JSON: one run per method, every field" || bad "generate JSON: $(head -c 300 "$tmp/g.json")"
+import json, sys
+runs = json.load(open(sys.argv[1]))["runs"]
+assert [r["method"] for r in runs] == ["full", "sink", "both"]
+for r in runs:
+    assert isinstance(r["correct"], bool) and 1 <= len(r["generated_ids"]) <= 8, r
+    t = r["tokens"][0]
+    assert t["id"] == r["generated_ids"][0] and t["top"][0]["id"] == t["id"] and len(t["top"]) == 5
+    assert t["logprob"] <= 0 and len(t["layer_entropy"]) == 5 and len(t["selected_chunks"]) == 5
+    assert len(t["chunk_mass"][0]) == 4 and abs(t["entropy"] - sum(t["layer_entropy"]) / 5) < 1e-5
+assert all(len(s) == 2 for s in runs[2]["tokens"][0]["selected_chunks"])  # both: K = 2 of 4, one set per layer
+PY
+# The entropy of a generated token equals analyze's when the generated ids follow the query.
+expect_exit 0 "generate --method sink" -- "$cli" generate --model $model --context "$tmp/ctx.json" --method sink --max-new-tokens 6 --out "$tmp/g1.json"
+"$cli" tokenize --model $model --text "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["query"], end="")' "$tmp/ctx.json")" --out "$tmp/qids.json"
+python3 - "$tmp/ctx.json" "$tmp/qids.json" "$tmp/g1.json" "$tmp/ctx2.json" <<'PY'
+import json, sys
+c, q, g = (json.load(open(p)) for p in sys.argv[1:4])
+c["query_ids"] = q["ids"] + g["generated_ids"]
+json.dump(c, open(sys.argv[4], "w"))
+PY
+expect_exit 0 "analyze the query plus the generated ids" -- "$cli" analyze --model $model --context "$tmp/ctx2.json" --method sink --out "$tmp/a2.json"
+python3 - "$tmp/g1.json" "$tmp/a2.json" "$tmp/qids.json" <<'PY' && ok "generated tokens' entropy equals analyze's" || bad "generated entropy differs from analyze"
+import json, sys
+g, a, q = (json.load(open(p)) for p in sys.argv[1:4])
+Q = len(q["ids"]); qe = a["query_entropy"]  # [layer][head][q]
+for t, tok in enumerate(g["tokens"]):
+    for l, le in enumerate(tok["layer_entropy"]):
+        heads = [qe[l][h][Q + t] for h in range(len(qe[l]))]
+        assert abs(le - sum(heads) / len(heads)) < 1e-4, (t, l, le)
+    assert a["query_argmax_next"][Q + t - 1] == tok["id"]
+PY
+expect_exit 0 "seeded sampling" -- "$cli" generate --model $model --context "$tmp/ctx.json" --temperature 1.5 --top-k 20 --top-p 0.9 --seed 7 --out "$tmp/s1.json"
+expect_exit 0 "seeded sampling again" -- "$cli" generate --model $model --context "$tmp/ctx.json" --temperature 1.5 --top-k 20 --top-p 0.9 --seed 7 --out "$tmp/s2.json"
+python3 -c 'import json,sys; a,b=(json.load(open(p))["generated_ids"] for p in sys.argv[1:3]); assert a == b' "$tmp/s1.json" "$tmp/s2.json" \
+  && ok "the same seed gives the same tokens" || bad "seeded sampling is not reproducible"
+stop=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["text"]; print(t[3:6], end="")' "$tmp/g1.json")
+expect_exit 0 "generate --stop" -- "$cli" generate --model $model --context "$tmp/ctx.json" --method sink --max-new-tokens 6 --stop "$stop" --stop zzz --out "$tmp/g2.json"
+python3 - "$tmp/g2.json" "$stop" <<'PY' && ok "a stop string ends the text before it" || bad "stop string: $(head -c 300 "$tmp/g2.json")"
+import json, sys
+g = json.load(open(sys.argv[1]))
+assert g["stop_reason"] == "stop-string" and g["stop_string"] == sys.argv[2] and sys.argv[2] not in g["text"]
+PY
+gen_bad() { one_bad "generate $1" "$2" -- "$cli" generate --model $model --context "$tmp/ctx.json" "${@:3}"; }
+gen_bad "--max-new-tokens 0" "max-new-tokens must be between 1" --max-new-tokens 0
+gen_bad "--temperature -1" "temperature must be 0" --temperature -1
+gen_bad "--temperature x" "--temperature expects a number" --temperature x
+gen_bad "--top-p 2" "top-p must lie in (0, 1]" --top-p 2
+gen_bad "--methods twice" "--methods names 'full' twice" --methods full,full
+gen_bad "--methods with --method" "--methods replaces --method" --methods full --method sink
+gen_bad "--methods unknown" "expected full, parallel, sink, selective or both" --methods full,sideways
+gen_bad "--stop ''" "a stop string must not be empty" --stop ""
+echo '{"chunks": ["a b"], "query": "q", "answer": 5}' > "$tmp/badanswer.json"
+one_bad "answer not a string" "badanswer.json: 'answer' must be a string or an array of strings" -- "$cli" generate --model $model --context "$tmp/badanswer.json"
 
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 ]]

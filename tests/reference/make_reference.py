@@ -14,7 +14,10 @@ the sequence and both local and global layers -- it writes
 
 and, when the Gemma 3 270M GGUF is given (or found by scripts/find-demo-model.sh), the top-k
 next-token log-probabilities of that real model for fixed prompts in
-tests/data/reference/gemma3-270m.json.
+tests/data/reference/gemma3-270m.json, and its greedy generations in
+tests/data/reference/gemma3-270m-generation.json: transformers' own generate() for three prompts
+with full attention, and greedy decoding under the paper's parallel mask (each generated token one
+more query token at position S + M + t) for a QA context (tests/engine/test_generation.cpp).
 
 Each case follows PAPER.md: layout [prefix | chunk_1 .. chunk_P | query]; in parallel mode a chunk
 token sees the prefix and the earlier tokens of its own chunk, prefix and query tokens see
@@ -503,6 +506,97 @@ def make_gemma(path):
     print(f"gemma3-270m: {len(cases)} cases")
 
 
+GEN_PROMPTS = [
+    "The old lighthouse keeper climbed the narrow stairs of the tower every single evening to light the lamp, "
+    "and the ships",
+    "Question: What is the capital of France? Answer: The capital of France is Paris. Question: What is the "
+    "capital of Italy? Answer:",
+    "Once upon a time, in a small village at the edge of a great forest, there lived a young girl who",
+]
+GEN_PARALLEL = {
+    "prefix": "Given the following contexts, answer the final question accordingly:\n\n",
+    "chunks": [
+        "Document (Title: Harbour): The harbour town of Elmsport was founded by fishermen in 1721.\n\n",
+        "Document (Title: Orchard): The orchard north of the river grows apples and pears.\n\n",
+        "Document (Title: Library): The town library was designed by the architect Mara Quill.\n\n",
+        "Document (Title: Bridge): The stone bridge over the river was rebuilt after the flood of 1893.\n\n",
+    ],
+    "query": "Question: Who designed the town library?\nAnswer:",
+}
+GEN_NEW_TOKENS = 16
+
+
+def greedy_parallel(model, window, prefix, chunks, query, steps):
+    """Greedy decoding under the parallel mask, recomputed from scratch each step: every generated
+    token is one more query token (position S + M + t). Returns the generated ids, each step's
+    chosen log-probability and top-two margin, and each generated token's per-layer entropy (mean
+    over heads) from the final recomputation."""
+    gen, chosen, margin = [], [], []
+    for _ in range(steps):
+        ids, seg, chk, pos = layout(prefix, chunks, query + gen, "parallel", "stretch")
+        attns, logp = run_reference(model, "gemma3", ids, pos, visibility(seg, chk, "parallel"), window)
+        last = logp[-1]
+        order = np.argsort(-last)
+        gen.append(int(order[0]))
+        chosen.append(float(last[order[0]]))
+        margin.append(float(last[order[0]] - last[order[1]]))
+    ids, seg, chk, pos = layout(prefix, chunks, query + gen, "parallel", "stretch")
+    attns, _ = run_reference(model, "gemma3", ids, pos, visibility(seg, chk, "parallel"), window)
+    first = len(ids) - len(gen)
+    ent = [[float(entropy(a[:, first + t, :]).mean()) for a in attns] for t in range(len(gen))]
+    return gen, chosen, margin, ent
+
+
+def make_gemma_generation(path):
+    from transformers import AutoTokenizer
+
+    d, f = os.path.dirname(path), os.path.basename(path)
+    tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
+    model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32, attn_implementation="eager")
+    model.eval()
+    bos = tok.bos_token_id
+
+    def enc(s):
+        return tok(s, add_special_tokens=False).input_ids
+
+    cases = []
+    for n, prompt in enumerate(GEN_PROMPTS):
+        ids = [bos] + enc(prompt)  # BOS as the prefix, the prompt as one chunk, its last 4 tokens the query
+        assert len(ids) >= 20, len(ids)
+        with torch.no_grad():
+            out = model.generate(torch.tensor([ids]), max_new_tokens=GEN_NEW_TOKENS, do_sample=False,
+                                 output_scores=True, return_dict_in_generate=True, eos_token_id=None,
+                                 pad_token_id=0)
+        gen = out.sequences[0, len(ids):].tolist()
+        logps = [torch.log_softmax(sc[0].to(torch.float64), -1).numpy() for sc in out.scores]
+        chosen = [float(lp[g]) for lp, g in zip(logps, gen)]
+        margin = [float(np.sort(lp)[-1] - np.sort(lp)[-2]) for lp in logps]
+        cases.append({"name": f"full-{n}", "options": {"mode": "full", "positions": "sequential", "sink": True},
+                      "prefix_ids": ids[:1], "chunk_ids": [ids[1:-4]], "query_ids": ids[-4:],
+                      "generated_ids": gen, "chosen_log_probs": rounded(chosen), "top_two_margin": rounded(margin)})
+    g = GEN_PARALLEL
+    prefix, chunks, query = [bos] + enc(g["prefix"]), [enc(c) for c in g["chunks"]], enc(g["query"])
+    gen, chosen, margin, ent = greedy_parallel(model, model.config.sliding_window, prefix, chunks, query,
+                                               GEN_NEW_TOKENS)
+    cases.append({"name": "parallel-sink-stretch", "options": {"mode": "parallel", "positions": "stretch",
+                                                               "sink": True},
+                  "text": g, "prefix_ids": prefix, "chunk_ids": chunks, "query_ids": query,
+                  "generated_ids": gen, "chosen_log_probs": rounded(chosen), "top_two_margin": rounded(margin),
+                  "token_layer_entropy": rounded(ent)})
+    doc = {
+        "description": f"transformers {__import__('transformers').__version__} (eager, float32) loading the Gemma 3 "
+                       "270M Q4_K_M GGUF (dequantised): greedy generate() with full attention, and greedy decoding "
+                       "under the parallel mask (recomputed each step)",
+        "gguf_file": f,
+        "gguf_bytes": os.path.getsize(path),
+        "new_tokens": GEN_NEW_TOKENS,
+        "cases": cases,
+    }
+    (OUT / "gemma3-270m-generation.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    for c in cases:
+        print(c["name"], repr(tok.decode(c["generated_ids"])), "min margin", min(c["top_two_margin"]))
+
+
 def find_gemma():
     try:
         out = subprocess.run([str(ROOT / "scripts" / "find-demo-model.sh")], capture_output=True, text=True, check=True)
@@ -515,7 +609,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gemma", help="the Gemma 3 270M GGUF (default: scripts/find-demo-model.sh)")
     ap.add_argument("--skip-gemma", action="store_true")
-    ap.add_argument("--only", help="comma-separated tiny model names")
+    ap.add_argument("--only", help="comma-separated tiny model names (or gemma3-270m, gemma3-270m-generation)")
     args = ap.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -528,6 +622,11 @@ def main():
         if not path:
             sys.exit("no Gemma 3 270M GGUF: pass --gemma PATH or run scripts/setup-debian.sh (or use --skip-gemma)")
         make_gemma(path)
+    if not args.skip_gemma and (only is None or "gemma3-270m-generation" in only):
+        path = args.gemma or find_gemma()
+        if not path:
+            sys.exit("no Gemma 3 270M GGUF: pass --gemma PATH or run scripts/setup-debian.sh (or use --skip-gemma)")
+        make_gemma_generation(path)
 
 
 if __name__ == "__main__":

@@ -248,8 +248,12 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
     const EncodingPlan& plan = *io.plan;
     const Geometry g = geometry(plan, *io.cfg);
     const auto& sel = plan.options.selective;
-    const bool selecting = selectionActive(sel, g.P, g.Q);
-    const int selectFrom = selecting ? g.queryBegin : g.n;  // rows handled by the two-pass path
+    // The query rows of this call, [callFirst, N): all query rows, or a decode call's one row.
+    // Selective attention makes one choice per call (PAPER.md, "Generation").
+    const int callFirst = std::max(io.rowBegin, g.queryBegin);
+    const int callRows = g.n - callFirst, qOffset = callFirst - g.queryBegin;
+    const bool selecting = selectionActive(sel, g.P, callRows);
+    const int selectFrom = selecting ? callFirst : g.n;  // rows handled by the two-pass path
 
     // Runs `perRow(head, i0, row, l)` on every row of `blocks` for every head, one (head, row
     // block) item at a time, after the block's scores are formed; `mix` adds the value mix.
@@ -273,28 +277,34 @@ void attentionLayer(ThreadPool& pool, const AttentionLayerIo& io) {
                   [&](int head, int i0, int row, double l, RowScratch& sc) {
                       finishRow(plan, g, io, head, i0, row, l, nullptr, sc);
                   });
-    if (io.selected) {
-        std::size_t total = static_cast<std::size_t>(g.nHeads) * g.Q * g.P;
-        std::fill(io.selected, io.selected + total, std::uint8_t{1});
-    }
+    const auto selectedRow = [&](int head, int r) {  // io.selected of the call's row r
+        return io.selected + (static_cast<std::size_t>(head) * g.Q + qOffset + r) * g.P;
+    };
+    if (io.selected && callRows > 0)
+        for (int head = 0; head < g.nHeads; ++head)
+            std::fill(selectedRow(head, 0), selectedRow(head, callRows), std::uint8_t{1});
     if (!selecting) return;
 
-    // Selective attention for query rows: (A) chunk scores from the unfiltered probabilities,
-    // (B) choose chunks per (head, query) or once per layer, (C) final pass with the mask.
-    const int Q = g.Q, P = g.P;
-    const auto qBlocks = visibilityBlocks(plan, g.queryBegin, g.n, kBlockRows);
-    std::vector<float> scores(static_cast<std::size_t>(g.nHeads) * Q * P);
+    // Selective attention for the call's query rows: (A) chunk scores from the unfiltered
+    // probabilities, (B) choose chunks per (head, query) or once per layer, (C) final pass with
+    // the mask.
+    const int Qc = callRows, P = g.P;
+    const auto qBlocks = visibilityBlocks(plan, callFirst, g.n, kBlockRows);
+    std::vector<float> scores(static_cast<std::size_t>(g.nHeads) * Qc * P);
     forBlocks(qBlocks, false, [&](int head, int, int row, double l, RowScratch& sc) {
         chunkScores(plan, g, sel.scoreTopN, l, sc,
-                    &scores[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P]);
+                    &scores[(static_cast<std::size_t>(head) * Qc + (row - callFirst)) * P]);
     });
 
-    std::vector<std::uint8_t> keep(static_cast<std::size_t>(g.nHeads) * Q * P);
-    selectChunks(scores.data(), g.nHeads, Q, P, sel, keep.data());
-    if (io.selected) std::copy(keep.begin(), keep.end(), io.selected);
+    std::vector<std::uint8_t> keep(static_cast<std::size_t>(g.nHeads) * Qc * P);
+    selectChunks(scores.data(), g.nHeads, Qc, P, sel, keep.data());
+    if (io.selected)
+        for (int head = 0; head < g.nHeads; ++head)
+            std::copy_n(&keep[static_cast<std::size_t>(head) * Qc * P], static_cast<std::size_t>(Qc) * P,
+                        selectedRow(head, 0));
 
     forBlocks(qBlocks, true, [&](int head, int i0, int row, double l, RowScratch& sc) {
-        finishRow(plan, g, io, head, i0, row, l, &keep[(static_cast<std::size_t>(head) * Q + (row - g.queryBegin)) * P],
+        finishRow(plan, g, io, head, i0, row, l, &keep[(static_cast<std::size_t>(head) * Qc + (row - callFirst)) * P],
                   sc);
     });
 }

@@ -20,8 +20,10 @@ struct AttentionLayerIo {
     const float* q = nullptr;  // [N][nHeads*headDim], post-RoPE
     const float* k = nullptr;  // [N][nKvHeads*headDim], post-RoPE
     const float* v = nullptr;  // [N][nKvHeads*headDim]
-    int rowBegin = 0;          // compute rows [rowBegin, N)
-    float* out = nullptr;      // [N][nHeads*headDim] value mix (rows >= rowBegin written)
+    // Compute rows [rowBegin, N): all, the query rows (context reused), or a decode call's last
+    // row. Selective attention makes one choice for the query rows among them (one forward call).
+    int rowBegin = 0;
+    float* out = nullptr;  // [N][nHeads*headDim] value mix (rows >= rowBegin written)
     // Statistics of this layer (may be null when not wanted):
     float* entropy = nullptr;          // [head][N]
     float* chunkMass = nullptr;        // [head][Q][P]

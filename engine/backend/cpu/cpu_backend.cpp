@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -60,20 +61,25 @@ LayerNorms layerNorms(const LayerWeights& L) {
 // is reused), on the residual stream x [R][d].
 class CpuRun {
 public:
+    // `state` holds the K/V (and Q) of rows [0, rows.first) already: a reused context's, or a
+    // decoder's every earlier token; this run appends its rows. `reused`: the statistics of the
+    // run whose context is reused (its context rows' entropy is copied), or null.
     CpuRun(ThreadPool& pool, const LoadedModel& model, const std::vector<LayerNorms>& norms,
-           const std::vector<float>& outputNorm, const EncodingPlan& plan, std::string contextHash,
-           const CpuRunState* reuse);
+           const std::vector<float>& outputNorm, const EncodingPlan& plan, std::shared_ptr<CpuRunState> state,
+           RunRows rows, const AnalysisResult* reused);
 
     void embed();
     void attentionBlock(int layer);
     void ffnBlock(int layer);
     void logitsAndNll(bool keepLogProbs);
     RunOutput finish(const std::string& backend, std::chrono::steady_clock::time_point start, bool keepState);
+    DecodeRow decodeRow();  // a decode call's one row (after logitsAndNll(true))
     const AnalysisResult& stats() const { return res_; }
+    RunRows rows() const { return rows_; }
 
 private:
-    void keepContextRows(int layer);  // a reused run's context Q/K/V into this run's state
-    void projectQkv(int layer);       // norm, Q/K/V projections, QK-norm, rotary embedding
+    void growRows(int layer);    // the state's Q/K/V of this layer sized for every token
+    void projectQkv(int layer);  // norm, Q/K/V projections, QK-norm, rotary embedding
     void attention(int layer);
     void normRows(const float* in, const std::vector<float>& w, float* out);
     void addResidual(const std::vector<float>& delta);
@@ -87,44 +93,42 @@ private:
     const std::vector<LayerNorms>& norms_;
     const std::vector<float>& outputNorm_;
     const EncodingPlan& plan_;
-    const CpuRunState* reuse_;
     const RunRows rows_;
+    const int firstQuery_;  // the first query row this run computes (its logits), as a query index
     const int d_, qDim_, kvDim_;
     const RopeTables rope_;
     std::shared_ptr<CpuRunState> state_;
     AnalysisResult res_;
     const int ffnRows_;  // the FFN runs in blocks of rows to bound its memory
     std::vector<float> x_, h_, attnOut_, proj_, gate_, up_;
-    std::vector<float> queryLogProbs_;  // [Q][vocab] when asked for; returned, never kept
+    std::vector<float> queryLogProbs_;  // [computed query rows][vocab] when asked for; never kept
 };
 
 CpuRun::CpuRun(ThreadPool& pool, const LoadedModel& model, const std::vector<LayerNorms>& norms,
-               const std::vector<float>& outputNorm, const EncodingPlan& plan, std::string contextHash,
-               const CpuRunState* reuse)
+               const std::vector<float>& outputNorm, const EncodingPlan& plan, std::shared_ptr<CpuRunState> state,
+               RunRows rows, const AnalysisResult* reused)
     : pool_(pool),
       cfg_(model.config),
       w_(model.weights),
       norms_(norms),
       outputNorm_(outputNorm),
       plan_(plan),
-      reuse_(reuse),
-      rows_(runRows(plan, reuse != nullptr)),
+      rows_(rows),
+      firstQuery_(std::max(0, rows.first - plan.queryBegin)),
       d_(cfg_.dim),
       qDim_(cfg_.nHeads * cfg_.headDim),
       kvDim_(cfg_.nKvHeads * cfg_.headDim),
       rope_(cfg_, plan.positions.data() + rows_.first, rows_.count),
-      state_(std::make_shared<CpuRunState>()),
+      state_(std::move(state)),
       res_(AnalysisResult::shaped(plan, cfg_.nLayers, cfg_.nHeads)),
       ffnRows_(std::min(rows_.count, 256)) {
     const auto L = static_cast<std::size_t>(cfg_.nLayers);
     const auto R = static_cast<std::size_t>(rows_.count), N = static_cast<std::size_t>(plan.tokenCount());
-    state_->plan = plan;
-    state_->contextHash = std::move(contextHash);
     state_->q.resize(L);
     state_->k.resize(L);
     state_->v.resize(L);
-    if (reuse_) {  // the context rows' entropy is unchanged
-        copyLeadingTokens(reuse_->stats.entropy, N, res_.entropy, N, L * cfg_.nHeads, plan.queryBegin);
+    if (reused) {  // the context rows' entropy is unchanged
+        copyLeadingTokens(reused->entropy, N, res_.entropy, N, L * cfg_.nHeads, plan.queryBegin);
         res_.reusedContext = true;
     }
     x_.resize(R * d_);
@@ -156,17 +160,12 @@ void CpuRun::embed() {
     }
 }
 
-void CpuRun::keepContextRows(int layer) {
+void CpuRun::growRows(int layer) {
     const auto l = static_cast<std::size_t>(layer);
     const auto N = static_cast<std::size_t>(plan_.tokenCount());
-    state_->q[l].assign(N * qDim_, 0.0f);
+    state_->q[l].resize(N * qDim_);
     state_->k[l].resize(N * kvDim_);
     state_->v[l].resize(N * kvDim_);
-    if (!reuse_) return;
-    const auto qb = static_cast<std::ptrdiff_t>(plan_.queryBegin);
-    std::copy(reuse_->q[l].begin(), reuse_->q[l].begin() + qb * qDim_, state_->q[l].begin());
-    std::copy(reuse_->k[l].begin(), reuse_->k[l].begin() + qb * kvDim_, state_->k[l].begin());
-    std::copy(reuse_->v[l].begin(), reuse_->v[l].begin() + qb * kvDim_, state_->v[l].begin());
 }
 
 void CpuRun::projectQkv(int layer) {
@@ -222,7 +221,7 @@ void CpuRun::attention(int layer) {
 
 void CpuRun::attentionBlock(int layer) {
     const auto l = static_cast<std::size_t>(layer);
-    keepContextRows(layer);
+    growRows(layer);
     projectQkv(layer);
     attention(layer);
     cpu::linear(pool_, rowsOf(attnOut_, qDim_), rows_.count, w_.layers[l].wo, nullptr, proj_.data());
@@ -251,27 +250,33 @@ void CpuRun::ffnBlock(int layer) {
 }
 
 void CpuRun::logitsAndNll(bool keepLogProbs) {
-    const int Q = plan_.queryCount(), V = cfg_.vocabSize, qBlock = 64;
+    const int Q = plan_.queryCount(), V = cfg_.vocabSize, qBlock = 64, q0 = firstQuery_, nRows = Q - q0;
     const std::vector<int> targets = nextTokenTargets(plan_);
     res_.nllNext.assign(static_cast<std::size_t>(Q), std::numeric_limits<float>::quiet_NaN());
     res_.argmaxNext.assign(static_cast<std::size_t>(Q), -1);
-    if (keepLogProbs) queryLogProbs_.assign(static_cast<std::size_t>(Q) * V, 0.0f);
-    std::vector<float> xn(static_cast<std::size_t>(Q) * d_), logits(static_cast<std::size_t>(std::min(Q, qBlock)) * V);
-    for (int q = 0; q < Q; ++q)
-        cpu::rmsnorm(&x_[static_cast<std::size_t>(plan_.queryBegin - rows_.first + q) * d_], outputNorm_.data(),
-                     &xn[static_cast<std::size_t>(q) * d_], d_, cfg_.normEps, cfg_.normAddOne);
-    for (int q0 = 0; q0 < Q; q0 += qBlock) {
-        const int nq = std::min(qBlock, Q - q0);
-        cpu::linear(pool_, &xn[static_cast<std::size_t>(q0) * d_], nq, w_.output, nullptr, logits.data());
-        for (int i = 0; i < nq; ++i) {
-            const auto q = static_cast<std::size_t>(q0 + i);
+    if (keepLogProbs) queryLogProbs_.assign(static_cast<std::size_t>(nRows) * V, 0.0f);
+    std::vector<float> xn(static_cast<std::size_t>(nRows) * d_),
+        logits(static_cast<std::size_t>(std::min(nRows, qBlock)) * V);
+    for (int r = 0; r < nRows; ++r)
+        cpu::rmsnorm(&x_[static_cast<std::size_t>(plan_.queryBegin + q0 + r - rows_.first) * d_], outputNorm_.data(),
+                     &xn[static_cast<std::size_t>(r) * d_], d_, cfg_.normEps, cfg_.normAddOne);
+    for (int r0 = 0; r0 < nRows; r0 += qBlock) {
+        const int nr = std::min(qBlock, nRows - r0);
+        cpu::linear(pool_, &xn[static_cast<std::size_t>(r0) * d_], nr, w_.output, nullptr, logits.data());
+        for (int i = 0; i < nr; ++i) {
+            const auto r = static_cast<std::size_t>(r0 + i), q = r + static_cast<std::size_t>(q0);
             const float* lg = &logits[static_cast<std::size_t>(i) * V];
             const LogitsSummary s = summarizeLogits(lg, V);
             res_.argmaxNext[q] = s.argmax;
-            if (keepLogProbs) writeLogProbs(lg, V, s.logSumExp, &queryLogProbs_[q * V]);
+            if (keepLogProbs) writeLogProbs(lg, V, s.logSumExp, &queryLogProbs_[r * V]);
             if (targets[q] >= 0) res_.nllNext[q] = static_cast<float>(s.logSumExp - lg[targets[q]]);
         }
     }
+}
+
+DecodeRow CpuRun::decodeRow() {
+    const auto V = static_cast<std::ptrdiff_t>(cfg_.vocabSize);
+    return lastQueryRow(res_, std::vector<float>(queryLogProbs_.end() - V, queryLogProbs_.end()));
 }
 
 RunOutput CpuRun::finish(const std::string& backend, std::chrono::steady_clock::time_point start, bool keepState) {
@@ -304,8 +309,14 @@ public:
     Result<RunOutput> run(const RunRequest& req, std::stop_token stop, Progress* progress) override;
     Result<AttentionTile> attentionTile(const RunState& kept, const AttentionTileRequest& req,
                                         std::stop_token stop) override;
+    Result<std::unique_ptr<Decoder>> startDecoding(const EncodingPlan& plan, std::shared_ptr<const RunState> prompt,
+                                                   int maxNewTokens) override;
+    // One decode call on a decoder's own state: `token` appended, its row computed.
+    Result<DecodeRow> decodeStep(const std::shared_ptr<CpuRunState>& state, std::int32_t token, std::stop_token stop);
 
 private:
+    // Embed, then every layer's attention and FFN blocks over the run's rows.
+    Result<void> runLayers(CpuRun& run, std::stop_token stop, Progress* progress);
     // The previous run whose encoded context this request may reuse, or null.
     const CpuRunState* reusable(const RunRequest& req, const std::string& contextHash) const {
         const auto* s = dynamic_cast<const CpuRunState*>(req.reuse.get());
@@ -322,27 +333,111 @@ private:
     std::vector<float> outputNorm_;
 };
 
-Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, Progress* progress) {
-    if (!model_) return makeError(ErrorKind::Internal, "no model loaded in the CPU backend");
-    if (!req.plan) return makeError(ErrorKind::Internal, "run request without a plan");
-    const auto start = std::chrono::steady_clock::now();
+// The context rows [0, queryBegin) of a run's kept Q/K/V, as the start of a new run's state.
+std::shared_ptr<CpuRunState> contextStateOf(const CpuRunState& reuse, int queryBegin) {
+    auto st = std::make_shared<CpuRunState>();
+    auto leading = [&](const std::vector<std::vector<float>>& from, std::vector<std::vector<float>>& to) {
+        for (const auto& layer : from) {
+            const std::size_t n = layer.size() / static_cast<std::size_t>(reuse.plan.tokenCount()) * queryBegin;
+            to.emplace_back(layer.begin(), layer.begin() + static_cast<std::ptrdiff_t>(n));
+        }
+    };
+    leading(reuse.q, st->q);
+    leading(reuse.k, st->k);
+    leading(reuse.v, st->v);
+    return st;
+}
+
+Result<void> CpuBackend::runLayers(CpuRun& run, std::stop_token stop, Progress* progress) {
     const int L = model_->config.nLayers;
-    ATTN_TRY(req.plan->validate(model_->config.vocabSize));
-    std::string contextHash = req.plan->contextHash();
-    const CpuRunState* reuse = reusable(req, contextHash);
-    CpuRun run(pool_, *model_, norms_, outputNorm_, *req.plan, std::move(contextHash), reuse);
     run.embed();
     for (int l = 0; l < L; ++l) {
         if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
         run.attentionBlock(l);
-        ATTN_TRY(checkLayerFinite(run.stats(), l, runRows(*req.plan, reuse != nullptr), model_->path));
+        ATTN_TRY(checkLayerFinite(run.stats(), l, run.rows(), model_->path));
         if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
         run.ffnBlock(l);
         if (progress) progress->step(l + 1, L);
     }
+    return {};
+}
+
+Result<RunOutput> CpuBackend::run(const RunRequest& req, std::stop_token stop, Progress* progress) {
+    if (!model_) return makeError(ErrorKind::Internal, "no model loaded in the CPU backend");
+    if (!req.plan) return makeError(ErrorKind::Internal, "run request without a plan");
+    const auto start = std::chrono::steady_clock::now();
+    ATTN_TRY(req.plan->validate(model_->config.vocabSize));
+    std::string contextHash = req.plan->contextHash();
+    const CpuRunState* reuse = reusable(req, contextHash);
+    auto state = reuse ? contextStateOf(*reuse, req.plan->queryBegin) : std::make_shared<CpuRunState>();
+    state->plan = *req.plan;
+    state->contextHash = std::move(contextHash);
+    CpuRun run(pool_, *model_, norms_, outputNorm_, *req.plan, state, runRows(*req.plan, reuse != nullptr),
+               reuse ? &reuse->stats : nullptr);
+    ATTN_TRY(runLayers(run, stop, progress));
     run.logitsAndNll(req.keepQueryLogProbs);
-    ATTN_TRY(checkLogitsFinite(run.stats(), model_->path));
+    ATTN_TRY(checkLogitsFinite(run.stats(), run.rows(), model_->path));
     return run.finish(name(), start, req.keepState);
+}
+
+// A generation on the CPU: its own copy of the prompt run's Q/K/V, grown by one row per call
+// (capacity reserved up front, so a call copies nothing). Valid while the backend keeps the
+// weights it had when the decoder started.
+class CpuDecoder final : public Decoder {
+public:
+    CpuDecoder(CpuBackend& backend, std::shared_ptr<CpuRunState> state) : backend_(backend), state_(std::move(state)) {}
+    Result<DecodeRow> append(std::int32_t token, std::stop_token stop) override {
+        if (failed_) return makeError(ErrorKind::Internal, "decoding continued after a failed step");
+        auto row = backend_.decodeStep(state_, token, stop);
+        failed_ = !row;  // a step that stopped half-way leaves the state unusable
+        return row;
+    }
+    const EncodingPlan& plan() const override { return state_->plan; }
+
+private:
+    CpuBackend& backend_;
+    std::shared_ptr<CpuRunState> state_;
+    bool failed_ = false;
+};
+
+Result<std::unique_ptr<Decoder>> CpuBackend::startDecoding(const EncodingPlan& plan,
+                                                           std::shared_ptr<const RunState> prompt, int maxNewTokens) {
+    const auto* kept = dynamic_cast<const CpuRunState*>(prompt.get());
+    if (!kept || !model_ || static_cast<int>(kept->k.size()) != model_->config.nLayers)
+        return makeError(ErrorKind::Internal, "decoding asked to continue a run of another backend");
+    if (kept->plan.hash() != plan.hash())
+        return makeError(ErrorKind::Internal, "decoding asked to continue a run of another plan");
+    auto state = std::make_shared<CpuRunState>();
+    state->plan = kept->plan;
+    state->contextHash = kept->contextHash;
+    const std::size_t rows = static_cast<std::size_t>(kept->plan.tokenCount()) + std::max(0, maxNewTokens);
+    const int qDim = model_->config.nHeads * model_->config.headDim,
+              kvDim = model_->config.nKvHeads * model_->config.headDim;
+    auto copyReserved = [&](const std::vector<std::vector<float>>& from, std::vector<std::vector<float>>& to, int w) {
+        for (const auto& layer : from) {
+            to.emplace_back();
+            to.back().reserve(rows * static_cast<std::size_t>(w));
+            to.back().assign(layer.begin(), layer.end());
+        }
+    };
+    copyReserved(kept->q, state->q, qDim);
+    copyReserved(kept->k, state->k, kvDim);
+    copyReserved(kept->v, state->v, kvDim);
+    return std::unique_ptr<Decoder>(std::make_unique<CpuDecoder>(*this, std::move(state)));
+}
+
+Result<DecodeRow> CpuBackend::decodeStep(const std::shared_ptr<CpuRunState>& state, std::int32_t token,
+                                         std::stop_token stop) {
+    if (token < 0 || token >= model_->config.vocabSize)
+        return makeError(ErrorKind::InvalidInput, "token id " + std::to_string(token) + " is outside the vocabulary");
+    appendQueryToken(state->plan, token);
+    const int N = state->plan.tokenCount();
+    CpuRun run(pool_, *model_, norms_, outputNorm_, state->plan, state, RunRows{N - 1, 1}, nullptr);
+    ATTN_TRY(runLayers(run, stop, nullptr));
+    run.logitsAndNll(true);
+    DecodeRow row = run.decodeRow();
+    ATTN_TRY(checkLogProbsFinite(row.logProbs, N - 1, model_->path));
+    return row;
 }
 
 void CpuBackend::tileRow(const CpuRunState& kept, const AttentionTileRequest& req, int i, std::vector<float>& probs,

@@ -147,9 +147,32 @@ ATTN_CLONES void gemmAB(int m, int n, int k, const float* a, int lda, const floa
     }
 }
 
+namespace {
+
+constexpr int kRowwiseRows = 4;  // up to this many input rows (decode calls): dequantise-and-dot per weight row
+
+// y[i][r] = x[i] · w[r] for a few input rows: each weight row is dequantised into a per-thread
+// buffer and used at once, while it is in the L1 cache (no pass over a scratch matrix).
+void linearFewRows(ThreadPool& pool, const float* x, int n, const TensorView& w, float* y) {
+    const int out = static_cast<int>(w.rows), in = static_cast<int>(w.cols);
+    pool.parallelFor(static_cast<std::size_t>(out), 64, [&](std::size_t a, std::size_t b) {
+        thread_local std::vector<float> row;
+        row.resize(static_cast<std::size_t>(in));
+        for (std::size_t r = a; r < b; ++r) {
+            dequantizeRow(w.dtype, w.row(static_cast<std::int64_t>(r)), row.data(), static_cast<std::size_t>(in));
+            for (int i = 0; i < n; ++i)
+                y[static_cast<std::size_t>(i) * out + r] = dot(x + static_cast<std::size_t>(i) * in, row.data(), in);
+        }
+    });
+}
+
+}  // namespace
+
 void linear(ThreadPool& pool, const float* x, int n, const TensorView& w, const TensorView* bias, float* y) {
     const int out = static_cast<int>(w.rows), in = static_cast<int>(w.cols);
-    if (w.dtype == DType::F32) {
+    if (w.dtype != DType::F32 && n <= kRowwiseRows) {
+        linearFewRows(pool, x, n, w, y);
+    } else if (w.dtype == DType::F32) {
         gemmABt(&pool, n, out, in, x, in, reinterpret_cast<const float*>(w.data), in, y, out, 0.0f);
     } else {
         // Dequantise a block of weight rows, multiply, move on: memory stays O(block × in).

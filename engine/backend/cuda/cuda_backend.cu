@@ -160,6 +160,14 @@ public:
     }
 };
 
+// A generation's own query rows on the GPU: post-RoPE Q and K, and V, of every query and
+// generated token per layer, with room for the tokens still to come; each decode call writes
+// its row in place (row t = query token t). The context stays in the prompt run's state.
+struct DecodeBuffers {
+    std::vector<DeviceBuffer> q, k, v;  // [layer] → [capacity][H·hd] / [capacity][Hkv·hd], storage type
+    int capacity = 0;                   // query rows
+};
+
 std::atomic<std::uint64_t> g_nextModelUid{1};  // identifies uploaded weights in run states
 
 // ---- weights ------------------------------------------------------------------------------------
@@ -202,6 +210,8 @@ void parallelRows(std::int64_t n, int threads, F&& f) {
 
 // ---- the backend ----------------------------------------------------------------------------------
 
+class CudaRun;
+
 class CudaBackend final : public Backend {
 public:
     explicit CudaBackend(const CudaBackendOptions& o) : opt_(o) {}
@@ -218,6 +228,12 @@ public:
     Result<RunOutput> run(const RunRequest& request, std::stop_token stop, Progress* progress) override;
     Result<AttentionTile> attentionTile(const RunState& kept, const AttentionTileRequest& request,
                                         std::stop_token stop) override;
+    Result<std::unique_ptr<Decoder>> startDecoding(const EncodingPlan& plan, std::shared_ptr<const RunState> prompt,
+                                                   int maxNewTokens) override;
+    // One decode call: `token` appended to `plan`, its row computed against the prompt's context
+    // and the decoder's query rows.
+    Result<DecodeRow> decodeStep(EncodingPlan& plan, const CudaRunState& prompt, DecodeBuffers& rows,
+                                 std::int32_t token, std::stop_token stop);
     // The fused attention kernel chosen by the `attention` option for the loaded model.
     cudaError_t attentionForward(const AttentionForwardArgs& a, cudaStream_t stream) const {
         return mmaAttention_ ? launchAttentionForwardMma(a, stream) : launchAttentionForward(a, stream);
@@ -234,6 +250,8 @@ public:
 private:
     friend class CudaRun;
     Result<RunOutput> runImpl(const RunRequest& request, std::stop_token stop, Progress* progress);
+    // Embed, then every layer's attention and FFN blocks over the run's rows.
+    Result<void> runLayers(CudaRun& run, RunRows rows, std::stop_token stop, Progress* progress);
     Result<void> uploadMatrix(const TensorView& t, std::int64_t rows, std::int64_t cols, const std::string& what,
                               DeviceBuffer& out);
     Result<void> uploadVector(const TensorView& t, std::int64_t n, const std::string& what, bool required,
@@ -514,14 +532,17 @@ struct LayerQkv {
 
 class CudaRun {
 public:
-    CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, std::string contextHash,
-            const CudaRunState* prev);
+    // `decode`: a decode call, whose one row (the plan's last token) is written into the
+    // decoder's query rows; `prev` is then the prompt run, whose context it reads.
+    CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, std::string contextHash, const CudaRunState* prev,
+            DecodeBuffers* decode = nullptr);
     Result<void> prepare();
     Result<void> embed();
     Result<void> attentionBlock(int layer);
     Result<void> ffnBlock(int layer);
     Result<void> logitsAndNll();
     RunOutput finish(std::chrono::steady_clock::time_point start);
+    DecodeRow decodeRow();  // a decode call's row (after logitsAndNll with log-probabilities)
     const AnalysisResult& stats() const { return res_; }
 
 private:
@@ -536,7 +557,7 @@ private:
     Result<void> attention(int layer, const LayerQkv& qkv);
     Result<void> statsToHost(int layer);
     Result<void> keepLayer(int layer, const LayerQkv& qkv);
-    Result<void> logProbsToHost(int q0, int nq);
+    Result<void> logProbsToHost(int r0, int nq);
     std::size_t rowBytes(int rows, int width) const { return static_cast<std::size_t>(rows) * width * es_; }
 
     CudaBackend& b_;
@@ -546,8 +567,10 @@ private:
     PlanView v_;
     std::string contextHash_;  // EncodingPlan::contextHash, kept with this run's context state
     const CudaRunState* prev_;
+    DecodeBuffers* decode_;
     const RunRows rows_;
     const int N_, H_, Q_, P_, qb_, qDim_, kvDim_, B_;
+    const int firstQuery_;  // the first query row this run computes, as a query index
     const std::size_t es_, hq_, hqp_;
     const bool selecting_;
     ChunkScore scoreMode_ = ChunkScore::TopN;
@@ -563,7 +586,7 @@ private:
 };
 
 CudaRun::CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, std::string contextHash,
-                 const CudaRunState* prev)
+                 const CudaRunState* prev, DecodeBuffers* decode)
     : b_(b),
       req_(request),
       plan_(*request.plan),
@@ -571,7 +594,8 @@ CudaRun::CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, std::
       v_(std::move(view)),
       contextHash_(std::move(contextHash)),
       prev_(prev),
-      rows_(runRows(plan_, prev != nullptr)),
+      decode_(decode),
+      rows_(decode ? RunRows{plan_.tokenCount() - 1, 1} : runRows(plan_, prev != nullptr)),
       N_(v_.tokens),
       H_(c_.nHeads),
       Q_(v_.queries),
@@ -580,6 +604,7 @@ CudaRun::CudaRun(CudaBackend& b, const RunRequest& request, PlanView view, std::
       qDim_(c_.nHeads * c_.headDim),
       kvDim_(c_.nKvHeads * c_.headDim),
       B_(std::max(1, std::min(rows_.count, b.opt_.rowBlock))),
+      firstQuery_(std::max(0, rows_.first - qb_)),
       es_(elemSize(b.type_)),
       hq_(static_cast<std::size_t>(H_) * Q_),
       hqp_(std::max<std::size_t>(1, hq_ * P_)),
@@ -684,9 +709,11 @@ Result<void> CudaRun::placeKeptState() {
             ATTN_TRY(u.workKc.allocate(dev, rowBytes(qb_, kvDim_), "context K"));
             ATTN_TRY(u.workVc.allocate(dev, rowBytes(qb_, kvDim_), "context V"));
         }
-        ATTN_TRY(u.workQq.allocate(dev, rowBytes(Q_, qDim_), "query Q"));
-        ATTN_TRY(u.workKq.allocate(dev, rowBytes(Q_, kvDim_), "query K"));
-        ATTN_TRY(u.workVq.allocate(dev, rowBytes(Q_, kvDim_), "query V"));
+        if (!decode_) {  // a decode call writes into the decoder's query rows
+            ATTN_TRY(u.workQq.allocate(dev, rowBytes(Q_, qDim_), "query Q"));
+            ATTN_TRY(u.workKq.allocate(dev, rowBytes(Q_, kvDim_), "query K"));
+            ATTN_TRY(u.workVq.allocate(dev, rowBytes(Q_, kvDim_), "query V"));
+        }
     }
     if (!keep) return {};
     if (!prev_) {
@@ -738,6 +765,11 @@ Result<LayerQkv> CudaRun::layerQkv(int layer) {
         }
     d.Kctx = d.Kc;
     d.Vctx = d.Vc;
+    if (decode_) {
+        d.Qq = decode_->q[l].get();
+        d.Kq = decode_->k[l].get();
+        d.Vq = decode_->v[l].get();
+    }
     if (prev_) {  // the reused context's K and V
         const KeptLayer& pl = prev_->context->layers[l];
         auto k = pl.k.view(dev, u.reusedK, b_.stream_);
@@ -842,13 +874,13 @@ Result<void> CudaRun::attention(int layer, const LayerQkv& qkv) {
         CU_TRY(launchQueryStats(sa, stream));
         CU_TRY(cudaMemcpyAsync(hostHQP_.data(), u.score.get(), hq_ * P_ * 4, cudaMemcpyDeviceToHost, stream));
         CU_TRY(cudaStreamSynchronize(stream));
-        selectChunks(hostHQP_.data(), H_, Q_, P_, plan_.options.selective, keep);  // (B)
+        selectChunksOfCall(hostHQP_.data(), H_, Q_, firstQuery_, P_, plan_.options.selective, keep);  // (B)
         CU_TRY(cudaMemcpyAsync(u.selected.get(), keep, hq_ * P_, cudaMemcpyHostToDevice, stream));
         CU_TRY(cudaMemcpyAsync(u.lseBefore.get(), u.lse.get(), static_cast<std::size_t>(H_) * N_ * 4,
                                cudaMemcpyDeviceToDevice, stream));
         AttentionForwardArgs aq = a;  // (C)
         aq.vis.selected = u.selected.as<std::uint8_t>();
-        aq.rowBegin = qb_;
+        aq.rowBegin = qb_ + firstQuery_;
         aq.lseBefore = u.lseBefore.as<float>();
         CU_TRY(b_.attentionForward(aq, stream));
         s.vis.selected = u.selected.as<std::uint8_t>();
@@ -954,10 +986,11 @@ Result<void> CudaRun::ffnBlock(int layer) {
     return {};
 }
 
-// ln softmax of logits rows [q0, q0 + nq), finished on the host (parity tests only).
-Result<void> CudaRun::logProbsToHost(int q0, int nq) {
+// ln softmax of the logits rows [r0, r0 + nq) of the computed query rows, finished on the host
+// (parity tests and generation).
+Result<void> CudaRun::logProbsToHost(int r0, int nq) {
     const int V = c_.vocabSize;
-    float* dst = queryLogProbs_.data() + static_cast<std::size_t>(q0) * V;
+    float* dst = queryLogProbs_.data() + static_cast<std::size_t>(r0) * V;
     CU_TRY(cudaMemcpyAsync(dst, buf_.logits.get(), static_cast<std::size_t>(nq) * V * 4, cudaMemcpyDeviceToHost,
                            b_.stream_));
     CU_TRY(cudaStreamSynchronize(b_.stream_));
@@ -968,31 +1001,38 @@ Result<void> CudaRun::logProbsToHost(int q0, int nq) {
     return {};
 }
 
-// Final norm and logits of the query rows: NLL of the next query token and the arg-max.
+// Final norm and logits of the query rows this run computes: NLL of the next query token and
+// the arg-max (both [Q]; rows it does not compute stay NaN and -1).
 Result<void> CudaRun::logitsAndNll() {
     const DeviceWeights& W = b_.weights_;
     RunBuffers& u = buf_;
-    const int d = c_.dim, V = c_.vocabSize;
+    const int d = c_.dim, V = c_.vocabSize, q0 = firstQuery_, nRows = Q_ - q0;
     const void* outW = W.tiedOutput ? W.embedding.get() : W.output.get();
-    if (req_.keepQueryLogProbs) queryLogProbs_.resize(static_cast<std::size_t>(Q_) * V);
-    for (int q0 = 0; q0 < Q_; q0 += logitRows_) {
-        const int nq = std::min(logitRows_, Q_ - q0);
-        CU_TRY(launchRmsNorm(b_.type_, u.x.as<float>() + static_cast<std::size_t>(qb_ - rows_.first + q0) * d, nq, d,
+    if (req_.keepQueryLogProbs) queryLogProbs_.resize(static_cast<std::size_t>(nRows) * V);
+    for (int r0 = 0; r0 < nRows; r0 += logitRows_) {
+        const int nq = std::min(logitRows_, nRows - r0), q = q0 + r0;
+        CU_TRY(launchRmsNorm(b_.type_, u.x.as<float>() + static_cast<std::size_t>(qb_ + q - rows_.first) * d, nq, d,
                              W.outputNorm.as<float>(), c_.normAddOne, c_.normEps, u.xn.get(), false, b_.stream_));
         ATTN_TRY(b_.gemm(u.xn.get(), nq, d, outW, V, u.logits.as<float>(), false));
-        CU_TRY(launchNllArgmax(u.logits.as<float>(), nq, V, u.targets.as<int>() + q0, u.nll.as<float>() + q0,
-                               u.argmax.as<int>() + q0, b_.stream_));
-        if (req_.keepQueryLogProbs) ATTN_TRY(logProbsToHost(q0, nq));
+        CU_TRY(launchNllArgmax(u.logits.as<float>(), nq, V, u.targets.as<int>() + q, u.nll.as<float>() + q,
+                               u.argmax.as<int>() + q, b_.stream_));
+        if (req_.keepQueryLogProbs) ATTN_TRY(logProbsToHost(r0, nq));
     }
-    res_.nllNext.assign(static_cast<std::size_t>(Q_), 0.0f);
+    res_.nllNext.assign(static_cast<std::size_t>(Q_), std::numeric_limits<float>::quiet_NaN());
     res_.argmaxNext.assign(static_cast<std::size_t>(Q_), -1);
-    CU_TRY(cudaMemcpyAsync(res_.nllNext.data(), u.nll.get(), static_cast<std::size_t>(Q_) * 4, cudaMemcpyDeviceToHost,
+    const auto from = static_cast<std::size_t>(q0), bytes = static_cast<std::size_t>(nRows) * 4;
+    CU_TRY(cudaMemcpyAsync(res_.nllNext.data() + from, u.nll.as<float>() + from, bytes, cudaMemcpyDeviceToHost,
                            b_.stream_));
-    CU_TRY(cudaMemcpyAsync(res_.argmaxNext.data(), u.argmax.get(), static_cast<std::size_t>(Q_) * 4,
-                           cudaMemcpyDeviceToHost, b_.stream_));
+    CU_TRY(cudaMemcpyAsync(res_.argmaxNext.data() + from, u.argmax.as<int>() + from, bytes, cudaMemcpyDeviceToHost,
+                           b_.stream_));
     CU_TRY(cudaStreamSynchronize(b_.stream_));
     res_.nllNext[static_cast<std::size_t>(Q_) - 1] = std::numeric_limits<float>::quiet_NaN();
     return {};
+}
+
+DecodeRow CudaRun::decodeRow() {
+    const auto V = static_cast<std::ptrdiff_t>(c_.vocabSize);
+    return lastQueryRow(res_, std::vector<float>(queryLogProbs_.end() - V, queryLogProbs_.end()));
 }
 
 RunOutput CudaRun::finish(std::chrono::steady_clock::time_point start) {
@@ -1024,6 +1064,21 @@ RunOutput CudaRun::finish(std::chrono::steady_clock::time_point start) {
     return out;
 }
 
+Result<void> CudaBackend::runLayers(CudaRun& run, RunRows rows, std::stop_token stop, Progress* progress) {
+    ATTN_TRY(run.prepare());
+    ATTN_TRY(run.embed());
+    for (int l = 0; l < cfg_.nLayers; ++l) {
+        if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
+        ATTN_TRY(run.attentionBlock(l));
+        ATTN_TRY(checkLayerFinite(run.stats(), l, rows, model_->path));
+        ATTN_TRY(run.ffnBlock(l));
+        if (progress) progress->step(l + 1, cfg_.nLayers);
+    }
+    if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
+    ATTN_TRY(run.logitsAndNll());
+    return checkLogitsFinite(run.stats(), rows, model_->path);
+}
+
 Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_token stop, Progress* progress) {
     const auto start = std::chrono::steady_clock::now();
     const EncodingPlan& plan = *request.plan;
@@ -1033,19 +1088,82 @@ Result<RunOutput> CudaBackend::runImpl(const RunRequest& request, std::stop_toke
     std::string contextHash = plan.contextHash();
     const CudaRunState* prev = reusable(request.reuse, contextHash);
     CudaRun run(*this, request, std::move(*view), std::move(contextHash), prev);
-    ATTN_TRY(run.prepare());
-    ATTN_TRY(run.embed());
-    for (int l = 0; l < cfg_.nLayers; ++l) {
-        if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
-        ATTN_TRY(run.attentionBlock(l));
-        ATTN_TRY(checkLayerFinite(run.stats(), l, runRows(plan, prev != nullptr), model_->path));
-        ATTN_TRY(run.ffnBlock(l));
-        if (progress) progress->step(l + 1, cfg_.nLayers);
-    }
-    if (stop.stop_requested()) return makeError(ErrorKind::Cancelled, "cancelled");
-    ATTN_TRY(run.logitsAndNll());
-    ATTN_TRY(checkLogitsFinite(run.stats(), model_->path));
+    ATTN_TRY(runLayers(run, runRows(plan, prev != nullptr), stop, progress));
     return run.finish(start);
+}
+
+// A generation on the GPU: the prompt run's state (its context K/V) and the decoder's own query
+// rows. Valid while the backend keeps the weights it had when the decoder started.
+class CudaDecoder final : public Decoder {
+public:
+    CudaDecoder(CudaBackend& backend, const EncodingPlan& plan, std::shared_ptr<const RunState> prompt,
+                DecodeBuffers rows)
+        : backend_(backend), plan_(plan), prompt_(std::move(prompt)), rows_(std::move(rows)) {}
+    Result<DecodeRow> append(std::int32_t token, std::stop_token stop) override {
+        if (failed_) return makeError(ErrorKind::Internal, "decoding continued after a failed step");
+        Result<DecodeRow> row = makeError(ErrorKind::Backend, "out of host memory during the CUDA decode call");
+        try {
+            row = backend_.decodeStep(plan_, static_cast<const CudaRunState&>(*prompt_), rows_, token, stop);
+        } catch (const std::bad_alloc&) {}
+        failed_ = !row;  // a step that stopped half-way leaves the state unusable
+        return row;
+    }
+    const EncodingPlan& plan() const override { return plan_; }
+
+private:
+    CudaBackend& backend_;
+    EncodingPlan plan_;
+    std::shared_ptr<const RunState> prompt_;
+    DecodeBuffers rows_;
+    bool failed_ = false;
+};
+
+Result<std::unique_ptr<Decoder>> CudaBackend::startDecoding(const EncodingPlan& plan,
+                                                            std::shared_ptr<const RunState> prompt, int maxNewTokens) {
+    const CudaRunState* st = reusable(prompt, plan.contextHash());
+    if (!st || st->tokens != plan.tokenCount() || st->queries != plan.queryCount())
+        return makeError(ErrorKind::Internal, "decoding asked to continue a run of another plan or backend");
+    CU_TRY(cudaSetDevice(device_));
+    DecodeBuffers rows;
+    rows.capacity = plan.queryCount() + std::max(0, maxNewTokens);
+    const std::size_t es = elemSize(type_), cap = static_cast<std::size_t>(rows.capacity);
+    const std::size_t qBytes = cap * cfg_.nHeads * cfg_.headDim * es, kvBytes = cap * cfg_.nKvHeads * cfg_.headDim * es;
+    auto place = [&](std::vector<DeviceBuffer>& to, std::size_t bytes, const KeptBuffer& from) -> Result<void> {
+        to.emplace_back();
+        ATTN_TRY(to.back().allocate(device_, bytes, "generated tokens' Q/K/V"));
+        if (from.bytes == 0) return {};
+        const bool onDevice = from.device.get() != nullptr;
+        CU_TRY(cudaMemcpyAsync(to.back().get(), onDevice ? from.device.get() : from.host.data(), from.bytes,
+                               onDevice ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice, stream_));
+        return {};
+    };
+    for (const KeptLayer& l : st->query) {
+        ATTN_TRY(place(rows.q, qBytes, l.q));
+        ATTN_TRY(place(rows.k, kvBytes, l.k));
+        ATTN_TRY(place(rows.v, kvBytes, l.v));
+    }
+    CU_TRY(cudaStreamSynchronize(stream_));
+    return std::unique_ptr<Decoder>(std::make_unique<CudaDecoder>(*this, plan, std::move(prompt), std::move(rows)));
+}
+
+Result<DecodeRow> CudaBackend::decodeStep(EncodingPlan& plan, const CudaRunState& prompt, DecodeBuffers& rows,
+                                          std::int32_t token, std::stop_token stop) {
+    if (token < 0 || token >= cfg_.vocabSize)
+        return makeError(ErrorKind::InvalidInput, "token id " + std::to_string(token) + " is outside the vocabulary");
+    if (plan.queryCount() >= rows.capacity)
+        return makeError(ErrorKind::Internal, "decoding past the tokens it was started for");
+    appendQueryToken(plan, token);
+    auto view = makePlanView(plan);
+    if (!view) return view.takeError();
+    RunRequest req;
+    req.plan = &plan;
+    req.keepState = false;
+    req.keepQueryLogProbs = true;
+    CudaRun run(*this, req, std::move(*view), prompt.context->contextHash, &prompt, &rows);
+    ATTN_TRY(runLayers(run, RunRows{plan.tokenCount() - 1, 1}, stop, nullptr));
+    DecodeRow row = run.decodeRow();
+    ATTN_TRY(checkLogProbsFinite(row.logProbs, row.token, model_->path));
+    return row;
 }
 
 Result<AttentionTile> CudaBackend::attentionTile(const RunState& keptBase, const AttentionTileRequest& reqIn,
