@@ -10,8 +10,7 @@ namespace {
 Json numberOrNull(float v) { return std::isnan(v) ? Json() : Json(static_cast<double>(v)); }
 }  // namespace
 
-Json analysisToJson(const EncodingPlan& plan, const AnalysisResult& r, const Tokenizer* tok) {
-    Json j = Json::object();
+Json optionsToJson(const EncodingPlan& plan) {
     Json opt = Json::object();
     const auto& o = plan.options;
     opt["mode"] = toString(o.mode);
@@ -22,7 +21,12 @@ Json analysisToJson(const EncodingPlan& plan, const AnalysisResult& r, const Tok
     opt["select_score_top_n"] = o.selective.scoreTopN;
     opt["select_aggregation"] = toString(o.selective.aggregation);
     opt["window_rule"] = toString(o.window);
-    j["options"] = std::move(opt);
+    return opt;
+}
+
+Json analysisToJson(const EncodingPlan& plan, const AnalysisResult& r, const Tokenizer* tok) {
+    Json j = Json::object();
+    j["options"] = optionsToJson(plan);
     j["backend"] = r.backend;
     j["elapsed_ms"] = r.elapsedMs;
     j["layers"] = r.layers;

@@ -1,5 +1,6 @@
 #include "generation/generation_io.h"
 
+#include "analysis/result_io.h"
 #include "generation/answer_match.h"
 
 namespace attnscope {
@@ -41,7 +42,8 @@ Json generationToJson(const GenerationResult& r, const std::string& method, cons
         tokens.push(tokenJson(t, tok));
     }
     Json j = Json::Object{{"method", method},
-                          {"options", describe(r.plan.options)},
+                          {"options", optionsToJson(r.plan)},
+                          {"method_line", describe(r.plan.options)},
                           {"backend", r.backend},
                           {"prompt_tokens", r.plan.tokenCount()},
                           {"generated_ids", std::move(ids)},

@@ -225,11 +225,13 @@ import json, sys
 c = json.load(open(sys.argv[1])); c["answer"] = ["Lily", "nobody"]
 json.dump(c, open(sys.argv[2], "w"))
 PY
-expect_exit 0 "generate --methods" -- "$cli" generate --model $model --context "$tmp/qa.json" --methods full,sink,both --select-aggregate heads-queries --max-new-tokens 8 --out "$tmp/g.json"
+expect_exit 0 "generate --methods" -- "$cli" generate --model $model --context "$tmp/qa.json" --methods full,sink,both --select-aggregate heads-queries --window-rule position --max-new-tokens 8 --out "$tmp/g.json"
 python3 - "$tmp/g.json" <<'PY' && ok "generate JSON: one run per method, every field" || bad "generate JSON: $(head -c 300 "$tmp/g.json")"
 import json, sys
 runs = json.load(open(sys.argv[1]))["runs"]
 assert [r["method"] for r in runs] == ["full", "sink", "both"]
+assert all(r["options"]["window_rule"] == "position" for r in runs)
+assert [r["options"]["mode"] for r in runs] == ["full", "parallel", "parallel"]
 for r in runs:
     assert isinstance(r["correct"], bool) and 1 <= len(r["generated_ids"]) <= 8, r
     t = r["tokens"][0]
